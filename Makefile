@@ -1,0 +1,51 @@
+# autorun — set-up and tests. `make test` works from a fresh clone: it installs the npm packages,
+# builds (or reuses) the Go-built control plane, and runs unit, agent e2e and integration tests.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+TOOLS_BIN = $(shell hack/build-tools.sh)
+
+.PHONY: all deps tools build generate lint test test-unit test-e2e test-integration cluster bench clean
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@node --version | grep -q '^v24\.' || { echo "node_modules/.bin/node is not Node 24: the node@24 install script did not run (npm install-scripts ls)"; exit 1; }
+	@touch $@
+
+deps: node_modules/.installed
+
+tools:
+	@hack/build-tools.sh
+
+build: deps
+	npm run build
+
+generate: deps
+	npm run generate
+
+lint: deps
+	node scripts/generate-types.mjs --check
+	npm run lint
+
+test: deps build
+	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm test -- --ci
+
+test-unit: deps
+	npm run test:unit -- --ci
+
+test-e2e: deps build
+	npm test -- --ci --selectProjects e2e
+
+test-integration: deps build
+	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm run test:integration -- --ci
+
+# A control plane with 16 fake L4 nodes for a person to use; prints the KUBECONFIG to export.
+cluster: deps build
+	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && node dist/cluster/main.js up
+
+bench: deps build
+	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm run bench
+
+clean:
+	rm -rf dist node_modules .autorun

@@ -1,0 +1,476 @@
+// Generated from crds/autorun.dev_agentpools.yaml by scripts/generate-types.mjs. Do not edit: run `make generate`.
+
+/**
+ * Capacity, hardware and model settings shared by every task that names this pool.
+ */
+export interface AgentPoolSpec {
+  /**
+   * Tasks in flight at once; the rest wait in phase Queued, first come first served.
+   */
+  maxConcurrentTasks?: number;
+  /**
+   * GPUs the pool may hold at once across all its Pods.
+   */
+  gpu?: {
+    /**
+     * Extended resource name of the GPU.
+     */
+    resource?: string;
+    /**
+     * Most GPUs held at once. A stage that would exceed it waits. 0 allows no GPU stage.
+     */
+    limit?: number;
+  };
+  /**
+   * Node labels GPU Pods must match, for example cloud.google.com/gke-accelerator nvidia-l4.
+   */
+  nodeSelector?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * Tolerations given to GPU Pods, for example for the nvidia.com/gpu NoSchedule taint.
+   *
+   * Items: A Kubernetes toleration.
+   */
+  tolerations?: {
+    /**
+     * Taint key the toleration applies to; empty with operator Exists matches all.
+     */
+    key?: string;
+    /**
+     * Exists or Equal.
+     */
+    operator?: "Exists" | "Equal";
+    /**
+     * Taint value for operator Equal.
+     */
+    value?: string;
+    /**
+     * NoSchedule, PreferNoSchedule or NoExecute; empty matches all.
+     */
+    effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute" | "";
+    /**
+     * For NoExecute, how long the Pod stays bound after the taint appears.
+     */
+    tolerationSeconds?: number;
+  }[];
+  /**
+   * RuntimeClass for the run role's Pods, for example gvisor for GKE Sandbox.
+   */
+  runtimeClassName?: string;
+  /**
+   * ServiceAccount for the code, test and repair Pods (for Workload Identity). The run Pod never mounts a token.
+   */
+  serviceAccountName?: string;
+  /**
+   * Image of the autorun agent program, used by every role that does not set its own image.
+   */
+  agentImage?: string;
+  /**
+   * The model the LLM roles call.
+   */
+  model?: {
+    /**
+     * anthropic (the Anthropic API), vertex (Claude on Vertex AI with Workload Identity) or openai-compatible (for example vLLM on the pool's L4s).
+     */
+    provider?: "anthropic" | "vertex" | "openai-compatible";
+    /**
+     * Model id as the provider names it.
+     */
+    name?: string;
+    /**
+     * API endpoint; required for openai-compatible, optional otherwise (a proxy).
+     */
+    baseURL?: string;
+    /**
+     * Secret holding the API key; injected by secretKeyRef into LLM roles only.
+     */
+    apiKeySecretRef?: {
+      /**
+       * Name of the Secret in the pool's namespace.
+       */
+      name: string;
+      /**
+       * Key in the Secret.
+       */
+      key?: string;
+    };
+    /**
+     * Vertex AI settings for provider vertex.
+     */
+    vertex?: {
+      /**
+       * Google Cloud project.
+       */
+      projectID?: string;
+      /**
+       * Vertex AI region, for example us-east5.
+       */
+      region?: string;
+    };
+  };
+  /**
+   * Per-role settings. Roles are code, test, run and repair; unset roles use defaults.
+   */
+  roles?: {
+    /**
+     * Settings of an LLM role (code, test and repair share this shape).
+     */
+    code?: {
+      /**
+       * sdk runs the built-in tool loop on the Anthropic SDK; claude-code runs Claude Code headless.
+       */
+      engine?: "sdk" | "claude-code";
+      /**
+       * Container image; defaults to spec.agentImage.
+       */
+      image?: string;
+      /**
+       * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
+       */
+      command?: string[];
+      /**
+       * Extra environment variables. Secrets only through valueFrom.secretKeyRef.
+       *
+       * Items: One environment variable.
+       */
+      env?: {
+        /**
+         * Variable name.
+         */
+        name: string;
+        /**
+         * Literal value.
+         */
+        value?: string;
+        /**
+         * Source for the value.
+         */
+        valueFrom?: {
+          /**
+           * A key of a Secret in the task's namespace.
+           */
+          secretKeyRef: {
+            /**
+             * Secret name.
+             */
+            name: string;
+            /**
+             * Key in the Secret.
+             */
+            key: string;
+          };
+        };
+      }[];
+      /**
+       * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+       */
+      resources?: {
+        /**
+         * Minimum resources, for example cpu "500m", memory 1Gi.
+         */
+        requests?: {
+          [k: string]: number | string | undefined;
+        };
+        /**
+         * Maximum resources.
+         */
+        limits?: {
+          [k: string]: number | string | undefined;
+        };
+      };
+      /**
+       * Whole GPUs per Pod of this role. Only roles with gpus above 0 get the pool's nodeSelector and tolerations.
+       */
+      gpus?: number;
+      /**
+       * Seconds a stage of this role may run (the Pod's activeDeadlineSeconds).
+       */
+      timeoutSeconds?: number;
+      /**
+       * Most model turns in one stage.
+       */
+      maxTurns?: number;
+      /**
+       * Tries of a stage whose Pod fails for reasons other than its result (crash, OOMKilled, eviction, lost node) before the task fails.
+       */
+      maxAttempts?: number;
+    };
+    /**
+     * Settings of an LLM role (code, test and repair share this shape).
+     */
+    test?: {
+      /**
+       * sdk runs the built-in tool loop on the Anthropic SDK; claude-code runs Claude Code headless.
+       */
+      engine?: "sdk" | "claude-code";
+      /**
+       * Container image; defaults to spec.agentImage.
+       */
+      image?: string;
+      /**
+       * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
+       */
+      command?: string[];
+      /**
+       * Extra environment variables. Secrets only through valueFrom.secretKeyRef.
+       *
+       * Items: One environment variable.
+       */
+      env?: {
+        /**
+         * Variable name.
+         */
+        name: string;
+        /**
+         * Literal value.
+         */
+        value?: string;
+        /**
+         * Source for the value.
+         */
+        valueFrom?: {
+          /**
+           * A key of a Secret in the task's namespace.
+           */
+          secretKeyRef: {
+            /**
+             * Secret name.
+             */
+            name: string;
+            /**
+             * Key in the Secret.
+             */
+            key: string;
+          };
+        };
+      }[];
+      /**
+       * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+       */
+      resources?: {
+        /**
+         * Minimum resources, for example cpu "500m", memory 1Gi.
+         */
+        requests?: {
+          [k: string]: number | string | undefined;
+        };
+        /**
+         * Maximum resources.
+         */
+        limits?: {
+          [k: string]: number | string | undefined;
+        };
+      };
+      /**
+       * Whole GPUs per Pod of this role. Only roles with gpus above 0 get the pool's nodeSelector and tolerations.
+       */
+      gpus?: number;
+      /**
+       * Seconds a stage of this role may run (the Pod's activeDeadlineSeconds).
+       */
+      timeoutSeconds?: number;
+      /**
+       * Most model turns in one stage.
+       */
+      maxTurns?: number;
+      /**
+       * Tries of a stage whose Pod fails for reasons other than its result (crash, OOMKilled, eviction, lost node) before the task fails.
+       */
+      maxAttempts?: number;
+    };
+    /**
+     * Settings of an LLM role (code, test and repair share this shape).
+     */
+    repair?: {
+      /**
+       * sdk runs the built-in tool loop on the Anthropic SDK; claude-code runs Claude Code headless.
+       */
+      engine?: "sdk" | "claude-code";
+      /**
+       * Container image; defaults to spec.agentImage.
+       */
+      image?: string;
+      /**
+       * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
+       */
+      command?: string[];
+      /**
+       * Extra environment variables. Secrets only through valueFrom.secretKeyRef.
+       *
+       * Items: One environment variable.
+       */
+      env?: {
+        /**
+         * Variable name.
+         */
+        name: string;
+        /**
+         * Literal value.
+         */
+        value?: string;
+        /**
+         * Source for the value.
+         */
+        valueFrom?: {
+          /**
+           * A key of a Secret in the task's namespace.
+           */
+          secretKeyRef: {
+            /**
+             * Secret name.
+             */
+            name: string;
+            /**
+             * Key in the Secret.
+             */
+            key: string;
+          };
+        };
+      }[];
+      /**
+       * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+       */
+      resources?: {
+        /**
+         * Minimum resources, for example cpu "500m", memory 1Gi.
+         */
+        requests?: {
+          [k: string]: number | string | undefined;
+        };
+        /**
+         * Maximum resources.
+         */
+        limits?: {
+          [k: string]: number | string | undefined;
+        };
+      };
+      /**
+       * Whole GPUs per Pod of this role. Only roles with gpus above 0 get the pool's nodeSelector and tolerations.
+       */
+      gpus?: number;
+      /**
+       * Seconds a stage of this role may run (the Pod's activeDeadlineSeconds).
+       */
+      timeoutSeconds?: number;
+      /**
+       * Most model turns in one stage.
+       */
+      maxTurns?: number;
+      /**
+       * Tries of a stage whose Pod fails for reasons other than its result (crash, OOMKilled, eviction, lost node) before the task fails.
+       */
+      maxAttempts?: number;
+    };
+    /**
+     * Settings of the run role, which executes the tests in a locked-down Pod with no secrets.
+     */
+    run?: {
+      /**
+       * The project's toolchain image (python, node, go...). The agent is copied in by an init container, so any image with a shell works.
+       */
+      image?: string;
+      /**
+       * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
+       */
+      command?: string[];
+      /**
+       * Extra environment variables, literal values only (the run role holds no secrets).
+       *
+       * Items: One environment variable.
+       */
+      env?: {
+        /**
+         * Variable name.
+         */
+        name: string;
+        /**
+         * Literal value.
+         */
+        value: string;
+      }[];
+      /**
+       * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+       */
+      resources?: {
+        /**
+         * Minimum resources, for example cpu "500m", memory 1Gi.
+         */
+        requests?: {
+          [k: string]: number | string | undefined;
+        };
+        /**
+         * Maximum resources.
+         */
+        limits?: {
+          [k: string]: number | string | undefined;
+        };
+      };
+      /**
+       * Whole GPUs per run Pod; with gpus above 0 the Pod gets the pool's nodeSelector and tolerations.
+       */
+      gpus?: number;
+      /**
+       * Seconds a run stage may take (the Pod's activeDeadlineSeconds).
+       */
+      timeoutSeconds?: number;
+      /**
+       * Tries of a run stage whose Pod fails for reasons other than its result before the task fails.
+       */
+      maxAttempts?: number;
+    };
+  };
+}
+
+/**
+ * Load of the pool, written by the operator.
+ */
+export interface AgentPoolStatus {
+  /**
+   * The spec generation this status was computed from.
+   */
+  observedGeneration?: number;
+  /**
+   * Tasks in flight.
+   */
+  activeTasks?: number;
+  /**
+   * Tasks waiting for a slot.
+   */
+  queuedTasks?: number;
+  /**
+   * GPUs requested by the pool's live Pods.
+   */
+  gpusInUse?: number;
+  /**
+   * Standard conditions; Ready says whether the pool accepts work.
+   *
+   * Items: A condition of the pool, following the Kubernetes API conventions.
+   */
+  conditions?: {
+    /**
+     * Condition type.
+     */
+    type: string;
+    /**
+     * True, False or Unknown.
+     */
+    status: "True" | "False" | "Unknown";
+    /**
+     * The spec generation the condition was set for.
+     */
+    observedGeneration?: number;
+    /**
+     * When the status last changed.
+     */
+    lastTransitionTime: string;
+    /**
+     * CamelCase machine-readable reason.
+     */
+    reason: string;
+    /**
+     * Human-readable detail.
+     */
+    message: string;
+  }[];
+}
