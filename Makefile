@@ -42,7 +42,7 @@ test-integration: deps build
 
 # A control plane with 16 fake L4 nodes for a person to use; prints the KUBECONFIG to export.
 cluster: deps build
-	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && node dist/cluster/main.js up
+	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && node dist/test/harness/cluster-cli.js up
 
 bench: deps build
 	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm run bench
