@@ -38,7 +38,9 @@ export async function generate() {
       parts.push(await compile(sub, sub.title, { bannerComment: '', additionalProperties: false, unreachableDefinitions: false, format: true, strictIndexSignatures: true }));
     }
     const header = `// Generated from crds/${file} by scripts/generate-types.mjs. Do not edit: run \`make generate\`.\n\n`;
-    files[`${kind.toLowerCase()}.ts`] = header + parts.join('\n');
+    files[join(outDir, `${kind.toLowerCase()}.ts`)] = header + parts.join('\n');
+    // Helm installs CRDs from the chart's crds/ directory; it holds verbatim copies.
+    files[join(root, 'charts/autorun/crds', file)] = readFileSync(join(root, 'crds', file), 'utf8');
   }
   return files;
 }
@@ -47,8 +49,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const files = await generate();
   const check = process.argv.includes('--check');
   let drift = false;
-  for (const [name, text] of Object.entries(files)) {
-    const path = join(outDir, name);
+  for (const [path, text] of Object.entries(files)) {
     let current = '';
     try { current = readFileSync(path, 'utf8'); } catch { /* new file */ }
     if (current === text) continue;
