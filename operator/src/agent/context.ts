@@ -1,0 +1,297 @@
+// The task context of one stage: everything the agent program needs, handed over by the operator
+// (Pod env / mounted JSON file) or the local tier (process env). One interface, one env mapping,
+// so both shells build it the same way and `contextFromEnv(contextToEnv(c))` round-trips.
+import { readFileSync } from 'node:fs';
+import type { Role } from '../api/types.js';
+
+export type Language = 'python' | 'javascript' | 'typescript' | 'go' | 'other';
+export type Provider = 'anthropic' | 'vertex' | 'openai-compatible';
+export type EngineName = 'sdk' | 'claude-code';
+export const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance'];
+
+export interface AgentContext {
+  /** CodingTask name; names the stage refs refs/autorun/<task>/{code,tests}. */
+  task: string;
+  role: Role;
+  /** Loop iteration, from 1 (commit messages say which). */
+  iteration: number;
+  /** Retry number of this stage after an infrastructure failure, from 0. */
+  attempt: number;
+  /** spec.goal: what to build, in plain language. */
+  goal: string;
+  language: Language;
+  repository: {
+    /** Clone URL: https://, ssh://, file:// or a local path. */
+    url: string;
+    /** Branch, tag or commit to start from; the remote's default branch when unset. */
+    baseRef?: string;
+    /** Task branch that carries the merged code + tests; defaults to autorun/<task>. */
+    branch?: string;
+  };
+  /** Commit or ref of the code; defaults to refs/autorun/<task>/code. */
+  codeRef?: string;
+  /** Commit or ref of the tests; defaults to refs/autorun/<task>/tests. */
+  testsRef?: string;
+  /** Failing test names of the last run (repair). */
+  failing?: string[];
+  /** Summaries of previous repair attempts, oldest first (repair). */
+  previousAttempts?: string[];
+  /** JSON FailureReport file written by the last run stage (repair). */
+  failureReportPath?: string;
+  /** Tests the repair agent flagged as wrong (test role revises exactly these). */
+  flaggedTests?: string[];
+  /** Code role after a stall: start again from the goal and the existing tests. */
+  freshStart?: boolean;
+  test: {
+    /** Shell command that runs the tests; detected from the language when unset. */
+    command?: string;
+    /** Seconds one test run may take before its process group is killed. */
+    timeoutSeconds: number;
+    allowRepairToEditTests: boolean;
+    /** Directory of hidden acceptance test files (acceptance role). */
+    acceptanceDir?: string;
+    /** Command for the acceptance tests; defaults to the detected command over the hidden tests. */
+    acceptanceCommand?: string;
+  };
+  model: {
+    provider: Provider;
+    name: string;
+    /** API endpoint (a proxy, a fake server, or the openai-compatible server). */
+    baseURL?: string;
+    maxTurns: number;
+    /** Most US dollars this stage may spend on the model; the loop stops with reason Budget. */
+    budgetUSD?: number;
+    /** max_tokens per model response. */
+    maxTokens?: number;
+  };
+  engine: EngineName;
+  /** Directory the agent clones into (an emptyDir in a Pod). */
+  workspace: string;
+  /** Where the StageResult JSON goes (the kubelet reads /dev/termination-log). */
+  terminationPath: string;
+  /** Where the run role writes the full failure report (JSON). */
+  reportPath?: string;
+}
+
+type Kind = 'string' | 'int' | 'number' | 'bool' | 'list';
+interface Field {
+  env: string;
+  path: string;
+  kind: Kind;
+}
+
+/** The env variables, one per context field. Lists are JSON arrays. */
+export const CONTEXT_ENV: readonly Field[] = [
+  { env: 'AUTORUN_TASK', path: 'task', kind: 'string' },
+  { env: 'AUTORUN_ROLE', path: 'role', kind: 'string' },
+  { env: 'AUTORUN_ITERATION', path: 'iteration', kind: 'int' },
+  { env: 'AUTORUN_ATTEMPT', path: 'attempt', kind: 'int' },
+  { env: 'AUTORUN_GOAL', path: 'goal', kind: 'string' },
+  { env: 'AUTORUN_LANGUAGE', path: 'language', kind: 'string' },
+  { env: 'AUTORUN_REPO_URL', path: 'repository.url', kind: 'string' },
+  { env: 'AUTORUN_BASE_REF', path: 'repository.baseRef', kind: 'string' },
+  { env: 'AUTORUN_BRANCH', path: 'repository.branch', kind: 'string' },
+  { env: 'AUTORUN_CODE_REF', path: 'codeRef', kind: 'string' },
+  { env: 'AUTORUN_TESTS_REF', path: 'testsRef', kind: 'string' },
+  { env: 'AUTORUN_FAILING', path: 'failing', kind: 'list' },
+  { env: 'AUTORUN_PREVIOUS_ATTEMPTS', path: 'previousAttempts', kind: 'list' },
+  { env: 'AUTORUN_FAILURE_REPORT', path: 'failureReportPath', kind: 'string' },
+  { env: 'AUTORUN_FLAGGED_TESTS', path: 'flaggedTests', kind: 'list' },
+  { env: 'AUTORUN_FRESH_START', path: 'freshStart', kind: 'bool' },
+  { env: 'AUTORUN_TEST_COMMAND', path: 'test.command', kind: 'string' },
+  { env: 'AUTORUN_TEST_TIMEOUT_SECONDS', path: 'test.timeoutSeconds', kind: 'int' },
+  { env: 'AUTORUN_ALLOW_REPAIR_TO_EDIT_TESTS', path: 'test.allowRepairToEditTests', kind: 'bool' },
+  { env: 'AUTORUN_ACCEPTANCE_DIR', path: 'test.acceptanceDir', kind: 'string' },
+  { env: 'AUTORUN_ACCEPTANCE_COMMAND', path: 'test.acceptanceCommand', kind: 'string' },
+  { env: 'AUTORUN_MODEL_PROVIDER', path: 'model.provider', kind: 'string' },
+  { env: 'AUTORUN_MODEL_NAME', path: 'model.name', kind: 'string' },
+  { env: 'AUTORUN_MODEL_BASE_URL', path: 'model.baseURL', kind: 'string' },
+  { env: 'AUTORUN_MAX_TURNS', path: 'model.maxTurns', kind: 'int' },
+  { env: 'AUTORUN_BUDGET_USD', path: 'model.budgetUSD', kind: 'number' },
+  { env: 'AUTORUN_MAX_TOKENS', path: 'model.maxTokens', kind: 'int' },
+  { env: 'AUTORUN_ENGINE', path: 'engine', kind: 'string' },
+  { env: 'AUTORUN_WORKSPACE', path: 'workspace', kind: 'string' },
+  { env: 'AUTORUN_TERMINATION_PATH', path: 'terminationPath', kind: 'string' },
+  { env: 'AUTORUN_REPORT_PATH', path: 'reportPath', kind: 'string' },
+];
+
+/** Names the mounted JSON file (an AgentContext, possibly partial) read before the env. */
+export const CONTEXT_FILE_ENV = 'AUTORUN_CONTEXT_FILE';
+
+export const CONTEXT_DEFAULTS = {
+  iteration: 1,
+  attempt: 0,
+  language: 'python' as Language,
+  testTimeoutSeconds: 600,
+  provider: 'anthropic' as Provider,
+  model: 'claude-sonnet-4-5',
+  maxTurns: 50,
+  engine: 'sdk' as EngineName,
+  workspace: '/workspace',
+  terminationPath: '/dev/termination-log',
+};
+
+export class ContextError extends Error {}
+
+function getPath(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const k of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+/** The env a shell sets for a stage (Pod env or child process env). Unset fields are left out. */
+export function contextToEnv(ctx: AgentContext): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const f of CONTEXT_ENV) {
+    const v = getPath(ctx, f.path);
+    if (v === undefined || v === null) continue;
+    env[f.env] = f.kind === 'list' ? JSON.stringify(v) : String(v);
+  }
+  return env;
+}
+
+function parseValue(f: Field, raw: string): unknown {
+  switch (f.kind) {
+    case 'string':
+      return raw;
+    case 'int': {
+      const n = Number(raw);
+      if (!Number.isInteger(n)) throw new ContextError(`${f.env} must be an integer, got ${JSON.stringify(raw)}`);
+      return n;
+    }
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ContextError(`${f.env} must be a number, got ${JSON.stringify(raw)}`);
+      return n;
+    }
+    case 'bool':
+      if (!/^(true|false|1|0)$/i.test(raw)) throw new ContextError(`${f.env} must be true or false`);
+      return /^(true|1)$/i.test(raw);
+    case 'list': {
+      let v: unknown;
+      try {
+        v = JSON.parse(raw);
+      } catch {
+        throw new ContextError(`${f.env} must be a JSON array of strings`);
+      }
+      if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new ContextError(`${f.env} must be a JSON array of strings`);
+      return v;
+    }
+  }
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new ContextError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+/** Applies defaults and checks the fields every role needs. */
+export function completeContext(partial: Record<string, unknown>): AgentContext {
+  const p = structuredClone(partial) as Record<string, unknown> & Partial<AgentContext>;
+  const need = (path: string): void => {
+    const v = getPath(p, path);
+    if (v === undefined || v === '') throw new ContextError(`missing ${path} (env ${CONTEXT_ENV.find((f) => f.path === path)?.env})`);
+  };
+  need('task');
+  need('role');
+  need('repository.url');
+  const role = oneOf('role', p.role, ROLES);
+  if (role === 'code' || role === 'test' || role === 'repair') need('goal');
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(String(p.task))) throw new ContextError(`task ${JSON.stringify(p.task)} is not a Kubernetes object name`);
+  const test = (p.test ?? {}) as Partial<AgentContext['test']>;
+  const model = (p.model ?? {}) as Partial<AgentContext['model']>;
+  return {
+    ...(p as AgentContext),
+    role,
+    iteration: p.iteration ?? CONTEXT_DEFAULTS.iteration,
+    attempt: p.attempt ?? CONTEXT_DEFAULTS.attempt,
+    goal: p.goal ?? '',
+    language: oneOf('language', p.language ?? CONTEXT_DEFAULTS.language, ['python', 'javascript', 'typescript', 'go', 'other'] as const),
+    test: {
+      ...test,
+      timeoutSeconds: test.timeoutSeconds ?? CONTEXT_DEFAULTS.testTimeoutSeconds,
+      allowRepairToEditTests: test.allowRepairToEditTests ?? false,
+    },
+    model: {
+      ...model,
+      provider: oneOf('model.provider', model.provider ?? CONTEXT_DEFAULTS.provider, ['anthropic', 'vertex', 'openai-compatible'] as const),
+      name: model.name ?? CONTEXT_DEFAULTS.model,
+      maxTurns: model.maxTurns ?? CONTEXT_DEFAULTS.maxTurns,
+    },
+    engine: oneOf('engine', p.engine ?? CONTEXT_DEFAULTS.engine, ['sdk', 'claude-code'] as const),
+    workspace: p.workspace ?? CONTEXT_DEFAULTS.workspace,
+    terminationPath: p.terminationPath ?? CONTEXT_DEFAULTS.terminationPath,
+  };
+}
+
+/** Reads the raw (not yet completed) fields from env; env values override `base` (a context file). */
+export function rawContextFromEnv(env: NodeJS.ProcessEnv, base: Record<string, unknown> = {}): Record<string, unknown> {
+  const out = structuredClone(base);
+  for (const f of CONTEXT_ENV) {
+    const raw = env[f.env];
+    if (raw === undefined || raw === '') continue;
+    setPath(out, f.path, parseValue(f, raw));
+  }
+  return out;
+}
+
+export function contextFromEnv(env: NodeJS.ProcessEnv): AgentContext {
+  return completeContext(rawContextFromEnv(env));
+}
+
+/** The context file (JSON of AgentContext fields) if any, then the env on top of it. */
+export function loadContext(env: NodeJS.ProcessEnv, file?: string): AgentContext {
+  const path = file ?? env[CONTEXT_FILE_ENV];
+  let base: Record<string, unknown> = {};
+  if (path) {
+    try {
+      base = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ContextError(`cannot read context file ${path}: ${(e as Error).message}`);
+    }
+    if (!base || typeof base !== 'object' || Array.isArray(base)) throw new ContextError(`context file ${path} is not a JSON object`);
+  }
+  return completeContext(rawContextFromEnv(env, base));
+}
+
+/**
+ * The git scheme. Stage results live outside refs/heads so they never collide with the task branch
+ * (a branch autorun/<task> and a branch autorun/<task>/code cannot both exist in git):
+ * - code and repair push refs/autorun/<task>/code, test pushes refs/autorun/<task>/tests;
+ * - run, acceptance and repair start from merge(code, tests), made deterministic (fixed identity,
+ *   dates from the parents) so every stage computes the same commit id from the same two inputs;
+ * - code, test and repair then push that merge (or repair's commit on top of it) to the task branch,
+ *   so the branch always carries the merged result of the latest code and tests.
+ */
+export function stageRefs(ctx: Pick<AgentContext, 'task' | 'repository' | 'codeRef' | 'testsRef'>): {
+  codePush: string;
+  testsPush: string;
+  code: string;
+  tests: string;
+  branch: string;
+} {
+  const codePush = `refs/autorun/${ctx.task}/code`;
+  const testsPush = `refs/autorun/${ctx.task}/tests`;
+  return {
+    codePush,
+    testsPush,
+    code: ctx.codeRef ?? codePush,
+    tests: ctx.testsRef ?? testsPush,
+    branch: ctx.repository.branch ?? `autorun/${ctx.task}`,
+  };
+}

@@ -1,0 +1,130 @@
+// The built-in tool loop on the Anthropic Messages API: stream each turn, run the tools the model
+// asks for, send the results back, until the model ends its turn or a cap is reached.
+import Anthropic from '@anthropic-ai/sdk';
+import type { Usage } from '../../api/types.js';
+import { addUsage, emptyUsage, priceOf } from '../pricing.js';
+import { ToolError } from '../tools/types.js';
+import type { ToolSpec } from '../tools/types.js';
+import { apiFailure } from './api-errors.js';
+import { apiKeyFrom } from './types.js';
+import type { EngineRequest, EngineResult } from './types.js';
+
+type MessageParam = Anthropic.MessageParam;
+type ContentBlockParam = Anthropic.ContentBlockParam;
+
+/**
+ * Retries of one model call on 408/409/429/5xx/529 and connection errors. The SDK honours
+ * retry-after(-ms) and otherwise backs off 0.5 s doubling to 8 s; 4 retries ride out a short
+ * overload (~15 s) without hiding a long outage from the operator, which retries the whole stage.
+ */
+export const MODEL_MAX_RETRIES = 4;
+const DEFAULT_MAX_TOKENS = 8192;
+/** Most characters of one tool result sent back to the model. */
+const MAX_TOOL_RESULT = 60_000;
+
+const ephemeral = { type: 'ephemeral' as const };
+
+export async function executeTool(tools: ToolSpec[], name: string, input: unknown): Promise<{ text: string; isError: boolean }> {
+  const tool = tools.find((t) => t.name === name);
+  if (!tool) return { text: `unknown tool ${name}`, isError: true };
+  try {
+    const text = await tool.run((input && typeof input === 'object' ? input : {}) as Record<string, unknown>);
+    return { text: text.length > MAX_TOOL_RESULT ? text.slice(0, MAX_TOOL_RESULT) + '\n[truncated]' : text, isError: false };
+  } catch (e) {
+    if (e instanceof ToolError) return { text: e.message, isError: true };
+    return { text: `tool failed: ${(e as Error).message}`, isError: true };
+  }
+}
+
+/** Moves the conversation cache breakpoint to the newest user message (at most 4 breakpoints in all). */
+function markCacheTail(messages: MessageParam[]): void {
+  for (const m of messages) {
+    if (Array.isArray(m.content)) for (const b of m.content) delete (b as { cache_control?: unknown }).cache_control;
+  }
+  const last = messages[messages.length - 1];
+  if (last && Array.isArray(last.content) && last.content.length) {
+    (last.content[last.content.length - 1] as { cache_control?: unknown }).cache_control = ephemeral;
+  }
+}
+
+export function overBudget(usage: Usage, budgetUSD: number | undefined): boolean {
+  return budgetUSD !== undefined && budgetUSD > 0 && usage.costUSD >= budgetUSD;
+}
+
+export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
+  const { model, transcript } = req;
+  let usage = emptyUsage();
+  if (model.provider === 'vertex') {
+    // @anthropic-ai/vertex-sdk is not a dependency yet; say so instead of failing obscurely.
+    return { outcome: 'Error', reason: 'ProviderUnsupported', summary: 'provider vertex is not supported by the sdk engine yet; use anthropic or openai-compatible', finalText: '', usage, turns: 0 };
+  }
+  const apiKey = apiKeyFrom(req.env, model.provider);
+  if (!apiKey) {
+    return { outcome: 'Error', reason: 'Unauthorized', summary: 'no model API key: set ANTHROPIC_API_KEY (or AUTORUN_MODEL_API_KEY) from the pool Secret', finalText: '', usage, turns: 0 };
+  }
+  if (!priceOf(model.name).known) transcript.log('warning', { message: `no price known for model ${model.name}; its cost counts as 0` });
+  const client = new Anthropic({
+    apiKey,
+    baseURL: model.baseURL || req.env.ANTHROPIC_BASE_URL || undefined,
+    maxRetries: MODEL_MAX_RETRIES,
+    // Header-only auth: never let the SDK pick up a bearer token from the environment.
+    authToken: null,
+  });
+  const tools: Anthropic.Tool[] = req.tools.map((t, i) => ({
+    name: t.name,
+    description: t.description,
+    input_schema: t.inputSchema as Anthropic.Tool.InputSchema,
+    // The tools and system prompt are the same every turn: one breakpoint after them caches both.
+    ...(i === req.tools.length - 1 ? { cache_control: ephemeral } : {}),
+  }));
+  const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: req.system, cache_control: ephemeral }];
+  const messages: MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: req.prompt }] }];
+  let finalText = '';
+  for (let turn = 1; turn <= model.maxTurns; turn++) {
+    markCacheTail(messages);
+    let msg: Anthropic.Message;
+    try {
+      const stream = client.messages.stream({ model: model.name, max_tokens: model.maxTokens ?? DEFAULT_MAX_TOKENS, system, tools, messages });
+      msg = await stream.finalMessage();
+    } catch (e) {
+      const f = e instanceof Anthropic.APIError ? apiFailure(e.status, e.apiMessage ?? undefined) : apiFailure(undefined, (e as Error).message);
+      transcript.log('model-error', { turn, reason: f.reason, summary: f.summary });
+      return { outcome: 'Error', reason: f.reason, summary: f.summary, finalText, usage, turns: turn - 1 };
+    }
+    const u = msg.usage;
+    usage = addUsage(model.name, usage, {
+      inputTokens: u.input_tokens,
+      outputTokens: u.output_tokens,
+      cacheReadTokens: u.cache_read_input_tokens ?? 0,
+      cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+    });
+    const text = msg.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
+    if (text) finalText = text;
+    const toolUses = msg.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+    transcript.log('assistant', { turn, stopReason: msg.stop_reason, text, toolCalls: toolUses.map((t) => ({ name: t.name, input: t.input })), usage: u, costUSD: usage.costUSD });
+    messages.push({ role: 'assistant', content: msg.content as ContentBlockParam[] });
+    if (overBudget(usage, model.budgetUSD)) {
+      return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turn} turns: the stage budget of $${model.budgetUSD} is spent`, finalText, usage, turns: turn };
+    }
+    if (msg.stop_reason === 'tool_use' && toolUses.length) {
+      const results: Anthropic.ToolResultBlockParam[] = [];
+      for (const tu of toolUses) {
+        const r = await executeTool(req.tools, tu.name, tu.input);
+        transcript.log('tool-result', { turn, name: tu.name, isError: r.isError, output: r.text.slice(0, 2000) });
+        results.push({ type: 'tool_result', tool_use_id: tu.id, content: r.text, ...(r.isError ? { is_error: true } : {}) });
+      }
+      messages.push({ role: 'user', content: results });
+      continue;
+    }
+    if (msg.stop_reason === 'max_tokens') {
+      messages.push({ role: 'user', content: [{ type: 'text', text: 'Your reply was cut off at the token limit. Continue, in smaller steps.' }] });
+      continue;
+    }
+    return { outcome: 'Succeeded', summary: firstLine(finalText) || 'the model finished', finalText, usage, turns: turn };
+  }
+  return { outcome: 'Failed', reason: 'TurnCap', summary: `the model did not finish within ${model.maxTurns} turns`, finalText, usage, turns: model.maxTurns };
+}
+
+export function firstLine(s: string): string {
+  return s.trim().split('\n').find((l) => l.trim())?.trim().slice(0, 300) ?? '';
+}

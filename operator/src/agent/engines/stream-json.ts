@@ -1,0 +1,83 @@
+// Claude Code's `--output-format stream-json` (one JSON object per line: system init, assistant and
+// user messages, then one result object) mapped to an engine result.
+import type { Usage } from '../../api/types.js';
+import { costUSD } from '../pricing.js';
+import { apiFailure } from './api-errors.js';
+import { firstLine } from './sdk.js';
+import type { EngineResult } from './types.js';
+
+export interface ClaudeResultEvent {
+  type: 'result';
+  subtype: string;
+  is_error?: boolean;
+  num_turns?: number;
+  result?: string;
+  session_id?: string;
+  total_cost_usd?: number;
+  usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
+  permission_denials?: unknown[];
+}
+
+/** Splits a stream into parsed objects; lines that are not JSON objects are skipped. */
+export function parseStreamJson(text: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    try {
+      const v = JSON.parse(t) as unknown;
+      if (v && typeof v === 'object' && !Array.isArray(v)) out.push(v as Record<string, unknown>);
+    } catch {
+      // a partial or foreign line
+    }
+  }
+  return out;
+}
+
+/** Claude Code reports API failures as text in the result; recover the status it names. */
+function statusFromText(text: string): number | undefined {
+  const m = /\b(?:API Error|status)[:\s]+(\d{3})\b/i.exec(text) ?? /\b(4\d\d|5\d\d)\b/.exec(text);
+  if (m) return Number(m[1]);
+  if (/invalid api key|authentication|\/login/i.test(text)) return 401;
+  if (/overloaded/i.test(text)) return 529;
+  if (/rate limit/i.test(text)) return 429;
+  return undefined;
+}
+
+export function mapClaudeResult(events: Record<string, unknown>[], model: string, maxTurns: number): EngineResult {
+  const result = [...events].reverse().find((e) => e.type === 'result') as ClaudeResultEvent | undefined;
+  const turnsSeen = events.filter((e) => e.type === 'assistant').length;
+  if (!result) {
+    return {
+      outcome: 'Error',
+      reason: 'EngineCrashed',
+      summary: `claude ended without a result after ${turnsSeen} assistant messages`,
+      finalText: '',
+      usage: { inputTokens: 0, outputTokens: 0, costUSD: 0 },
+      turns: turnsSeen,
+    };
+  }
+  const u = result.usage ?? {};
+  const tokens = {
+    inputTokens: u.input_tokens ?? 0,
+    outputTokens: u.output_tokens ?? 0,
+    cacheReadTokens: u.cache_read_input_tokens ?? 0,
+    cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+  };
+  // Claude Code prices its own calls (it may use a second, smaller model); trust its total.
+  const usage: Usage = { ...tokens, costUSD: typeof result.total_cost_usd === 'number' ? result.total_cost_usd : costUSD(model, tokens) };
+  const text = result.result ?? '';
+  const turns = result.num_turns ?? turnsSeen;
+  const session = result.session_id ? ` (session ${result.session_id})` : '';
+  if (result.subtype === 'error_max_turns') {
+    return { outcome: 'Failed', reason: 'TurnCap', summary: `the model did not finish within ${maxTurns} turns${session}`, finalText: text, usage, turns };
+  }
+  if (result.subtype === 'error_during_execution') {
+    return { outcome: 'Error', reason: 'EngineError', summary: `claude failed during execution${session}: ${firstLine(text)}`.trim(), finalText: text, usage, turns };
+  }
+  if (result.is_error || result.subtype !== 'success') {
+    const f = apiFailure(statusFromText(text), firstLine(text));
+    return { outcome: 'Error', reason: f.reason, summary: f.summary, finalText: text, usage, turns };
+  }
+  return { outcome: 'Succeeded', summary: firstLine(text) || 'the model finished', finalText: text, usage, turns };
+}

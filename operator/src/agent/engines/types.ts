@@ -1,0 +1,38 @@
+// An engine drives one model session for an LLM role: the built-in tool loop (sdk, on Anthropic or
+// an OpenAI-compatible server) or Claude Code headless. The role decides what the session may touch.
+import type { Usage } from '../../api/types.js';
+import type { AgentContext } from '../context.js';
+import type { ToolSpec } from '../tools/types.js';
+import type { Transcript } from '../transcript.js';
+
+export interface EngineRequest {
+  system: string;
+  prompt: string;
+  /** Tools of the built-in loop; claude-code uses its own, limited by claudeTools. */
+  tools: ToolSpec[];
+  /** Claude Code tool names the role allows (claude-code engine). */
+  claudeTools: string[];
+  model: AgentContext['model'];
+  workspace: string;
+  /** The agent's environment: API keys come from here, never from the context. */
+  env: NodeJS.ProcessEnv;
+  transcript: Transcript;
+}
+
+export interface EngineResult {
+  outcome: 'Succeeded' | 'Failed' | 'Error';
+  /** TurnCap, Budget, Unauthorized, Forbidden, BadRequest, RateLimited, Overloaded, ... */
+  reason?: string;
+  summary: string;
+  /** The model's last text, used for the stage summary. */
+  finalText: string;
+  usage: Usage;
+  turns: number;
+}
+
+export type Engine = (req: EngineRequest) => Promise<EngineResult>;
+
+/** The model API key: AUTORUN_MODEL_API_KEY (what the operator injects) or the provider's usual variable. */
+export function apiKeyFrom(env: NodeJS.ProcessEnv, provider: string): string | undefined {
+  return env.AUTORUN_MODEL_API_KEY || (provider === 'openai-compatible' ? env.OPENAI_API_KEY : env.ANTHROPIC_API_KEY) || undefined;
+}

@@ -1,0 +1,104 @@
+// Child processes with a deadline: each runs in its own process group so a timeout kills everything
+// it started (a test runner's workers, a hung grandchild), not just the shell.
+import { spawn } from 'node:child_process';
+
+export interface ExecOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Kill the process group after this many milliseconds. */
+  timeoutMs: number;
+  /** Most bytes of output kept (head and tail halves); the middle is elided. */
+  maxOutputBytes?: number;
+  /** Grace between SIGTERM and SIGKILL. */
+  killGraceMs?: number;
+  input?: string;
+  /** Sees stdout as it arrives (for live transcripts). */
+  onStdout?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** stdout and stderr interleaved as they arrived, capped. */
+  output: string;
+  stdout: string;
+  durationMs: number;
+}
+
+/** Keeps the first and last half of a stream when it grows past `max` bytes. */
+class CappedBuffer {
+  private head = '';
+  private tail = '';
+  private dropped = 0;
+  constructor(private readonly max: number) {}
+  push(s: string): void {
+    if (this.head.length < this.max / 2) {
+      const room = this.max / 2 - this.head.length;
+      this.head += s.slice(0, room);
+      s = s.slice(room);
+    }
+    if (!s) return;
+    this.tail += s;
+    if (this.tail.length > this.max / 2) {
+      const cut = this.tail.length - this.max / 2;
+      this.dropped += cut;
+      this.tail = this.tail.slice(cut);
+    }
+  }
+  toString(): string {
+    return this.dropped ? `${this.head}\n[… ${this.dropped} characters elided …]\n${this.tail}` : this.head + this.tail;
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Runs `file args` (no shell unless the caller asks for one with sh -c). */
+export function execFileCapped(file: string, args: string[], opts: ExecOptions): Promise<ExecResult> {
+  const max = opts.maxOutputBytes ?? 1 << 20;
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const all = new CappedBuffer(max);
+    const out = new CappedBuffer(max);
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid) {
+        killGroup(child.pid, 'SIGTERM');
+        killTimer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), opts.killGraceMs ?? 2000);
+      }
+    }, opts.timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      all.push(d);
+      out.push(d);
+      opts.onStdout?.(d);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => all.push(d));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      // The shell may be gone while its children still hold the group: make sure nothing lingers.
+      if (timedOut && child.pid) killGroup(child.pid, 'SIGKILL');
+      resolve({ exitCode, signal, timedOut, output: all.toString(), stdout: out.toString(), durationMs: Date.now() - started });
+    };
+    child.on('error', (e) => {
+      all.push(`${e.message}\n`);
+      finish(127, null);
+    });
+    child.on('close', finish);
+  });
+}
+
+export function execShell(command: string, opts: ExecOptions): Promise<ExecResult> {
+  return execFileCapped('/bin/sh', ['-c', command], opts);
+}

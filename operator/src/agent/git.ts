@@ -1,0 +1,181 @@
+// The git workspace of a stage. See stageRefs() in context.ts for the ref scheme. Merges of code and
+// tests are deterministic (fixed identity, dates taken from the parents), so run, repair and the
+// branch update all compute the same commit id from the same two inputs without sharing state.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execFileCapped } from './exec.js';
+
+export const AUTHOR = { name: 'autorun', email: 'autorun@autorun.dev' };
+/** Date of the synthetic root commit made when the remote has no commits yet. */
+const EMPTY_BASE_DATE = '946684800 +0000';
+const GIT_TIMEOUT_MS = 10 * 60_000;
+
+export class GitError extends Error {}
+
+/** Removes credentials from URLs in text (https://user:token@host → https://***@host). */
+export function scrubUrl(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1***@');
+}
+
+export class Git {
+  constructor(
+    readonly dir: string,
+    private readonly baseEnv: NodeJS.ProcessEnv,
+  ) {}
+
+  private config(): string[] {
+    const c = ['-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', '-c', 'core.hooksPath=/dev/null', '-c', 'init.defaultBranch=main', '-c', 'advice.detachedHead=false'];
+    // The token stays in the environment, never in argv or .git/config.
+    if (this.baseEnv.AUTORUN_GIT_TOKEN) {
+      c.push('-c', 'credential.helper=', '-c', 'credential.helper=!f() { test "$1" = get && echo username=x-access-token && echo "password=$AUTORUN_GIT_TOKEN"; }; f');
+    }
+    return c;
+  }
+
+  async run(args: string[], extraEnv: NodeJS.ProcessEnv = {}, cwd = this.dir): Promise<string> {
+    const env: NodeJS.ProcessEnv = {
+      ...this.baseEnv,
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_AUTHOR_NAME: AUTHOR.name,
+      GIT_AUTHOR_EMAIL: AUTHOR.email,
+      GIT_COMMITTER_NAME: AUTHOR.name,
+      GIT_COMMITTER_EMAIL: AUTHOR.email,
+      ...extraEnv,
+    };
+    const r = await execFileCapped('git', [...this.config(), ...args], { cwd, env, timeoutMs: GIT_TIMEOUT_MS, maxOutputBytes: 4 << 20 });
+    if (r.exitCode !== 0) {
+      const what = args.filter((a) => !a.includes('://')).slice(0, 3).join(' ');
+      throw new GitError(scrubUrl(`git ${what} failed${r.timedOut ? ' (timeout)' : ''}: ${r.output.trim().split('\n').slice(-3).join(' ')}`));
+    }
+    return r.stdout.trim();
+  }
+
+  async tryRun(args: string[]): Promise<string | undefined> {
+    try {
+      return await this.run(args);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Clones url into dir (which must be missing or empty), or reuses a clone already there. */
+  async clone(url: string): Promise<void> {
+    if (existsSync(join(this.dir, '.git'))) return;
+    await mkdir(this.dir, { recursive: true });
+    if ((await readdir(this.dir)).length) throw new GitError(`workspace ${this.dir} is not empty and not a git clone`);
+    await this.run(['clone', '--quiet', '--no-checkout', url, '.']);
+  }
+
+  async resolve(rev: string): Promise<string | undefined> {
+    return this.tryRun(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
+  }
+
+  /** Fetches a ref or commit from origin; returns its commit id, or undefined when the remote lacks it. */
+  async fetch(ref: string): Promise<string | undefined> {
+    if (/^[0-9a-f]{40}$/.test(ref)) {
+      const local = await this.resolve(ref);
+      if (local) return local;
+    }
+    const got = await this.tryRun(['fetch', '--quiet', 'origin', ref]);
+    if (got === undefined) return undefined;
+    return this.resolve('FETCH_HEAD');
+  }
+
+  /**
+   * The commit to start from: baseRef as a remote branch, tag or commit; else the remote's default
+   * branch; else (an empty repository) a synthetic root commit that every stage computes identically.
+   */
+  async base(baseRef: string | undefined): Promise<string> {
+    if (baseRef) {
+      const found = (await this.resolve(`origin/${baseRef}`)) ?? (await this.fetch(baseRef)) ?? (await this.resolve(baseRef));
+      if (found) return found;
+      const any = await this.tryRun(['rev-parse', '--verify', '--quiet', 'origin/HEAD']);
+      if (any !== undefined || (await this.hasRemoteCommits())) throw new GitError(`base ref ${baseRef} not found in the repository`);
+    } else {
+      const head = await this.resolve('origin/HEAD');
+      if (head) return head;
+      if (await this.hasRemoteCommits()) throw new GitError('the repository has no default branch; set repository.baseRef');
+    }
+    const tree = await this.run(['hash-object', '-t', 'tree', '/dev/null']);
+    const fixed = { GIT_AUTHOR_DATE: EMPTY_BASE_DATE, GIT_COMMITTER_DATE: EMPTY_BASE_DATE };
+    return this.run(['commit-tree', tree, '-m', 'autorun: empty base'], fixed);
+  }
+
+  private async hasRemoteCommits(): Promise<boolean> {
+    return ((await this.tryRun(['ls-remote', '--heads', '--tags', 'origin'])) ?? '').length > 0;
+  }
+
+  async checkout(commit: string): Promise<void> {
+    await this.run(['checkout', '--quiet', '--force', '--detach', commit]);
+    await this.run(['clean', '-fdq']);
+  }
+
+  async head(): Promise<string> {
+    return this.run(['rev-parse', 'HEAD']);
+  }
+
+  async isAncestor(a: string, b: string): Promise<boolean> {
+    return (await this.tryRun(['merge-base', '--is-ancestor', a, b])) !== undefined;
+  }
+
+  /**
+   * Checks out merge(code, tests) and returns its id. Same inputs, same id: the merge commit's
+   * identity is fixed and its dates are the later parent's committer date.
+   */
+  async mergeCodeAndTests(code: string, tests: string): Promise<string> {
+    await this.checkout(code);
+    if (await this.isAncestor(tests, code)) return code;
+    if (await this.isAncestor(code, tests)) {
+      await this.checkout(tests);
+      return tests;
+    }
+    const dates = (await this.run(['log', '-1', '--format=%ct', code])) + '\n' + (await this.run(['log', '-1', '--format=%ct', tests]));
+    const latest = Math.max(...dates.split('\n').map(Number));
+    const fixed = { GIT_AUTHOR_DATE: `${latest} +0000`, GIT_COMMITTER_DATE: `${latest} +0000` };
+    try {
+      await this.run(['merge', '--quiet', '--no-ff', '--no-edit', '-m', 'autorun: merge code and tests', tests], fixed);
+    } catch (e) {
+      await this.tryRun(['merge', '--abort']);
+      throw new GitError(`code and tests do not merge cleanly: ${(e as Error).message}`);
+    }
+    return this.head();
+  }
+
+  /** Paths changed in the work tree (tracked and untracked), relative to the root. */
+  async changedPaths(): Promise<string[]> {
+    const out = await this.run(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+    const paths: string[] = [];
+    const parts = out.split('\0').filter(Boolean);
+    for (let i = 0; i < parts.length; i++) {
+      const entry = parts[i]!;
+      paths.push(entry.slice(3));
+      if (entry[0] === 'R' || entry[0] === 'C') i++; // the rename's source follows
+    }
+    return paths;
+  }
+
+  /** Undoes work-tree changes to these paths (restores tracked files, deletes new ones). */
+  async discard(paths: string[]): Promise<void> {
+    for (const p of paths) {
+      if (await this.tryRun(['ls-files', '--error-unmatch', '--', p])) await this.run(['checkout', '--quiet', 'HEAD', '--', p]);
+      else await this.run(['clean', '-fdq', '--', p]);
+    }
+  }
+
+  /** Commits the given paths; returns the new commit id, or undefined when nothing changed. */
+  async commit(paths: string[], message: string): Promise<string | undefined> {
+    if (!paths.length) return undefined;
+    await this.run(['add', '--all', '--', ...paths]);
+    const staged = await this.run(['diff', '--cached', '--name-only']);
+    if (!staged) return undefined;
+    await this.run(['commit', '--quiet', '--no-verify', '-m', message]);
+    return this.head();
+  }
+
+  /** Force-pushes commit → ref for each pair: stage refs are rewritten on a fresh start. */
+  async push(updates: { commit: string; ref: string }[]): Promise<void> {
+    const specs = updates.map((u) => `+${u.commit}:${u.ref.startsWith('refs/') ? u.ref : `refs/heads/${u.ref}`}`);
+    await this.run(['push', '--quiet', '--no-verify', 'origin', ...specs]);
+  }
+}

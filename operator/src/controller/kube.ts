@@ -1,0 +1,151 @@
+// Every call the operator makes to the apiserver, in one place: the API clients, and the writes,
+// each counted (verb, resource, HTTP outcome, task) and each idempotent the way reconcile needs:
+// create answers "exists" on 409, delete answers "gone" on 404, status writes carry the
+// resourceVersion they were computed from so a stale cache shows up as a Conflict, never as a lost
+// update.
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { GROUP, VERSION, type AgentPool, type AgentPoolStatus, type CodingTask, type CodingTaskStatus } from '../api/types.js';
+import type { ControllerMetrics, WriteVerb } from './metrics.js';
+
+export const TASKS = 'codingtasks';
+export const POOLS = 'agentpools';
+
+export function httpCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown };
+  if (typeof e?.code === 'number') return e.code;
+  if (typeof e?.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
+
+export class KubeApi {
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly coordination: CoordinationV1Api;
+
+  constructor(
+    readonly kc: KubeConfig,
+    private readonly metrics: ControllerMetrics,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.coordination = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  private async counted<T>(verb: WriteVerb, resource: string, taskKey: string | undefined, call: () => Promise<T>): Promise<T> {
+    try {
+      const r = await call();
+      this.metrics.write(verb, resource, 'ok', taskKey);
+      return r;
+    } catch (err) {
+      this.metrics.write(verb, resource, httpCode(err) ?? 0, taskKey);
+      throw err;
+    }
+  }
+
+  /** 'created', or 'exists' when a Pod of that name is already there (deterministic names). */
+  async createPod(namespace: string, pod: V1Pod, taskKey: string): Promise<'created' | 'exists'> {
+    try {
+      await this.counted('create', 'pods', taskKey, () => this.core.createNamespacedPod({ namespace, body: pod }));
+      return 'created';
+    } catch (err) {
+      if (httpCode(err) === 409) return 'exists';
+      throw err;
+    }
+  }
+
+  async deletePod(namespace: string, name: string, taskKey: string): Promise<'deleted' | 'gone'> {
+    try {
+      await this.counted('delete', 'pods', taskKey, () => this.core.deleteNamespacedPod({ namespace, name, propagationPolicy: 'Background' }));
+      return 'deleted';
+    } catch (err) {
+      if (httpCode(err) === 404) return 'gone';
+      throw err;
+    }
+  }
+
+  async createConfigMap(namespace: string, cm: V1ConfigMap, taskKey: string): Promise<'created' | 'exists'> {
+    try {
+      await this.counted('create', 'configmaps', taskKey, () => this.core.createNamespacedConfigMap({ namespace, body: cm }));
+      return 'created';
+    } catch (err) {
+      if (httpCode(err) === 409) return 'exists';
+      throw err;
+    }
+  }
+
+  async createEvent(namespace: string, event: CoreV1Event, taskKey: string | undefined): Promise<'created' | 'exists'> {
+    try {
+      await this.counted('create', 'events', taskKey, () => this.core.createNamespacedEvent({ namespace, body: event }));
+      return 'created';
+    } catch (err) {
+      if (httpCode(err) === 409) return 'exists';
+      throw err;
+    }
+  }
+
+  /** The head of a container's log, bounded: a run Pod's failure report for the repair agent. */
+  async podLog(namespace: string, name: string, container: string | undefined, limitBytes: number): Promise<string> {
+    return this.core.readNamespacedPodLog({ namespace, name, container, limitBytes });
+  }
+
+  /** PUT /status with the resourceVersion the new status was computed from. */
+  async replaceTaskStatus(task: CodingTask, status: CodingTaskStatus, taskKey: string): Promise<CodingTask> {
+    const { namespace, name } = task.metadata;
+    return this.counted('update', 'codingtasks/status', taskKey, () =>
+      this.custom.replaceNamespacedCustomObjectStatus({
+        group: GROUP,
+        version: VERSION,
+        plural: TASKS,
+        namespace: namespace!,
+        name,
+        body: { ...task, status },
+      }),
+    ) as Promise<CodingTask>;
+  }
+
+  /** A merge patch: the pool's status is a handful of counters that only the leader writes. */
+  async patchPoolStatus(pool: AgentPool, status: AgentPoolStatus): Promise<AgentPool> {
+    const { namespace, name } = pool.metadata;
+    return this.counted('patch', 'agentpools/status', undefined, () =>
+      this.custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, plural: POOLS, namespace: namespace!, name, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    ) as Promise<AgentPool>;
+  }
+
+  listTasks(namespace: string | undefined): Promise<{ items: CodingTask[]; metadata?: { resourceVersion?: string } }> {
+    return (
+      namespace
+        ? this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: TASKS, namespace })
+        : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: TASKS })
+    ) as Promise<{ items: CodingTask[] }>;
+  }
+
+  listPools(namespace: string | undefined): Promise<{ items: AgentPool[]; metadata?: { resourceVersion?: string } }> {
+    return (
+      namespace
+        ? this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: POOLS, namespace })
+        : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: POOLS })
+    ) as Promise<{ items: AgentPool[] }>;
+  }
+
+  /**
+   * Typed lists come back with Date objects where a watch delivers strings; a JSON round trip makes
+   * the cache hold one shape (the wire's) whichever path an object arrived by.
+   */
+  async listPods(namespace: string | undefined, labelSelector: string): Promise<{ items: V1Pod[]; metadata?: { resourceVersion?: string } }> {
+    const list = namespace ? await this.core.listNamespacedPod({ namespace, labelSelector }) : await this.core.listPodForAllNamespaces({ labelSelector });
+    return JSON.parse(JSON.stringify(list)) as { items: V1Pod[] };
+  }
+}

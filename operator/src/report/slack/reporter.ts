@@ -1,0 +1,67 @@
+// One Slack thread per task: the first message is updated in place as the task advances, and each
+// user-visible event becomes a reply. Calls for one task are serialised so concurrent transitions
+// can never open two threads; the thread's ts is kept in a ThreadStore (the operator stores it in
+// an annotation on the task, so a restarted or new leader keeps posting to the same thread).
+import type { App } from '@slack/bolt';
+import type { TaskSummary } from '../summary.js';
+import { eventReply, taskMessage } from './message.js';
+
+export interface ThreadStore {
+  get(taskKey: string): Promise<string | undefined>;
+  set(taskKey: string, ts: string): Promise<void>;
+}
+
+export class MemoryThreadStore implements ThreadStore {
+  private readonly threads = new Map<string, string>();
+  async get(key: string): Promise<string | undefined> {
+    return this.threads.get(key);
+  }
+  async set(key: string, ts: string): Promise<void> {
+    this.threads.set(key, ts);
+  }
+}
+
+export interface TaskEvent {
+  kind: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export class SlackReporter {
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly lastText = new Map<string, string>();
+
+  constructor(
+    private readonly app: Pick<App, 'client'>,
+    private readonly channel: string,
+    private readonly threads: ThreadStore = new MemoryThreadStore(),
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  /** Brings the task's thread up to date; resolves when Slack has it (errors go to onError). */
+  report(task: TaskSummary, events: TaskEvent[] = []): Promise<void> {
+    const key = `${task.namespace}/${task.name}`;
+    const next = (this.chains.get(key) ?? Promise.resolve())
+      .then(() => this.send(key, task, events))
+      .catch((err) => this.onError(err));
+    this.chains.set(key, next);
+    return next;
+  }
+
+  private async send(key: string, task: TaskSummary, events: TaskEvent[]): Promise<void> {
+    const msg = taskMessage(task);
+    let ts = await this.threads.get(key);
+    if (!ts) {
+      const res = await this.app.client.chat.postMessage({ channel: this.channel, text: msg.text, blocks: msg.blocks as never });
+      if (!res.ts) throw new Error(`chat.postMessage for ${key} returned no ts`);
+      ts = res.ts;
+      await this.threads.set(key, ts);
+    } else if (this.lastText.get(key) !== JSON.stringify(msg)) {
+      await this.app.client.chat.update({ channel: this.channel, ts, text: msg.text, blocks: msg.blocks as never });
+    }
+    this.lastText.set(key, JSON.stringify(msg));
+    for (const e of events) {
+      await this.app.client.chat.postMessage({ channel: this.channel, thread_ts: ts, text: eventReply(e.reason, e.message, e.kind) });
+    }
+  }
+}
