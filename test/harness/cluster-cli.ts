@@ -13,11 +13,16 @@ async function up(nodes: number): Promise<void> {
   process.stdout.write(
     `\ncontrol plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s with ${nodes} fake nvidia-l4 nodes; component logs in ${cluster.info.dir}/logs\n\n` +
     `export KUBECONFIG=${cluster.info.kubeconfig}\n` +
-    `export PATH=${cluster.info.toolsBin}:$PATH   # kubectl ${'v1.36'} and helm matching the cluster\n\n` +
+    `export PATH=${cluster.info.toolsBin}:$PATH   # kubectl and helm matching the cluster\n\n` +
     'Ctrl-C stops it.\n',
   );
+  // The children are unref'd and signal listeners do not hold the event loop: this timer does.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+    const stop = () => {
+      clearInterval(keepAlive);
+      resolve();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });

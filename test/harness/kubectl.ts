@@ -1,6 +1,7 @@
 // Runs the kubectl built with the control plane (same version as the apiserver) against the test
 // cluster. Never throws on a non-zero exit: tests assert on code, stdout and stderr.
 import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { tool } from './tools.js';
 
 export interface KubectlResult {
@@ -22,7 +23,8 @@ export function kubectl(args: string[], options: KubectlOptions = {}): Promise<K
   if (!kubeconfig) throw new Error('kubectl: no kubeconfig (KUBECONFIG is unset; is the integration global setup running?)');
   return new Promise((resolve, reject) => {
     const child = spawn(tool('kubectl'), args, {
-      env: { ...process.env, KUBECONFIG: kubeconfig, KUBECTL_COMMAND_HEADERS: 'false' },
+      // Discovery cache beside the kubeconfig: it dies with the cluster and leaves ~/.kube alone.
+      env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dirname(kubeconfig), 'kubectl-cache'), KUBECTL_COMMAND_HEADERS: 'false' },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 60_000,
     });

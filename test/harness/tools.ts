@@ -4,19 +4,23 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export const TOOL_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl', 'kwok', 'helm'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
-/** The checkout root: the nearest ancestor with hack/build-tools.sh (works from test/ and dist/test/). */
+/**
+ * The checkout root: the nearest ancestor with hack/build-tools.sh of the running script (dist/test/
+ * harness/cluster-cli.js, jest's bin) or of the working directory. Not import.meta: jest loads its
+ * global setup as CommonJS, where import.meta does not parse.
+ */
 export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'hack', 'build-tools.sh'))) {
-    if (dirname(dir) === dir) throw new Error('cannot find the repository root (hack/build-tools.sh) above ' + fileURLToPath(import.meta.url));
-    dir = dirname(dir);
+  const starts = [process.argv[1] ? dirname(process.argv[1]) : undefined, process.cwd()];
+  for (const start of starts) {
+    for (let dir = start; dir; dir = dirname(dir) === dir ? undefined : dirname(dir)) {
+      if (existsSync(join(dir, 'hack', 'build-tools.sh'))) return dir;
+    }
   }
-  return dir;
+  throw new Error(`cannot find the repository root (hack/build-tools.sh) above ${starts.join(' or ')}`);
 }
 
 let cached: string | undefined;

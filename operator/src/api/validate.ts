@@ -52,8 +52,9 @@ export function validate(kind: Kind, obj: unknown): ValidationResult<CodingTask 
   const defaulted = (specIsObject ? withDefaults(kind, input as { spec?: unknown }) : input) as Record<string, unknown>;
   const structural = validateStructure(schema, defaulted);
   errors.push(...structural);
-  errors.push(...validateRules(schema, defaulted, structural.map((e) => e.path)));
-  if (errors.length) return { ok: false, errors: dedupe(errors) };
+  errors.push(...validateRules(schema, defaulted, errors.map((e) => e.path)));
+  // Sorted by field path, so the errors of one object read top to bottom like the manifest.
+  if (errors.length) return { ok: false, errors: dedupe(errors).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
   return { ok: true, object: defaulted as unknown as CodingTask | AgentPool };
 }
 

@@ -13,11 +13,14 @@ import type { Logger } from '../util/log.js';
 export type InformerEvent = 'add' | 'update' | 'delete';
 type Handler<T> = (event: InformerEvent, obj: T) => void;
 
-export interface InformerOptions<T extends KubernetesObject> {
+/** Any API object: CodingTask's hand-written metadata is not client-node's V1ObjectMeta. */
+export type ApiObject = { metadata?: { name?: string; namespace?: string } };
+
+export interface InformerOptions<T extends ApiObject> {
   name: string;
   kc: KubeConfig;
   path: string;
-  list: () => Promise<KubernetesListObject<T>>;
+  list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
   labelSelector?: string;
   /** Relist when no object event arrived for this long (a quiet resource costs one LIST per period). */
   quietRelistMs?: number;
@@ -26,9 +29,15 @@ export interface InformerOptions<T extends KubernetesObject> {
   log: Logger;
 }
 
-type Inner<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
+type Inner<T extends ApiObject> = {
+  get(name: string, namespace?: string): T | undefined;
+  list(namespace?: string): readonly T[];
+  on(verb: string, cb: (obj: T) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+};
 
-export class ResilientInformer<T extends KubernetesObject> {
+export class ResilientInformer<T extends ApiObject> {
   private current: Inner<T> | undefined;
   private readonly handlers: Handler<T>[] = [];
   private stopped = true;
@@ -129,17 +138,17 @@ export class ResilientInformer<T extends KubernetesObject> {
     const { kc, path, list, labelSelector, log, name } = this.opts;
     let listed: (() => void) | undefined;
     const listedOnce = new Promise<void>((r) => (listed = r));
-    const informer = makeInformer<T>(
+    const informer = makeInformer<KubernetesObject>(
       kc,
       path,
       async () => {
         const result = await list();
         // ListWatch fills its cache synchronously right after this promise settles.
         setImmediate(() => listed?.());
-        return result;
+        return result as unknown as KubernetesListObject<KubernetesObject>;
       },
       labelSelector,
-    );
+    ) as unknown as Inner<T>;
     let buffer: [InformerEvent, T][] | undefined = [];
     let ownStopped = false;
     const forward = (event: InformerEvent) => (obj: T) => {

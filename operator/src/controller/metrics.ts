@@ -24,7 +24,7 @@ export class ControllerMetrics {
   readonly queueDepth: Gauge;
   readonly tasksByPhase: Gauge<'phase'>;
   readonly isLeader: Gauge;
-  readonly informerRestarts: Counter<'informer' | 'kind'>;
+  readonly informerRestarts: Gauge<'informer' | 'kind'>;
   readonly tallies = new Map<string, TaskTally>();
 
   constructor(opts: { processMetrics?: boolean } = {}) {
@@ -42,7 +42,7 @@ export class ControllerMetrics {
     this.queueDepth = new Gauge({ name: 'autorun_workqueue_depth', help: 'Keys waiting in the work queue.', registers });
     this.tasksByPhase = new Gauge({ name: 'autorun_tasks', help: 'CodingTasks in the cache by phase.', labelNames: ['phase'], registers });
     this.isLeader = new Gauge({ name: 'autorun_leader', help: '1 when this replica holds the lease.', registers });
-    this.informerRestarts = new Counter({ name: 'autorun_informer_restarts_total', help: 'Informer restarts after errors and relists after stalls.', labelNames: ['informer', 'kind'], registers });
+    this.informerRestarts = new Gauge({ name: 'autorun_informer_restarts', help: 'Informer restarts after errors and relists after stalls.', labelNames: ['informer', 'kind'], registers });
   }
 
   tally(taskKey: string): TaskTally {

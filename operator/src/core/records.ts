@@ -60,7 +60,7 @@ function testsOf(t: StageResult['tests']): StageRecord['tests'] {
     passed: t.passed,
     failed: t.failed,
     total: t.total,
-    failing: t.failing.slice(0, MAX_NAMES),
+    failing: (t.failing ?? []).slice(0, MAX_NAMES),
     flaky: t.flaky?.length ? t.flaky.slice(0, MAX_NAMES) : undefined,
   });
 }

@@ -18,7 +18,7 @@ export const STATE_VERSION = 1;
 export interface LocalStage extends ObservedStage {
   pid?: number;
   /** GPU indexes given to the stage through CUDA_VISIBLE_DEVICES. */
-  devices?: number[];
+  devices?: string[];
   exitCode?: number | null;
   signal?: string | null;
 }

@@ -306,6 +306,12 @@ export interface CodingTaskStatus {
       flaky?: string[];
     };
     /**
+     * Tests the repair agent believes are wrong, for the test agent to revise.
+     *
+     * @maxItems 50
+     */
+    flaggedTests?: string[];
+    /**
      * Model cost of this stage in US dollars.
      */
     costUSD?: string;

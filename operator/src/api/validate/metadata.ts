@@ -15,7 +15,7 @@ const KNOWN = [
 ];
 
 export function validateMetadata(meta: unknown): FieldError[] {
-  if (meta === undefined || meta === null) return [{ path: 'metadata.name', message: 'required field is missing' }];
+  if (meta === undefined || meta === null) return [{ path: 'metadata.name', message: 'Required value' }];
   if (typeof meta !== 'object' || Array.isArray(meta)) return [{ path: 'metadata', message: 'must be an object' }];
   const m = meta as Record<string, unknown>;
   const errors: FieldError[] = [];
@@ -24,7 +24,7 @@ export function validateMetadata(meta: unknown): FieldError[] {
     const hint = suggest(k, KNOWN);
     errors.push({ path: `metadata.${k}`, message: `unknown field${hint ? ` (did you mean ${hint}?)` : ''}` });
   }
-  if (m.name === undefined && m.generateName === undefined) errors.push({ path: 'metadata.name', message: 'required field is missing' });
+  if (m.name === undefined && m.generateName === undefined) errors.push({ path: 'metadata.name', message: 'Required value' });
   for (const field of ['name', 'generateName'] as const) {
     const v = m[field];
     if (v === undefined) continue;

@@ -146,10 +146,16 @@ function toFieldErrors(errors: ErrorObject[], root: CrdSchema): FieldError[] {
   const out: FieldError[] = [];
   const seen = new Set<string>();
   // An int-or-string (anyOf) failure produces one error per branch plus the anyOf; keep only the anyOf.
+  // For a string that fails the string branch (a bad quantity) that branch's error says why; for
+  // anything else "an integer or a string" does.
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   for (const e of errors) {
     const segments = pointerToPath(e.instancePath);
-    if (e.keyword !== 'anyOf' && anyOfPaths.has(e.instancePath) && e.schemaPath.includes('/anyOf/')) continue;
+    if (anyOfPaths.has(e.instancePath)) {
+      const isString = typeof e.data === 'string';
+      if (e.keyword === 'anyOf' && isString) continue;
+      if (e.keyword !== 'anyOf' && e.schemaPath.includes('/anyOf/') && !(isString && e.keyword !== 'type')) continue;
+    }
     let path = segments;
     let message: string;
     switch (e.keyword) {
@@ -163,7 +169,7 @@ function toFieldErrors(errors: ErrorObject[], root: CrdSchema): FieldError[] {
       }
       case 'required':
         path = [...segments, String(e.params.missingProperty)];
-        message = 'required field is missing';
+        message = 'Required value';
         break;
       case 'type':
         message = `must be ${article(String(e.params.type))}, not ${describe(e.data)}`;

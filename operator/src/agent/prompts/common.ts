@@ -1,0 +1,20 @@
+// Shared pieces of the role prompts. The system prompt is identical across turns (and across stages
+// of the same role), which is what makes it a good prompt-cache prefix.
+import type { AgentContext } from '../context.js';
+
+export interface Prompt {
+  system: string;
+  prompt: string;
+}
+
+export const TEST_LAYOUT: Record<AgentContext['language'], string> = {
+  python: 'pytest: tests in tests/test_<module>.py, importing the module under test from the project root (tests run as `python -m pytest` from the root).',
+  javascript: 'jest: tests in __tests__/<name>.test.js or <name>.test.js, CommonJS require() of the module under test unless package.json says "type": "module".',
+  typescript: 'jest: tests in __tests__/<name>.test.ts, importing the module under test.',
+  go: 'go test: <name>_test.go files in the package directory, package-internal tests.',
+  other: 'the test command of the task decides where tests live; keep them in tests/.',
+};
+
+export function workspaceRules(tools: string): string {
+  return `You work in a git repository checked out in your workspace; the agent program commits and pushes your changes when you finish, so do not run git yourself. Use the tools (${tools}) with paths relative to the workspace root. When you are done, reply with one short line summarising what you did (it becomes the stage summary), and stop.`;
+}

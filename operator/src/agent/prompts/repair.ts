@@ -1,0 +1,21 @@
+import type { AgentContext } from '../context.js';
+import { workspaceRules } from './common.js';
+import type { Prompt } from './common.js';
+
+/** Most characters of the failure report put in the prompt; the model can run the tests for more. */
+export const REPORT_IN_PROMPT = 40_000;
+
+export function repairPrompt(ctx: AgentContext, tools: string, report: string | undefined, claudeCode: boolean): Prompt {
+  const tests = ctx.test.allowRepairToEditTests
+    ? 'You may change a test only when it clearly contradicts the goal.'
+    : `You may not change test files (writes are refused). If you are convinced a test contradicts the goal, do not work around it: ${
+        claudeCode ? 'end your final reply with one line per such test: "FLAG_TEST: <test name> - <why>"' : 'call flag_test with its name and the reason'
+      }, and fix the rest.`;
+  const system = `You are the repair agent of an automated coding loop. The implementation of a goal in a ${ctx.language} project fails some of its tests. Find the cause of each failure and fix the implementation with small, targeted changes. Tests that passed must keep passing. ${tests} ${workspaceRules(tools)}`;
+  const parts = [`Goal:\n${ctx.goal}`];
+  if (ctx.failing?.length) parts.push(`Failing tests:\n${ctx.failing.map((f) => `- ${f}`).join('\n')}`);
+  if (report) parts.push(`Failure report of the last run:\n${report.length > REPORT_IN_PROMPT ? report.slice(0, REPORT_IN_PROMPT) + '\n[report truncated]' : report}`);
+  if (ctx.previousAttempts?.length) parts.push(`Previous repair attempts (they did not fix everything; try something different where they failed):\n${ctx.previousAttempts.map((a, i) => `${i + 1}. ${a}`).join('\n')}`);
+  parts.push('Fix the implementation now.');
+  return { system, prompt: parts.join('\n\n') };
+}

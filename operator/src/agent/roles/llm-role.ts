@@ -1,0 +1,132 @@
+// code, test and repair: check out the starting point, let the engine work, enforce who owns which
+// files, commit, push the stage ref, then update the task branch with merge(code, tests).
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StageResult } from '../../api/types.js';
+import { stageRefs } from '../context.js';
+import type { AgentContext } from '../context.js';
+import { claudeCodeEngine } from '../engines/claude-code.js';
+import { openAICompatibleEngine } from '../engines/openai-compatible.js';
+import { sdkEngine } from '../engines/sdk.js';
+import type { Engine, EngineResult } from '../engines/types.js';
+import { Git, GitError } from '../git.js';
+import { codePrompt } from '../prompts/code.js';
+import { repairPrompt } from '../prompts/repair.js';
+import { testPrompt } from '../prompts/test.js';
+import { parseFailureReport, renderReport } from '../runner/report.js';
+import type { FailureReport } from '../runner/report.js';
+import { flagTestTool, runCommandTool } from '../tools/command-tools.js';
+import { fileTools, policyFor } from '../tools/file-tools.js';
+import { isProjectFile, isTestPath } from '../tools/paths.js';
+import type { ToolSpec } from '../tools/types.js';
+import type { Transcript } from '../transcript.js';
+
+type LlmRoleName = 'code' | 'test' | 'repair';
+
+export function pickEngine(ctx: AgentContext): Engine {
+  if (ctx.engine === 'claude-code') return claudeCodeEngine;
+  return ctx.model.provider === 'openai-compatible' ? openAICompatibleEngine : sdkEngine;
+}
+
+const CLAUDE_TOOLS: Record<LlmRoleName, string[]> = {
+  code: ['Read', 'Write', 'Edit', 'MultiEdit', 'Glob', 'Grep', 'LS', 'Bash'],
+  // No shell for the test agent: it could read the implementation through it.
+  test: ['Read', 'Write', 'Edit', 'MultiEdit', 'Glob', 'Grep', 'LS'],
+  repair: ['Read', 'Write', 'Edit', 'MultiEdit', 'Glob', 'Grep', 'LS', 'Bash'],
+};
+
+/** "FLAG_TEST: name - why" lines of the final reply (how claude-code flags tests). */
+export function flagsFromText(text: string): string[] {
+  return [...text.matchAll(/^\s*FLAG_TEST:\s*(\S+)/gm)].map((m) => m[1]!);
+}
+
+/** Whether a changed path may be committed by this role. */
+export function ownsPath(role: LlmRoleName, rel: string, allowRepairToEditTests: boolean): boolean {
+  if (role === 'test') return isTestPath(rel);
+  if (role === 'repair' && allowRepairToEditTests) return true;
+  return !isTestPath(rel);
+}
+
+function readReport(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = JSON.parse(text) as FailureReport;
+    if (parsed && Array.isArray(parsed.failures)) return renderReport(parsed);
+  } catch {
+    // not the JSON file: maybe the run Pod's log, or plain text
+  }
+  const fromLog = parseFailureReport(text);
+  return fromLog ? renderReport(fromLog) : text;
+}
+
+export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.ProcessEnv, transcript: Transcript, engine: Engine = pickEngine(ctx)): Promise<StageResult> {
+  const git = new Git(ctx.workspace, env);
+  const refs = stageRefs(ctx);
+  await git.clone(ctx.repository.url);
+  const base = await git.base(ctx.repository.baseRef);
+  let start = base;
+  if (role === 'repair') {
+    const code = await git.fetch(refs.code);
+    const tests = await git.fetch(refs.tests);
+    if (!code || !tests) throw new GitError(`repair needs both ${refs.code} and ${refs.tests}; ${!code ? refs.code : refs.tests} is missing`);
+    start = await git.mergeCodeAndTests(code, tests);
+  } else if (role === 'code' && ctx.freshStart) {
+    const tests = await git.fetch(refs.tests);
+    start = tests ? await git.mergeCodeAndTests(base, tests) : base;
+  } else if (role === 'test' && ctx.flaggedTests?.length) {
+    start = (await git.fetch(refs.tests)) ?? base;
+  }
+  if (role !== 'repair' && !(role === 'code' && ctx.freshStart)) await git.checkout(start);
+  transcript.log('start', { role, iteration: ctx.iteration, attempt: ctx.attempt, engine: ctx.engine, provider: ctx.model.provider, model: ctx.model.name, startCommit: start });
+
+  if (role === 'test') {
+    // The test agent writes tests from the goal alone: the implementation is not even on disk.
+    const tracked = (await git.run(['ls-files', '-z'])).split('\0').filter(Boolean);
+    for (const f of tracked) if (!isTestPath(f) && !isProjectFile(f)) rmSync(join(ctx.workspace, f), { force: true });
+  }
+
+  const flagged = new Map<string, string>();
+  const tools: ToolSpec[] = fileTools(ctx.workspace, policyFor(role, ctx.test.allowRepairToEditTests));
+  if (role !== 'test') tools.push(runCommandTool(ctx.workspace, env));
+  if (role === 'repair') tools.push(flagTestTool(flagged));
+  const toolNames = tools.map((t) => t.name).join(', ');
+  const claude = ctx.engine === 'claude-code';
+  const { system, prompt } =
+    role === 'code' ? codePrompt(ctx, toolNames) : role === 'test' ? testPrompt(ctx, toolNames) : repairPrompt(ctx, toolNames, readReport(ctx.failureReportPath), claude);
+
+  const res: EngineResult = await engine({ system, prompt, tools, claudeTools: CLAUDE_TOOLS[role], model: ctx.model, workspace: ctx.workspace, env, transcript });
+  for (const name of flagsFromText(res.finalText)) if (!flagged.has(name)) flagged.set(name, 'flagged in the final reply');
+  const result: StageResult = { role, outcome: res.outcome, summary: res.summary, usage: res.usage, ...(res.reason ? { reason: res.reason } : {}) };
+  if (flagged.size) result.flaggedTests = [...flagged.keys()];
+  if (res.outcome !== 'Succeeded') return result;
+
+  const changed = await git.changedPaths();
+  const owned = changed.filter((p) => ownsPath(role, p, ctx.test.allowRepairToEditTests));
+  const refused = changed.filter((p) => !owned.includes(p));
+  if (refused.length) {
+    await git.discard(refused);
+    // The hidden implementation files of the test role are expected here; anything else is worth a line.
+    if (role !== 'test') transcript.log('discarded', { paths: refused, why: `the ${role} role does not own these files` });
+  }
+  const commit = await git.commit(owned, `autorun: ${role} (iteration ${ctx.iteration})\n\n${res.summary}`);
+  if (!commit) {
+    if (role === 'repair' && flagged.size) return { ...result, commit: start, summary: `flagged ${flagged.size} test(s) as wrong; no code change` };
+    return { ...result, outcome: 'Failed', reason: role === 'test' ? 'NoTests' : 'NoChanges', summary: `the ${role} agent finished without ${role === 'test' ? 'writing tests' : 'changing the code'}: ${res.summary}` };
+  }
+  await git.push([{ commit, ref: role === 'test' ? refs.testsPush : refs.codePush }]);
+  // Push own ref first, then look for the other: of two parallel stages at least one sees both.
+  const other = role === 'test' ? await git.fetch(refs.codePush) : await git.fetch(refs.testsPush);
+  let branchCommit: string | undefined;
+  if (other) {
+    branchCommit = role === 'test' ? await git.mergeCodeAndTests(other, commit) : await git.mergeCodeAndTests(commit, other);
+    await git.push([{ commit: branchCommit, ref: refs.branch }]);
+  }
+  transcript.log('pushed', { ref: role === 'test' ? refs.testsPush : refs.codePush, commit, branch: branchCommit ? refs.branch : undefined, branchCommit, paths: owned });
+  return { ...result, commit, summary: `${commit.slice(0, 8)}: ${res.summary}` };
+}

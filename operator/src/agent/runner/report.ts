@@ -1,0 +1,67 @@
+// The full failure report of a run: what the repair agent works from. The run role writes it as JSON
+// to AUTORUN_REPORT_PATH and as one transcript line {"event":"failure-report","report":{...}} on
+// stdout, where the operator finds it in the Pod log with parseFailureReport().
+import type { TestCase } from './types.js';
+
+export interface FailureReport {
+  role: 'run' | 'acceptance';
+  commit?: string;
+  command: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  tests: { passed: number; failed: number; total: number };
+  failures: { name: string; message: string; trace: string }[];
+  flaky: string[];
+  /** The end of the command's output, for failures no report file explains (crashes, timeouts). */
+  outputTail: string;
+}
+
+export const REPORT_LIMITS = { failures: 50, message: 2000, traceLines: 60, traceChars: 6000, outputTail: 8000 };
+
+/** Keeps the start and end of a long trace: where it was called and where it broke. */
+export function trimTrace(trace: string): string {
+  let lines = trace.split('\n');
+  const n = REPORT_LIMITS.traceLines;
+  if (lines.length > n) lines = [...lines.slice(0, n / 2), `[… ${lines.length - n} lines …]`, ...lines.slice(-n / 2)];
+  const t = lines.join('\n');
+  const c = REPORT_LIMITS.traceChars;
+  return t.length > c ? `${t.slice(0, c / 2)}\n[…]\n${t.slice(-c / 2)}` : t;
+}
+
+export function buildFailures(failing: TestCase[]): FailureReport['failures'] {
+  return failing.slice(0, REPORT_LIMITS.failures).map((c) => ({
+    name: c.name,
+    message: (c.message ?? '').slice(0, REPORT_LIMITS.message),
+    trace: trimTrace(c.trace ?? ''),
+  }));
+}
+
+export function tail(s: string, n = REPORT_LIMITS.outputTail): string {
+  return s.length > n ? `[…]\n${s.slice(-n)}` : s;
+}
+
+/** Finds the failure report in a run stage's log (JSON lines), or undefined. */
+export function parseFailureReport(log: string): FailureReport | undefined {
+  const lines = log.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!.trim();
+    if (!l.startsWith('{') || !l.includes('"failure-report"')) continue;
+    try {
+      const v = JSON.parse(l) as { event?: string; report?: FailureReport };
+      if (v.event === 'failure-report' && v.report) return v.report;
+    } catch {
+      // a cut line (bounded log read): keep looking
+    }
+  }
+  return undefined;
+}
+
+/** The report as text for a prompt. */
+export function renderReport(r: FailureReport): string {
+  const head = `Command: ${r.command}\nExit code: ${r.exitCode ?? 'killed'}${r.timedOut ? ' (timed out)' : ''}\nTests: ${r.tests.passed} passed, ${r.tests.failed} failed, ${r.tests.total} total`;
+  const fails = r.failures.map((f) => `### ${f.name}\n${f.message}\n${f.trace}`).join('\n\n');
+  const flaky = r.flaky.length ? `\nFlaky (passed on re-run, not to be fixed): ${r.flaky.join(', ')}` : '';
+  const out = !r.failures.length || r.timedOut ? `\n\nOutput (end):\n${r.outputTail}` : '';
+  return `${head}${flaky}\n\n${fails}${out}`.trim();
+}

@@ -1,0 +1,130 @@
+// `autorun operator`: loads the kubeconfig (in-cluster, else KUBECONFIG / ~/.kube/config), reads
+// flags (each with an environment fallback for the chart), runs the Controller until SIGTERM or
+// SIGINT, then shuts down gracefully: no new work, in-flight reconciles finish, the Lease is released.
+import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../util/log.js';
+import { Controller } from './controller.js';
+
+const USAGE = `usage: autorun operator [flags]
+
+  --namespace NS                 watch one namespace (env WATCH_NAMESPACE; default: all)
+  --leader-elect=false           act without a Lease (default: true)
+  --leader-election-id NAME      Lease name (default autorun-operator)
+  --leader-election-namespace NS Lease namespace (env POD_NAMESPACE; default: in-cluster namespace or default)
+  --lease-duration SECONDS       (default 15)
+  --renew-deadline SECONDS       (default 10)
+  --retry-period SECONDS         (default 5)
+  --identity ID                  this replica's holder identity (env POD_NAME; default hostname + random)
+  --port PORT                    /healthz /readyz /metrics (env METRICS_PORT; default 8080; 0 = any)
+  --workers N                    concurrent reconciles (default 4)
+  --resync SECONDS               re-reconcile every task this often (default 600)
+`;
+
+const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        namespace: { type: 'string' },
+        'leader-elect': { type: 'string' },
+        'leader-election-id': { type: 'string' },
+        'leader-election-namespace': { type: 'string' },
+        'lease-duration': { type: 'string' },
+        'renew-deadline': { type: 'string' },
+        'retry-period': { type: 'string' },
+        identity: { type: 'string' },
+        port: { type: 'string' },
+        workers: { type: 'string' },
+        resync: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const num = (flag: string, fallback: number): number => {
+    const v = values[flag] as string | undefined;
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} must be a non-negative number, got ${v}`);
+    return n;
+  };
+  const log = createLogger('operator');
+  let controller: Controller;
+  try {
+    const kc = loadKubeConfig();
+    const leNamespace =
+      (values['leader-election-namespace'] as string | undefined) ??
+      process.env.POD_NAMESPACE ??
+      (existsSync(SA_NAMESPACE) ? readFileSync(SA_NAMESPACE, 'utf8').trim() : 'default');
+    const identity = (values.identity as string | undefined) ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+    const leaderElect = (values['leader-elect'] as string | undefined) !== 'false';
+    controller = new Controller({
+      kc,
+      namespace: (values.namespace as string | undefined) ?? (process.env.WATCH_NAMESPACE || undefined),
+      identity,
+      leaderElection: leaderElect
+        ? {
+            namespace: leNamespace,
+            name: (values['leader-election-id'] as string | undefined) ?? 'autorun-operator',
+            leaseDurationSeconds: num('lease-duration', 15),
+            renewDeadlineMs: num('renew-deadline', 10) * 1000,
+            retryPeriodMs: num('retry-period', 5) * 1000,
+          }
+        : false,
+      port: num('port', Number(process.env.METRICS_PORT ?? 8080)),
+      workers: Math.max(1, num('workers', 4)),
+      resyncMs: num('resync', 600) * 1000,
+      processMetrics: true,
+      log,
+    });
+  } catch (err) {
+    log.error('cannot start', { err: (err as Error).message });
+    return 2;
+  }
+
+  let signalled: NodeJS.Signals | undefined;
+  const done = new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signalled) {
+        log.warn('second signal, exiting now', { signal: sig });
+        process.exit(1);
+      }
+      signalled = sig;
+      log.info('shutting down', { signal: sig });
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  try {
+    await Promise.race([controller.start(), done]);
+    log.info('operator running', { port: controller.port });
+    await done;
+  } catch (err) {
+    log.error('operator failed', { err: (err as Error).message });
+    await controller.stop();
+    return 1;
+  }
+  await controller.stop();
+  return 0;
+}

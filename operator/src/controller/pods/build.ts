@@ -1,0 +1,341 @@
+// The Pod of one stage, built from the task, the pool's role template and the stage context. Pure:
+// the same inputs give the same Pod, so a re-created Pod after an operator restart is identical.
+//
+// Two shapes:
+// - code, test, repair (LLM roles): one container, the agent image, running `autorun agent --role R`
+//   with the model key and git token by secretKeyRef; it clones, works and pushes by itself.
+// - run, acceptance: they execute generated code, so the container that does so holds nothing worth
+//   stealing. An init container (agent image, git token) checks the commits out into an emptyDir
+//   and copies the agent program into another emptyDir (Tekton's entrypoint pattern); the main
+//   container, the project's toolchain image, runs that copy with no secret, no service-account
+//   token, non-root, read-only root, no capabilities, seccomp RuntimeDefault.
+import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1SecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { contextToEnv } from '../../agent/context.js';
+import type { AgentContext } from '../../agent/context.js';
+import type { AgentPool, CodingTask } from '../../api/types.js';
+import type { StageContext, StageKey } from '../../core/types.js';
+import {
+  ATTEMPT_LABEL,
+  GPU_RESOURCE_ANNOTATION,
+  ITERATION_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  POOL_LABEL,
+  ROLE_LABEL,
+  TASK_LABEL,
+  labelValue,
+} from './labels.js';
+import { ownerReference } from './owner.js';
+import { REPORT_KEY } from './report.js';
+import { DEFAULT_MODEL, gpuResource, roleSettings } from './roles.js';
+import type { RoleSettings } from './roles.js';
+
+/** The container whose termination message carries the StageResult. */
+export const AGENT_CONTAINER = 'agent';
+/** The run and acceptance Pods' init container: checkout and runner copy. */
+export const CHECKOUT_CONTAINER = 'checkout';
+
+export const WORKSPACE_DIR = '/workspace';
+export const TMP_DIR = '/tmp';
+/** Where the init container copies the agent program (node binary and all) for the toolchain image. */
+export const RUNNER_DIR = '/autorun';
+/** Where the agent program lives in the agent image (images/Dockerfile). */
+export const AGENT_INSTALL_DIR = '/opt/autorun';
+export const ACCEPTANCE_DIR = '/autorun-acceptance';
+export const REPORT_DIR = '/autorun-report';
+export const TERMINATION_LOG = '/dev/termination-log';
+/** The user of every stage container (the distroless "nonroot" uid, as in the chart). */
+export const STAGE_UID = 65532;
+
+export const GIT_TOKEN_ENV = 'AUTORUN_GIT_TOKEN';
+const GIT_TOKEN_DEFAULT_KEY = 'token';
+const API_KEY_ENV = { anthropic: 'ANTHROPIC_API_KEY', 'openai-compatible': 'OPENAI_API_KEY' } as const;
+
+/**
+ * The init container's script: copy the agent program, then let it do the checkout (it owns the
+ * git scheme: the deterministic merge of the code and tests refs). $1 is the role.
+ */
+export const CHECKOUT_SCRIPT = `set -eu\ncp -R ${AGENT_INSTALL_DIR}/. ${RUNNER_DIR}/\nexec autorun agent --role "$1" --checkout-only`;
+
+export interface StagePodInput {
+  task: CodingTask;
+  pool: AgentPool;
+  key: StageKey;
+  /** The stage name (stageName(task, key)); also the Pod name. */
+  name: string;
+  context: StageContext;
+  /** Repair only: the ConfigMap holding the failure report (reportConfigMapName). */
+  reportConfigMap?: string;
+  /** Image for agent containers when the pool names none (the operator's matching agent image). */
+  operatorImage?: string;
+}
+
+const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report' } as const;
+
+function quantities(q: { [k: string]: number | string | undefined } | undefined, drop: string): Record<string, string> | undefined {
+  if (!q) return undefined;
+  const out: Record<string, string> = {};
+  // GPUs come from the role's gpus alone, so the pool's GPU accounting sees every GPU requested.
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && k !== drop) out[k] = String(v);
+  return Object.keys(out).length ? out : undefined;
+}
+
+function resources(s: RoleSettings, gpu: string, withGpus: boolean): V1ResourceRequirements | undefined {
+  const requests = quantities(s.resources.requests, gpu);
+  const limits = quantities(s.resources.limits, gpu);
+  const r: V1ResourceRequirements = {};
+  if (withGpus && s.gpus > 0) {
+    // Extended resources must have requests equal to limits.
+    r.requests = { ...requests, [gpu]: String(s.gpus) };
+    r.limits = { ...limits, [gpu]: String(s.gpus) };
+    return r;
+  }
+  if (requests) r.requests = requests;
+  if (limits) r.limits = limits;
+  return r.requests || r.limits ? r : undefined;
+}
+
+function remainingBudgetUSD(task: CodingTask): number | undefined {
+  const max = task.spec.limits?.maxCostUSD;
+  if (max === undefined) return undefined;
+  const spent = Number(task.status?.cost?.totalUSD ?? 0);
+  const left = Number(max) - (Number.isFinite(spent) ? spent : 0);
+  return Math.max(0, Math.round(left * 10_000) / 10_000);
+}
+
+/** The stage's AgentContext as env (agent/context.ts owns the mapping). */
+function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, string> {
+  const { task, pool, key, context } = input;
+  const spec = task.spec;
+  const model = pool.spec.model ?? {};
+  const repo = spec.repository;
+  const ctx: Partial<AgentContext> = {
+    task: task.metadata.name,
+    role: key.role,
+    iteration: key.iteration,
+    attempt: key.attempt,
+    language: spec.language ?? 'python',
+    codeRef: context.codeRef,
+    testsRef: context.testsRef,
+    failing: context.failing,
+    previousAttempts: context.previousAttempts,
+    flaggedTests: context.flaggedTests,
+    freshStart: context.freshStart,
+    test: {
+      command: spec.test?.command,
+      timeoutSeconds: spec.test?.timeoutSeconds ?? 600,
+      allowRepairToEditTests: spec.test?.allowRepairToEditTests ?? false,
+    },
+    workspace: WORKSPACE_DIR,
+    terminationPath: TERMINATION_LOG,
+  };
+  if (repo) ctx.repository = { url: repo.url, baseRef: repo.baseRef, branch: repo.branch };
+  if (s.llm) {
+    ctx.goal = spec.goal;
+    ctx.engine = s.engine;
+    ctx.model = {
+      provider: model.provider ?? DEFAULT_MODEL.provider,
+      name: model.name ?? DEFAULT_MODEL.name,
+      baseURL: model.baseURL,
+      maxTurns: s.maxTurns,
+      budgetUSD: remainingBudgetUSD(task),
+    };
+  }
+  if (key.role === 'repair' && input.reportConfigMap) ctx.failureReportPath = `${REPORT_DIR}/${REPORT_KEY}`;
+  if (key.role === 'acceptance') {
+    if (spec.test?.acceptance) ctx.test!.acceptanceDir = ACCEPTANCE_DIR;
+    ctx.test!.acceptanceCommand = spec.test?.acceptance?.command;
+  }
+  return contextToEnv(ctx as AgentContext);
+}
+
+function secretEnv(name: string, secret: string, key: string): V1EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: secret, key } } };
+}
+
+function gitTokenEnv(task: CodingTask): V1EnvVar[] {
+  const ref = task.spec.repository?.credentialsSecretRef;
+  return ref ? [secretEnv(GIT_TOKEN_ENV, ref.name, ref.key ?? GIT_TOKEN_DEFAULT_KEY)] : [];
+}
+
+function modelKeyEnv(pool: AgentPool): V1EnvVar[] {
+  const model = pool.spec.model ?? {};
+  const provider = model.provider ?? DEFAULT_MODEL.provider;
+  const ref = model.apiKeySecretRef;
+  // Vertex authenticates with Workload Identity: a key there would be unused and one more secret held.
+  if (!ref || provider === 'vertex') return [];
+  return [secretEnv(API_KEY_ENV[provider], ref.name, ref.key ?? DEFAULT_MODEL.apiKeyKey)];
+}
+
+/**
+ * Env in a fixed order: the operator's variables, then the role's own. A role variable may replace a
+ * convenience default such as HOME but never a variable the operator set for the stage (the context,
+ * a credential), and the last of duplicate role variables wins, as it would in the kubelet.
+ */
+function mergeEnv(fixed: V1EnvVar[], defaults: V1EnvVar[], role: RoleSettings['env']): V1EnvVar[] {
+  const reserved = new Set(fixed.map((e) => e.name));
+  const user = new Map<string, V1EnvVar>();
+  for (const e of role) {
+    if (reserved.has(e.name)) continue;
+    user.delete(e.name);
+    if (e.valueFrom) user.set(e.name, secretEnv(e.name, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key));
+    else user.set(e.name, { name: e.name, value: e.value ?? '' });
+  }
+  return [...fixed, ...defaults.filter((d) => !user.has(d.name)), ...user.values()];
+}
+
+const literal = (env: Record<string, string>): V1EnvVar[] => Object.entries(env).map(([name, value]) => ({ name, value }));
+
+function containerSecurity(readOnlyRoot: boolean): V1SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    runAsNonRoot: true,
+    ...(readOnlyRoot ? { readOnlyRootFilesystem: true } : {}),
+  };
+}
+
+const mount = (name: string, mountPath: string, readOnly = false): V1VolumeMount => (readOnly ? { name, mountPath, readOnly } : { name, mountPath });
+
+function tolerations(pool: AgentPool): V1Toleration[] {
+  return (pool.spec.tolerations ?? []).map((t) => {
+    const out: V1Toleration = {};
+    if (t.key !== undefined) out.key = t.key;
+    if (t.operator !== undefined) out.operator = t.operator;
+    if (t.value !== undefined) out.value = t.value;
+    if (t.effect !== undefined) out.effect = t.effect;
+    if (t.tolerationSeconds !== undefined) out.tolerationSeconds = t.tolerationSeconds;
+    return out;
+  });
+}
+
+function nodeSelector(pool: AgentPool): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pool.spec.nodeSelector ?? {})) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+export function buildStagePod(input: StagePodInput): V1Pod {
+  const { task, pool, key, name } = input;
+  const s = roleSettings(pool, key.role, input.operatorImage);
+  const gpu = gpuResource(pool);
+  const context = literal(contextEnv(input, s));
+  const termination = { terminationMessagePath: TERMINATION_LOG, terminationMessagePolicy: 'File' };
+  const volumes: V1Volume[] = [
+    { name: VOLUME.workspace, emptyDir: {} },
+    { name: VOLUME.tmp, emptyDir: {} },
+  ];
+  const containers: V1Container[] = [];
+  const initContainers: V1Container[] = [];
+
+  if (s.llm) {
+    const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR)];
+    if (key.role === 'repair' && input.reportConfigMap) {
+      volumes.push({ name: VOLUME.report, configMap: { name: input.reportConfigMap, defaultMode: 0o444 } });
+      mounts.push(mount(VOLUME.report, REPORT_DIR, true));
+    }
+    const main: V1Container = {
+      name: AGENT_CONTAINER,
+      image: s.image,
+      command: s.command ?? ['autorun', 'agent', '--role', key.role],
+      workingDir: WORKSPACE_DIR,
+      env: mergeEnv([...context, ...modelKeyEnv(pool), ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }], s.env),
+      securityContext: containerSecurity(false),
+      volumeMounts: mounts,
+      ...termination,
+    };
+    const res = resources(s, gpu, true);
+    if (res) main.resources = res;
+    containers.push(main);
+  } else {
+    volumes.push({ name: VOLUME.runner, emptyDir: { sizeLimit: '1Gi' } });
+    const checkout: V1Container = {
+      name: CHECKOUT_CONTAINER,
+      image: s.agentImage,
+      command: ['sh', '-c', CHECKOUT_SCRIPT, CHECKOUT_CONTAINER, key.role],
+      workingDir: WORKSPACE_DIR,
+      env: [...context, ...gitTokenEnv(task), { name: 'HOME', value: TMP_DIR }],
+      securityContext: containerSecurity(true),
+      volumeMounts: [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR), mount(VOLUME.runner, RUNNER_DIR)],
+      ...termination,
+    };
+    // The same CPU and memory as the main container: the Pod's request is the larger of the two, so
+    // this costs nothing and keeps the Pod valid under a LimitRange or ResourceQuota.
+    const checkoutRes = resources(s, gpu, false);
+    if (checkoutRes) checkout.resources = checkoutRes;
+    initContainers.push(checkout);
+
+    const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR), mount(VOLUME.runner, RUNNER_DIR, true)];
+    const acceptance = task.spec.test?.acceptance?.configMapRef;
+    // Hidden tests reach the acceptance Pod only; the run Pod and every agent never see them.
+    if (key.role === 'acceptance' && acceptance) {
+      volumes.push({ name: VOLUME.acceptance, configMap: { name: acceptance.name, defaultMode: 0o444 } });
+      mounts.push(mount(VOLUME.acceptance, ACCEPTANCE_DIR, true));
+    }
+    const cacheDefaults: V1EnvVar[] = [
+      { name: 'HOME', value: TMP_DIR },
+      { name: 'XDG_CACHE_HOME', value: `${TMP_DIR}/.cache` },
+    ];
+    const main: V1Container = {
+      name: AGENT_CONTAINER,
+      image: s.image,
+      command: s.command ?? [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', key.role],
+      workingDir: WORKSPACE_DIR,
+      env: mergeEnv(context, cacheDefaults, s.env),
+      securityContext: containerSecurity(true),
+      volumeMounts: mounts,
+      ...termination,
+    };
+    const res = resources(s, gpu, true);
+    if (res) main.resources = res;
+    containers.push(main);
+  }
+
+  const labels: Record<string, string> = {
+    [TASK_LABEL]: labelValue(task.metadata.name),
+    [ROLE_LABEL]: key.role,
+    [ITERATION_LABEL]: String(key.iteration),
+    [ATTEMPT_LABEL]: String(key.attempt),
+    [POOL_LABEL]: labelValue(pool.metadata.name),
+    [MANAGED_BY_LABEL]: MANAGED_BY,
+  };
+  const pod: V1Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: task.metadata.namespace,
+      labels,
+      ...(s.gpus > 0 ? { annotations: { [GPU_RESOURCE_ANNOTATION]: gpu } } : {}),
+      ownerReferences: [ownerReference(task)],
+    },
+    spec: {
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: s.timeoutSeconds,
+      // No stage talks to the Kubernetes API; Workload Identity needs the metadata server, not a token.
+      automountServiceAccountToken: false,
+      // Service env vars would leak the namespace's services into generated code and bloat the env.
+      enableServiceLinks: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: STAGE_UID,
+        runAsGroup: STAGE_UID,
+        fsGroup: STAGE_UID,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      ...(initContainers.length ? { initContainers } : {}),
+      containers,
+      volumes,
+    },
+  };
+  const spec = pod.spec!;
+  if (s.llm && pool.spec.serviceAccountName) spec.serviceAccountName = pool.spec.serviceAccountName;
+  if (!s.llm && pool.spec.runtimeClassName) spec.runtimeClassName = pool.spec.runtimeClassName;
+  if (s.gpus > 0) {
+    const selector = nodeSelector(pool);
+    if (Object.keys(selector).length) spec.nodeSelector = selector;
+    const tols = tolerations(pool);
+    if (tols.length) spec.tolerations = tols;
+  }
+  return pod;
+}

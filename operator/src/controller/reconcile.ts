@@ -1,0 +1,343 @@
+// One reconcile of a CodingTask or an AgentPool. Reads only the informer caches (plus the overlay
+// of our own last status write, which the cache may not show yet), asks the loop core what to do,
+// and carries it out idempotently: deterministic Pod names make creates safe to repeat, expectations
+// stop a lagging cache from causing a repeat at all, status is written only when it differs, and
+// Events are named by content so a repeated transition posts nothing.
+import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import { withDefaults } from '../api/defaults.js';
+import { API_VERSION, type AgentPool, type CodingTask, type Role } from '../api/types.js';
+import { decide } from '../core/loop.js';
+import { parseStageName } from '../core/names.js';
+import type { Action, LoopOutput, ObservedStage, PoolView } from '../core/types.js';
+import type { Logger } from '../util/log.js';
+import { computeAdmission, poolStatus, type Admission } from './admission.js';
+import { errText } from './informer.js';
+import { httpCode, type KubeApi } from './kube.js';
+import type { ControllerMetrics } from './metrics.js';
+import { buildStagePod } from './pods/build.js';
+import { observeStage } from './pods/observe.js';
+import { buildReportConfigMap } from './pods/report.js';
+import { roleSettings } from './pods/roles.js';
+import { eventName, Expectations, jsonEqual, RecentSet } from './status.js';
+
+/** Read-only views of the informer caches, indexed the way reconcile looks things up. */
+export interface Caches {
+  task(namespace: string, name: string): CodingTask | undefined;
+  pool(namespace: string, name: string): AgentPool | undefined;
+  podsOfTask(namespace: string, task: string): V1Pod[];
+  tasksOfPool(namespace: string, pool: string): CodingTask[];
+  podsOfPool(namespace: string, pool: string): V1Pod[];
+}
+
+export interface Enqueuer {
+  add(key: string): void;
+  addAfter(key: string, delayMs: number): void;
+}
+
+export interface ReconcilerOptions {
+  api: KubeApi;
+  caches: Caches;
+  metrics: ControllerMetrics;
+  queue: Enqueuer;
+  log: Logger;
+  identity: string;
+  /** Most bytes of a run Pod's log kept as the failure report. */
+  logLimitBytes?: number;
+  /** Pool status is a set of counters that move with every Pod; write it at most this often. */
+  poolStatusIntervalMs?: number;
+  /** Dollars per GPU-hour when the pool does not say (annotation autorun.dev/gpu-hour-usd). */
+  gpuHourUSD?: number;
+}
+
+/** A Conflict on the status write: the cache was stale; retry after the watch catches up. */
+export class StaleCacheError extends Error {}
+
+export const GPU_HOUR_ANNOTATION = 'autorun.dev/gpu-hour-usd';
+const TERMINAL = new Set(['Succeeded', 'Failed']);
+
+export const taskQueueKey = (ns: string, name: string): string => `task/${ns}/${name}`;
+export const poolQueueKey = (ns: string, name: string): string => `pool/${ns}/${name}`;
+
+export function parseQueueKey(key: string): { kind: 'task' | 'pool'; namespace: string; name: string } {
+  const [kind, namespace, name] = key.split('/');
+  if ((kind !== 'task' && kind !== 'pool') || !namespace || !name) throw new Error(`bad queue key ${key}`);
+  return { kind, namespace, name };
+}
+
+export class Reconciler {
+  /** Stage Pods created but not yet in the cache, per task. */
+  readonly creating = new Expectations();
+  /** Stage Pods deleted but still in the cache, per task. */
+  readonly deleting = new Expectations();
+  /** Our last status write per task while the cache still shows the version it replaced. */
+  private readonly written = new Map<string, { baseResourceVersion: string | undefined; task: CodingTask }>();
+  private readonly postedEvents = new RecentSet();
+  /** Tasks whose last reconcile started nothing and has nothing running: they wait for the pool. */
+  private readonly waiting = new Set<string>();
+  private readonly poolSeen = new Map<string, { gpusInUse: number; activeTasks: number; generation?: number }>();
+  private readonly poolWrittenAt = new Map<string, number>();
+  private readonly defaulted = new WeakMap<object, CodingTask>();
+
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  async reconcile(queueKey: string): Promise<void> {
+    const { kind, namespace, name } = parseQueueKey(queueKey);
+    const end = this.o.metrics.reconcileSeconds.startTimer({ kind });
+    try {
+      if (kind === 'task') await this.reconcileTask(namespace, name);
+      else await this.reconcilePool(namespace, name);
+      this.o.metrics.reconciles.inc({ kind, result: 'ok' });
+    } catch (err) {
+      this.o.metrics.reconciles.inc({ kind, result: err instanceof StaleCacheError ? 'conflict' : 'error' });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  /** Forgets what was kept for a task that is gone. */
+  forgetTask(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    this.creating.forget(key);
+    this.deleting.forget(key);
+    this.written.delete(key);
+    this.waiting.delete(key);
+  }
+
+  /** The newest version of a task we know: the cache, or our own write the cache has not caught up with. */
+  current(cached: CodingTask): CodingTask {
+    const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
+    const w = this.written.get(key);
+    if (!w) return cached;
+    if (cached.metadata.resourceVersion === w.baseResourceVersion) return w.task;
+    this.written.delete(key);
+    return cached;
+  }
+
+  private withSpecDefaults(task: CodingTask): CodingTask {
+    let d = this.defaulted.get(task);
+    if (!d) {
+      d = withDefaults('CodingTask', task);
+      this.defaulted.set(task, d);
+    }
+    return d;
+  }
+
+  private admissionOf(pool: AgentPool): Admission {
+    const { namespace, name } = pool.metadata;
+    const tasks = this.o.caches.tasksOfPool(namespace!, name).map((t) => this.withSpecDefaults(this.current(t)));
+    return computeAdmission(pool, tasks, this.o.caches.podsOfPool(namespace!, name));
+  }
+
+  private async reconcileTask(namespace: string, name: string): Promise<void> {
+    const key = `${namespace}/${name}`;
+    const cached = this.o.caches.task(namespace, name);
+    if (!cached) {
+      this.forgetTask(namespace, name);
+      return;
+    }
+    const tally = this.o.metrics.tally(key);
+    tally.reconciles++;
+    // Deleting: the garbage collector removes the Pods; writing status now would only conflict.
+    if (cached.metadata.deletionTimestamp) return;
+    const task = this.withSpecDefaults(this.current(cached));
+    const pool = this.o.caches.pool(namespace, task.spec.pool ?? 'default');
+    const pods = this.o.caches.podsOfTask(namespace, name);
+    const podsByName = new Map(pods.map((p) => [p.metadata!.name!, p]));
+    for (const p of pods) this.creating.observed(key, p.metadata!.name!);
+
+    const observed: ObservedStage[] = [];
+    for (const p of pods) {
+      const o = observeStage(p);
+      if (o) observed.push(o);
+    }
+    // A Pod we created that the cache does not show yet is Pending, not lost.
+    for (const podName of this.creating.pending(key)) {
+      if (podsByName.has(podName)) continue;
+      const stage = parseStageName(name, podName);
+      if (stage) observed.push({ ...stage, name: podName, state: 'Pending' });
+    }
+
+    const admission = pool ? this.admissionOf(pool) : undefined;
+    const entry = admission?.byTask.get(key);
+    const poolView: PoolView = {
+      exists: !!pool,
+      admitted: entry?.admitted ?? false,
+      queuePosition: entry?.queuePosition,
+      gpuAvailable: (role: Role) => (admission ? admission.gpuAvailable(role, task) : false),
+      gpuHourUSD: gpuHourUSD(pool, this.o.gpuHourUSD),
+      maxAttempts: (role: Role) => (pool ? roleSettings(pool, role).maxAttempts : 1),
+    };
+
+    const now = new Date();
+    const out: LoopOutput = decide({
+      name,
+      generation: task.metadata.generation ?? 0,
+      spec: task.spec,
+      status: task.status ?? {},
+      observed,
+      pool: poolView,
+      createdAt: task.metadata.creationTimestamp ?? now.toISOString(),
+      now,
+    });
+
+    let started = 0;
+    for (const a of out.actions) {
+      if (a.type === 'StartStage') {
+        if (await this.startStage(task, pool, a, observed, podsByName, key)) started++;
+      } else if (a.type === 'StopStage') {
+        await this.stopStage(namespace, a.name, podsByName.get(a.name), key);
+      }
+    }
+
+    const phaseBefore = task.status?.phase;
+    if (!jsonEqual(task.status ?? {}, out.status)) {
+      try {
+        const updated = await this.o.api.replaceTaskStatus(task, out.status, key);
+        this.written.set(key, { baseResourceVersion: cached.metadata.resourceVersion, task: updated });
+      } catch (err) {
+        if (httpCode(err) === 409) throw new StaleCacheError(`status of ${key} was computed from a stale cache`);
+        throw err;
+      }
+      if (out.status.phase !== phaseBefore) tally.transitions++;
+      tally.iterations = Math.max(tally.iterations, out.status.iteration ?? 0);
+      if (pool && out.status.phase !== phaseBefore) this.o.queue.add(poolQueueKey(namespace, pool.metadata.name));
+    }
+
+    for (const a of out.actions) {
+      if (a.type === 'Event') await this.postEvent(task, a, key);
+      else if (a.type === 'RequeueAt') this.o.queue.addAfter(taskQueueKey(namespace, name), Date.parse(a.at) - Date.now());
+    }
+
+    const live = observed.some((s) => s.state === 'Pending' || s.state === 'Running');
+    const phase = out.status.phase;
+    if (started === 0 && !live && phase && !TERMINAL.has(phase) && phase !== 'Suspended') this.waiting.add(key);
+    else this.waiting.delete(key);
+  }
+
+  /** True when a Pod was created (false when it exists already or is on its way). */
+  private async startStage(
+    task: CodingTask,
+    pool: AgentPool | undefined,
+    a: Extract<Action, { type: 'StartStage' }>,
+    observed: ObservedStage[],
+    podsByName: Map<string, V1Pod>,
+    key: string,
+  ): Promise<boolean> {
+    if (podsByName.has(a.name) || this.creating.has(key, a.name)) return false;
+    if (!pool) throw new Error(`decide() started ${a.name} without a pool`);
+    const namespace = task.metadata.namespace!;
+    const reportConfigMap = a.stage.role === 'repair' ? await this.ensureReport(task, a.stage.iteration, observed, podsByName, key) : undefined;
+    const pod = buildStagePod({ task, pool, key: a.stage, name: a.name, context: a.context, reportConfigMap });
+    this.creating.expect(key, a.name);
+    try {
+      const r = await this.o.api.createPod(namespace, pod, key);
+      this.o.log.info('stage started', { task: key, pod: a.name, outcome: r });
+      return r === 'created';
+    } catch (err) {
+      this.creating.observed(key, a.name);
+      throw err;
+    }
+  }
+
+  private async stopStage(namespace: string, name: string, pod: V1Pod | undefined, key: string): Promise<void> {
+    if (!pod || pod.metadata?.deletionTimestamp || this.deleting.has(key, name)) return;
+    this.deleting.expect(key, name);
+    const r = await this.o.api.deletePod(namespace, name, key);
+    this.o.log.info('stage stopped', { task: key, pod: name, outcome: r });
+  }
+
+  /**
+   * Keeps the failure report of the last failed run in a ConfigMap the repair Pod mounts. The run
+   * agent prints it to its log; the log of an acceptance run is never copied, since the agents must
+   * not see the hidden tests.
+   */
+  private async ensureReport(task: CodingTask, iteration: number, observed: ObservedStage[], podsByName: Map<string, V1Pod>, key: string): Promise<string> {
+    const namespace = task.metadata.namespace!;
+    const failed = observed
+      .filter((s) => (s.role === 'run' || s.role === 'acceptance') && s.state === 'Finished' && s.result?.outcome === 'Failed')
+      .sort((x, y) => x.iteration - y.iteration || Date.parse(x.finishTime ?? '') - Date.parse(y.finishTime ?? '') || x.attempt - y.attempt);
+    const last = failed.at(-1);
+    let text: string;
+    if (!last) {
+      text = 'No failed test run was found for this task; work from the failing test names you were given.';
+    } else if (last.role === 'acceptance') {
+      const names = last.result?.tests?.failing ?? [];
+      text = `The hidden acceptance tests failed (${last.result?.tests?.failed ?? names.length} failing). Their code is not shown to agents.\nFailing: ${names.join(', ')}`;
+    } else {
+      const container = podsByName.get(last.name)?.spec?.containers?.[0]?.name;
+      try {
+        text = await this.o.api.podLog(namespace, last.name, container, this.o.logLimitBytes ?? 256 * 1024);
+      } catch (err) {
+        text = `The log of ${last.name} could not be read (${errText(err)}). Failing tests: ${(last.result?.tests?.failing ?? []).join(', ')}`;
+      }
+    }
+    const cm = buildReportConfigMap(task, iteration, text);
+    await this.o.api.createConfigMap(namespace, cm, key);
+    return cm.metadata!.name!;
+  }
+
+  private async postEvent(task: CodingTask, a: Extract<Action, { type: 'Event' }>, key: string): Promise<void> {
+    const { namespace, name, uid } = task.metadata;
+    const evName = eventName(name, uid, a.reason, a.message);
+    if (this.postedEvents.has(evName)) return;
+    const now = new Date();
+    const event: CoreV1Event = {
+      metadata: { name: evName, namespace },
+      involvedObject: { apiVersion: API_VERSION, kind: 'CodingTask', name, namespace, uid },
+      reason: a.reason,
+      message: a.message.slice(0, 1024),
+      type: a.kind,
+      source: { component: 'autorun-operator' },
+      reportingComponent: 'autorun.dev/operator',
+      reportingInstance: this.o.identity,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+    try {
+      await this.o.api.createEvent(namespace!, event, key);
+      this.postedEvents.add(evName);
+    } catch (err) {
+      // Events are best effort, as in client-go's recorder: never fail a reconcile over one.
+      this.o.log.warn('could not post event', { task: key, reason: a.reason, err: errText(err) });
+    }
+  }
+
+  private async reconcilePool(namespace: string, name: string): Promise<void> {
+    const key = `${namespace}/${name}`;
+    const pool = this.o.caches.pool(namespace, name);
+    if (!pool) {
+      this.poolSeen.delete(key);
+      // Its tasks must now report PoolMissing.
+      for (const t of this.o.caches.tasksOfPool(namespace, name)) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
+      return;
+    }
+    const admission = this.admissionOf(pool);
+    const status = poolStatus(pool, admission, new Date());
+    if (!jsonEqual(pool.status ?? {}, status)) {
+      const interval = this.o.poolStatusIntervalMs ?? 1000;
+      const wait = (this.poolWrittenAt.get(key) ?? 0) + interval - Date.now();
+      if (wait > 0) this.o.queue.addAfter(poolQueueKey(namespace, name), wait);
+      else {
+        this.poolWrittenAt.set(key, Date.now());
+        await this.o.api.patchPoolStatus(pool, status);
+      }
+    }
+    // Wake the waiting tasks the pool now admits, but only when capacity was freed (or the pool
+    // changed): otherwise every Pod event in a busy pool would reconcile every queued task.
+    const seen = this.poolSeen.get(key);
+    const freed = !seen || admission.gpusInUse < seen.gpusInUse || admission.activeTasks < seen.activeTasks || pool.metadata.generation !== seen.generation;
+    this.poolSeen.set(key, { gpusInUse: admission.gpusInUse, activeTasks: admission.activeTasks, generation: pool.metadata.generation });
+    if (!freed) return;
+    for (const t of this.o.caches.tasksOfPool(namespace, name)) {
+      const tk = `${namespace}/${t.metadata.name}`;
+      if (this.waiting.has(tk) && admission.byTask.get(tk)?.admitted) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
+    }
+  }
+}
+
+function gpuHourUSD(pool: AgentPool | undefined, fallback = 0): number {
+  const v = Number(pool?.metadata.annotations?.[GPU_HOUR_ANNOTATION]);
+  return Number.isFinite(v) && v >= 0 && pool?.metadata.annotations?.[GPU_HOUR_ANNOTATION] ? v : fallback;
+}

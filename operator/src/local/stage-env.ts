@@ -1,0 +1,108 @@
+// What a local stage process gets: the agent context (the same AgentContext the operator puts in a
+// Pod, through the same contextToEnv mapping), GPU devices, and only the secrets its role may hold.
+import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '../agent/context.js';
+import { scrubEnv } from '../agent/secrets.js';
+import type { AgentPool, CodingTask, Role } from '../api/types.js';
+import type { StageContext, StageKey } from '../core/types.js';
+import { STAGE_MARKER_ENV } from './stage-process.js';
+import type { StageFiles } from './state.js';
+
+type RoleSettings = {
+  engine?: 'sdk' | 'claude-code';
+  gpus?: number;
+  timeoutSeconds?: number;
+  maxTurns?: number;
+  maxAttempts?: number;
+  env?: { name: string; value?: string }[];
+};
+
+/** The pool settings of a role; acceptance runs as the run role does. */
+export function roleSettings(pool: AgentPool, role: Role): RoleSettings {
+  const roles = (pool.spec.roles ?? {}) as Record<string, RoleSettings | undefined>;
+  return roles[role === 'acceptance' ? 'run' : role] ?? {};
+}
+
+export function gpusOf(pool: AgentPool, role: Role): number {
+  return roleSettings(pool, role).gpus ?? 0;
+}
+
+const EXECUTES_GENERATED_CODE: readonly Role[] = ['run', 'acceptance'];
+
+export interface StageEnvInput {
+  task: CodingTask;
+  pool: AgentPool;
+  key: StageKey;
+  context: StageContext;
+  files: StageFiles;
+  /** The git remote (resolved URL or path). */
+  repositoryUrl: string;
+  /** The last failed run's report, for repair. */
+  failureReportPath?: string;
+  /** Directory holding the hidden acceptance tests, for acceptance. */
+  acceptanceDir?: string;
+  /** Money left under spec.limits.maxCostUSD. */
+  budgetUSD?: number;
+  /** Devices for CUDA_VISIBLE_DEVICES; undefined when the machine has no GPUs. */
+  devices?: string[];
+  /** Identifies the process as this stage's, for adoption after a restart. */
+  marker: string;
+}
+
+export function agentContext(i: StageEnvInput): AgentContext {
+  const spec = i.task.spec;
+  const role = i.key.role;
+  const settings = roleSettings(i.pool, role);
+  const model = i.pool.spec.model ?? {};
+  const ctx: AgentContext = {
+    task: i.task.metadata.name,
+    role,
+    iteration: i.key.iteration,
+    attempt: i.key.attempt,
+    goal: spec.goal,
+    language: spec.language ?? 'python',
+    repository: { url: i.repositoryUrl, baseRef: spec.repository?.baseRef ?? 'main', branch: spec.repository?.branch },
+    codeRef: i.context.codeRef,
+    testsRef: i.context.testsRef,
+    failing: i.context.failing,
+    previousAttempts: i.context.previousAttempts,
+    flaggedTests: i.context.flaggedTests,
+    freshStart: i.context.freshStart,
+    failureReportPath: role === 'repair' ? i.failureReportPath : undefined,
+    test: {
+      command: spec.test?.command,
+      timeoutSeconds: spec.test?.timeoutSeconds ?? 600,
+      allowRepairToEditTests: spec.test?.allowRepairToEditTests ?? false,
+      acceptanceDir: role === 'acceptance' ? i.acceptanceDir : undefined,
+      acceptanceCommand: role === 'acceptance' ? spec.test?.acceptance?.command : undefined,
+    },
+    model: {
+      provider: model.provider ?? 'anthropic',
+      name: model.name ?? 'claude-sonnet-4-5',
+      baseURL: model.baseURL,
+      maxTurns: settings.maxTurns ?? 50,
+      budgetUSD: i.budgetUSD,
+    },
+    engine: settings.engine ?? 'sdk',
+    workspace: i.files.workspace,
+    terminationPath: i.files.result,
+    reportPath: EXECUTES_GENERATED_CODE.includes(role) ? i.files.report : undefined,
+  };
+  return ctx;
+}
+
+/**
+ * The process environment: ours without any inherited AUTORUN_* context (a stale variable must not
+ * leak into a stage), without secrets for the roles that execute generated code (the run Pod holds
+ * no secret either), plus the role's literal env from the pool, the context and the GPU devices.
+ */
+export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const contextVars = new Set([...CONTEXT_ENV.map((f) => f.env), CONTEXT_FILE_ENV, STAGE_MARKER_ENV]);
+  let env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(parent).filter(([k]) => !contextVars.has(k)));
+  if (EXECUTES_GENERATED_CODE.includes(i.key.role)) env = scrubEnv(env);
+  for (const e of roleSettings(i.pool, i.key.role).env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  Object.assign(env, contextToEnv(agentContext(i)));
+  env[STAGE_MARKER_ENV] = i.marker;
+  // A stage without GPUs sees none, as a Pod without a GPU request would.
+  if (i.devices !== undefined) env.CUDA_VISIBLE_DEVICES = i.devices.join(',');
+  return env;
+}

@@ -1,0 +1,26 @@
+import { isStalled, madeProgress, type Round } from '../../../operator/src/core/stall.js';
+
+const r = (passed: number, failing: string[], level: 0 | 1 = 0, gaveUp = false): Round => ({ iteration: 0, level, passed, failing, gaveUp });
+
+describe('madeProgress', () => {
+  test.each([
+    ['more pass, different failures', r(7, ['a', 'b', 'c']), r(8, ['a', 'b']), true],
+    ['same failing set', r(7, ['a', 'b', 'c']), r(7, ['c', 'b', 'a']), false],
+    ['same set even with more passing (new tests)', r(7, ['a']), r(9, ['a']), false],
+    ['different failures but no gain', r(7, ['a', 'b', 'c']), r(7, ['d', 'e', 'f']), false],
+    ['fewer pass', r(7, ['a']), r(6, ['b', 'c']), false],
+    ['reached acceptance', r(9, ['a']), r(3, ['h1', 'h2'], 1), true],
+    ['fell back from acceptance', r(3, ['h1'], 1), r(9, ['a']), false],
+    ['repair gave up', r(7, ['a']), r(7, ['a'], 0, true), false],
+  ])('%s', (_name, prev, cur, expected) => expect(madeProgress(prev, cur)).toBe(expected));
+});
+
+describe('isStalled', () => {
+  test('needs two rounds in a row without progress', () => {
+    expect(isStalled([r(5, ['a', 'b'])])).toBe(false);
+    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b'])])).toBe(false);
+    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b']), r(5, ['a', 'b'])])).toBe(true);
+    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b']), r(6, ['b'])])).toBe(false);
+    expect(isStalled([r(5, ['a', 'b']), r(6, ['b']), r(6, ['b']), r(6, ['c'])])).toBe(true);
+  });
+});
