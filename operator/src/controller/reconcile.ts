@@ -73,10 +73,12 @@ export class Reconciler {
   private readonly written = new Map<string, { baseResourceVersion: string | undefined; task: CodingTask }>();
   private readonly postedEvents = new RecentSet();
   /** Tasks whose last reconcile started nothing and has nothing running: they wait for the pool. */
-  private readonly waiting = new Set<string>();
+  private readonly waiting = new Map<string, { admitted: boolean }>();
   private readonly poolSeen = new Map<string, { gpusInUse: number; activeTasks: number; generation?: number }>();
   private readonly poolWrittenAt = new Map<string, number>();
   private readonly defaulted = new WeakMap<object, CodingTask>();
+  /** Pods created (or being created) and not yet seen in the cache, by namespace/name. */
+  private readonly inFlight = new Map<string, V1Pod>();
 
   constructor(private readonly o: ReconcilerOptions) {}
 
@@ -126,7 +128,15 @@ export class Reconciler {
   private admissionOf(pool: AgentPool): Admission {
     const { namespace, name } = pool.metadata;
     const tasks = this.o.caches.tasksOfPool(namespace!, name).map((t) => this.withSpecDefaults(this.current(t)));
-    return computeAdmission(pool, tasks, this.o.caches.podsOfPool(namespace!, name));
+    const pods = this.o.caches.podsOfPool(namespace!, name);
+    // Pods we created that the cache does not show yet hold GPUs all the same: without them two
+    // workers (or one, twice in a row) could both take the pool's last GPU.
+    const cached = new Set(pods.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`));
+    for (const [k, p] of this.inFlight) {
+      if (cached.has(k)) this.inFlight.delete(k);
+      else if (p.metadata?.namespace === namespace) pods.push(p);
+    }
+    return computeAdmission(pool, tasks, pods);
   }
 
   private async reconcileTask(namespace: string, name: string): Promise<void> {
@@ -160,11 +170,19 @@ export class Reconciler {
 
     const admission = pool ? this.admissionOf(pool) : undefined;
     const entry = admission?.byTask.get(key);
+    // decide() asks once per stage it is about to start, from one snapshot: count what it was granted.
+    let granted = 0;
     const poolView: PoolView = {
       exists: !!pool,
       admitted: entry?.admitted ?? false,
       queuePosition: entry?.queuePosition,
-      gpuAvailable: (role: Role) => (admission ? admission.gpuAvailable(role, task) : false),
+      gpuAvailable: (role: Role) => {
+        if (!pool || !admission || !entry?.admitted) return false;
+        const need = roleSettings(pool, role).gpus;
+        if (need > 0 && admission.gpusInUse + granted + need > admission.gpuLimit) return false;
+        granted += need;
+        return true;
+      },
       gpuHourUSD: gpuHourUSD(pool, this.o.gpuHourUSD),
       maxAttempts: (role: Role) => (pool ? roleSettings(pool, role).maxAttempts : 1),
     };
@@ -211,7 +229,7 @@ export class Reconciler {
 
     const live = observed.some((s) => s.state === 'Pending' || s.state === 'Running');
     const phase = out.status.phase;
-    if (started === 0 && !live && phase && !TERMINAL.has(phase) && phase !== 'Suspended') this.waiting.add(key);
+    if (started === 0 && !live && phase && !TERMINAL.has(phase) && phase !== 'Suspended') this.waiting.set(key, { admitted: poolView.admitted });
     else this.waiting.delete(key);
   }
 
@@ -230,12 +248,15 @@ export class Reconciler {
     const reportConfigMap = a.stage.role === 'repair' ? await this.ensureReport(task, a.stage.iteration, observed, podsByName, key) : undefined;
     const pod = buildStagePod({ task, pool, key: a.stage, name: a.name, context: a.context, reportConfigMap });
     this.creating.expect(key, a.name);
+    const podKey = `${namespace}/${a.name}`;
+    this.inFlight.set(podKey, pod);
     try {
       const r = await this.o.api.createPod(namespace, pod, key);
       this.o.log.info('stage started', { task: key, pod: a.name, outcome: r });
       return r === 'created';
     } catch (err) {
       this.creating.observed(key, a.name);
+      this.inFlight.delete(podKey);
       throw err;
     }
   }
@@ -324,15 +345,18 @@ export class Reconciler {
         await this.o.api.patchPoolStatus(pool, status);
       }
     }
-    // Wake the waiting tasks the pool now admits, but only when capacity was freed (or the pool
-    // changed): otherwise every Pod event in a busy pool would reconcile every queued task.
+    // Wake the waiting tasks that can move now: a queued task the pool admits, or an admitted one
+    // waiting for a GPU once GPUs were freed. Not every waiting task on every Pod event: in a
+    // busy pool that would reconcile each of them at every stage hand-off.
     const seen = this.poolSeen.get(key);
-    const freed = !seen || admission.gpusInUse < seen.gpusInUse || admission.activeTasks < seen.activeTasks || pool.metadata.generation !== seen.generation;
+    const changed = !seen || pool.metadata.generation !== seen.generation;
+    const gpusFreed = !seen || admission.gpusInUse < seen.gpusInUse;
     this.poolSeen.set(key, { gpusInUse: admission.gpusInUse, activeTasks: admission.activeTasks, generation: pool.metadata.generation });
-    if (!freed) return;
     for (const t of this.o.caches.tasksOfPool(namespace, name)) {
       const tk = `${namespace}/${t.metadata.name}`;
-      if (this.waiting.has(tk) && admission.byTask.get(tk)?.admitted) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
+      const w = this.waiting.get(tk);
+      if (!w || !admission.byTask.get(tk)?.admitted) continue;
+      if (changed || !w.admitted || gpusFreed) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
     }
   }
 }

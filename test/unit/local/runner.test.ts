@@ -1,6 +1,7 @@
 // The local shell around the real loop core, with a scripted stand-in for the agent program as the
 // stage process: real child processes, real files, real state; only the agent's work is faked.
-import { readFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import { GpuAllocator } from '../../../operator/src/local/gpus.js';
 import { defaultPool } from '../../../operator/src/local/pools.js';
 import { Progress } from '../../../operator/src/local/progress.js';
 import { Runner, type LocalTask } from '../../../operator/src/local/runner.js';
+import { spawnStage, STAGE_MARKER_ENV } from '../../../operator/src/local/stage-process.js';
 import { StateDir, type TaskState } from '../../../operator/src/local/state.js';
 
 const FAKE_AGENT = fileURLToPath(new URL('./fixtures/fake-agent.mjs', import.meta.url));
@@ -102,9 +104,10 @@ describe('Runner', () => {
     await r.run();
     expect([a.state.status.phase, b.state.status.phase]).toEqual(['Succeeded', 'Succeeded']);
     expect(out.join('')).toMatch(/^b +Queued/m);
-    const ends = entries();
-    const lastOfA = Math.max(...ends.map((e, i) => (e.event === 'end' && (e.workspace as string | undefined) === undefined && i) || -1).filter((i) => i >= 0 && readTask(ends, i) === 'a'));
-    const firstOfB = ends.findIndex((e) => e.event === 'start' && (e.workspace as string).includes(`${join('.autorun', 'b')}`));
+    const log = entries();
+    const lastOfA = log.map((e, i) => (e.event === 'end' && e.task === 'a' ? i : -1)).reduce((x, y) => Math.max(x, y));
+    const firstOfB = log.findIndex((e) => e.event === 'start' && e.task === 'b');
+    expect(lastOfA).toBeGreaterThan(0);
     expect(firstOfB).toBeGreaterThan(lastOfA);
   });
 
@@ -133,29 +136,51 @@ describe('Runner', () => {
   }, 30000);
 
   test('a result written after the run died is recovered, not re-run', async () => {
-    const t = localTask('recover', {}, defaultPool({}));
-    const first = runner([t], { FAKE_SLEEP_MS: 'test=800' });
-    const running = first.r.run();
-    for (let i = 0; i < 200 && !entries().some((e) => e.event === 'start' && e.role === 'test'); i++) await new Promise((res) => setTimeout(res, 25));
-    // Simulate a run that died (SIGKILL) while the stage ran: take its recorded state as it is on
-    // disk now and let the stage finish on its own, unwatched by the next run.
-    const onDisk = new StateDir(join(root, '.autorun')).load('recover')!;
-    const pid = onDisk.stages.find((s) => s.role === 'test')!.pid!;
-    expect(pid).toBeGreaterThan(0);
-    await running; // (the first runner still finishes; we only use its mid-run snapshot)
-    const again = localTask('recover');
-    again.state = onDisk;
-    const before = entries().filter((e) => e.event === 'start').length;
-    await runner([again]).r.run();
-    expect(again.state.status.phase).toBe('Succeeded');
-    const rerun = entries().slice(before).filter((e) => e.event === 'start' && e.iteration === 1 && (e.role === 'test' || e.role === 'code'));
-    expect(rerun).toEqual([]);
-  }, 30000);
-});
+    const dir = new StateDir(join(root, '.autorun'));
+    const t = localTask('recover');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const code = { name: 'recover-i1-code-a0', iteration: 1, role: 'code' as const, attempt: 0 };
+    const test = { name: 'recover-i1-test-a0', iteration: 1, role: 'test' as const, attempt: 0 };
+    t.state.stages = [
+      { ...code, state: 'Finished', result: { role: 'code', outcome: 'Succeeded', commit: 'c'.repeat(40), summary: 'done' }, startTime: new Date().toISOString(), finishTime: new Date().toISOString() },
+      { ...test, state: 'Running', pid: dead, startTime: new Date().toISOString() },
+    ];
+    // The test stage finished after the run that started it died: its termination file is there.
+    writeFileSync(dir.resetStage('recover', test.name).result, JSON.stringify({ role: 'test', outcome: 'Succeeded', commit: 't'.repeat(40), summary: 'wrote tests' }));
+    await runner([t], { FAKE_FAIL_RUNS: '0' }).r.run();
+    expect(t.state.status.phase).toBe('Succeeded');
+    expect(entries().filter((e) => e.event === 'start').map((e) => e.role)).toEqual(['run']);
+  });
 
-function readTask(all: Entry[], i: number): string {
-  // The end entry of a stage follows its start entry from the same pid.
-  const end = all[i]!;
-  const start = [...all.slice(0, i)].reverse().find((e) => e.event === 'start' && e.role === end.role && e.iteration === end.iteration);
-  return (start?.workspace as string).includes(join('.autorun', 'a', 'stages')) ? 'a' : 'b';
-}
+  test('a stage still running from a dead run is adopted and waited for, not started twice', async () => {
+    const dir = new StateDir(join(root, '.autorun'));
+    const t = localTask('adopt');
+    const test = { name: 'adopt-i1-test-a0', iteration: 1, role: 'test' as const, attempt: 0 };
+    const files = dir.resetStage('adopt', test.name);
+    // An agent started by a previous run, still working.
+    const orphan = spawnStage([process.execPath, FAKE_AGENT, '--role', 'test'], {
+      cwd: root,
+      transcript: files.transcript,
+      env: {
+        ...process.env, FAKE_LOG: log, FAKE_SLEEP_MS: 'test=700', AUTORUN_TASK: 'adopt', AUTORUN_ITERATION: '1', AUTORUN_ATTEMPT: '0',
+        AUTORUN_TERMINATION_PATH: files.result, [STAGE_MARKER_ENV]: `${dir.root}/adopt/${test.name}`,
+      },
+    });
+    t.state.stages = [{ ...test, state: 'Running', pid: orphan.pid!, startTime: new Date().toISOString() }];
+    const { r, out } = runner([t], { FAKE_FAIL_RUNS: '0' });
+    await r.run();
+    await orphan.done;
+    expect(t.state.status.phase).toBe('Succeeded');
+    expect(out.join('')).toMatch(/adopt-i1-test-a0 is still running from the previous run/);
+    expect(entries().filter((e) => e.event === 'start' && e.role === 'test')).toHaveLength(1);
+  });
+
+  test('a recycled pid (not our agent) is not adopted: the stage starts again', async () => {
+    const t = localTask('recycled');
+    // Our own pid is alive but is not the stage's agent.
+    t.state.stages = [{ name: 'recycled-i1-test-a0', iteration: 1, role: 'test', attempt: 0, state: 'Running', pid: process.pid, startTime: new Date().toISOString() }];
+    await runner([t], { FAKE_FAIL_RUNS: '0' }).r.run();
+    expect(t.state.status.phase).toBe('Succeeded');
+    expect(entries().filter((e) => e.event === 'start' && e.role === 'test')).toHaveLength(1);
+  });
+});

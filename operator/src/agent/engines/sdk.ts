@@ -66,9 +66,8 @@ export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
   const client = new Anthropic({
     apiKey,
     baseURL: model.baseURL || req.env.ANTHROPIC_BASE_URL || undefined,
+    // A key passed in code is the client's only credential: nothing else is read from the environment.
     maxRetries: MODEL_MAX_RETRIES,
-    // Header-only auth: never let the SDK pick up a bearer token from the environment.
-    authToken: null,
   });
   const tools: Anthropic.Tool[] = req.tools.map((t, i) => ({
     name: t.name,

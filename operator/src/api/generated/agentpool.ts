@@ -67,9 +67,9 @@ export interface AgentPoolSpec {
    */
   agentImage?: string;
   /**
-   * The model the LLM roles call.
+   * The model the LLM roles call, and the credentials they call it with.
    */
-  model?: {
+  model: {
     /**
      * anthropic (the Anthropic API), vertex (Claude on Vertex AI with Workload Identity) or openai-compatible (for example vLLM on the pool's L4s).
      */

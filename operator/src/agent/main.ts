@@ -1,0 +1,105 @@
+// `autorun agent --role code|test|run|repair|acceptance`: the program in every role's Pod and every
+// local-tier agent process. It reads its task context (context.ts), does the role's work in a git
+// workspace, writes the StageResult to the termination message, and exits 0/1/2 for
+// Succeeded/Failed/Error. stdout is the JSON-lines transcript.
+import type { StageResult } from '../api/types.js';
+import { ContextError, ROLES, loadContext } from './context.js';
+import type { AgentContext } from './context.js';
+import { GitError } from './git.js';
+import { exitCodeFor, writeResult } from './result.js';
+import { llmRole } from './roles/llm-role.js';
+import { runRole } from './roles/run-role.js';
+import type { RunPhase } from './roles/run-role.js';
+import { redact, secretValues } from './secrets.js';
+import { Transcript } from './transcript.js';
+
+const USAGE = `usage: autorun agent --role code|test|run|repair|acceptance [--context FILE] [--phase all|checkout|test]
+
+The task context comes from AUTORUN_* variables and/or a JSON file (--context or AUTORUN_CONTEXT_FILE);
+see operator/src/agent/context.ts. --phase splits run/acceptance into the checkout (with git
+credentials) and the test run (without), for the two containers of a run Pod.
+`;
+
+interface Args {
+  role?: string;
+  context?: string;
+  phase: RunPhase;
+  help: boolean;
+}
+
+export function parseArgs(argv: string[]): Args {
+  const a: Args = { phase: 'all', help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new ContextError(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--role') a.role = value();
+    else if (flag === '--context') a.context = value();
+    else if (flag === '--phase') {
+      const p = value();
+      if (p !== 'all' && p !== 'checkout' && p !== 'test') throw new ContextError(`--phase must be all, checkout or test`);
+      a.phase = p;
+    } else if (flag === '-h' || flag === '--help') a.help = true;
+    else throw new ContextError(`unknown argument ${arg}`);
+  }
+  return a;
+}
+
+async function runStage(ctx: AgentContext, phase: RunPhase, env: NodeJS.ProcessEnv, transcript: Transcript): Promise<StageResult> {
+  switch (ctx.role) {
+    case 'run':
+    case 'acceptance':
+      return runRole(ctx, env, transcript, phase);
+    case 'code':
+    case 'test':
+    case 'repair':
+      return llmRole(ctx, ctx.role, env, transcript);
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const secrets = secretValues(env);
+  const transcript = new Transcript(secrets);
+  const started = Date.now();
+  let result: StageResult;
+  let terminationPath = env.AUTORUN_TERMINATION_PATH || '/dev/termination-log';
+  const fallbackRole = (ROLES as readonly string[]).includes(env.AUTORUN_ROLE ?? '') ? (env.AUTORUN_ROLE as StageResult['role']) : 'run';
+  try {
+    const args = parseArgs(argv);
+    if (args.help) {
+      process.stderr.write(USAGE);
+      return 0;
+    }
+    const ctx = loadContext(args.role ? { ...env, AUTORUN_ROLE: args.role } : env, args.context);
+    terminationPath = ctx.terminationPath;
+    transcript.log('context', { task: ctx.task, role: ctx.role, iteration: ctx.iteration, attempt: ctx.attempt, phase: args.phase, workspace: ctx.workspace });
+    result = await runStage(ctx, args.phase, env, transcript);
+  } catch (e) {
+    const err = e as Error;
+    const reason = e instanceof ContextError ? 'BadContext' : e instanceof GitError ? 'GitFailed' : 'InternalError';
+    const role = (ROLES as readonly string[]).includes(argvRole(argv) ?? '') ? (argvRole(argv) as StageResult['role']) : fallbackRole;
+    result = { role, outcome: 'Error', reason, summary: err.message || String(err) };
+    if (reason === 'InternalError') transcript.log('internal-error', { stack: err.stack });
+  }
+  result.summary = redact(result.summary, secrets);
+  let json: string;
+  try {
+    json = writeResult(terminationPath, result);
+  } catch (e) {
+    // Outside a Pod there may be no /dev/termination-log; the transcript still carries the result.
+    transcript.log('warning', { message: `cannot write the termination message to ${terminationPath}: ${(e as Error).message}` });
+    json = JSON.stringify(result);
+  }
+  transcript.log('result', { result: JSON.parse(json) as StageResult, durationMs: Date.now() - started });
+  return exitCodeFor(result.outcome);
+}
+
+function argvRole(argv: string[]): string | undefined {
+  const i = argv.indexOf('--role');
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
+}

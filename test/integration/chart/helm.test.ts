@@ -1,0 +1,74 @@
+// The Helm chart against the real apiserver: it lints, renders, installs, and the operator's
+// ServiceAccount can do exactly what the operator needs — and nothing with Secrets.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { tool } from '../../harness/tools.js';
+import { kubectl, kubectlOk } from '../../harness/kubectl.js';
+import { createTestNamespace, deleteNamespace } from '../../harness/kube.js';
+
+const run = promisify(execFile);
+const chart = 'charts/autorun';
+
+async function helm(args: string[]): Promise<string> {
+  const { stdout } = await run(tool('helm'), args, { env: { ...process.env, HELM_CACHE_HOME: '/tmp/autorun-helm-cache', HELM_CONFIG_HOME: '/tmp/autorun-helm-config' }, maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+type Obj = { kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown>; rules?: unknown[] };
+
+describe('helm chart', () => {
+  let ns: string;
+  let teamNs: string;
+  beforeAll(async () => {
+    ns = await createTestNamespace('chart');
+    teamNs = await createTestNamespace('team');
+  });
+  afterAll(async () => {
+    await helm(['uninstall', 'autorun', '-n', ns]).catch(() => undefined);
+    await deleteNamespace(ns);
+    await deleteNamespace(teamNs);
+  });
+
+  it('lints clean', async () => {
+    const out = await helm(['lint', chart, '--strict']);
+    expect(out).toContain('0 chart(s) failed');
+  });
+
+  it('renders a two-replica leader-elected operator, least-privilege RBAC and run-Pod isolation', async () => {
+    const docs = parseAllDocuments(await helm(['template', 'autorun', chart, '-n', 'autorun', '--set', 'watchNamespaces={team-a}']))
+      .map((d) => d.toJS() as Obj)
+      .filter(Boolean);
+    const deploy = docs.find((d) => d.kind === 'Deployment')!;
+    expect(deploy.spec!.replicas).toBe(2);
+    const kinds = docs.map((d) => `${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.name}`);
+    expect(kinds).toEqual(expect.arrayContaining(['Role/team-a/autorun-autorun', 'RoleBinding/team-a/autorun-autorun', 'NetworkPolicy/team-a/autorun-run-isolation', 'Role/autorun/autorun-autorun-leader-election']));
+    const isolation = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'autorun-run-isolation')!;
+    // No ingress/egress rules at all with both policy types: deny everything.
+    expect(isolation.spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'] });
+    expect(isolation.spec!.egress).toBeUndefined();
+    expect(JSON.stringify(docs.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole'))).not.toMatch(/secrets/);
+  });
+
+  it('installs on the real apiserver and its ServiceAccount may do what the operator does, no more', async () => {
+    await helm(['install', 'autorun', chart, '-n', ns, '--skip-crds', '--set', `watchNamespaces={${teamNs}}`, '--set', 'defaultPool.enabled=true']);
+    await kubectlOk(['-n', ns, 'get', 'deployment/autorun-autorun', 'serviceaccount/autorun-autorun', 'role/autorun-autorun-leader-election', 'agentpool/default']);
+    const sa = `system:serviceaccount:${ns}:autorun-autorun`;
+    const can = async (verb: string, resource: string, namespace: string) => {
+      const [res, sub] = resource.split('/');
+      const args = ['auth', 'can-i', verb, res!, '-n', namespace, '--as', sa, ...(sub ? [`--subresource=${sub}`] : [])];
+      return (await kubectl(args)).stdout.trim();
+    };
+    const allowed: Array<[string, string, string]> = [
+      ['create', 'pods', teamNs], ['delete', 'pods', teamNs], ['get', 'pods/log', teamNs], ['watch', 'codingtasks.autorun.dev', teamNs],
+      ['patch', 'codingtasks.autorun.dev/status', teamNs], ['patch', 'agentpools.autorun.dev/status', teamNs],
+      ['create', 'configmaps', teamNs], ['create', 'events', teamNs], ['update', 'leases.coordination.k8s.io', ns],
+    ];
+    for (const [verb, res, n] of allowed) expect(`${verb} ${res}: ${await can(verb, res, n)}`).toBe(`${verb} ${res}: yes`);
+    const denied: Array<[string, string, string]> = [
+      ['get', 'secrets', teamNs], ['list', 'secrets', teamNs], ['create', 'pods', 'default'], ['update', 'codingtasks.autorun.dev', teamNs],
+      ['create', 'leases.coordination.k8s.io', teamNs], ['create', 'pods/exec', teamNs],
+    ];
+    for (const [verb, res, n] of denied) expect(`${verb} ${res}: ${await can(verb, res, n)}`).toBe(`${verb} ${res}: no`);
+  });
+});

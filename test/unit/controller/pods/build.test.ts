@@ -1,0 +1,314 @@
+import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import { contextFromEnv } from '../../../../operator/src/agent/context.js';
+import { withDefaults } from '../../../../operator/src/api/defaults.js';
+import type { AgentPool, Role } from '../../../../operator/src/api/types.js';
+import { stageName } from '../../../../operator/src/core/names.js';
+import type { StageContext, StageKey } from '../../../../operator/src/core/types.js';
+import {
+  ACCEPTANCE_DIR,
+  AGENT_CONTAINER,
+  CHECKOUT_CONTAINER,
+  REPORT_DIR,
+  RUNNER_DIR,
+  buildStagePod,
+} from '../../../../operator/src/controller/pods/build.js';
+import type { StagePodInput } from '../../../../operator/src/controller/pods/build.js';
+import { GPU_RESOURCE_ANNOTATION, STAGE_POD_SELECTOR } from '../../../../operator/src/controller/pods/labels.js';
+import { REPORT_KEY } from '../../../../operator/src/controller/pods/report.js';
+import { roleSettings } from '../../../../operator/src/controller/pods/roles.js';
+import { pool, task } from './fixtures.js';
+
+const ROLES: Role[] = ['code', 'test', 'run', 'repair', 'acceptance'];
+const LLM: Role[] = ['code', 'test', 'repair'];
+const EXEC: Role[] = ['run', 'acceptance'];
+
+function build(role: Role, over: Partial<StagePodInput> = {}, ctx: StageContext = { codeRef: 'abc123', testsRef: 'def456' }): V1Pod {
+  const t = over.task ?? task();
+  const key: StageKey = { iteration: 2, role, attempt: 1 };
+  return buildStagePod({ task: t, pool: pool(), key, name: stageName(t.metadata.name, key), context: ctx, reportConfigMap: role === 'repair' ? 'fizzbuzz-i1-report' : undefined, ...over });
+}
+
+const main = (pod: V1Pod): V1Container => pod.spec!.containers.find((c) => c.name === AGENT_CONTAINER)!;
+const init = (pod: V1Pod): V1Container | undefined => pod.spec!.initContainers?.find((c) => c.name === CHECKOUT_CONTAINER);
+const envOf = (c: V1Container): Record<string, V1EnvVar> => Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
+const literalEnv = (c: V1Container): Record<string, string> => Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+const secretRefs = (c: V1Container): string[] => (c.env ?? []).filter((e) => e.valueFrom).map((e) => `${e.name}=${e.valueFrom!.secretKeyRef!.name}/${e.valueFrom!.secretKeyRef!.key}`);
+const allContainers = (pod: V1Pod): V1Container[] => [...(pod.spec!.initContainers ?? []), ...pod.spec!.containers];
+
+describe('buildStagePod: identity', () => {
+  it.each(ROLES)('%s: name, namespace, owner, labels', (role) => {
+    const pod = build(role);
+    expect(pod.metadata!.name).toBe(`fizzbuzz-i2-${role}-a1`);
+    expect(pod.metadata!.namespace).toBe('team-a');
+    expect(pod.metadata!.ownerReferences).toEqual([
+      { apiVersion: 'autorun.dev/v1alpha1', kind: 'CodingTask', name: 'fizzbuzz', uid: '6f1c2d3e-0000-4000-8000-000000000001', controller: true, blockOwnerDeletion: true },
+    ]);
+    expect(pod.metadata!.labels).toEqual({
+      'autorun.dev/task': 'fizzbuzz',
+      'autorun.dev/role': role,
+      'autorun.dev/iteration': '2',
+      'autorun.dev/attempt': '1',
+      'autorun.dev/pool': 'default',
+      'app.kubernetes.io/managed-by': 'autorun',
+    });
+    expect(pod.metadata!.labels![STAGE_POD_SELECTOR]).toBe('fizzbuzz');
+    expect(pod.spec!.restartPolicy).toBe('Never');
+  });
+
+  it('is deterministic and plain JSON', () => {
+    const a = build('run');
+    expect(build('run')).toEqual(a);
+    expect(JSON.parse(JSON.stringify(a))).toEqual(a);
+  });
+
+  it('refuses a task without a uid (the garbage collector would delete the Pod at once)', () => {
+    expect(() => build('code', { task: task({}, { uid: undefined }) })).toThrow(/uid/);
+  });
+});
+
+describe('buildStagePod: role templates', () => {
+  it.each([
+    ['code', 'ghcr.io/autorun-dev/autorun-agent:0.1.0', ['autorun', 'agent', '--role', 'code'], 1800],
+    ['test', 'ghcr.io/autorun-dev/autorun-agent:0.1.0', ['autorun', 'agent', '--role', 'test'], 1800],
+    ['repair', 'ghcr.io/autorun-dev/autorun-agent:0.1.0', ['autorun', 'agent', '--role', 'repair'], 1800],
+    ['run', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', 'run'], 900],
+    ['acceptance', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', 'acceptance'], 900],
+  ] as const)('%s: image %s, command %j, deadline %d', (role, image, command, deadline) => {
+    const pod = build(role);
+    expect(main(pod).image).toBe(image);
+    expect(main(pod).command).toEqual(command);
+    expect(pod.spec!.activeDeadlineSeconds).toBe(deadline);
+    for (const c of allContainers(pod)) {
+      expect(c.terminationMessagePath).toBe('/dev/termination-log');
+      expect(c.terminationMessagePolicy).toBe('File');
+    }
+  });
+
+  it('uses the role image, command and timeout when the pool sets them', () => {
+    const p = pool({ roles: { test: { image: 'example/agent:dev', command: ['/bin/agent', 'agent', '--role', 'test'], timeoutSeconds: 60 } } });
+    const pod = build('test', { pool: p });
+    expect(main(pod).image).toBe('example/agent:dev');
+    expect(main(pod).command).toEqual(['/bin/agent', 'agent', '--role', 'test']);
+    expect(pod.spec!.activeDeadlineSeconds).toBe(60);
+  });
+
+  it('falls back to the operator image when the pool names no agent image', () => {
+    const p = pool();
+    delete p.spec.agentImage;
+    expect(main(build('code', { pool: p, operatorImage: 'example/autorun:1.2.3' })).image).toBe('example/autorun:1.2.3');
+  });
+
+  it('mirrors the CRD defaults for a pool that does not set them', () => {
+    const raw: AgentPool = { apiVersion: 'autorun.dev/v1alpha1', kind: 'AgentPool', metadata: { name: 'p' }, spec: {} };
+    for (const role of ROLES) expect(roleSettings(raw, role)).toEqual(roleSettings(withDefaults('AgentPool', raw), role));
+  });
+
+  it('converts resource quantities to strings and keeps CPU and memory', () => {
+    const r = main(build('run')).resources!;
+    expect(r.requests).toEqual({ cpu: '1', memory: '2Gi', 'nvidia.com/gpu': '1' });
+    expect(r.limits).toEqual({ memory: '4294967296', 'nvidia.com/gpu': '1' });
+    expect(main(build('code')).resources).toEqual({ requests: { cpu: '500m' } });
+    expect(main(build('test')).resources).toBeUndefined();
+  });
+});
+
+describe('buildStagePod: GPUs only where gpus > 0', () => {
+  it.each(ROLES)('default L4 pool, %s', (role) => {
+    const pod = build(role);
+    const gpu = EXEC.includes(role);
+    const r = main(pod).resources;
+    expect(r?.requests?.['nvidia.com/gpu']).toBe(gpu ? '1' : undefined);
+    expect(r?.limits?.['nvidia.com/gpu']).toBe(gpu ? '1' : undefined);
+    expect(pod.spec!.nodeSelector).toEqual(gpu ? { 'cloud.google.com/gke-accelerator': 'nvidia-l4' } : undefined);
+    expect(pod.spec!.tolerations).toEqual(gpu ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] : undefined);
+    expect(pod.metadata!.annotations?.[GPU_RESOURCE_ANNOTATION]).toBe(gpu ? 'nvidia.com/gpu' : undefined);
+    // The checkout init container never holds the GPU.
+    expect(init(pod)?.resources?.requests?.['nvidia.com/gpu']).toBeUndefined();
+  });
+
+  it('a pool serving its own model gives the LLM roles GPUs, selector and tolerations too', () => {
+    const p = pool({ gpu: { resource: 'example.com/gpu', limit: 8 }, roles: { code: { gpus: 2 }, run: { gpus: 0 } } });
+    const code = build('code', { pool: p });
+    expect(main(code).resources!.limits).toEqual({ 'example.com/gpu': '2' });
+    expect(code.spec!.nodeSelector).toBeDefined();
+    expect(code.spec!.tolerations).toHaveLength(1);
+    const run = build('run', { pool: p });
+    expect(main(run).resources?.limits?.['example.com/gpu']).toBeUndefined();
+    expect(run.spec!.nodeSelector).toBeUndefined();
+    expect(run.spec!.tolerations).toBeUndefined();
+  });
+
+  it('drops a GPU the role template lists under resources: GPUs come from gpus alone', () => {
+    const p = pool({ roles: { test: { resources: { limits: { 'nvidia.com/gpu': 1, memory: '1Gi' } } } } });
+    const pod = build('test', { pool: p });
+    expect(main(pod).resources).toEqual({ limits: { memory: '1Gi' } });
+    expect(pod.spec!.tolerations).toBeUndefined();
+  });
+});
+
+describe('buildStagePod: credentials', () => {
+  it.each(LLM)('%s gets the model key and git token by secretKeyRef only', (role) => {
+    const c = main(build(role));
+    expect(secretRefs(c).sort()).toEqual(['ANTHROPIC_API_KEY=anthropic/api-key', 'AUTORUN_GIT_TOKEN=git-creds/token']);
+    expect(Object.keys(literalEnv(c))).not.toContain('ANTHROPIC_API_KEY');
+  });
+
+  it.each([
+    ['openai-compatible', 'OPENAI_API_KEY=vllm/key'],
+    ['vertex', undefined],
+  ] as const)('provider %s', (provider, expected) => {
+    const p = pool({ model: { provider, name: 'm', baseURL: 'http://vllm:8000/v1', apiKeySecretRef: { name: 'vllm', key: 'key' } } });
+    const refs = secretRefs(main(build('code', { pool: p }))).filter((r) => !r.startsWith('AUTORUN_GIT_TOKEN'));
+    expect(refs).toEqual(expected ? [expected] : []);
+  });
+
+  it('a repository without credentials gives no git token anywhere', () => {
+    const t = task({ repository: { url: 'https://git.example/public.git' } });
+    for (const role of ROLES) for (const c of allContainers(build(role, { task: t }))) expect(secretRefs(c).filter((r) => r.startsWith('AUTORUN_GIT_TOKEN'))).toEqual([]);
+  });
+
+  it.each(ROLES)('%s: service account only for LLM roles, never a token', (role) => {
+    const pod = build(role);
+    expect(pod.spec!.serviceAccountName).toBe(LLM.includes(role) ? 'autorun-agent' : undefined);
+    expect(pod.spec!.automountServiceAccountToken).toBe(false);
+    expect(pod.spec!.enableServiceLinks).toBe(false);
+  });
+});
+
+describe('buildStagePod: the run and acceptance Pods are locked down', () => {
+  it.each(EXEC)('%s: no secret at all in the main container', (role) => {
+    const p = pool({ roles: { run: { env: [{ name: 'PYTHONHASHSEED', value: '0' }, { name: 'SNEAKY', valueFrom: { secretKeyRef: { name: 'anthropic', key: 'api-key' } } } as never] } } });
+    const c = main(build(role, { pool: p }));
+    expect((c.env ?? []).filter((e) => e.valueFrom)).toEqual([]);
+    expect(c.envFrom).toBeUndefined();
+    expect(envOf(c).PYTHONHASHSEED?.value).toBe('0');
+    expect(envOf(c).SNEAKY).toBeUndefined();
+    expect(envOf(c).AUTORUN_GOAL).toBeUndefined();
+    const pod = build(role, { pool: p });
+    const secretVolumes = (pod.spec!.volumes ?? []).filter((v) => v.secret || v.projected);
+    expect(secretVolumes).toEqual([]);
+  });
+
+  it.each(EXEC)('%s: pod and container security contexts', (role) => {
+    const pod = build(role);
+    expect(pod.spec!.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    for (const c of allContainers(pod)) {
+      expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, readOnlyRootFilesystem: true });
+    }
+    expect(pod.spec!.runtimeClassName).toBe('gvisor');
+  });
+
+  it.each(LLM)('%s: restricted Pod Security without read-only root, no runtimeClass', (role) => {
+    const pod = build(role);
+    expect(pod.spec!.securityContext!.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(main(pod).securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
+    expect(pod.spec!.runtimeClassName).toBeUndefined();
+    expect(pod.spec!.initContainers).toBeUndefined();
+  });
+
+  it.each(EXEC)('%s: the checkout init container has the git token and copies the runner', (role) => {
+    const pod = build(role);
+    const c = init(pod)!;
+    expect(c.image).toBe('ghcr.io/autorun-dev/autorun-agent:0.1.0');
+    expect(secretRefs(c)).toEqual(['AUTORUN_GIT_TOKEN=git-creds/token']);
+    expect(c.command!.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(c.command![2]).toContain(`cp -R /opt/autorun/. ${RUNNER_DIR}/`);
+    expect(c.command![4]).toBe(role);
+    expect(c.volumeMounts!.map((m) => `${m.mountPath}${m.readOnly ? ':ro' : ''}`).sort()).toEqual([RUNNER_DIR, '/tmp', '/workspace']);
+    expect(main(pod).volumeMounts!.find((m) => m.mountPath === RUNNER_DIR)?.readOnly).toBe(true);
+    const emptyDirs = pod.spec!.volumes!.filter((v) => v.emptyDir).map((v) => v.name).sort();
+    expect(emptyDirs).toEqual(['runner', 'tmp', 'workspace']);
+  });
+
+  it('mounts the hidden acceptance tests into the acceptance Pod only', () => {
+    for (const role of ROLES) {
+      const pod = build(role);
+      const cm = pod.spec!.volumes!.filter((v) => v.configMap?.name === 'fizzbuzz-acceptance');
+      const mounted = allContainers(pod).some((c) => c.volumeMounts?.some((m) => m.mountPath === ACCEPTANCE_DIR));
+      expect([role, cm.length, mounted]).toEqual([role, role === 'acceptance' ? 1 : 0, role === 'acceptance']);
+      expect(envOf(main(pod)).AUTORUN_ACCEPTANCE_DIR?.value).toBe(role === 'acceptance' ? ACCEPTANCE_DIR : undefined);
+    }
+    // Without hidden tests, the acceptance Pod mounts nothing extra.
+    const none = build('acceptance', { task: task({ test: { command: 'pytest -q' } }) });
+    expect(none.spec!.volumes!.some((v) => v.configMap)).toBe(false);
+  });
+
+  it('mounts the failure report into the repair Pod at the path its env names', () => {
+    const pod = build('repair');
+    const vol = pod.spec!.volumes!.find((v) => v.configMap?.name === 'fizzbuzz-i1-report')!;
+    const m = main(pod).volumeMounts!.find((x) => x.name === vol.name)!;
+    expect(m).toEqual({ name: vol.name, mountPath: REPORT_DIR, readOnly: true });
+    expect(envOf(main(pod)).AUTORUN_FAILURE_REPORT?.value).toBe(`${REPORT_DIR}/${REPORT_KEY}`);
+    expect(build('repair', { reportConfigMap: undefined }).spec!.volumes!.some((v) => v.configMap)).toBe(false);
+  });
+});
+
+describe('buildStagePod: the stage context reaches the agent', () => {
+  it('the code Pod env parses back into the agent context', () => {
+    const pod = build('code', {}, { freshStart: true, testsRef: 'def456', flaggedTests: ['test_x'] });
+    const ctx = contextFromEnv(literalEnv(main(pod)));
+    expect(ctx).toMatchObject({
+      task: 'fizzbuzz',
+      role: 'code',
+      iteration: 2,
+      attempt: 1,
+      goal: 'Implement fizzbuzz(n) in fizzbuzz.py',
+      language: 'python',
+      repository: { url: 'https://git.example/team-a/fizzbuzz.git', baseRef: 'main' },
+      testsRef: 'def456',
+      flaggedTests: ['test_x'],
+      freshStart: true,
+      model: { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 50 },
+      engine: 'sdk',
+      workspace: '/workspace',
+      terminationPath: '/dev/termination-log',
+    });
+  });
+
+  it('the run Pod env parses back, without the goal or model settings', () => {
+    const ctx = contextFromEnv(literalEnv(main(build('run'))));
+    expect(ctx).toMatchObject({ role: 'run', codeRef: 'abc123', testsRef: 'def456', goal: '' });
+    const env = envOf(main(build('run')));
+    expect(env.AUTORUN_MODEL_NAME).toBeUndefined();
+    expect(env.HOME?.value).toBe('/tmp');
+  });
+
+  it('passes the remaining budget to LLM stages', () => {
+    const t = task({ limits: { maxCostUSD: '5' } });
+    t.status = { cost: { totalUSD: '1.25' } };
+    expect(envOf(main(build('repair', { task: t }))).AUTORUN_BUDGET_USD?.value).toBe('3.75');
+  });
+
+  it('role env may replace HOME but never the stage context or a credential', () => {
+    const p = pool({ roles: { code: { env: [{ name: 'HOME', value: '/home/agent' }, { name: 'AUTORUN_ROLE', value: 'run' }, { name: 'ANTHROPIC_API_KEY', value: 'x' }, { name: 'FOO', value: 'a' }, { name: 'FOO', value: 'b' }, { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] } } });
+    const c = main(build('code', { pool: p }));
+    const names = (c.env ?? []).map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
+    const env = envOf(c);
+    expect(env.HOME!.value).toBe('/home/agent');
+    expect(env.AUTORUN_ROLE!.value).toBe('code');
+    expect(env.ANTHROPIC_API_KEY!.valueFrom).toBeDefined();
+    expect(env.FOO!.value).toBe('b');
+    expect(env.TOKEN!.valueFrom).toEqual({ secretKeyRef: { name: 's', key: 'k' } });
+  });
+});
+
+describe('buildStagePod: passes API validation rules', () => {
+  const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+  const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+  it.each(ROLES)('%s: label values, env names, quantities, unique volume names', (role) => {
+    const pod = build(role, { task: task({}, { name: 'a'.repeat(40) }) });
+    for (const v of Object.values(pod.metadata!.labels!)) {
+      expect(v.length).toBeLessThanOrEqual(63);
+      expect(v).toMatch(LABEL_VALUE);
+    }
+    expect(pod.metadata!.name!.length).toBeLessThanOrEqual(63);
+    for (const c of allContainers(pod)) {
+      for (const e of c.env ?? []) expect(e.name).toMatch(ENV_NAME);
+      for (const q of [...Object.values(c.resources?.requests ?? {}), ...Object.values(c.resources?.limits ?? {})]) expect(typeof q).toBe('string');
+      for (const m of c.volumeMounts ?? []) expect(pod.spec!.volumes!.map((v) => v.name)).toContain(m.name);
+    }
+    const vols = pod.spec!.volumes!.map((v) => v.name);
+    expect(new Set(vols).size).toBe(vols.length);
+  });
+});
