@@ -115,7 +115,9 @@ const newId = (prefix: string): string => `${prefix}_fake${(++idCounter).toStrin
 
 function messageObject(reply: Extract<FakeReply, { kind: 'message' }>, model: string) {
   const usage = { ...DEFAULT_USAGE, ...reply.usage };
-  const content = reply.content.map((b) => (b.type === 'tool_use' ? { type: 'tool_use', id: b.id ?? newId('toolu'), name: b.name, input: b.input } : b));
+  const content: ({ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> })[] = reply.content.map((b) =>
+    b.type === 'tool_use' ? { type: 'tool_use', id: b.id ?? newId('toolu'), name: b.name, input: b.input } : b,
+  );
   return {
     id: newId('msg'),
     type: 'message',
@@ -154,9 +156,8 @@ function streamMessage(res: ServerResponse, msg: ReturnType<typeof messageObject
       sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
       for (const p of pieces(block.text)) sse(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: p } });
     } else {
-      const b = block as { id: string; name: string; input: unknown };
-      sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: b.id, name: b.name, input: {} } });
-      for (const p of pieces(JSON.stringify(b.input))) sse(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: p } });
+      sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+      for (const p of pieces(JSON.stringify(block.input))) sse(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: p } });
     }
     sse(res, 'content_block_stop', { type: 'content_block_stop', index });
   });

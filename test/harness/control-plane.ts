@@ -9,14 +9,14 @@
 //
 // RBAC is on and each component has its own identity: the controller manager runs its controllers
 // with per-controller service accounts, so a missing permission fails here as it would on GKE.
-// Set AUTORUN_KEEP_CONTROL_PLANE=1 to keep the temp dir (logs/, kubeconfigs) after stop().
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+// Set AUTORUN_KEEP_CONTROL_PLANE=1 to keep the temp dir (logs/, kubeconfigs) after stop(), and
+// AUTORUN_KWOK_LOG_LEVEL=INFO to see kwok's every Pod and node transition in logs/kwok.log.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { createPki, type CertPair, type Pki } from './pki.js';
 import { ProcessGroup, reapOrphans } from './processes.js';
 import { repoRoot, tool } from './tools.js';
@@ -48,6 +48,9 @@ const IDENTITIES = {
   // kwok acts for every fake node at once, which the Node authorizer's one-node-per-kubelet model
   // cannot express; it is test infrastructure, so it gets cluster-admin rights.
   kwok: { user: 'kwok-controller', groups: ['system:masters'] },
+  // The aggregation layer's client; with it configured the controller manager and scheduler find
+  // the request-header CA they look up at start instead of logging its absence every second.
+  'front-proxy': { user: 'front-proxy-client', groups: [] },
 };
 
 async function freePorts(n: number): Promise<number[]> {
@@ -170,6 +173,11 @@ export class ControlPlane {
     return join(this.dir, 'logs', `${component}.log`);
   }
 
+  /** The component processes (name and pid), for tests of the harness itself. */
+  components(): { name: string; pid: number }[] {
+    return this.group.procs.flatMap((m) => (m.child.pid ? [{ name: m.name, pid: m.child.pid }] : []));
+  }
+
   async stop(): Promise<void> {
     await this.group.stop();
   }
@@ -237,6 +245,15 @@ export class ControlPlane {
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       '--service-cluster-ip-range=10.96.0.0/16',
       '--allow-privileged=true',
+      // The kubernetes Service cannot have a loopback endpoint; nothing in-cluster calls it here.
+      '--endpoint-reconciler-type=none',
+      `--requestheader-client-ca-file=${pki.caCert}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${pki.clients['front-proxy']!.cert}`,
+      `--proxy-client-key-file=${pki.clients['front-proxy']!.key}`,
       '--profiling=false',
     ]);
     await this.waitFor('kube-apiserver /readyz', deadline, async () => {
@@ -287,6 +304,8 @@ export class ControlPlane {
       `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=${KWOK_NODE_ANNOTATION_VALUE}`,
       '--node-lease-duration-seconds=40',
       `--server-address=${loopback}:${ports.kwok}`,
+      // kwok logs every stage of every Pod at INFO, which costs CPU in benchmarks with thousands.
+      `--v=${process.env.AUTORUN_KWOK_LOG_LEVEL ?? 'WARN'}`,
     ],
     // kwok also loads ~/.kwok/kwok.yaml when it exists; a private HOME keeps a developer's file out.
     { ...process.env, HOME: kwokHome });

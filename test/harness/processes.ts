@@ -25,7 +25,7 @@ export interface Registration {
   pids: number[];
 }
 
-const registryDir = join(tmpdir(), 'autorun-control-planes');
+export const registryDir = join(tmpdir(), 'autorun-control-planes');
 
 function alive(pid: number): boolean {
   try {

@@ -33,7 +33,8 @@ export class Git {
     return c;
   }
 
-  async run(args: string[], extraEnv: NodeJS.ProcessEnv = {}, cwd = this.dir): Promise<string> {
+  /** Runs git; returns stdout, trimmed unless `raw` (porcelain output starts with significant spaces). */
+  async run(args: string[], extraEnv: NodeJS.ProcessEnv = {}, raw = false): Promise<string> {
     const env: NodeJS.ProcessEnv = {
       ...this.baseEnv,
       GIT_TERMINAL_PROMPT: '0',
@@ -43,12 +44,12 @@ export class Git {
       GIT_COMMITTER_EMAIL: AUTHOR.email,
       ...extraEnv,
     };
-    const r = await execFileCapped('git', [...this.config(), ...args], { cwd, env, timeoutMs: GIT_TIMEOUT_MS, maxOutputBytes: 4 << 20 });
+    const r = await execFileCapped('git', [...this.config(), ...args], { cwd: this.dir, env, timeoutMs: GIT_TIMEOUT_MS, maxOutputBytes: 4 << 20 });
     if (r.exitCode !== 0) {
       const what = args.filter((a) => !a.includes('://')).slice(0, 3).join(' ');
       throw new GitError(scrubUrl(`git ${what} failed${r.timedOut ? ' (timeout)' : ''}: ${r.output.trim().split('\n').slice(-3).join(' ')}`));
     }
-    return r.stdout.trim();
+    return raw ? r.stdout : r.stdout.trim();
   }
 
   async tryRun(args: string[]): Promise<string | undefined> {
@@ -144,7 +145,7 @@ export class Git {
 
   /** Paths changed in the work tree (tracked and untracked), relative to the root. */
   async changedPaths(): Promise<string[]> {
-    const out = await this.run(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+    const out = await this.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], {}, true);
     const paths: string[] = [];
     const parts = out.split('\0').filter(Boolean);
     for (let i = 0; i < parts.length; i++) {
@@ -173,9 +174,21 @@ export class Git {
     return this.head();
   }
 
-  /** Force-pushes commit → ref for each pair: stage refs are rewritten on a fresh start. */
-  async push(updates: { commit: string; ref: string }[]): Promise<void> {
+  /**
+   * Force-pushes commit → ref for each pair (stage refs are rewritten on a fresh start). Retried:
+   * parallel stages push to the same remote, whose ref locks can briefly collide; a forced push of
+   * the same commits is idempotent.
+   */
+  async push(updates: { commit: string; ref: string }[], attempts = 4): Promise<void> {
     const specs = updates.map((u) => `+${u.commit}:${u.ref.startsWith('refs/') ? u.ref : `refs/heads/${u.ref}`}`);
-    await this.run(['push', '--quiet', '--no-verify', 'origin', ...specs]);
+    for (let i = 1; ; i++) {
+      try {
+        await this.run(['push', '--quiet', '--no-verify', 'origin', ...specs]);
+        return;
+      } catch (e) {
+        if (i >= attempts) throw e;
+        await new Promise((r) => setTimeout(r, 100 * 2 ** i + Math.random() * 100));
+      }
+    }
   }
 }

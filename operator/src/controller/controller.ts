@@ -189,7 +189,7 @@ export class Controller {
       poolStatusIntervalMs: this.o.poolStatusIntervalMs,
     });
     this.reconciler = reconciler;
-    const n = this.o.workers ?? 4;
+    const n = this.o.workers ?? 8;
     this.workers = Array.from({ length: n }, () => this.work(queue, reconciler));
     this.enqueueAll();
     this.log.info('workers started', { workers: n });
@@ -197,6 +197,7 @@ export class Controller {
 
   private async stopWorkers(): Promise<void> {
     const queue = this.queue;
+    const reconciler = this.reconciler;
     if (!queue) return;
     this.queue = undefined;
     this.reconciler = undefined;
@@ -205,6 +206,7 @@ export class Controller {
     const workers = this.workers;
     this.workers = [];
     await Promise.all(workers);
+    await reconciler?.flushEvents();
   }
 
   private async work(queue: WorkQueue, reconciler: Reconciler): Promise<void> {
@@ -212,9 +214,11 @@ export class Controller {
       const k = await queue.get();
       if (k === undefined) return;
       this.metrics.queueDepth.set(queue.len());
+      const t0 = performance.now();
       try {
         await reconciler.reconcile(k);
         queue.forget(k);
+        this.log.debug('reconciled', { key: k, ms: +(performance.now() - t0).toFixed(1) });
       } catch (err) {
         const delay = queue.addRateLimited(k);
         const level = err instanceof StaleCacheError ? 'debug' : 'warn';
@@ -282,6 +286,7 @@ export class Controller {
     if (!ns || !name || !task) return;
     const pool = p.metadata?.labels?.[POOL_LABEL];
     const pk = key(ns, name);
+    this.reconciler?.podSeen(ns, name);
     if (ev === 'delete') {
       this.podSeen.delete(pk);
       this.podsByTask.remove(key(ns, task), name);

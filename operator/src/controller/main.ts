@@ -20,7 +20,7 @@ const USAGE = `usage: autorun operator [flags]
   --retry-period SECONDS         (default 5)
   --identity ID                  this replica's holder identity (env POD_NAME; default hostname + random)
   --port PORT                    /healthz /readyz /metrics (env METRICS_PORT; default 8080; 0 = any)
-  --workers N                    concurrent reconciles (default 4)
+  --workers N                    concurrent reconciles (default 8)
   --resync SECONDS               re-reconcile every task this often (default 600)
 `;
 
@@ -92,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
           }
         : false,
       port: num('port', Number(process.env.METRICS_PORT ?? 8080)),
-      workers: Math.max(1, num('workers', 4)),
+      workers: Math.max(1, num('workers', 8)),
       resyncMs: num('resync', 600) * 1000,
       processMetrics: true,
       log,

@@ -16,7 +16,7 @@ import { httpCode, type KubeApi } from './kube.js';
 import type { ControllerMetrics } from './metrics.js';
 import { buildStagePod } from './pods/build.js';
 import { observeStage } from './pods/observe.js';
-import { buildReportConfigMap } from './pods/report.js';
+import { buildReportConfigMap, reportConfigMapName } from './pods/report.js';
 import { roleSettings } from './pods/roles.js';
 import { eventName, Expectations, jsonEqual, RecentSet } from './status.js';
 
@@ -54,6 +54,8 @@ export class StaleCacheError extends Error {}
 
 export const GPU_HOUR_ANNOTATION = 'autorun.dev/gpu-hour-usd';
 const TERMINAL = new Set(['Succeeded', 'Failed']);
+/** Phases that hold no pool slot (as in admission.ts). */
+const IDLE = new Set(['Pending', 'Queued', 'Suspended', 'Succeeded', 'Failed']);
 
 export const taskQueueKey = (ns: string, name: string): string => `task/${ns}/${name}`;
 export const poolQueueKey = (ns: string, name: string): string => `pool/${ns}/${name}`;
@@ -77,6 +79,12 @@ export class Reconciler {
   private readonly poolSeen = new Map<string, { gpusInUse: number; activeTasks: number; generation?: number }>();
   private readonly poolWrittenAt = new Map<string, number>();
   private readonly defaulted = new WeakMap<object, CodingTask>();
+  /**
+   * Tasks this replica let into a working phase. Workers reconcile different tasks concurrently,
+   * each from its own snapshot; counting these as slot holders at once is what keeps two of them
+   * from both taking the pool's last slot while the first one's status write is in flight.
+   */
+  private readonly admitted = new Set<string>();
   /** Pods created (or being created) and not yet seen in the cache, by namespace/name. */
   private readonly inFlight = new Map<string, V1Pod>();
 
@@ -97,6 +105,11 @@ export class Reconciler {
     }
   }
 
+  /** The cache now shows this Pod (or its deletion): it no longer needs to be counted in flight. */
+  podSeen(namespace: string, name: string): void {
+    this.inFlight.delete(`${namespace}/${name}`);
+  }
+
   /** Forgets what was kept for a task that is gone. */
   forgetTask(namespace: string, name: string): void {
     const key = `${namespace}/${name}`;
@@ -104,6 +117,7 @@ export class Reconciler {
     this.deleting.forget(key);
     this.written.delete(key);
     this.waiting.delete(key);
+    this.admitted.delete(key);
   }
 
   /** The newest version of a task we know: the cache, or our own write the cache has not caught up with. */
@@ -127,7 +141,14 @@ export class Reconciler {
 
   private admissionOf(pool: AgentPool): Admission {
     const { namespace, name } = pool.metadata;
-    const tasks = this.o.caches.tasksOfPool(namespace!, name).map((t) => this.withSpecDefaults(this.current(t)));
+    const tasks = this.o.caches.tasksOfPool(namespace!, name).map((t) => {
+      const cur = this.withSpecDefaults(this.current(t));
+      // Admitted by a reconcile whose status write has not landed yet: it holds its slot already.
+      if (this.admitted.has(`${namespace}/${t.metadata.name}`) && IDLE.has(cur.status?.phase ?? 'Pending')) {
+        return { ...cur, status: { ...cur.status, phase: 'Coding' as const } };
+      }
+      return cur;
+    });
     const pods = this.o.caches.podsOfPool(namespace!, name);
     // Pods we created that the cache does not show yet hold GPUs all the same: without them two
     // workers (or one, twice in a row) could both take the pool's last GPU.
@@ -170,6 +191,7 @@ export class Reconciler {
 
     const admission = pool ? this.admissionOf(pool) : undefined;
     const entry = admission?.byTask.get(key);
+    this.o.log.debug('admission', { task: key, entry, active: admission?.activeTasks, queued: admission?.queuedTasks, phase: task.status?.phase });
     // decide() asks once per stage it is about to start, from one snapshot: count what it was granted.
     let granted = 0;
     const poolView: PoolView = {
@@ -199,14 +221,23 @@ export class Reconciler {
       now,
     });
 
-    let started = 0;
-    for (const a of out.actions) {
-      if (a.type === 'StartStage') {
-        if (await this.startStage(task, pool, a, observed, podsByName, key)) started++;
-      } else if (a.type === 'StopStage') {
-        await this.stopStage(namespace, a.name, podsByName.get(a.name), key);
-      }
-    }
+    // Still synchronous since the admission snapshot above, so no other reconcile saw it in between.
+    if (IDLE.has(out.status.phase ?? 'Pending')) this.admitted.delete(key);
+    else this.admitted.add(key);
+
+    // Stage Pods first (the hand-off latency is Pod finished → next Pod created), in parallel.
+    const results = await Promise.allSettled(
+      out.actions.map((a) =>
+        a.type === 'StartStage'
+          ? this.startStage(task, pool, a, observed, podsByName, key)
+          : a.type === 'StopStage'
+            ? this.stopStage(namespace, a.name, podsByName.get(a.name), key).then(() => false)
+            : Promise.resolve(false),
+      ),
+    );
+    const failedAction = results.find((r) => r.status === 'rejected');
+    if (failedAction) throw (failedAction as PromiseRejectedResult).reason;
+    const started = results.filter((r) => r.status === 'fulfilled' && r.value).length;
 
     const phaseBefore = task.status?.phase;
     if (!jsonEqual(task.status ?? {}, out.status)) {
@@ -223,7 +254,7 @@ export class Reconciler {
     }
 
     for (const a of out.actions) {
-      if (a.type === 'Event') await this.postEvent(task, a, key);
+      if (a.type === 'Event') this.postEvent(task, a, key);
       else if (a.type === 'RequeueAt') this.o.queue.addAfter(taskQueueKey(namespace, name), Date.parse(a.at) - Date.now());
     }
 
@@ -245,12 +276,15 @@ export class Reconciler {
     if (podsByName.has(a.name) || this.creating.has(key, a.name)) return false;
     if (!pool) throw new Error(`decide() started ${a.name} without a pool`);
     const namespace = task.metadata.namespace!;
-    const reportConfigMap = a.stage.role === 'repair' ? await this.ensureReport(task, a.stage.iteration, observed, podsByName, key) : undefined;
+    // The report's name is deterministic, so the Pod is built (and its GPUs counted in flight)
+    // before the first await: no other reconcile may see the pool without it.
+    const reportConfigMap = a.stage.role === 'repair' ? reportConfigMapName(task.metadata.name, a.stage.iteration) : undefined;
     const pod = buildStagePod({ task, pool, key: a.stage, name: a.name, context: a.context, reportConfigMap });
     this.creating.expect(key, a.name);
     const podKey = `${namespace}/${a.name}`;
     this.inFlight.set(podKey, pod);
     try {
+      if (a.stage.role === 'repair') await this.ensureReport(task, a.stage.iteration, observed, podsByName, key);
       const r = await this.o.api.createPod(namespace, pod, key);
       this.o.log.info('stage started', { task: key, pod: a.name, outcome: r });
       return r === 'created';
@@ -273,7 +307,7 @@ export class Reconciler {
    * agent prints it to its log; the log of an acceptance run is never copied, since the agents must
    * not see the hidden tests.
    */
-  private async ensureReport(task: CodingTask, iteration: number, observed: ObservedStage[], podsByName: Map<string, V1Pod>, key: string): Promise<string> {
+  private async ensureReport(task: CodingTask, iteration: number, observed: ObservedStage[], podsByName: Map<string, V1Pod>, key: string): Promise<void> {
     const namespace = task.metadata.namespace!;
     const failed = observed
       .filter((s) => (s.role === 'run' || s.role === 'acceptance') && s.state === 'Finished' && s.result?.outcome === 'Failed')
@@ -295,13 +329,29 @@ export class Reconciler {
     }
     const cm = buildReportConfigMap(task, iteration, text);
     await this.o.api.createConfigMap(namespace, cm, key);
-    return cm.metadata!.name!;
   }
 
-  private async postEvent(task: CodingTask, a: Extract<Action, { type: 'Event' }>, key: string): Promise<void> {
-    const { namespace, name, uid } = task.metadata;
-    const evName = eventName(name, uid, a.reason, a.message);
+  /** Events that are being posted; stop() waits for them. */
+  private readonly posting = new Set<Promise<void>>();
+
+  async flushEvents(): Promise<void> {
+    await Promise.allSettled([...this.posting]);
+  }
+
+  /**
+   * Posts an Event off the reconcile's critical path: the worker moves on to the next key while
+   * the apiserver stores it. The name is reserved first, so a second reconcile does not post it too.
+   */
+  private postEvent(task: CodingTask, a: Extract<Action, { type: 'Event' }>, key: string): void {
+    const evName = eventName(task.metadata.name, task.metadata.uid, a.reason, a.message);
     if (this.postedEvents.has(evName)) return;
+    this.postedEvents.add(evName);
+    const p = this.sendEvent(task, a, key, evName).finally(() => this.posting.delete(p));
+    this.posting.add(p);
+  }
+
+  private async sendEvent(task: CodingTask, a: Extract<Action, { type: 'Event' }>, key: string, evName: string): Promise<void> {
+    const { namespace, name, uid } = task.metadata;
     const now = new Date();
     const event: CoreV1Event = {
       metadata: { name: evName, namespace },
@@ -318,7 +368,6 @@ export class Reconciler {
     };
     try {
       await this.o.api.createEvent(namespace!, event, key);
-      this.postedEvents.add(evName);
     } catch (err) {
       // Events are best effort, as in client-go's recorder: never fail a reconcile over one.
       this.o.log.warn('could not post event', { task: key, reason: a.reason, err: errText(err) });

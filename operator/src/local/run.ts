@@ -4,7 +4,7 @@
 // recorded state when the same command runs again. Exit status: 0 all tasks succeeded, 1 a task
 // failed, 2 nothing was started (bad input, no credentials, dir in use), 130 interrupted.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadManifests, ManifestError, type ConfigMap, type Loaded } from '../api/manifests.js';
@@ -202,7 +202,8 @@ function outcomeLine(t: LocalTask, dir: StateDir): string {
   const name = t.state.task.metadata.name;
   const s = t.state.status;
   if (s.phase === 'Succeeded') {
-    const where = existsSync(t.repositoryUrl) ? ` in ${t.repositoryUrl}` : '';
+    const rel = relative(process.cwd(), t.repositoryUrl);
+    const where = existsSync(t.repositoryUrl) ? ` in ${rel && !rel.startsWith('..') ? rel : t.repositoryUrl}` : '';
     return `${name}: ${s.message ?? 'succeeded'}; branch ${s.result?.branch ?? `autorun/${name}`}${s.result?.commit ? ` at ${s.result.commit.slice(0, 12)}` : ''}${where}\n`;
   }
   if (s.phase === 'Failed') return `${name}: failed (${s.reason ?? 'Failed'}): ${s.message ?? ''}; transcripts in ${join(dir.taskDir(name), 'stages')}\n`;

@@ -44,9 +44,11 @@ describe('helm chart', () => {
     const kinds = docs.map((d) => `${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.name}`);
     expect(kinds).toEqual(expect.arrayContaining(['Role/team-a/autorun-autorun', 'RoleBinding/team-a/autorun-autorun', 'NetworkPolicy/team-a/autorun-run-isolation', 'Role/autorun/autorun-autorun-leader-election']));
     const isolation = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'autorun-run-isolation')!;
-    // No ingress/egress rules at all with both policy types: deny everything.
+    // No ingress rule with both policy types: deny all ingress; egress only DNS and git ports.
     expect(isolation.spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'] });
-    expect(isolation.spec!.egress).toBeUndefined();
+    expect(isolation.spec!.ingress).toBeUndefined();
+    const ports = (isolation.spec!.egress as Array<{ ports: Array<{ port: number }> }>).flatMap((e) => e.ports.map((p) => p.port));
+    expect(ports.sort((a, b) => a - b)).toEqual([22, 53, 53, 443]);
     expect(JSON.stringify(docs.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole'))).not.toMatch(/secrets/);
   });
 

@@ -12,7 +12,7 @@ import { OPERATOR_RULES } from '../../../operator/src/controller/rbac.js';
 import { AGENT_CONTAINER } from '../../../operator/src/controller/pods/build.js';
 import { ATTEMPT_LABEL, ITERATION_LABEL, ROLE_LABEL, TASK_LABEL } from '../../../operator/src/controller/pods/labels.js';
 import { createLogger } from '../../../operator/src/util/log.js';
-import { completePod, failPod, oomKillPod } from '../../harness/kubelet.js';
+import { completePod, failPod, oomKillPod, waitForPod } from '../../harness/kubelet.js';
 import { eventually, kube, kubeConfig, statusCode } from '../../harness/kube.js';
 import { GPU_TOLERATION, L4_SELECTOR, isolation, l4Node, waitNodesSchedulable } from '../../harness/nodes.js';
 
@@ -158,7 +158,6 @@ export async function startOperator(namespace: string, kc: k8s.KubeConfig, o: Pa
     identity: o.identity ?? `op-${Math.random().toString(16).slice(2, 8)}`,
     leaderElection: { namespace, name: 'autorun-operator', leaseDurationSeconds: 3, renewDeadlineMs: 2000, retryPeriodMs: 500 },
     port: 0,
-    workers: 4,
     log: createLogger('operator', process.env.AUTORUN_VERBOSE ? 'debug' : 'error'),
     ...o,
   });
@@ -179,7 +178,8 @@ export interface StagePod {
 }
 
 export type Ending =
-  | { result: StageResult }
+  /** delayMs: how long the agent works once its Pod runs. */
+  | { result: StageResult; delayMs?: number }
   | { oom: true }
   | { crash: number }
   /** Leave the Pod running (Pending or Running) until the test acts. */
@@ -224,6 +224,8 @@ export class Agents {
   readonly createdAt = new Map<string, number>();
   readonly finishedAt = new Map<string, number>();
   readonly errors: string[] = [];
+  /** Most GPU-holding (run, acceptance) Pods alive at once, as the agents saw them. */
+  maxLiveGpuPods = 0;
   private readonly informer: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
   private readonly inflight = new Set<Promise<unknown>>();
 
@@ -236,8 +238,11 @@ export class Agents {
     this.informer = k8s.makeInformer(kc, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace, labelSelector: TASK_LABEL }), TASK_LABEL);
     this.informer.on('add', (pod) => this.onPod(pod));
     this.informer.on('error', (err) => {
+      if (this.stopped) return;
       this.errors.push(String(err));
-      setTimeout(() => void this.informer.start(), 500);
+      setTimeout(() => {
+        if (!this.stopped) void this.informer.start();
+      }, 500);
     });
   }
 
@@ -245,7 +250,10 @@ export class Agents {
     await this.informer.start();
   }
 
+  private stopped = false;
+
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.informer.stop();
     await Promise.allSettled([...this.inflight]);
   }
@@ -268,6 +276,15 @@ export class Agents {
     };
     this.seen.set(name, stage);
     this.createdAt.set(name, Date.now());
+    // The watch delivers events in resourceVersion order, so the cache already shows every Pod
+    // that finished before the operator created this one.
+    if (stage.role === 'run' || stage.role === 'acceptance') {
+      const live = this.informer.list(this.namespace).filter((p) => {
+        const role = p.metadata?.labels?.[ROLE_LABEL];
+        return (role === 'run' || role === 'acceptance') && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && !p.metadata?.deletionTimestamp;
+      }).length;
+      this.maxLiveGpuPods = Math.max(this.maxLiveGpuPods, live);
+    }
     const ending = this.script(stage);
     if ('leave' in ending) return;
     const p = this.finish(stage, ending)
@@ -284,6 +301,12 @@ export class Agents {
     if ('oom' in ending) return oomKillPod(this.namespace, stage.name, opts);
     if ('crash' in ending) return failPod(this.namespace, stage.name, { ...opts, exitCode: ending.crash });
     // The agent exits 0 whatever the outcome: the result is in the message, not the exit code.
+    if (ending.delayMs) {
+      const delay = ending.delayMs;
+      return waitForPod(this.namespace, stage.name, (p) => p.status?.phase === 'Running', opts.timeoutMs)
+        .then(() => new Promise((r) => setTimeout(r, delay)))
+        .then(() => completePod(this.namespace, stage.name, { ...opts, terminationMessage: JSON.stringify(ending.result) }));
+    }
     return completePod(this.namespace, stage.name, { ...opts, terminationMessage: JSON.stringify(ending.result) });
   }
 }

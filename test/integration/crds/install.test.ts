@@ -7,6 +7,9 @@ import { createTestNamespace, deleteNamespace, eventually, kube } from '../../ha
 import { kubectl, kubectlOk } from '../../harness/kubectl.js';
 import { repoRoot } from '../../harness/tools.js';
 
+// jest applies only the top-level testTimeout, not the integration project's: each block says its own.
+const TIMEOUT = 120_000;
+
 const examples = join(repoRoot(), 'manifests', 'examples');
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
@@ -19,11 +22,11 @@ let ns: string;
 
 beforeAll(async () => {
   ns = await createTestNamespace('crds');
-});
+}, TIMEOUT);
 
 afterAll(async () => {
   await deleteNamespace(ns);
-});
+}, TIMEOUT);
 
 test('both CRDs are Established with their names accepted', async () => {
   const { apiextensions } = kube();
@@ -33,7 +36,7 @@ test('both CRDs are Established with their names accepted', async () => {
     expect(conditions).toMatchObject({ Established: 'True', NamesAccepted: 'True' });
     expect(crd.status?.acceptedNames).toMatchObject({ categories: ['autorun'] });
   }
-});
+}, TIMEOUT);
 
 test('every example manifest is accepted by the apiserver as written', async () => {
   const files = readdirSync(examples).filter((f) => f.endsWith('.yaml'));
@@ -49,12 +52,12 @@ test('every example manifest is accepted by the apiserver as written', async () 
   expect(pool.spec.model.apiKeySecretRef).toEqual({ name: 'anthropic', key: 'api-key' });
   expect(pool.spec.roles.code).toMatchObject({ engine: 'sdk', gpus: 0, maxTurns: 50, maxAttempts: 3 });
   expect(pool.spec.roles.run).toMatchObject({ gpus: 1, timeoutSeconds: 900, maxAttempts: 3 });
-});
+}, TIMEOUT);
 
 describe('kubectl get', () => {
   beforeAll(async () => {
     await kubectlOk(['apply', '-n', ns, '-f', join(examples, 'codingtask-fizzbuzz.yaml'), '-f', join(examples, 'agentpool-gke-l4.yaml')]);
-  });
+  }, TIMEOUT);
 
   test('ct prints NAME PHASE ITER TESTS COST AGE, filled in from status', async () => {
     const before = table(await kubectlOk(['get', 'ct', 'fizzbuzz', '-n', ns]));
@@ -73,7 +76,7 @@ describe('kubectl get', () => {
     const [wideHeader, wideRow] = table(await kubectlOk(['get', 'codingtasks', 'fizzbuzz', '-n', ns, '-o', 'wide']));
     expect(wideHeader).toEqual(['NAME', 'PHASE', 'ITER', 'TESTS', 'COST', 'AGE', 'REASON']);
     expect(wideRow![6]).toBe('TestsFailing');
-  });
+  }, TIMEOUT);
 
   test('ap prints NAME ACTIVE QUEUED GPUS AGE, filled in from status', async () => {
     await kube().custom.patchNamespacedCustomObjectStatus({
@@ -83,7 +86,7 @@ describe('kubectl get', () => {
     const [header, row] = table(await kubectlOk(['get', 'ap', 'gke-l4', '-n', ns]));
     expect(header).toEqual(['NAME', 'ACTIVE', 'QUEUED', 'GPUS', 'AGE']);
     expect(row!.slice(0, 4)).toEqual(['gke-l4', '16', '3', '12']);
-  });
+  }, TIMEOUT);
 
   test('the autorun category lists tasks and pools together; singular and plural names work', async () => {
     const out = await kubectlOk(['get', 'autorun', '-n', ns, '-o', 'name']);
@@ -94,7 +97,7 @@ describe('kubectl get', () => {
     for (const resource of ['ap', 'agentpool', 'agentpools']) {
       expect(await kubectlOk(['get', resource, 'gke-l4', '-n', ns, '-o', 'name'])).toBe('agentpool.autorun.dev/gke-l4\n');
     }
-  });
+  }, TIMEOUT);
 });
 
 test('kubectl explain shows the schema descriptions', async () => {
@@ -112,7 +115,7 @@ test('kubectl explain shows the schema descriptions', async () => {
 
   const pool = await kubectlOk(['explain', 'agentpool.spec.gpu.limit']);
   expect(pool).toContain('Most GPUs held at once.');
-});
+}, TIMEOUT);
 
 test('status is a subresource: a spec write cannot change it', async () => {
   await kubectlOk(['apply', '-n', ns, '-f', join(examples, 'local.yaml')]);
@@ -123,4 +126,4 @@ test('status is a subresource: a spec write cannot change it', async () => {
   expect(task.spec.priority).toBe(5);
   expect(task.status?.phase).toBeUndefined();
   expect(task.metadata.generation).toBe(2);
-});
+}, TIMEOUT);

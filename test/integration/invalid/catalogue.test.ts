@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { createTestNamespace, deleteNamespace } from '../../harness/kube.js';
 import { kubectl } from '../../harness/kubectl.js';
 
+// jest applies only the top-level testTimeout, not the integration project's: each block says its own.
+const TIMEOUT = 120_000;
+
 const dir = dirname(fileURLToPath(import.meta.url));
 const cases = readdirSync(dir)
   .filter((f) => f.endsWith('.yaml'))
@@ -22,24 +25,24 @@ let ns: string;
 
 beforeAll(async () => {
   ns = await createTestNamespace('invalid');
-});
+}, TIMEOUT);
 
 afterAll(async () => {
   await deleteNamespace(ns);
-});
+}, TIMEOUT);
 
 test('the catalogue covers at least 30 mistakes, each with an expectation', () => {
   expect(cases.length).toBeGreaterThanOrEqual(30);
   for (const c of cases) expect({ file: c.file, expected: c.expected }).toEqual({ file: c.file, expected: expect.any(String) });
-});
+}, TIMEOUT);
 
 test.each(cases)('$file is rejected naming the field', async ({ file, expected }) => {
   const r = await kubectl(['apply', '-n', ns, '-f', join(dir, file)]);
   expect({ file, code: r.code, stdout: r.stdout }).toEqual({ file, code: 1, stdout: '' });
   expect(r.stderr).toContain(expected!);
-});
+}, TIMEOUT);
 
 test('nothing from the catalogue was stored', async () => {
   const r = await kubectl(['get', 'autorun', '-n', ns, '-o', 'name']);
   expect(r).toMatchObject({ code: 0, stdout: '' });
-});
+}, TIMEOUT);

@@ -3,9 +3,11 @@
 // Unschedulable. The nodes are isolated (own taint and label) so other test files' GPU Pods cannot
 // take their GPUs while this runs.
 import type * as k8s from '@kubernetes/client-node';
-import { createTestNamespace, deleteNamespace, eventually, kube } from '../../harness/kube.js';
+import { createTestNamespace, deleteNamespace, eventually, kube, uniqueName } from '../../harness/kube.js';
 import { createL4Nodes, deleteNodes, GPU_RESOURCE, GPU_TOLERATION, isolation, L4_SELECTOR } from '../../harness/nodes.js';
-import { uniqueName } from '../../harness/kube.js';
+
+// jest applies only the top-level testTimeout, not the integration project's: each block says its own.
+const TIMEOUT = 120_000;
 
 const NODES = 16;
 const group = uniqueName('sched');
@@ -28,12 +30,12 @@ function gpuPod(name: string): k8s.V1Pod {
 beforeAll(async () => {
   ns = await createTestNamespace('gpu');
   nodes = await createL4Nodes({ count: NODES, prefix: group, isolate: true });
-});
+}, TIMEOUT);
 
 afterAll(async () => {
   await deleteNamespace(ns);
   await deleteNodes(nodes);
-});
+}, TIMEOUT);
 
 test('16 one-GPU Pods are bound to 16 L4 nodes and Running; the 17th is Unschedulable', async () => {
   const { core } = kube();
@@ -65,7 +67,7 @@ test('16 one-GPU Pods are bound to 16 L4 nodes and Running; the 17th is Unschedu
   expect(pending.pod.spec?.nodeName).toBeUndefined();
   expect(pending.scheduled.reason).toBe('Unschedulable');
   expect(pending.scheduled.message).toContain(`Insufficient ${GPU_RESOURCE}`);
-});
+}, TIMEOUT);
 
 test('without the GPU toleration a GPU Pod cannot use the L4 nodes', async () => {
   const { core } = kube();
@@ -81,4 +83,4 @@ test('without the GPU toleration a GPU Pod cannot use the L4 nodes', async () =>
   expect(scheduled.reason).toBe('Unschedulable');
   // The isolation taint is tolerated and the nodes are Ready, so the GPU taint is the one left.
   expect(scheduled.message).toContain(`${NODES} node(s) had untolerated taint`);
-});
+}, TIMEOUT);

@@ -6,6 +6,9 @@ import { createTestNamespace, deleteNamespace, eventually, kube, statusCode, uni
 import { completePod, evictPod, exceedDeadline, failPod, oomKillPod, TERMINATION_MESSAGE_MAX_BYTES, waitForPod } from '../../harness/kubelet.js';
 import { createL4Nodes, deleteNodes, GPU_TOLERATION, isolation } from '../../harness/nodes.js';
 
+// jest applies only the top-level testTimeout, not the integration project's: each block says its own.
+const TIMEOUT = 120_000;
+
 const group = uniqueName('kubelet');
 let ns: string;
 let nodes: string[] = [];
@@ -35,12 +38,12 @@ const terminated = (p: k8s.V1Pod, container = 'agent') => p.status?.containerSta
 beforeAll(async () => {
   ns = await createTestNamespace('kubelet');
   nodes = await createL4Nodes({ count: 2, prefix: group, isolate: true, gpusPerNode: 1 });
-});
+}, TIMEOUT);
 
 afterAll(async () => {
   await deleteNamespace(ns);
   await deleteNodes(nodes);
-});
+}, TIMEOUT);
 
 test('kwok starts a bound Pod and leaves it Running', async () => {
   const p = await runningPod('stays-running');
@@ -49,7 +52,7 @@ test('kwok starts a bound Pod and leaves it Running', async () => {
   expect(p.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0);
   await new Promise((r) => setTimeout(r, 1500));
   expect((await kube().core.readNamespacedPod({ namespace: ns, name: 'stays-running' })).status?.phase).toBe('Running');
-});
+}, TIMEOUT);
 
 test('completePod: Succeeded with the termination message', async () => {
   await runningPod('complete');
@@ -64,7 +67,7 @@ test('completePod: Succeeded with the termination message', async () => {
   const later = await kube().core.readNamespacedPod({ namespace: ns, name: 'complete' });
   expect(later.status?.phase).toBe('Succeeded');
   expect(terminated(later)?.message).toBe(message);
-});
+}, TIMEOUT);
 
 test('completePod with a non-zero exit code fails the Pod; messages are cut at 4096 bytes', async () => {
   await runningPod('exit-two');
@@ -73,7 +76,7 @@ test('completePod with a non-zero exit code fails the Pod; messages are cut at 4
   const t = terminated(done)!;
   expect(t).toMatchObject({ exitCode: 2, reason: 'Error' });
   expect(Buffer.byteLength(t.message!, 'utf8')).toBe(TERMINATION_MESSAGE_MAX_BYTES);
-});
+}, TIMEOUT);
 
 test('failPod, oomKillPod, evictPod and exceedDeadline report what a kubelet reports', async () => {
   await Promise.all(['crash', 'oom', 'evicted', 'deadline'].map((n) => runningPod(n, n === 'deadline' ? { activeDeadlineSeconds: 60 } : {})));
@@ -94,7 +97,7 @@ test('failPod, oomKillPod, evictPod and exceedDeadline report what a kubelet rep
   const deadline = await exceedDeadline(ns, 'deadline');
   expect(deadline.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
   expect(terminated(deadline)?.exitCode).toBe(137);
-});
+}, TIMEOUT);
 
 test('a deleted Pod on a fake node disappears, as the kubelet would confirm it', async () => {
   await runningPod('deleted');
@@ -107,7 +110,7 @@ test('a deleted Pod on a fake node disappears, as the kubelet would confirm it',
       return statusCode(err) === 404;
     }
   });
-});
+}, TIMEOUT);
 
 test('the garbage collector deletes Pods whose owner is gone', async () => {
   const { core } = kube();
@@ -124,4 +127,4 @@ test('the garbage collector deletes Pods whose owner is gone', async () => {
       return statusCode(err) === 404;
     }
   }, { timeoutMs: 60_000 });
-});
+}, TIMEOUT);

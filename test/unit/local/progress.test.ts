@@ -59,7 +59,7 @@ describe('progress', () => {
     p.update([{ ...row, phase: 'Running', elapsed: '9s' }]);
     p.finish([{ ...row, phase: 'Succeeded', reason: 'TestsPassed' }]);
     const text = s.text();
-    expect(text).not.toMatch(/\x1b/);
+    expect(text).not.toContain('\x1b');
     expect(text.split('\n')).toEqual([
       'NAME       PHASE    ITER   TESTS   COST    ELAPSED',
       'fizzbuzz   Coding   1      -       $0.00   1s',

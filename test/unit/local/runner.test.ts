@@ -116,7 +116,9 @@ describe('Runner', () => {
     const first = runner([t], { FAKE_SLEEP_MS: 'test=60000' });
     const running = first.r.run();
     // Wait until code finished and test is sleeping, then interrupt.
-    for (let i = 0; i < 200 && !entries().some((e) => e.event === 'end' && e.role === 'code'); i++) await new Promise((res) => setTimeout(res, 25));
+    const ready = () => entries().some((e) => e.event === 'end' && e.role === 'code') && entries().some((e) => e.event === 'start' && e.role === 'test');
+    for (let i = 0; i < 400 && !ready(); i++) await new Promise((res) => setTimeout(res, 25));
+    expect(ready()).toBe(true);
     first.r.interrupt();
     expect(await running).toEqual({ interrupted: true });
     const saved = new StateDir(join(root, '.autorun')).load('resumable')!;

@@ -22,6 +22,16 @@ interface JestJson {
 const ANSI = new RegExp(String.fromCharCode(27) + '\\[[0-9;]*m', 'g');
 export const stripAnsi = (s: string): string => s.replace(ANSI, '');
 
+/** jest's failure text up to the stack: the matcher line and its Expected/Received lines. */
+export function assertionMessage(trace: string): string {
+  const lines: string[] = [];
+  for (const l of trace.split('\n')) {
+    if (/^\s+at /.test(l)) break;
+    if (l.trim()) lines.push(l.trim());
+  }
+  return lines.slice(0, 6).join('\n');
+}
+
 export function parseJestJson(json: string, root: string): ParsedRun {
   const data = JSON.parse(json) as JestJson;
   const cases: TestCase[] = [];
@@ -30,7 +40,7 @@ export function parseJestJson(json: string, root: string): ParsedRun {
     const assertions = suite.assertionResults ?? [];
     if (!assertions.length && suite.status === 'failed') {
       const msg = stripAnsi(suite.message ?? '').trim();
-      cases.push({ name: `${file}::(suite)`, status: 'error', message: msg.split('\n').find((l) => l.trim())?.trim() ?? 'test suite failed to run', trace: msg, location: file });
+      cases.push({ name: `${file}::(suite)`, status: 'error', message: assertionMessage(msg.replace(/^●.*\n/, '')) || 'test suite failed to run', trace: msg, location: file });
       continue;
     }
     for (const a of assertions) {
@@ -40,7 +50,7 @@ export function parseJestJson(json: string, root: string): ParsedRun {
       if (status === 'failed') {
         const trace = stripAnsi((a.failureMessages ?? []).join('\n')).trim();
         c.trace = trace;
-        c.message = trace.split('\n').find((l) => l.trim())?.trim() ?? '';
+        c.message = assertionMessage(trace);
       }
       cases.push(c);
     }

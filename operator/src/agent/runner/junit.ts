@@ -6,6 +6,8 @@ import type { ParsedRun, TestCase } from './types.js';
 
 export function pytestNodeId(file: string, classname: string, name: string): string {
   const module = file.replace(/\.py$/, '').split('/').join('.');
+  // A collection error is reported as a test named after its module: its node id is the file.
+  if (!classname && name === module) return file;
   const cls = classname.startsWith(module) ? classname.slice(module.length).replace(/^\./, '') : '';
   return [file, ...(cls ? cls.split('.') : []), name].join('::');
 }

@@ -45,7 +45,7 @@ async function walk(root: string, dir: string, out: string[]): Promise<void> {
   } catch {
     return;
   }
-  entries.sort((a, b) => a.name.localeCompare(b.name));
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     if (out.length >= MAX_LIST) return;
     const rel = dir ? `${dir}/${e.name}` : e.name;

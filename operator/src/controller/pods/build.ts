@@ -53,9 +53,10 @@ const API_KEY_ENV = { anthropic: 'ANTHROPIC_API_KEY', 'openai-compatible': 'OPEN
 
 /**
  * The init container's script: copy the agent program, then let it do the checkout (it owns the
- * git scheme: the deterministic merge of the code and tests refs). $1 is the role.
+ * git scheme: the deterministic merge of the code and tests refs). $1 is the role. The main
+ * container then runs the copy with --phase test (operator/src/agent/main.ts).
  */
-export const CHECKOUT_SCRIPT = `set -eu\ncp -R ${AGENT_INSTALL_DIR}/. ${RUNNER_DIR}/\nexec autorun agent --role "$1" --checkout-only`;
+export const CHECKOUT_SCRIPT = `set -eu\ncp -R ${AGENT_INSTALL_DIR}/. ${RUNNER_DIR}/\nexec autorun agent --role "$1" --phase checkout`;
 
 export interface StagePodInput {
   task: CodingTask;
@@ -158,6 +159,19 @@ function gitTokenEnv(task: CodingTask): V1EnvVar[] {
   return ref ? [secretEnv(GIT_TOKEN_ENV, ref.name, ref.key ?? GIT_TOKEN_DEFAULT_KEY)] : [];
 }
 
+/**
+ * Vertex AI settings under the names Claude Code and Anthropic's Vertex client read; AgentContext
+ * has no fields for them, and they are not secret (Workload Identity does the authentication).
+ */
+function vertexEnv(pool: AgentPool): V1EnvVar[] {
+  const model = pool.spec.model ?? {};
+  if (model.provider !== 'vertex') return [];
+  const env: V1EnvVar[] = [];
+  if (model.vertex?.projectID) env.push({ name: 'ANTHROPIC_VERTEX_PROJECT_ID', value: model.vertex.projectID });
+  if (model.vertex?.region) env.push({ name: 'CLOUD_ML_REGION', value: model.vertex.region });
+  return env;
+}
+
 function modelKeyEnv(pool: AgentPool): V1EnvVar[] {
   const model = pool.spec.model ?? {};
   const provider = model.provider ?? DEFAULT_MODEL.provider;
@@ -239,7 +253,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       image: s.image,
       command: s.command ?? ['autorun', 'agent', '--role', key.role],
       workingDir: WORKSPACE_DIR,
-      env: mergeEnv([...context, ...modelKeyEnv(pool), ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }], s.env),
+      env: mergeEnv([...context, ...vertexEnv(pool), ...modelKeyEnv(pool), ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }], s.env),
       securityContext: containerSecurity(false),
       volumeMounts: mounts,
       ...termination,
@@ -259,6 +273,13 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       volumeMounts: [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR), mount(VOLUME.runner, RUNNER_DIR)],
       ...termination,
     };
+    const acceptance = task.spec.test?.acceptance?.configMapRef;
+    // Hidden tests reach the acceptance Pod only (the run Pod and every agent never see them), and
+    // there only the checkout, which copies them into the workspace next to the project's tests.
+    if (key.role === 'acceptance' && acceptance) {
+      volumes.push({ name: VOLUME.acceptance, configMap: { name: acceptance.name, defaultMode: 0o444 } });
+      checkout.volumeMounts!.push(mount(VOLUME.acceptance, ACCEPTANCE_DIR, true));
+    }
     // The same CPU and memory as the main container: the Pod's request is the larger of the two, so
     // this costs nothing and keeps the Pod valid under a LimitRange or ResourceQuota.
     const checkoutRes = resources(s, gpu, false);
@@ -266,12 +287,6 @@ export function buildStagePod(input: StagePodInput): V1Pod {
     initContainers.push(checkout);
 
     const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR), mount(VOLUME.runner, RUNNER_DIR, true)];
-    const acceptance = task.spec.test?.acceptance?.configMapRef;
-    // Hidden tests reach the acceptance Pod only; the run Pod and every agent never see them.
-    if (key.role === 'acceptance' && acceptance) {
-      volumes.push({ name: VOLUME.acceptance, configMap: { name: acceptance.name, defaultMode: 0o444 } });
-      mounts.push(mount(VOLUME.acceptance, ACCEPTANCE_DIR, true));
-    }
     const cacheDefaults: V1EnvVar[] = [
       { name: 'HOME', value: TMP_DIR },
       { name: 'XDG_CACHE_HOME', value: `${TMP_DIR}/.cache` },
@@ -279,7 +294,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
     const main: V1Container = {
       name: AGENT_CONTAINER,
       image: s.image,
-      command: s.command ?? [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', key.role],
+      command: s.command ?? [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', key.role, '--phase', 'test'],
       workingDir: WORKSPACE_DIR,
       env: mergeEnv(context, cacheDefaults, s.env),
       securityContext: containerSecurity(true),

@@ -168,7 +168,9 @@ function classify(pod: V1Pod, c: V1ContainerStatus, container: string, parseErro
   const t = c.state!.terminated!;
   const pr = podReason(pod);
   const end = (reason: string, message: string): Pick<ObservedStage, 'state' | 'failureReason' | 'failureMessage'> => ({ state: 'Finished', failureReason: reason, failureMessage: message });
-  if (pr?.reason === 'DeadlineExceeded' || pr?.reason === 'Evicted') return end(pr.reason, pr.message ?? pr.reason);
+  // The kubelet ended the Pod itself (it stays, Failed, with this reason); the exit code is its doing.
+  const kubelet = pod.status?.reason;
+  if (kubelet === 'DeadlineExceeded' || kubelet === 'Evicted') return end(kubelet, pod.status?.message ?? kubelet);
   if (t.reason === 'OOMKilled') return end('OOMKilled', `container ${container} was killed for exceeding its memory limit (exit code ${t.exitCode})`);
   if (parseError) return end('BadTerminationMessage', `container ${container} exited with code ${t.exitCode} and an invalid result: ${parseError.message}`);
   if (t.exitCode !== 0) {

@@ -23,10 +23,13 @@ export function reportConfigMapName(task: string, iteration: number): string {
   return `${task}-i${iteration}-report`;
 }
 
-/** The first `max` bytes of s, not splitting a UTF-8 character. */
+/** The first `max` bytes of s, not splitting a UTF-8 character; reads only what it keeps. */
 function headBytes(s: string, max: number): string {
-  const buf = Buffer.from(s, 'utf8');
-  if (buf.length <= max) return s;
+  // A character is at least one byte, so the first max bytes lie within the first max characters.
+  let part = s.length > max ? s.slice(0, max) : s;
+  if (/[\uD800-\uDBFF]$/.test(part)) part = part.slice(0, -1);
+  const buf = Buffer.from(part, 'utf8');
+  if (buf.length <= max) return part;
   let end = max;
   while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
   return buf.subarray(0, end).toString('utf8');
@@ -54,22 +57,51 @@ function trimText(text: string, max: number): string {
   return head + marker(total - bytes(head) - bytes(tail)) + tail;
 }
 
-function capStrings(v: unknown, cap: number): unknown {
-  if (typeof v === 'string') {
-    const n = bytes(v);
-    if (n <= cap) return v;
-    const head = headBytes(v, cap);
-    return `${head}…[autorun: ${n - bytes(head)} bytes trimmed]`;
-  }
-  if (Array.isArray(v)) return v.map((x) => capStrings(x, cap));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, capStrings(x, cap)]));
-  return v;
+const cutMark = (n: number): string => `…[autorun: ${n} bytes trimmed]`;
+
+function capString(v: string, cap: number): string {
+  const n = bytes(v);
+  if (n <= cap) return v;
+  const head = headBytes(v, cap);
+  return head + cutMark(n - bytes(head));
 }
 
-function capArrays(v: unknown, cap: number): unknown {
-  if (Array.isArray(v)) return v.slice(0, cap).map((x) => capArrays(x, cap));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, capArrays(x, cap)]));
-  return v;
+/** JSON of v with strings cut to strCap bytes and arrays to arrCap items. */
+function renderCapped(v: unknown, strCap: number, arrCap: number): string {
+  return JSON.stringify(v, function (this: unknown, _key: string, x: unknown) {
+    if (typeof x === 'string') return capString(x, strCap);
+    if (Array.isArray(x) && x.length > arrCap) return x.slice(0, arrCap);
+    return x;
+  });
+}
+
+/**
+ * Bytes of renderCapped(v, strCap, arrCap), computed without building it:
+ * the binary searches below call this a few dozen times on reports of many megabytes.
+ */
+function sizer(): (v: unknown, strCap: number, arrCap: number) => number {
+  // Most strings need no escaping (no quote, backslash, control character or lone surrogate): their
+  // JSON is their bytes plus two quotes, with no need to build it. \p{Cc} is wider than what JSON
+  // escapes; a false alarm only takes the slow, exact path.
+  const needsEscape = /["\\\p{Cc}\p{Cs}]/u;
+  const jsonBytes = (s: string): number => (needsEscape.test(s) ? bytes(JSON.stringify(s)) : bytes(s) + 2);
+  const size = (v: unknown, strCap: number, arrCap: number): number => {
+    if (typeof v === 'string') return jsonBytes(capString(v, strCap));
+    if (Array.isArray(v)) {
+      const k = Math.min(v.length, arrCap);
+      let n = 2 + Math.max(0, k - 1);
+      for (let i = 0; i < k; i++) n += size(v[i], strCap, arrCap);
+      return n;
+    }
+    if (v && typeof v === 'object') {
+      const entries = Object.entries(v);
+      let n = 2 + Math.max(0, entries.length - 1);
+      for (const [key, x] of entries) n += jsonBytes(key) + 1 + size(x, strCap, arrCap);
+      return n;
+    }
+    return bytes(JSON.stringify(v));
+  };
+  return size;
 }
 
 function longest(v: unknown, pick: (x: unknown) => number): number {
@@ -93,17 +125,15 @@ function largestFitting(lo: number, hi: number, fits: (cap: number) => boolean):
 }
 
 function trimJson(value: unknown, original: number, max: number): string | undefined {
-  const annotate = (v: unknown): unknown =>
-    v && typeof v === 'object' && !Array.isArray(v) ? { ...v, [TRIMMED_FIELD]: `report trimmed from ${original} bytes to fit ${max}` } : v;
-  const render = (v: unknown): string => JSON.stringify(annotate(v));
-  const fits = (v: unknown): boolean => bytes(render(v)) <= max;
+  const root = value && typeof value === 'object' && !Array.isArray(value) ? { ...value, [TRIMMED_FIELD]: `report trimmed from ${original} bytes to fit ${max}` } : value;
+  const size = sizer();
+  const all = Number.MAX_SAFE_INTEGER;
   // Strings first: long traces are what makes a report large, and their heads carry the point.
   const minString = 256;
-  const strCap = largestFitting(minString, longest(value, (x) => (typeof x === 'string' ? bytes(x) : 0)), (c) => fits(capStrings(value, c)));
-  if (strCap >= minString) return render(capStrings(value, strCap));
-  const short = capStrings(value, minString);
-  const arrCap = largestFitting(1, longest(short, (x) => (Array.isArray(x) ? x.length : 0)), (c) => fits(capArrays(short, c)));
-  if (arrCap >= 1) return render(capArrays(short, arrCap));
+  const strCap = largestFitting(minString, longest(root, (x) => (typeof x === 'string' ? bytes(x) : 0)), (c) => size(root, c, all) <= max);
+  if (strCap >= minString) return renderCapped(root, strCap, all);
+  const arrCap = largestFitting(1, longest(root, (x) => (Array.isArray(x) ? x.length : 0)), (c) => size(root, minString, c) <= max);
+  if (arrCap >= 1) return renderCapped(root, minString, arrCap);
   return undefined;
 }
 

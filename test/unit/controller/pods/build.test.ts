@@ -71,8 +71,8 @@ describe('buildStagePod: role templates', () => {
     ['code', 'ghcr.io/autorun-dev/autorun-agent:0.1.0', ['autorun', 'agent', '--role', 'code'], 1800],
     ['test', 'ghcr.io/autorun-dev/autorun-agent:0.1.0', ['autorun', 'agent', '--role', 'test'], 1800],
     ['repair', 'ghcr.io/autorun-dev/autorun-agent:0.1.0', ['autorun', 'agent', '--role', 'repair'], 1800],
-    ['run', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', 'run'], 900],
-    ['acceptance', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', 'acceptance'], 900],
+    ['run', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', 'run', '--phase', 'test'], 900],
+    ['acceptance', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', 'acceptance', '--phase', 'test'], 900],
   ] as const)('%s: image %s, command %j, deadline %d', (role, image, command, deadline) => {
     const pod = build(role);
     expect(main(pod).image).toBe(image);
@@ -99,7 +99,7 @@ describe('buildStagePod: role templates', () => {
   });
 
   it('mirrors the CRD defaults for a pool that does not set them', () => {
-    const raw: AgentPool = { apiVersion: 'autorun.dev/v1alpha1', kind: 'AgentPool', metadata: { name: 'p' }, spec: {} };
+    const raw: AgentPool = { apiVersion: 'autorun.dev/v1alpha1', kind: 'AgentPool', metadata: { name: 'p' }, spec: { model: { apiKeySecretRef: { name: 'k' } } } };
     for (const role of ROLES) expect(roleSettings(raw, role)).toEqual(roleSettings(withDefaults('AgentPool', raw), role));
   });
 
@@ -162,6 +162,15 @@ describe('buildStagePod: credentials', () => {
     expect(refs).toEqual(expected ? [expected] : []);
   });
 
+  it('vertex: project and region as plain env, no key', () => {
+    const p = pool({ model: { provider: 'vertex', name: 'claude-sonnet-4-5@20250929', vertex: { projectID: 'proj', region: 'us-east5' } } });
+    const c = main(build('code', { pool: p }));
+    expect(envOf(c).ANTHROPIC_VERTEX_PROJECT_ID?.value).toBe('proj');
+    expect(envOf(c).CLOUD_ML_REGION?.value).toBe('us-east5');
+    expect(envOf(c).AUTORUN_MODEL_PROVIDER?.value).toBe('vertex');
+    expect(envOf(main(build('run', { pool: p }))).CLOUD_ML_REGION).toBeUndefined();
+  });
+
   it('a repository without credentials gives no git token anywhere', () => {
     const t = task({ repository: { url: 'https://git.example/public.git' } });
     for (const role of ROLES) for (const c of allContainers(build(role, { task: t }))) expect(secretRefs(c).filter((r) => r.startsWith('AUTORUN_GIT_TOKEN'))).toEqual([]);
@@ -213,8 +222,10 @@ describe('buildStagePod: the run and acceptance Pods are locked down', () => {
     expect(secretRefs(c)).toEqual(['AUTORUN_GIT_TOKEN=git-creds/token']);
     expect(c.command!.slice(0, 2)).toEqual(['sh', '-c']);
     expect(c.command![2]).toContain(`cp -R /opt/autorun/. ${RUNNER_DIR}/`);
+    expect(c.command![2]).toContain('exec autorun agent --role "$1" --phase checkout');
     expect(c.command![4]).toBe(role);
-    expect(c.volumeMounts!.map((m) => `${m.mountPath}${m.readOnly ? ':ro' : ''}`).sort()).toEqual([RUNNER_DIR, '/tmp', '/workspace']);
+    const hidden = role === 'acceptance' ? [`${ACCEPTANCE_DIR}:ro`] : [];
+    expect(c.volumeMounts!.map((m) => `${m.mountPath}${m.readOnly ? ':ro' : ''}`).sort()).toEqual([RUNNER_DIR, ...hidden, '/tmp', '/workspace'].sort());
     expect(main(pod).volumeMounts!.find((m) => m.mountPath === RUNNER_DIR)?.readOnly).toBe(true);
     const emptyDirs = pod.spec!.volumes!.filter((v) => v.emptyDir).map((v) => v.name).sort();
     expect(emptyDirs).toEqual(['runner', 'tmp', 'workspace']);
@@ -224,9 +235,10 @@ describe('buildStagePod: the run and acceptance Pods are locked down', () => {
     for (const role of ROLES) {
       const pod = build(role);
       const cm = pod.spec!.volumes!.filter((v) => v.configMap?.name === 'fizzbuzz-acceptance');
-      const mounted = allContainers(pod).some((c) => c.volumeMounts?.some((m) => m.mountPath === ACCEPTANCE_DIR));
-      expect([role, cm.length, mounted]).toEqual([role, role === 'acceptance' ? 1 : 0, role === 'acceptance']);
-      expect(envOf(main(pod)).AUTORUN_ACCEPTANCE_DIR?.value).toBe(role === 'acceptance' ? ACCEPTANCE_DIR : undefined);
+      const mountedIn = allContainers(pod).filter((c) => c.volumeMounts?.some((m) => m.mountPath === ACCEPTANCE_DIR && m.readOnly)).map((c) => c.name);
+      // The checkout copies them into the workspace; the container that runs the tests needs no mount.
+      expect([role, cm.length, mountedIn]).toEqual([role, role === 'acceptance' ? 1 : 0, role === 'acceptance' ? [CHECKOUT_CONTAINER] : []]);
+      for (const c of allContainers(pod)) expect(envOf(c).AUTORUN_ACCEPTANCE_DIR?.value).toBe(role === 'acceptance' ? ACCEPTANCE_DIR : undefined);
     }
     // Without hidden tests, the acceptance Pod mounts nothing extra.
     const none = build('acceptance', { task: task({ test: { command: 'pytest -q' } }) });

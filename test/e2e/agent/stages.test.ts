@@ -1,0 +1,108 @@
+// Single stages as processes, for the failure paths: model API errors, a hanging test command, a
+// flaky test, hidden acceptance tests, and the context handed over as a mounted file.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { apiError, startFakeAnthropic, text, toolUse } from '../../fakes/anthropic-server.js';
+import type { FakeAnthropic } from '../../fakes/anthropic-server.js';
+import { baseContext, build, expectContract, git, makeRemote, pushFiles, runAgent } from './harness.js';
+import { tempDir } from '../../unit/agent/helpers.js';
+
+const KEY = 'sk-ant-e2e-secret-abcdefghijklmnop';
+let fake: FakeAnthropic | undefined;
+beforeAll(() => build(), 300_000);
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+/** Alive and not a zombie (a killed orphan stays a zombie until init reaps it). */
+function pidAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+test('code stage rides out a 429 (retry-after honoured) and succeeds', async () => {
+  const dir = tempDir('autorun-stage-');
+  const remote = makeRemote(dir, { 'README.md': 'x\n' });
+  fake = await startFakeAnthropic([apiError(429, 'rate limited', { 'retry-after': '1' }), toolUse('write_file', { path: 'fizzbuzz.py', content: 'x = 1\n' }), text('done')]);
+  const started = Date.now();
+  const r = await runAgent(dir, baseContext(dir, 'code'), { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url });
+  expectContract(r);
+  expect(r.result).toMatchObject({ role: 'code', outcome: 'Succeeded' });
+  expect(fake.requests).toHaveLength(3);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  expect(git(dir, '--git-dir', remote, 'rev-parse', 'refs/autorun/fizz/code')).toBe(r.result.commit);
+}, 60_000);
+
+test('401 fails fast: exit 2, outcome Error Unauthorized, a clear summary, the key nowhere', async () => {
+  const dir = tempDir('autorun-stage-');
+  const remote = makeRemote(dir, { 'README.md': 'x\n' });
+  fake = await startFakeAnthropic(() => apiError(401, 'invalid x-api-key'));
+  const r = await runAgent(dir, baseContext(dir, 'code'), { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url });
+  expectContract(r);
+  expect(r.exitCode).toBe(2);
+  expect(r.result).toMatchObject({ role: 'code', outcome: 'Error', reason: 'Unauthorized' });
+  expect(r.result.summary).toMatch(/401.*API key was rejected/);
+  expect(fake.requests).toHaveLength(1);
+  expect(r.raw + r.stdout + r.stderr).not.toContain(KEY);
+  expect(() => git(dir, '--git-dir', remote, 'rev-parse', '--verify', 'refs/autorun/fizz/code')).toThrow();
+}, 60_000);
+
+test('a hanging test command is killed at its timeout, with its whole process group', async () => {
+  const dir = tempDir('autorun-stage-');
+  const remote = makeRemote(dir, { 'README.md': 'x\n' });
+  const pidFile = join(dir, 'grandchild.pid');
+  pushFiles(dir, remote, 'refs/autorun/fizz/code', { 'slow.py': 'def f():\n    return 1\n' });
+  pushFiles(dir, remote, 'refs/autorun/fizz/tests', {
+    'tests/test_slow.py': `import subprocess, time\nfrom slow import f\n\ndef test_hangs():\n    p = subprocess.Popen(["sleep", "300"])\n    open(${JSON.stringify(pidFile)}, "w").write(str(p.pid))\n    time.sleep(300)\n`,
+  });
+  const started = Date.now();
+  const r = await runAgent(dir, baseContext(dir, 'run', { test: { timeoutSeconds: 3, allowRepairToEditTests: false }, reportPath: join(dir, 'report.json') }));
+  const took = Date.now() - started;
+  expectContract(r);
+  expect(r.result).toMatchObject({ role: 'run', outcome: 'Failed', reason: 'TestTimeout' });
+  expect(r.result.summary).toMatch(/killed after 3s/);
+  expect(took).toBeLessThan(20_000);
+  const grandchild = Number(readFileSync(pidFile, 'utf8'));
+  expect(pidAlive(grandchild)).toBe(false);
+  expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))).toMatchObject({ timedOut: true });
+}, 60_000);
+
+test('a flaky test is re-run once, recorded as flaky and not failed', async () => {
+  const dir = tempDir('autorun-stage-');
+  const remote = makeRemote(dir, { 'README.md': 'x\n' });
+  const counter = join(dir, 'runs');
+  pushFiles(dir, remote, 'refs/autorun/fizz/code', { 'm.py': 'def one():\n    return 1\n' });
+  pushFiles(dir, remote, 'refs/autorun/fizz/tests', {
+    'tests/test_m.py': `import os\nfrom m import one\n\ndef test_ok():\n    assert one() == 1\n\ndef test_flaky():\n    n = int(open(${JSON.stringify(counter)}).read()) if os.path.exists(${JSON.stringify(counter)}) else 0\n    open(${JSON.stringify(counter)}, "w").write(str(n + 1))\n    assert n >= 1\n\ndef test_broken():\n    assert one() == 2\n`,
+  });
+  const r = await runAgent(dir, baseContext(dir, 'run'));
+  expectContract(r);
+  expect(r.result).toMatchObject({
+    role: 'run',
+    outcome: 'Failed',
+    tests: { passed: 2, failed: 1, total: 3, failing: ['tests/test_m.py::test_broken'], flaky: ['tests/test_m.py::test_flaky'] },
+  });
+  expect(readFileSync(counter, 'utf8')).toBe('2');
+}, 60_000);
+
+test('acceptance runs the hidden tests over merge(code, tests), from a mounted context file', async () => {
+  const dir = tempDir('autorun-stage-');
+  const remote = makeRemote(dir, { 'README.md': 'x\n' });
+  const code = pushFiles(dir, remote, 'refs/autorun/fizz/code', { 'm.py': 'def double(x):\n    return x * 2\n' });
+  const tests = pushFiles(dir, remote, 'refs/autorun/fizz/tests', { 'tests/test_m.py': 'from m import double\n\ndef test_two():\n    assert double(2) == 4\n' });
+  const hidden = join(dir, 'hidden');
+  mkdirSync(join(hidden, '..data'), { recursive: true }); // ConfigMap mounts carry such entries
+  writeFileSync(join(hidden, 'test_hidden.py'), 'from m import double\n\ndef test_zero():\n    assert double(0) == 0\n\ndef test_negative():\n    assert double(-3) == -6\n');
+  const ctx = baseContext(dir, 'acceptance', { codeRef: code, testsRef: tests, test: { timeoutSeconds: 60, allowRepairToEditTests: false, acceptanceDir: hidden } });
+  const file = join(dir, 'context.json');
+  writeFileSync(file, JSON.stringify(ctx));
+  const r = await runAgent(dir, { ...ctx, role: 'acceptance' }, { AUTORUN_CONTEXT_FILE: file });
+  expectContract(r);
+  // Only the hidden tests run: 2 of them, not the agents' own test.
+  expect(r.result).toMatchObject({ role: 'acceptance', outcome: 'Succeeded', tests: { passed: 2, failed: 0, total: 2 } });
+  expect(existsSync(join(ctx.workspace, 'autorun-acceptance', 'test_hidden.py'))).toBe(true);
+}, 60_000);

@@ -1,0 +1,156 @@
+// `autorun run` end to end: the built CLI, the real agent program as local processes, real git and
+// real pytest, and the fake Anthropic server in place of the model.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-server.js';
+import { BUGGY, build, REPO_ROOT, cliEnv, CORRECT, git, lines, readState, runCli, scratch, scriptFor, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
+
+beforeAll(() => build(), 120_000);
+
+const dirs: string[] = [];
+let fake: FakeAnthropic | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function workdir(task: string): { dir: string; file: string } {
+  const w = scratch(task);
+  dirs.push(w.dir);
+  return w;
+}
+
+test('the quickstart example passes first time: Succeeded, exit 0, the result on the task branch', async () => {
+  const s = scriptFor({ code: CORRECT, tests: testsFile(), repair: () => CORRECT });
+  fake = await startFakeAnthropic(s.script);
+  // The file the README's quickstart runs.
+  const { dir } = workdir(readFileSync(join(REPO_ROOT, 'manifests', 'examples', 'local', 'fizzbuzz.yaml'), 'utf8'));
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+  expect(r.stdout).toMatch(/^fizzbuzz +Succeeded +1 +5\/5 +\$\d+\.\d\d +\S+ +TestsPassed$/m);
+  expect(r.stdout).toMatch(/no GPU found \(nvidia-smi -L\): run stages, which the pool gives 1 GPU\(s\), run without one/);
+  expect(s.stagesStarted).toEqual({ code: 1, test: 1, repair: 0 });
+  const state = readState(dir, 'fizzbuzz');
+  expect(state.status).toMatchObject({ phase: 'Succeeded', iteration: 1, tests: { summary: '5/5' }, result: { branch: 'autorun/fizzbuzz' } });
+  // The branch in the task's own repository holds the code and the tests the run stage passed.
+  const repo = join(dir, '.autorun', 'fizzbuzz', 'repo');
+  expect(git(repo, 'show', 'autorun/fizzbuzz:fizzbuzz.py')).toBe(CORRECT.trim());
+  expect(git(repo, 'show', 'autorun/fizzbuzz:tests/test_fizzbuzz.py')).toContain('def test_fizzbuzz');
+  // `autorun status` prints the same table from the recorded state.
+  const st = await runCli(['status'], dir, cliEnv(undefined));
+  expect(st.code).toBe(0);
+  expect(st.stdout).toMatch(/^NAME +PHASE +ITER +TESTS +COST +ELAPSED +REASON$/m);
+  expect(st.stdout).toMatch(/^fizzbuzz +Succeeded +1 +5\/5 /m);
+  expect(st.stdout).toMatch(/no run in progress/);
+  // No secret in anything autorun recorded.
+  const recorded = JSON.stringify(state) + lines(join(dir, '.autorun', 'fizzbuzz', 'events.log')).join('\n');
+  expect(recorded).not.toContain('sk-ant-e2e-not-a-real-key');
+}, 180_000);
+
+test('a task that needs a repair: the repair agent gets the failure report, then the tests pass', async () => {
+  const s = scriptFor({ code: BUGGY, tests: testsFile(), repair: () => CORRECT });
+  fake = await startFakeAnthropic(s.script);
+  const { dir } = workdir(taskYaml('needs-repair'));
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  expect(r.code).toBe(0);
+  expect(s.stagesStarted).toEqual({ code: 1, test: 1, repair: 1 });
+  const state = readState(dir, 'needs-repair');
+  expect(state.status).toMatchObject({ phase: 'Succeeded', iteration: 2, tests: { summary: '5/5' } });
+  expect(state.stages.map((st) => `${st.name}:${st.result?.outcome}`).sort()).toEqual([
+    'needs-repair-i1-code-a0:Succeeded',
+    'needs-repair-i1-test-a0:Succeeded',
+    'needs-repair-i1-run-a0:Failed',
+    'needs-repair-i2-repair-a0:Succeeded',
+    'needs-repair-i2-run-a0:Succeeded',
+  ].sort());
+  // The run stage's report was handed to the repair agent: its prompt carries the assertion.
+  const repairRequest = fake.requests.find((q) => /You are the repair agent/.test(JSON.stringify(q.body.system)))!;
+  expect(JSON.stringify(repairRequest.body.messages)).toMatch(/test_fizzbuzz/);
+  expect(existsSync(join(dir, '.autorun', 'needs-repair', 'stages', 'needs-repair-i1-run-a0', 'failure-report.json'))).toBe(true);
+}, 180_000);
+
+test('a task that never passes stops at maxIterations with exit status 1', async () => {
+  const s = scriptFor({ code: BUGGY, tests: testsFile(), repair: (round) => `${BUGGY}\n# repair round ${round}\n` });
+  fake = await startFakeAnthropic(s.script);
+  const { dir } = workdir(taskYaml('hopeless', '  limits:\n    maxIterations: 2\n'));
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  expect(r.code).toBe(1);
+  expect(r.stdout).toMatch(/^hopeless +Failed +2 +4\/5 .* MaxIterations$/m);
+  expect(r.stdout).toMatch(/hopeless: failed \(MaxIterations\)/);
+  expect(readState(dir, 'hopeless').status).toMatchObject({ phase: 'Failed', reason: 'MaxIterations' });
+}, 180_000);
+
+test('SIGKILL mid-stage, then the same command again: resumes, and no finished stage runs twice', async () => {
+  const { dir } = workdir(taskYaml('resume'));
+  const marker = join(dir, 'pytest-runs.log');
+  const s = scriptFor({ code: BUGGY, tests: testsFile({ slowMarker: marker, slowSeconds: 3 }), repair: () => CORRECT });
+  fake = await startFakeAnthropic(s.script);
+  const first = startCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  // The first run stage is executing pytest: kill autorun itself, as a crash or `kill -9` would.
+  await waitFor(() => lines(marker).length === 1, 120_000, 'the first pytest run');
+  first.child.kill('SIGKILL');
+  const killed = await first.done;
+  expect(killed.signal).toBe('SIGKILL');
+  expect(readState(dir, 'resume').status.phase).toBe('Running');
+
+  const second = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  expect(second.code).toBe(0);
+  expect(second.stdout).toMatch(/resume: resuming \(Running, 2 stage\(s\) finished\)/);
+  const state = readState(dir, 'resume');
+  expect(state.status.phase).toBe('Succeeded');
+  // Each LLM stage asked the model once; pytest ran once for the first run stage (finished by the
+  // agent that outlived the killed autorun) and once for the second, plus the flaky re-run of the
+  // failing test only (which does not append).
+  expect(s.stagesStarted).toEqual({ code: 1, test: 1, repair: 1 });
+  expect(lines(marker)).toHaveLength(2);
+  expect(state.stages.map((st) => st.name).sort()).toEqual(['resume-i1-code-a0', 'resume-i1-run-a0', 'resume-i1-test-a0', 'resume-i2-repair-a0', 'resume-i2-run-a0']);
+  expect(readdirSync(join(dir, '.autorun', 'resume', 'stages')).sort()).toEqual(state.stages.map((st) => st.name).sort());
+}, 240_000);
+
+test('Ctrl-C (SIGINT): stops the agents, saves the state, exits 130; the rerun finishes the task', async () => {
+  const { dir } = workdir(taskYaml('interrupt'));
+  const marker = join(dir, 'pytest-runs.log');
+  const s = scriptFor({ code: CORRECT, tests: testsFile({ slowMarker: marker, slowSeconds: 6 }), repair: () => CORRECT });
+  fake = await startFakeAnthropic(s.script);
+  const first = startCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  await waitFor(() => lines(marker).length === 1, 120_000, 'the first pytest run');
+  // `autorun status` reads the state of the run in progress.
+  const st = await runCli(['status'], dir, cliEnv(undefined));
+  expect(st.stdout).toMatch(/^interrupt +Running +1 +- /m);
+  expect(st.stdout).toContain(`a run is in progress (pid ${first.child.pid}`);
+  // A second run on the same state dir is refused while the first holds the lock.
+  const clash = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  expect(clash.code).toBe(2);
+  expect(clash.stderr).toContain(`another autorun run (pid ${first.child.pid}`);
+  first.child.kill('SIGINT');
+  const stopped = await first.done;
+  expect(stopped.code).toBe(130);
+  expect(stopped.stdout).toMatch(/interrupted: state saved/);
+  expect(existsSync(join(dir, '.autorun', 'lock'))).toBe(false);
+
+  // The interrupted run stage starts again under the same name; the finished code and test stages do not.
+  const again = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  expect(again.code).toBe(0);
+  expect(s.stagesStarted).toEqual({ code: 1, test: 1, repair: 0 });
+  expect(lines(marker)).toHaveLength(2);
+  expect(readState(dir, 'interrupt').stages.map((st) => st.name).sort()).toEqual(['interrupt-i1-code-a0', 'interrupt-i1-run-a0', 'interrupt-i1-test-a0']);
+}, 240_000);
+
+test('without ANTHROPIC_API_KEY it says what to set, exits 2 and starts nothing', async () => {
+  const { dir } = workdir(taskYaml('no-key'));
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(undefined));
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/ANTHROPIC_API_KEY is not set/);
+  expect(r.stderr).toMatch(/export ANTHROPIC_API_KEY=/);
+  expect(r.stderr).toMatch(/openai-compatible/);
+  expect(existsSync(join(dir, '.autorun'))).toBe(false);
+}, 60_000);
+
+test('an invalid manifest is refused with file, document and field, exit 2', async () => {
+  const { dir } = workdir(`${taskYaml('ok')}---\n${taskYaml('bad', '  limits:\n    maxIterations: 21\n')}`);
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv('http://127.0.0.1:9'));
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('task.yaml: document 2 (CodingTask bad): spec.limits.maxIterations: must be <= 20');
+  expect(existsSync(join(dir, '.autorun'))).toBe(false);
+}, 60_000);

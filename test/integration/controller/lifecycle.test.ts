@@ -1,0 +1,182 @@
+// The operator against a real control plane (kube-apiserver, controller manager, scheduler, kwok
+// nodes), running as a ServiceAccount bound to exactly its ClusterRole. Agents are played by a
+// driver that finishes each stage Pod with the StageResult a real agent writes.
+import { jest } from '@jest/globals';
+import type { Controller } from '../../../operator/src/controller/controller.js';
+import { GROUP, VERSION } from '../../../operator/src/api/types.js';
+import { reportConfigMapName, REPORT_KEY } from '../../../operator/src/controller/pods/report.js';
+import { createTestNamespace, deleteNamespace, eventually, kube } from '../../harness/kube.js';
+import { createL4Nodes, deleteNodes } from '../../harness/nodes.js';
+import {
+  Agents,
+  createPool,
+  createTask,
+  deleteOperatorRbac,
+  ensureCpuNodes,
+  failingRun,
+  getTask,
+  operatorKubeConfig,
+  startOperator,
+  success,
+  waitForPhase,
+  type Script,
+} from './support.js';
+
+jest.setTimeout(180_000);
+
+let ns: string;
+let operator: Controller;
+let agents: Agents | undefined;
+let gpuNodes: string[] = [];
+const scripts = new Map<string, Script>();
+
+/** One driver for the namespace; each task's stages follow the script registered for the task. */
+const dispatch: Script = (stage) => {
+  const s = scripts.get(stage.task);
+  return s ? s(stage) : { leave: true };
+};
+
+beforeAll(async () => {
+  ns = await createTestNamespace('ctl-life');
+  await ensureCpuNodes();
+  gpuNodes = await createL4Nodes({ count: 4, prefix: ns, isolate: true });
+  const { kc } = await operatorKubeConfig(ns);
+  await createPool(ns, { isolationPrefix: ns, gpuLimit: 4, maxConcurrentTasks: 16, runMaxAttempts: 2 });
+  agents = new Agents(ns, dispatch);
+  await agents.start();
+  operator = await startOperator(ns, kc);
+  await eventually(() => operator.isLeader(), { timeoutMs: 15_000 });
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  await agents?.stop();
+  await deleteNodes(gpuNodes).catch(() => undefined);
+  await deleteOperatorRbac(ns);
+  await deleteNamespace(ns);
+});
+
+function stageNames(task: string): string[] {
+  return agents!.stagesOf(task).map((s) => `${s.role}/i${s.iteration}/a${s.attempt}`).sort();
+}
+
+test('a task whose tests pass the first time succeeds after code, test and run', async () => {
+  scripts.set('pass', (s) => ({ result: success(s) }));
+  await createTask(ns, 'pass');
+  const t = await waitForPhase(ns, 'pass', ['Succeeded', 'Failed']);
+  expect(t.status?.phase).toBe('Succeeded');
+  expect(t.status?.reason).toBe('TestsPassed');
+  expect(t.status?.tests).toMatchObject({ passed: 10, failed: 0, total: 10 });
+  expect(stageNames('pass')).toEqual(['code/i1/a0', 'run/i1/a0', 'test/i1/a0']);
+  expect(t.status?.conditions?.find((c) => c.type === 'Succeeded')?.status).toBe('True');
+  expect(t.status?.stages?.map((s) => s.state)).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
+  // Events on the transitions, posted once each.
+  const events = await kube().core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=pass,involvedObject.kind=CodingTask` });
+  expect(events.items.length).toBeGreaterThan(0);
+  expect(events.items.every((e) => (e.count ?? 1) === 1)).toBe(true);
+});
+
+test('a failing run goes to repair with the failure report, then passes', async () => {
+  scripts.set('repair', (s) => {
+    if (s.role === 'run' && s.iteration === 1) return { result: failingRun(s, ['test_fizz', 'test_buzz']) };
+    return { result: success(s) };
+  });
+  await createTask(ns, 'repair');
+  const t = await waitForPhase(ns, 'repair', ['Succeeded', 'Failed']);
+  expect(t.status?.phase).toBe('Succeeded');
+  expect(t.status?.iteration).toBe(2);
+  expect(stageNames('repair')).toEqual(['code/i1/a0', 'repair/i2/a0', 'run/i1/a0', 'run/i2/a0', 'test/i1/a0']);
+  // The report ConfigMap exists, is owned by the task, and the repair Pod mounts it.
+  const cm = await kube().core.readNamespacedConfigMap({ namespace: ns, name: reportConfigMapName('repair', 2) });
+  expect(cm.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'CodingTask', name: 'repair', uid: t.metadata.uid });
+  expect(cm.data?.[REPORT_KEY]?.length).toBeGreaterThan(0);
+  const repairPod = agents!.stagesOf('repair').find((s) => s.role === 'repair')!.pod;
+  expect(JSON.stringify(repairPod.spec?.volumes)).toContain(reportConfigMapName('repair', 2));
+});
+
+test('repairs that run out of iterations end Failed/MaxIterations', async () => {
+  scripts.set('exhaust', (s) => {
+    // Progress every round (one test fewer failing), so the loop repairs instead of stalling.
+    if (s.role === 'run') return { result: failingRun(s, ['a', 'b', 'c', 'd', 'e'].slice(0, 5 - s.iteration)) };
+    return { result: success(s) };
+  });
+  await createTask(ns, 'exhaust', { maxIterations: 2 });
+  const t = await waitForPhase(ns, 'exhaust', ['Succeeded', 'Failed']);
+  expect(t.status?.phase).toBe('Failed');
+  expect(t.status?.reason).toBe('MaxIterations');
+  expect(agents!.stagesOf('exhaust').filter((s) => s.role === 'run')).toHaveLength(2);
+});
+
+test('a stalled task gets one fresh start, then fails Stalled', async () => {
+  scripts.set('stall', (s) => (s.role === 'run' ? { result: failingRun(s, ['test_same']) } : { result: success(s) }));
+  await createTask(ns, 'stall', { maxIterations: 20 });
+  const t = await waitForPhase(ns, 'stall', ['Succeeded', 'Failed'], 90_000);
+  expect(t.status?.phase).toBe('Failed');
+  expect(t.status?.reason).toBe('Stalled');
+  expect(t.status?.freshStarts).toBe(1);
+  // The fresh start is a code stage after the first iteration.
+  expect(agents!.stagesOf('stall').some((s) => s.role === 'code' && s.iteration > 1)).toBe(true);
+});
+
+test('a flaky test is recorded, not repaired', async () => {
+  scripts.set('flaky', (s) => (s.role === 'run' ? { result: failingRun(s, [], 10, ['test_timing']) } : { result: success(s) }));
+  await createTask(ns, 'flaky');
+  const t = await waitForPhase(ns, 'flaky', ['Succeeded', 'Failed']);
+  expect(t.status?.phase).toBe('Succeeded');
+  expect(t.status?.tests?.flaky).toEqual(['test_timing']);
+  expect(agents!.stagesOf('flaky').some((s) => s.role === 'repair')).toBe(false);
+});
+
+test('the cost cap stops the task Failed/CostLimit', async () => {
+  scripts.set('costly', (s) => ({ result: success(s, 0.04) }));
+  await createTask(ns, 'costly', { maxCostUSD: '0.05' });
+  const t = await waitForPhase(ns, 'costly', ['Succeeded', 'Failed']);
+  expect(t.status?.phase).toBe('Failed');
+  expect(t.status?.reason).toBe('CostLimit');
+  expect(agents!.stagesOf('costly').some((s) => s.role === 'run')).toBe(false);
+});
+
+test('an OOMKilled run Pod is retried, then the task fails OOMKilled', async () => {
+  scripts.set('oom', (s) => (s.role === 'run' ? { oom: true } : { result: success(s) }));
+  await createTask(ns, 'oom');
+  // runMaxAttempts 2: one retry after the loop's 10 s backoff.
+  const t = await waitForPhase(ns, 'oom', ['Succeeded', 'Failed'], 60_000);
+  expect(t.status?.phase).toBe('Failed');
+  expect(t.status?.reason).toBe('OOMKilled');
+  expect(stageNames('oom').filter((n) => n.startsWith('run/'))).toEqual(['run/i1/a0', 'run/i1/a1']);
+});
+
+test('an unschedulable stage Pod is reported in the Schedulable condition', async () => {
+  // A pool whose GPU Pods select a node label no node has.
+  await createPoolNamed('nowhere', { 'autorun.dev/no-such-node': 'true' });
+  scripts.set('stuck', (s) => (s.role === 'run' ? { leave: true } : { result: success(s) }));
+  await createTask(ns, 'stuck', { pool: 'nowhere' });
+  const t = await eventually(
+    async () => {
+      const task = await getTask(ns, 'stuck');
+      const c = task.status?.conditions?.find((x) => x.type === 'Schedulable');
+      if (c?.status !== 'False' || c.reason !== 'Unschedulable') throw new Error(`Schedulable is ${JSON.stringify(c)}`);
+      return task;
+    },
+    { timeoutMs: 60_000 },
+  );
+  expect(t.status?.phase).toBe('Running');
+});
+
+test('deleting a task removes its Pods through the garbage collector', async () => {
+  scripts.set('doomed', (s) => (s.role === 'code' ? { leave: true } : { result: success(s) }));
+  await createTask(ns, 'doomed');
+  await eventually(() => agents!.stagesOf('doomed').length === 2);
+  await kube().custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', name: 'doomed', propagationPolicy: 'Background' });
+  await eventually(
+    async () => {
+      const pods = await kube().core.listNamespacedPod({ namespace: ns, labelSelector: 'autorun.dev/task=doomed' });
+      if (pods.items.length) throw new Error(`${pods.items.length} Pods left`);
+    },
+    { timeoutMs: 60_000 },
+  );
+});
+
+async function createPoolNamed(name: string, nodeSelector: Record<string, string>): Promise<void> {
+  await createPool(ns, { name, nodeSelector, gpuLimit: 4 });
+}

@@ -1,0 +1,125 @@
+// 20 tasks on a pool of 16 GPUs (16 fake L4 nodes, maxConcurrentTasks 16, gpu limit 16): four wait in
+// the queue, no more than 16 GPU Pods ever run at once, and every task finishes. Prints the figures
+// the design's targets are about (API writes per loop iteration, reconciles per task) and writes
+// them to /tmp/autorun-controller-figures.json.
+import { jest } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import type { Controller } from '../../../operator/src/controller/controller.js';
+import { createTestNamespace, deleteNamespace, eventually } from '../../harness/kube.js';
+import { createL4Nodes, deleteNodes } from '../../harness/nodes.js';
+import {
+  Agents,
+  createPool,
+  createTask,
+  deleteOperatorRbac,
+  ensureCpuNodes,
+  failingRun,
+  getPool,
+  getTask,
+  operatorKubeConfig,
+  percentile,
+  startOperator,
+  success,
+} from './support.js';
+
+jest.setTimeout(240_000);
+
+const TASKS = 20;
+let ns: string;
+let operator: Controller | undefined;
+let agents: Agents | undefined;
+let nodes: string[] = [];
+
+beforeAll(async () => {
+  ns = await createTestNamespace('ctl-scale');
+  await ensureCpuNodes();
+  nodes = await createL4Nodes({ count: 16, prefix: ns, isolate: true });
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  await agents?.stop();
+  await deleteNodes(nodes).catch(() => undefined);
+  await deleteOperatorRbac(ns);
+  await deleteNamespace(ns);
+});
+
+test('20 tasks on 16 GPUs queue, never exceed the GPU limit, and all finish', async () => {
+  const { kc } = await operatorKubeConfig(ns);
+  await createPool(ns, { isolationPrefix: ns, maxConcurrentTasks: 16, gpuLimit: 16 });
+  // Every fourth task needs one repair; run stages take a moment so GPU stages overlap.
+  agents = new Agents(ns, (s) => {
+    const needsRepair = Number(s.task.split('-')[1]) % 4 === 0;
+    if (s.role === 'run' && s.iteration === 1 && needsRepair) return { result: failingRun(s, ['test_edge']), delayMs: 300 };
+    return { result: success(s), delayMs: s.role === 'run' ? 300 : 50 };
+  });
+  await agents.start();
+  operator = await startOperator(ns, kc);
+  await eventually(() => operator!.isLeader(), { timeoutMs: 15_000 });
+
+  const names = Array.from({ length: TASKS }, (_, i) => `t-${i}`);
+  const t0 = Date.now();
+  for (const n of names) await createTask(ns, n);
+  const finished = await eventually(
+    async () => {
+      const tasks = await Promise.all(names.map((n) => getTask(ns, n)));
+      const open = tasks.filter((t) => !['Succeeded', 'Failed'].includes(t.status?.phase ?? ''));
+      if (open.length) throw new Error(`${open.length} tasks still open: ${open.map((t) => `${t.metadata.name}=${t.status?.phase}`).join(' ')}`);
+      return tasks;
+    },
+    { timeoutMs: 180_000, intervalMs: 250 },
+  );
+  const wallMs = Date.now() - t0;
+
+  expect(finished.map((t) => t.status?.phase)).toEqual(names.map(() => 'Succeeded'));
+  expect(agents.errors).toEqual([]);
+  // Four tasks found the pool full and waited.
+  expect(finished.filter((t) => t.status?.queuedAt).length).toBeGreaterThanOrEqual(4);
+  // The GPU limit held at every Pod creation, and it was used.
+  expect(agents.maxLiveGpuPods).toBeLessThanOrEqual(16);
+  expect(agents.maxLiveGpuPods).toBeGreaterThan(1);
+  // Each stage Pod was created once: names are unique and no attempt beyond 0 was needed.
+  expect([...agents.seen.values()].every((s) => s.attempt === 0)).toBe(true);
+  const pool = await eventually(async () => {
+    const p = await getPool(ns);
+    if (p.status?.activeTasks !== 0 || p.status?.gpusInUse !== 0) throw new Error(`pool status ${JSON.stringify(p.status)}`);
+    return p;
+  });
+  expect(pool.status?.queuedTasks).toBe(0);
+
+  // Figures.
+  const tallies = names.map((n) => operator!.metrics.tally(`${ns}/${n}`));
+  const iterations = finished.reduce((a, t) => a + (t.status?.iteration ?? 0), 0);
+  const writes = tallies.reduce((a, t) => a + t.writes, 0);
+  const byResource: Record<string, number> = {};
+  for (const t of tallies) for (const [r, n] of Object.entries(t.writesByResource)) byResource[r] = (byResource[r] ?? 0) + n;
+  const reconciles = tallies.map((t) => t.reconciles);
+  const transitions = tallies.map((t) => t.transitions);
+  const stageWrites = writes - (byResource.events ?? 0);
+  const handoffs: number[] = [];
+  for (const n of names) {
+    const stages = agents.stagesOf(n).sort((a, b) => agents!.createdAt.get(a.name)! - agents!.createdAt.get(b.name)!);
+    for (let i = 1; i < stages.length; i++) {
+      // A hand-off: the stage that finished last before this one was created.
+      const created = agents.createdAt.get(stages[i]!.name)!;
+      const prevFinish = Math.max(...stages.slice(0, i).map((s) => agents!.finishedAt.get(s.name) ?? -Infinity).filter((f) => f <= created));
+      if (Number.isFinite(prevFinish)) handoffs.push(created - prevFinish);
+    }
+  }
+  const figures = {
+    tasks: TASKS,
+    wallSeconds: wallMs / 1000,
+    loopIterations: iterations,
+    apiWritesPerIteration: +(writes / iterations).toFixed(2),
+    apiWritesPerIterationWithoutEvents: +(stageWrites / iterations).toFixed(2),
+    apiWritesByResource: byResource,
+    reconcilesPerTask: { mean: +(reconciles.reduce((a, b) => a + b, 0) / TASKS).toFixed(2), max: Math.max(...reconciles) },
+    phaseTransitionsPerTask: { mean: +(transitions.reduce((a, b) => a + b, 0) / TASKS).toFixed(2) },
+    reconcilesPerTransition: +(reconciles.reduce((a, b) => a + b, 0) / transitions.reduce((a, b) => a + b, 0)).toFixed(2),
+    handoffMs: { p50: percentile(handoffs, 50), p99: percentile(handoffs, 99), n: handoffs.length },
+    maxLiveGpuPods: agents.maxLiveGpuPods,
+  };
+  writeFileSync('/tmp/autorun-controller-figures.json', JSON.stringify(figures, null, 2));
+  process.stderr.write(`\ncontroller figures (20 tasks / 16 GPUs): ${JSON.stringify(figures, null, 2)}\n`);
+  expect(figures.reconcilesPerTask.max).toBeGreaterThan(0);
+});

@@ -1,0 +1,42 @@
+// Claude Code headless stream-json, as recorded from `claude -p --output-format stream-json --verbose`.
+import { mapClaudeResult, parseStreamJson } from '../../../../operator/src/agent/engines/stream-json.js';
+
+const init = '{"type":"system","subtype":"init","cwd":"/workspace","session_id":"5f1c","tools":["Bash","Edit","Read","Write"],"model":"claude-sonnet-4-5","permissionMode":"acceptEdits"}';
+const assistant = '{"type":"assistant","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"tool_use","id":"toolu_1","name":"Write","input":{"file_path":"/workspace/a.py","content":"x=1\\n"}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":5}},"session_id":"5f1c"}';
+const user = '{"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_1","type":"tool_result","content":"File created successfully at: /workspace/a.py"}]},"session_id":"5f1c"}';
+const result = (fields: string): string =>
+  `{"type":"result","duration_ms":2310,"duration_api_ms":2100,"num_turns":2,"session_id":"5f1c","total_cost_usd":0.0123,"usage":{"input_tokens":1200,"cache_creation_input_tokens":3000,"cache_read_input_tokens":9000,"output_tokens":340},"permission_denials":[],${fields}}`;
+
+test('success: cost, tokens and the final text', () => {
+  const events = parseStreamJson([init, assistant, user, result('"subtype":"success","is_error":false,"result":"Wrote a.py\\nmore"')].join('\n') + '\nnot json\n');
+  expect(events).toHaveLength(4);
+  expect(mapClaudeResult(events, 'claude-sonnet-4-5', 10)).toEqual({
+    outcome: 'Succeeded',
+    summary: 'Wrote a.py',
+    finalText: 'Wrote a.py\nmore',
+    usage: { inputTokens: 1200, outputTokens: 340, cacheReadTokens: 9000, cacheWriteTokens: 3000, costUSD: 0.0123 },
+    turns: 2,
+  });
+});
+
+test('error_max_turns is the turn cap', () => {
+  const r = mapClaudeResult(parseStreamJson([init, result('"subtype":"error_max_turns","is_error":true')].join('\n')), 'm', 7);
+  expect(r).toMatchObject({ outcome: 'Failed', reason: 'TurnCap' });
+  expect(r.summary).toContain('7 turns');
+  expect(r.summary).toContain('5f1c');
+});
+
+test('error_during_execution is an engine error', () => {
+  expect(mapClaudeResult(parseStreamJson(result('"subtype":"error_during_execution","is_error":true')), 'm', 7)).toMatchObject({ outcome: 'Error', reason: 'EngineError' });
+});
+
+test('API failures reported as text map to reasons', () => {
+  const r401 = mapClaudeResult(parseStreamJson(result('"subtype":"success","is_error":true,"result":"Invalid API key · Please run /login"')), 'm', 7);
+  expect(r401).toMatchObject({ outcome: 'Error', reason: 'Unauthorized' });
+  const r529 = mapClaudeResult(parseStreamJson(result('"subtype":"success","is_error":true,"result":"API Error: 529 {\\"type\\":\\"error\\",\\"error\\":{\\"type\\":\\"overloaded_error\\"}}"')), 'm', 7);
+  expect(r529).toMatchObject({ outcome: 'Error', reason: 'Overloaded' });
+});
+
+test('no result line: the CLI crashed', () => {
+  expect(mapClaudeResult(parseStreamJson([init, assistant].join('\n')), 'm', 7)).toMatchObject({ outcome: 'Error', reason: 'EngineCrashed', turns: 1 });
+});

@@ -1,0 +1,72 @@
+// The git scheme on a real bare remote: deterministic merges of code and tests, the synthetic base
+// of an empty repository, and credentials kept out of messages.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Git, scrubUrl } from '../../../operator/src/agent/git.js';
+import { tempDir } from './helpers.js';
+
+const sh = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' }).trim();
+
+async function clone(remote: string): Promise<Git> {
+  const g = new Git(join(tempDir(), 'ws'), { PATH: process.env.PATH, HOME: process.env.HOME });
+  await g.clone(remote);
+  return g;
+}
+
+async function commitFile(g: Git, base: string, file: string, ref: string): Promise<string> {
+  await g.checkout(base);
+  writeFileSync(join(g.dir, file), file);
+  const c = (await g.commit([file], `add ${file}`))!;
+  await g.push([{ commit: c, ref }]);
+  return c;
+}
+
+test('two clones compute the same merge(code, tests) commit, and the order of work does not matter', async () => {
+  const dir = tempDir();
+  const remote = join(dir, 'r.git');
+  sh(dir, 'init', '--quiet', '--bare', remote);
+  const a = await clone(remote);
+  const base = await a.base(undefined); // empty remote: synthetic base
+  const code = await commitFile(a, base, 'impl.py', 'refs/autorun/t/code');
+  await new Promise((r) => setTimeout(r, 1100)); // a later second, so the dates differ
+  const tests = await commitFile(a, base, 'test_impl.py', 'refs/autorun/t/tests');
+  const m1 = await a.mergeCodeAndTests(code, tests);
+  const b = await clone(remote);
+  expect(await b.base(undefined)).toBe(base);
+  const m2 = await b.mergeCodeAndTests((await b.fetch('refs/autorun/t/code'))!, (await b.fetch('refs/autorun/t/tests'))!);
+  expect(m2).toBe(m1);
+  expect(sh(b.dir, 'log', '-1', '--format=%an %ct %s', m2)).toBe(`autorun ${sh(b.dir, 'log', '-1', '--format=%ct', tests)} autorun: merge code and tests`);
+  // A commit on top of the merge already contains the tests: merging again is a no-op.
+  writeFileSync(join(b.dir, 'impl.py'), 'fixed');
+  const fix = (await b.commit(['impl.py'], 'fix'))!;
+  expect(await b.mergeCodeAndTests(fix, tests)).toBe(fix);
+});
+
+test('changed paths include new, modified and deleted files; discard restores them', async () => {
+  const dir = tempDir();
+  const remote = join(dir, 'r.git');
+  sh(dir, 'init', '--quiet', '--bare', remote);
+  const g = await clone(remote);
+  await commitFile(g, await g.base(undefined), 'a.py', 'refs/heads/main');
+  writeFileSync(join(g.dir, 'a.py'), 'changed');
+  writeFileSync(join(g.dir, 'b.py'), 'new');
+  expect((await g.changedPaths()).sort()).toEqual(['a.py', 'b.py']);
+  await g.discard(['a.py', 'b.py']);
+  expect(await g.changedPaths()).toEqual([]);
+});
+
+test('credentials in URLs never reach messages', () => {
+  expect(scrubUrl('fatal: unable to access https://x-access-token:ghp_abc@github.com/o/r.git/')).toBe('fatal: unable to access https://***@github.com/o/r.git/');
+});
+
+test('a missing base ref is a clear error', async () => {
+  const dir = tempDir();
+  const remote = join(dir, 'r.git');
+  sh(dir, 'init', '--quiet', '--bare', remote);
+  const g = await clone(remote);
+  await commitFile(g, await g.base(undefined), 'a.py', 'refs/heads/main');
+  const g2 = await clone(remote);
+  await expect(g2.base('release-9')).rejects.toThrow(/base ref release-9 not found/);
+  expect(await g2.base('main')).toMatch(/^[0-9a-f]{40}$/);
+});

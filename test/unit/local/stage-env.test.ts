@@ -1,0 +1,93 @@
+import { contextFromEnv } from '../../../operator/src/agent/context.js';
+import { validate } from '../../../operator/src/api/validate.js';
+import type { AgentPool, CodingTask } from '../../../operator/src/api/types.js';
+import { defaultPool } from '../../../operator/src/local/pools.js';
+import { stageEnv, type StageEnvInput } from '../../../operator/src/local/stage-env.js';
+import { STAGE_MARKER_ENV } from '../../../operator/src/local/stage-process.js';
+import { StateDir } from '../../../operator/src/local/state.js';
+
+function task(spec: Record<string, unknown> = {}): CodingTask {
+  const r = validate('CodingTask', { apiVersion: 'autorun.dev/v1alpha1', kind: 'CodingTask', metadata: { name: 'fizzbuzz' }, spec: { goal: 'fizzbuzz', ...spec } });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.object;
+}
+
+const parent = {
+  PATH: '/usr/bin',
+  HOME: '/home/me',
+  ANTHROPIC_API_KEY: 'sk-ant-secret-0123456789',
+  GITHUB_TOKEN: 'ghp_secret',
+  AUTORUN_CODE_REF: 'stale-from-the-parent',
+  AUTORUN_CONTEXT_FILE: '/etc/stale.json',
+};
+
+function input(role: 'code' | 'run' | 'repair' | 'acceptance', extra: Partial<StageEnvInput> = {}, pool: AgentPool = defaultPool({})): StageEnvInput {
+  const files = new StateDir('/state').stageFiles('fizzbuzz', `fizzbuzz-i2-${role}-a0`);
+  return { task: task({ limits: { maxIterations: 3 } }), pool, key: { iteration: 2, role, attempt: 0 }, context: {}, files, repositoryUrl: '/state/fizzbuzz/repo', marker: 'm', ...extra };
+}
+
+describe('stageEnv', () => {
+  test('the agent reads back the context the local tier meant', () => {
+    const i = input('repair', { context: { codeRef: 'c1', testsRef: 't1', failing: ['tests/test_f.py::test_15'], previousAttempts: [] }, failureReportPath: '/r.json', budgetUSD: 4.5 });
+    const ctx = contextFromEnv(stageEnv(i, parent));
+    expect(ctx).toMatchObject({
+      task: 'fizzbuzz',
+      role: 'repair',
+      iteration: 2,
+      attempt: 0,
+      goal: 'fizzbuzz',
+      language: 'python',
+      repository: { url: '/state/fizzbuzz/repo', baseRef: 'main' },
+      codeRef: 'c1',
+      testsRef: 't1',
+      failing: ['tests/test_f.py::test_15'],
+      failureReportPath: '/r.json',
+      model: { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 50, budgetUSD: 4.5 },
+      engine: 'sdk',
+      workspace: '/state/fizzbuzz/stages/fizzbuzz-i2-repair-a0/workspace',
+      terminationPath: '/state/fizzbuzz/stages/fizzbuzz-i2-repair-a0/result.json',
+    });
+    expect(ctx.reportPath).toBeUndefined();
+  });
+
+  test('LLM roles keep the API key; no stale AUTORUN_* variable leaks in', () => {
+    const env = stageEnv(input('code'), parent);
+    expect(env.ANTHROPIC_API_KEY).toBe(parent.ANTHROPIC_API_KEY);
+    expect(env.AUTORUN_CODE_REF).toBeUndefined();
+    expect(env.AUTORUN_CONTEXT_FILE).toBeUndefined();
+    expect(env[STAGE_MARKER_ENV]).toBe('m');
+  });
+
+  test('run and acceptance execute generated code: no secret at all', () => {
+    for (const role of ['run', 'acceptance'] as const) {
+      const env = stageEnv(input(role, { acceptanceDir: '/state/fizzbuzz/acceptance' }), parent);
+      expect(env.ANTHROPIC_API_KEY).toBeUndefined();
+      expect(env.GITHUB_TOKEN).toBeUndefined();
+      expect(env.PATH).toBe('/usr/bin');
+      expect(env.AUTORUN_REPORT_PATH).toBe(`/state/fizzbuzz/stages/fizzbuzz-i2-${role}-a0/failure-report.json`);
+    }
+    expect(stageEnv(input('acceptance', { acceptanceDir: '/acc' }), parent).AUTORUN_ACCEPTANCE_DIR).toBe('/acc');
+    expect(stageEnv(input('run', { acceptanceDir: '/acc' }), parent).AUTORUN_ACCEPTANCE_DIR).toBeUndefined();
+  });
+
+  test('GPU devices: the given ones, none (empty) for a stage without, untouched on a machine without GPUs', () => {
+    expect(stageEnv(input('run', { devices: ['1'] }), parent).CUDA_VISIBLE_DEVICES).toBe('1');
+    expect(stageEnv(input('code', { devices: [] }), parent).CUDA_VISIBLE_DEVICES).toBe('');
+    expect(stageEnv(input('code'), { ...parent, CUDA_VISIBLE_DEVICES: '0' }).CUDA_VISIBLE_DEVICES).toBe('0');
+  });
+
+  test('pool settings: engine, model, role env literals', () => {
+    const base = defaultPool({});
+    const pool = {
+      ...base,
+      spec: {
+        ...base.spec,
+        model: { provider: 'openai-compatible', name: 'qwen', baseURL: 'http://127.0.0.1:8000/v1' },
+        roles: { ...base.spec.roles, code: { ...base.spec.roles!.code, engine: 'claude-code', maxTurns: 7, env: [{ name: 'FOO', value: 'bar' }] } },
+      },
+    } as AgentPool;
+    const env = stageEnv(input('code', {}, pool), parent);
+    expect(env.FOO).toBe('bar');
+    expect(contextFromEnv(env)).toMatchObject({ engine: 'claude-code', model: { provider: 'openai-compatible', name: 'qwen', baseURL: 'http://127.0.0.1:8000/v1', maxTurns: 7 } });
+  });
+});
