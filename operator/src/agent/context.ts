@@ -124,7 +124,7 @@ export const CONTEXT_DEFAULTS = {
   language: 'python' as Language,
   testTimeoutSeconds: 600,
   provider: 'anthropic' as Provider,
-  model: 'claude-sonnet-4-5',
+  model: 'claude-sonnet-4-6',
   maxTurns: 50,
   engine: 'sdk' as EngineName,
   workspace: '/workspace',

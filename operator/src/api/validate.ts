@@ -19,12 +19,12 @@ export type ValidationResult<T> = { ok: true; object: T } | { ok: false; errors:
 
 const rootSchemas = new Map<Kind, CrdSchema>();
 
-/** The CRD schema with metadata left to validateMetadata (the CRD only says it is an object). */
+/** The CRD schema with metadata's generic rules left to validateMetadata; its CEL rules (name length) stay. */
 function rootSchema(kind: Kind): CrdSchema {
   let s = rootSchemas.get(kind);
   if (!s) {
     const crd = schemaOf(kind) as CrdSchema;
-    s = { ...crd, properties: { ...crd.properties, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } };
+    s = { ...crd, properties: { ...crd.properties, metadata: { ...crd.properties?.metadata, type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } };
     rootSchemas.set(kind, s);
   }
   return s;

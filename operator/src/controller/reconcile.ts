@@ -191,7 +191,6 @@ export class Reconciler {
 
     const admission = pool ? this.admissionOf(pool) : undefined;
     const entry = admission?.byTask.get(key);
-    this.o.log.debug('admission', { task: key, entry, active: admission?.activeTasks, queued: admission?.queuedTasks, phase: task.status?.phase });
     // decide() asks once per stage it is about to start, from one snapshot: count what it was granted.
     let granted = 0;
     const poolView: PoolView = {

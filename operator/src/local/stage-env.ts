@@ -77,7 +77,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
     },
     model: {
       provider: model.provider ?? 'anthropic',
-      name: model.name ?? 'claude-sonnet-4-5',
+      name: model.name ?? 'claude-sonnet-4-6',
       baseURL: model.baseURL,
       maxTurns: settings.maxTurns ?? 50,
       budgetUSD: i.budgetUSD,

@@ -97,6 +97,8 @@ test('SIGKILL mid-stage, then the same command again: resumes, and no finished s
   const second = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
   expect(second.code).toBe(0);
   expect(second.stdout).toMatch(/resume: resuming \(Running, 2 stage\(s\) finished\)/);
+  // The run agent outlived the killed autorun (its own process group, its log a file): adopted.
+  expect(second.stdout).toMatch(/resume-i1-run-a0 is still running from the previous run \(pid \d+\); waiting for it/);
   const state = readState(dir, 'resume');
   expect(state.status.phase).toBe('Succeeded');
   // Each LLM stage asked the model once; pytest ran once for the first run stage (finished by the

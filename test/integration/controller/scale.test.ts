@@ -59,7 +59,8 @@ test('20 tasks on 16 GPUs queue, never exceed the GPU limit, and all finish', as
 
   const names = Array.from({ length: TASKS }, (_, i) => `t-${i}`);
   const t0 = Date.now();
-  for (const n of names) await createTask(ns, n);
+  // All at once, as `kubectl apply -f tasks/` would.
+  await Promise.all(names.map((n) => createTask(ns, n)));
   const finished = await eventually(
     async () => {
       const tasks = await Promise.all(names.map((n) => getTask(ns, n)));

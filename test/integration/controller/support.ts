@@ -262,8 +262,17 @@ export class Agents {
     return [...this.seen.values()].filter((s) => s.task === task);
   }
 
+  /** ADD events per task: more than its distinct Pod names means a stage Pod was created twice. */
+  private readonly addsByTask = new Map<string, number>();
+
+  adds(task: string): number {
+    return this.addsByTask.get(task) ?? 0;
+  }
+
   private onPod(pod: k8s.V1Pod): void {
     const name = pod.metadata!.name!;
+    const taskOf = pod.metadata?.labels?.[TASK_LABEL] ?? '';
+    this.addsByTask.set(taskOf, (this.addsByTask.get(taskOf) ?? 0) + 1);
     if (this.seen.has(name)) return;
     const l = pod.metadata!.labels ?? {};
     const stage: StagePod = {

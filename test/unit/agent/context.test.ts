@@ -37,7 +37,7 @@ test('env round trip keeps every field', () => {
 test('defaults fill what the shell leaves out', () => {
   const ctx = contextFromEnv({ AUTORUN_TASK: 't', AUTORUN_ROLE: 'run', AUTORUN_REPO_URL: '/r.git' });
   expect(ctx).toMatchObject({ iteration: 1, attempt: 0, language: 'python', engine: 'sdk', workspace: '/workspace', terminationPath: '/dev/termination-log' });
-  expect(ctx.model).toEqual({ provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 50 });
+  expect(ctx.model).toEqual({ provider: 'anthropic', name: 'claude-sonnet-4-6', maxTurns: 50 });
   expect(ctx.test).toEqual({ timeoutSeconds: 600, allowRepairToEditTests: false });
 });
 

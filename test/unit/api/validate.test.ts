@@ -67,8 +67,8 @@ describe('validate CodingTask', () => {
     expect(errorsOf('CodingTask', task({ limits: { timeout: 'soon' } }))[0]).toMatch(/^spec\.limits\.timeout: must match the pattern/);
   });
 
-  test('the root CEL rule limits the name to 40 characters', () => {
-    expect(errorsOf('CodingTask', task({}, { name: 'a'.repeat(41) }))[0]).toMatch(/^metadata\.name must be at most 40 characters/);
+  test('the metadata.name CEL rule limits the name to 40 characters', () => {
+    expect(errorsOf('CodingTask', task({}, { name: 'a'.repeat(41) }))[0]).toMatch(/^metadata\.name: must be at most 40 characters/);
     expect(errorsOf('CodingTask', task({}, { name: 'a'.repeat(40) }))).toEqual([]);
   });
 

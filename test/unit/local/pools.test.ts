@@ -18,7 +18,7 @@ describe('pools', () => {
   test('the built-in default pool: CRD defaults, model from the environment, and valid', () => {
     const p = defaultPool({ AUTORUN_MODEL: 'claude-opus-4-1' });
     expect(p.spec).toMatchObject({ maxConcurrentTasks: 4, model: { provider: 'anthropic', name: 'claude-opus-4-1' }, roles: { run: { gpus: 1 } } });
-    expect(defaultPool({}).spec.model?.name).toBe('claude-sonnet-4-5');
+    expect(defaultPool({}).spec.model?.name).toBe('claude-sonnet-4-6');
     expect(validate('AgentPool', p).ok).toBe(true);
   });
 

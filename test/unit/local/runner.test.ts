@@ -35,13 +35,13 @@ function localTask(name: string, spec: Record<string, unknown> = {}, pool: Agent
   return { state, pool, repositoryUrl: join(root, 'remote.git'), order };
 }
 
-function runner(tasks: LocalTask[], env: Record<string, string> = {}) {
+function runner(tasks: LocalTask[], env: Record<string, string> = {}, gpus: string[] = []) {
   const out: string[] = [];
   const r = new Runner({
     dir: new StateDir(join(root, '.autorun')),
     tasks,
     agentCommand: [process.execPath, FAKE_AGENT],
-    gpus: new GpuAllocator([]),
+    gpus: new GpuAllocator(gpus),
     progress: new Progress({ write: (s: string) => out.push(s) }, false),
     env: { ...process.env, FAKE_LOG: log, ANTHROPIC_API_KEY: 'sk-ant-test-0123456789', ...env },
   });
@@ -85,6 +85,33 @@ describe('Runner', () => {
     const code = t.state.stages.find((s) => s.role === 'code')!;
     expect(code).toMatchObject({ state: 'Finished', failureReason: 'ExitCode', exitCode: 3 });
     expect(code.failureMessage).toMatch(/exited with code 3 without a result: .*boom: the agent crashed/);
+  });
+
+  test("a stage past its role's timeoutSeconds is killed: reason DeadlineExceeded", async () => {
+    const base = defaultPool({});
+    const code = { ...base.spec.roles!.code, timeoutSeconds: 1, maxAttempts: 1 };
+    const pool = { ...base, spec: { ...base.spec, roles: { ...base.spec.roles, code } } } as AgentPool;
+    const t = localTask('slow', {}, pool);
+    const started = Date.now();
+    await runner([t], { FAKE_SLEEP_MS: 'code=20000' }).r.run();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(t.state.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
+    expect(t.state.stages.find((s) => s.role === 'code')).toMatchObject({ state: 'Finished', failureReason: 'DeadlineExceeded', signal: 'SIGTERM' });
+  });
+
+  test('one GPU: run stages get it through CUDA_VISIBLE_DEVICES, one at a time; LLM stages see none', async () => {
+    const a = localTask('ga', {}, defaultPool({}), 0);
+    const b = localTask('gb', {}, defaultPool({}), 1);
+    const { r } = runner([a, b], { FAKE_FAIL_RUNS: '0', FAKE_SLEEP_MS: 'run=400' }, ['7']);
+    await r.run();
+    expect([a.state.status.phase, b.state.status.phase]).toEqual(['Succeeded', 'Succeeded']);
+    const log = entries();
+    expect(log.filter((e) => e.event === 'start' && e.role === 'run').map((e) => e.cuda)).toEqual(['7', '7']);
+    expect(log.filter((e) => e.event === 'start' && e.role !== 'run').every((e) => e.cuda === '')).toBe(true);
+    // The second run stage started only after the first ended.
+    const roles = log.filter((e) => e.role === 'run').map((e) => `${e.event}:${e.task}`);
+    expect(roles[1]).toMatch(/^end:/);
+    expect(a.state.stages.find((s) => s.role === 'run')!.gpuSeconds).toBeGreaterThanOrEqual(0);
   });
 
   test('maxIterations stops a task whose tests never pass', async () => {

@@ -42,7 +42,7 @@ describe('stageEnv', () => {
       testsRef: 't1',
       failing: ['tests/test_f.py::test_15'],
       failureReportPath: '/r.json',
-      model: { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 50, budgetUSD: 4.5 },
+      model: { provider: 'anthropic', name: 'claude-sonnet-4-6', maxTurns: 50, budgetUSD: 4.5 },
       engine: 'sdk',
       workspace: '/state/fizzbuzz/stages/fizzbuzz-i2-repair-a0/workspace',
       terminationPath: '/state/fizzbuzz/stages/fizzbuzz-i2-repair-a0/result.json',

@@ -17,7 +17,7 @@ export interface AgentPoolSpec {
      */
     resource?: string;
     /**
-     * Most GPUs held at once. A stage that would exceed it waits. 0 allows no GPU stage.
+     * Most GPUs the pool's Pods hold at once; a GPU stage that would exceed it waits. Unset means no limit of the pool's own (the nodes' capacity still applies); 0 allows no GPU stage.
      */
     limit?: number;
   };

@@ -12,7 +12,7 @@ type Quantities = { [k: string]: number | string | undefined };
 
 export const DEFAULT_AGENT_IMAGE = 'ghcr.io/autorun-dev/autorun-agent:0.1.0';
 export const DEFAULT_GPU_RESOURCE = 'nvidia.com/gpu';
-export const DEFAULT_MODEL = { provider: 'anthropic', name: 'claude-sonnet-4-5', apiKeyKey: 'api-key' } as const;
+export const DEFAULT_MODEL = { provider: 'anthropic', name: 'claude-sonnet-4-6', apiKeyKey: 'api-key' } as const;
 
 export const LLM_ROLE_DEFAULTS = { engine: 'sdk', gpus: 0, timeoutSeconds: 1800, maxTurns: 50, maxAttempts: 3 } as const;
 export const RUN_ROLE_DEFAULTS = { gpus: 1, timeoutSeconds: 900, maxAttempts: 3 } as const;
@@ -83,5 +83,6 @@ export function gpuResource(pool: AgentPool | undefined): string {
 }
 
 export function gpuLimit(pool: AgentPool | undefined): number {
-  return pool?.spec?.gpu?.limit ?? 0;
+  // Unset: the pool sets no limit of its own; the nodes' capacity and the scheduler still apply.
+  return pool?.spec?.gpu?.limit ?? Number.POSITIVE_INFINITY;
 }

@@ -1,0 +1,203 @@
+// `make bench`: the design's targets measured on the harness control plane with 16 fake L4 nodes
+// and instant agents. The operator runs as its own process (the built `autorun operator`, as the
+// ServiceAccount bound to its ClusterRole) so that its RSS is its own; agents are played in this
+// process by the test driver, which finishes each stage Pod the moment it runs.
+//
+//   BENCH_TASKS       tasks in the timed batch (default 40)
+//   BENCH_RSS_TASKS   idle (suspended) tasks in the cache for the RSS figure (default 2000; the target is stated for 10,000)
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GROUP, VERSION } from '../operator/src/api/types.js';
+import { startCluster } from '../test/harness/cluster.js';
+import { kube } from '../test/harness/kube.js';
+import { createL4Nodes } from '../test/harness/nodes.js';
+import { repoRoot } from '../test/harness/tools.js';
+import { Agents, createPool, createTask, ensureCpuNodes, failingRun, operatorKubeConfig, percentile, success } from '../test/integration/controller/support.js';
+
+const TASKS = Number(process.env.BENCH_TASKS ?? 40);
+const RSS_TASKS = Number(process.env.BENCH_RSS_TASKS ?? 2000);
+const ns = 'bench';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, f: () => Promise<T | false> | T | false, timeoutMs = 600_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function scrape(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+const sum = (m: Map<string, number>, prefix: string, filter = ''): number =>
+  [...m].filter(([k]) => k.startsWith(prefix) && k.includes(filter)).reduce((a, [, v]) => a + v, 0);
+
+async function rawPodCreateRate(n: number): Promise<number> {
+  const { core } = kube();
+  await core.createNamespace({ body: { metadata: { name: 'bench-raw' } } });
+  await until('default ServiceAccount', async () => core.readNamespacedServiceAccount({ namespace: 'bench-raw', name: 'default' }).then(() => true, () => false));
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < n) {
+        const i = next++;
+        await core.createNamespacedPod({ namespace: 'bench-raw', body: { metadata: { name: `raw-${i}` }, spec: { containers: [{ name: 'c', image: 'x' }], nodeSelector: { none: 'none' } } } });
+      }
+    }),
+  );
+  const rate = n / ((performance.now() - t0) / 1000);
+  await core.deleteNamespace({ name: 'bench-raw' });
+  return rate;
+}
+
+async function main(): Promise<void> {
+  const cluster = await startCluster({});
+  process.env.KUBECONFIG = cluster.info.kubeconfig;
+  process.env.AUTORUN_CLUSTER_INFO = cluster.infoFile;
+  const { core } = kube();
+  let operator: ReturnType<typeof spawn> | undefined;
+  let agents: Agents | undefined;
+  try {
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    await until('default ServiceAccount', async () => core.readNamespacedServiceAccount({ namespace: ns, name: 'default' }).then(() => true, () => false));
+    await createL4Nodes({ count: 16, prefix: 'bench', isolate: true });
+    await ensureCpuNodes();
+    const { file } = await operatorKubeConfig(ns);
+    await createPool(ns, { isolationPrefix: 'bench', maxConcurrentTasks: 16, gpuLimit: 16 });
+
+    const applied = new Map<string, number>();
+    agents = new Agents(ns, (s) => {
+      // Every fifth task needs one repair round, so hand-offs include run → repair.
+      if (s.role === 'run' && s.iteration === 1 && Number(s.task.slice(2)) % 5 === 0) return { result: failingRun(s, ['test_edge']) };
+      return { result: success(s) };
+    });
+    await agents.start();
+
+    const cli = join(repoRoot(), 'dist', 'operator', 'src', 'cli.js');
+    operator = spawn(process.execPath, [cli, 'operator', `--namespace=${ns}`, `--leader-election-namespace=${ns}`, '--port=0', '--identity=bench'], {
+      env: { ...process.env, KUBECONFIG: file, AUTORUN_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let port = 0;
+    let errBuf = '';
+    operator.stderr!.on('data', (d: Buffer) => {
+      errBuf += d.toString();
+      for (const line of errBuf.split('\n').slice(0, -1)) {
+        try {
+          const j = JSON.parse(line) as { port?: number; level?: string; message?: string };
+          if (j.message === 'operator running' && j.port) port = j.port;
+          if (j.level === 'warn' || j.level === 'error') process.stderr.write(line + '\n');
+        } catch {
+          process.stderr.write(line + '\n');
+        }
+      }
+      errBuf = errBuf.slice(errBuf.lastIndexOf('\n') + 1);
+    });
+    await until('operator ready', async () => {
+      if (!port) return false;
+      return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    });
+    await until('leadership', async () => (await scrape(port)).get('autorun_leader') === 1);
+
+    const names = Array.from({ length: TASKS }, (_, i) => `b-${i}`);
+    const t0 = Date.now();
+    await Promise.all(
+      names.map(async (n) => {
+        applied.set(n, Date.now());
+        await createTask(ns, n);
+      }),
+    );
+    await until('all tasks finished', async () => {
+      const list = (await kube().custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks' })) as { items: { status?: { phase?: string } }[] };
+      return list.items.filter((t) => t.status?.phase === 'Succeeded' || t.status?.phase === 'Failed').length === TASKS;
+    });
+    const wallS = (Date.now() - t0) / 1000;
+
+    const firstPod: number[] = [];
+    const handoffs: number[] = [];
+    let iterations = 0;
+    for (const n of names) {
+      const stages = agents.stagesOf(n).sort((a, b) => agents!.createdAt.get(a.name)! - agents!.createdAt.get(b.name)!);
+      if (stages[0]) firstPod.push(agents.createdAt.get(stages[0].name)! - applied.get(n)!);
+      iterations += Math.max(...stages.map((s) => s.iteration));
+      for (let i = 1; i < stages.length; i++) {
+        const created = agents.createdAt.get(stages[i]!.name)!;
+        const prev = stages.slice(0, i).map((s) => agents!.finishedAt.get(s.name) ?? -Infinity).filter((f) => f <= created);
+        if (prev.length) handoffs.push(created - Math.max(...prev));
+      }
+    }
+    const m = await scrape(port);
+    const taskWrites = sum(m, 'autorun_api_writes_total', 'resource="pods"') + sum(m, 'autorun_api_writes_total', 'resource="codingtasks/status"') + sum(m, 'autorun_api_writes_total', 'resource="configmaps"');
+    const eventWrites = sum(m, 'autorun_api_writes_total', 'resource="events"');
+    const reconciles = sum(m, 'autorun_reconciles_total', 'kind="task"');
+    const rssBatch = rssMiB(operator.pid!);
+
+    // RSS with many tasks in the cache: suspended tasks cost a reconcile each and then sit.
+    const tRss = Date.now();
+    let created = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (created < RSS_TASKS) {
+          const i = created++;
+          await kube().custom.createNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace: ns,
+            plural: 'codingtasks',
+            body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'CodingTask', metadata: { name: `idle-${i}` }, spec: { goal: 'Idle task for the memory benchmark.', suspend: true } },
+          });
+        }
+      }),
+    );
+    await until('idle tasks reconciled', async () => sum(await scrape(port), 'autorun_tasks', 'phase="Suspended"') >= RSS_TASKS);
+    const idleS = (Date.now() - tRss) / 1000;
+    await sleep(2000);
+    const rssMany = rssMiB(operator.pid!);
+    const raw = await rawPodCreateRate(300);
+    const podsCreated = sum(m, 'autorun_api_writes_total', 'verb="create",resource="pods",code="ok"');
+
+    const figures = {
+      tasks: TASKS,
+      wallSeconds: wallS,
+      handoffMs: { p50: percentile(handoffs, 50), p99: percentile(handoffs, 99), n: handoffs.length, target: 'p99 ≤ 250' },
+      applyToFirstPodMs: { p50: percentile(firstPod, 50), p99: percentile(firstPod, 99), target: 'p50 ≤ 100' },
+      apiWritesPerIteration: { withoutEvents: +(taskWrites / iterations).toFixed(2), events: +(eventWrites / iterations).toFixed(2), target: '≤ 6' },
+      reconcilesPerTask: +(reconciles / TASKS).toFixed(2),
+      podCreatesPerSecond: { operatorAverage: +(podsCreated / wallS).toFixed(1), apiserverRaw: +raw.toFixed(1) },
+      operatorRssMiB: { afterBatch: +rssBatch.toFixed(1), [`with${RSS_TASKS}Tasks`]: +rssMany.toFixed(1), idleTasksReconciledInSeconds: idleS, target: '≤ 150 with 10,000 tasks' },
+    };
+    process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+  } finally {
+    if (operator && operator.exitCode === null) {
+      const exited = new Promise((r) => operator!.once('exit', r));
+      operator.kill('SIGTERM');
+      await exited;
+    }
+    await agents?.stop();
+    await cluster.controlPlane.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
