@@ -1,7 +1,9 @@
 // jest runs the TypeScript sources as native ES modules (@kubernetes/client-node 2.x is ESM-only),
-// transformed by swc; `npm test` starts node with --experimental-vm-modules for that.
+// transpiled by ts-jest without type checking (`make lint` type-checks); `npm test` starts node
+// with --experimental-vm-modules for that. (swc would be faster, but its per-platform binaries are
+// not all served by this registry, which breaks `npm ci` of a lock file naming them.)
 const transform = {
-  '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false, tsconfig: 'tsconfig.json' }],
 };
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
