@@ -29,7 +29,7 @@ generate: deps
 	npm run generate
 
 lint: deps
-	node scripts/generate-types.mjs --check
+	node scripts/generate.mjs --check
 	npm run lint
 
 test: deps build

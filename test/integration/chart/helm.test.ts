@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { tool } from '../../harness/tools.js';
 import { kubectl, kubectlOk } from '../../harness/kubectl.js';
 import { createTestNamespace, deleteNamespace } from '../../harness/kube.js';
+import { OPERATOR_RULES } from '../../../operator/src/controller/rbac.js';
 
 const run = promisify(execFile);
 const chart = 'charts/autorun';
@@ -36,7 +37,7 @@ describe('helm chart', () => {
   });
 
   it('renders a two-replica leader-elected operator, least-privilege RBAC and run-Pod isolation', async () => {
-    const docs = parseAllDocuments(await helm(['template', 'autorun', chart, '-n', 'autorun', '--set', 'watchNamespaces={team-a}']))
+    const docs = parseAllDocuments(await helm(['template', 'autorun', chart, '-n', 'autorun', '--set', 'watchNamespace=team-a']))
       .map((d) => d.toJS() as Obj)
       .filter(Boolean);
     const deploy = docs.find((d) => d.kind === 'Deployment')!;
@@ -50,10 +51,13 @@ describe('helm chart', () => {
     const ports = (isolation.spec!.egress as Array<{ ports: Array<{ port: number }> }>).flatMap((e) => e.ports.map((p) => p.port));
     expect(ports.sort((a, b) => a - b)).toEqual([22, 53, 53, 443]);
     expect(JSON.stringify(docs.filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole'))).not.toMatch(/secrets/);
+    // The namespace Role grants exactly the operator's own rule list, leases aside.
+    const role = docs.find((d) => d.kind === 'Role' && d.metadata.namespace === 'team-a')!;
+    expect(role.rules).toEqual(OPERATOR_RULES.filter((r) => !r.apiGroups.includes('coordination.k8s.io')));
   });
 
   it('installs on the real apiserver and its ServiceAccount may do what the operator does, no more', async () => {
-    await helm(['install', 'autorun', chart, '-n', ns, '--skip-crds', '--set', `watchNamespaces={${teamNs}}`, '--set', 'defaultPool.enabled=true']);
+    await helm(['install', 'autorun', chart, '-n', ns, '--skip-crds', '--set', `watchNamespace=${teamNs}`, '--set', 'defaultPool.enabled=true']);
     await kubectlOk(['-n', ns, 'get', 'deployment/autorun-autorun', 'serviceaccount/autorun-autorun', 'role/autorun-autorun-leader-election', 'agentpool/default']);
     const sa = `system:serviceaccount:${ns}:autorun-autorun`;
     const can = async (verb: string, resource: string, namespace: string) => {

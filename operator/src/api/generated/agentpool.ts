@@ -1,4 +1,4 @@
-// Generated from crds/autorun.dev_agentpools.yaml by scripts/generate-types.mjs. Do not edit: run `make generate`.
+// Generated from crds/autorun.dev_agentpools.yaml by scripts/generate.mjs. Do not edit: run `make generate`.
 
 /**
  * Capacity, hardware and model settings shared by every task that names this pool.

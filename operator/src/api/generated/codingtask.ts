@@ -1,4 +1,4 @@
-// Generated from crds/autorun.dev_codingtasks.yaml by scripts/generate-types.mjs. Do not edit: run `make generate`.
+// Generated from crds/autorun.dev_codingtasks.yaml by scripts/generate.mjs. Do not edit: run `make generate`.
 
 /**
  * What to build, where, and within which limits.

@@ -1,5 +1,7 @@
-// Generates the TypeScript types of the CRDs from crds/*.yaml, the one source of truth.
-// `node scripts/generate-types.mjs --check` exits 1 when the committed types have drifted.
+// Generates what is derived from a single source of truth: the TypeScript types of the CRDs and the
+// chart's CRD copies from crds/*.yaml, and the chart's RBAC rules from the operator's
+// OPERATOR_RULES (operator/src/controller/rbac.ts, imported directly: Node 24 strips its types).
+// `node scripts/generate.mjs --check` exits 1 when a committed file has drifted.
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,12 +39,22 @@ export async function generate() {
       sub.title = `${kind}${part[0].toUpperCase()}${part.slice(1)}`;
       parts.push(await compile(sub, sub.title, { bannerComment: '', additionalProperties: false, unreachableDefinitions: false, format: true, strictIndexSignatures: true }));
     }
-    const header = `// Generated from crds/${file} by scripts/generate-types.mjs. Do not edit: run \`make generate\`.\n\n`;
+    const header = `// Generated from crds/${file} by scripts/generate.mjs. Do not edit: run \`make generate\`.\n\n`;
     files[join(outDir, `${kind.toLowerCase()}.ts`)] = header + parts.join('\n');
     // Helm installs CRDs from the chart's crds/ directory; it holds verbatim copies.
     files[join(root, 'charts/autorun/crds', file)] = readFileSync(join(root, 'crds', file), 'utf8');
   }
+  files[join(root, 'charts/autorun/templates/_rules.tpl')] = await rbacTemplate();
   return files;
+}
+
+async function rbacTemplate() {
+  const { OPERATOR_RULES } = await import(join(root, 'operator/src/controller/rbac.ts'));
+  // Leases are granted by a Role in the release namespace only (rbac.yaml), not cluster-wide.
+  const rules = OPERATOR_RULES.filter((r) => !r.apiGroups.includes('coordination.k8s.io'));
+  const q = (xs) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
+  const body = rules.map((r) => `- apiGroups: ${q(r.apiGroups)}\n  resources: ${q(r.resources)}\n  verbs: ${q(r.verbs)}`).join('\n');
+  return `{{- /* Generated from operator/src/controller/rbac.ts by scripts/generate.mjs; run \`make generate\`. */ -}}\n{{- define "autorun.rules" -}}\n${body}\n{{- end -}}\n`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
