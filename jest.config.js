@@ -3,7 +3,7 @@
 // with --experimental-vm-modules for that. (swc would be faster, but its per-platform binaries are
 // not all served by this registry, which breaks `npm ci` of a lock file naming them.)
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false, tsconfig: 'tsconfig.json' }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false, tsconfig: 'tsconfig.json' }],
 };
 const common = {
   extensionsToTreatAsEsm: ['.ts'],

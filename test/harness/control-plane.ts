@@ -132,12 +132,18 @@ export class ControlPlane {
   readonly kubeconfig: string;
   readonly server: string;
 
-  private constructor(
-    readonly dir: string,
-    readonly ports: Ports,
-    readonly pki: Pki,
-    private readonly group: ProcessGroup,
-  ) {
+  readonly dir: string;
+  readonly ports: Ports;
+  readonly pki: Pki;
+  private readonly group: ProcessGroup;
+
+  // Plain fields, not parameter properties: jest's global setup loads this file through Node's
+  // type stripping, which only accepts erasable TypeScript syntax.
+  private constructor(dir: string, ports: Ports, pki: Pki, group: ProcessGroup) {
+    this.dir = dir;
+    this.ports = ports;
+    this.pki = pki;
+    this.group = group;
     this.server = `https://127.0.0.1:${ports.apiserver}`;
     this.kubeconfig = join(dir, 'admin.kubeconfig');
   }

@@ -94,7 +94,10 @@ export class ProcessGroup {
   };
   private hooked = false;
 
-  constructor(readonly dir: string) {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
     mkdirSync(registryDir, { recursive: true });
     this.registryFile = join(registryDir, `${process.pid}-${dir.split('/').pop()}.json`);
     this.writeRegistry();
