@@ -5,6 +5,7 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Server } from 'node:http';
 import { API_VERSION, type AgentPool, type CodingTask } from '../api/types.js';
 import { createLogger, type Logger } from '../util/log.js';
+import { sharedConnections, type SharedKubeConfig } from './connections.js';
 import { startProbeServer } from './http.js';
 import { ResilientInformer, errText } from './informer.js';
 import { KubeApi } from './kube.js';
@@ -77,15 +78,18 @@ export class Controller {
   private resyncTimer: NodeJS.Timeout | undefined;
   private started = false;
   private stopping = false;
+  private readonly connections: SharedKubeConfig;
   port: number | undefined;
 
   constructor(private readonly o: ControllerOptions) {
     this.log = o.log ?? createLogger('operator');
     this.metrics = new ControllerMetrics({ processMetrics: o.processMetrics });
-    this.api = new KubeApi(o.kc, this.metrics);
+    this.connections = sharedConnections(o.kc);
+    const kc = this.connections.kc;
+    this.api = new KubeApi(kc, this.metrics);
     const ns = o.namespace;
     const crPath = (plural: string): string => (ns ? `/apis/${API_VERSION}/namespaces/${ns}/${plural}` : `/apis/${API_VERSION}/${plural}`);
-    const common = { kc: o.kc, log: this.log, quietRelistMs: o.quietRelistMs };
+    const common = { kc, log: this.log, quietRelistMs: o.quietRelistMs };
     this.tasks = new ResilientInformer<CodingTask>({ ...common, name: 'codingtasks', path: crPath('codingtasks'), list: () => this.api.listTasks(ns) });
     this.pools = new ResilientInformer<AgentPool>({ ...common, name: 'agentpools', path: crPath('agentpools'), list: () => this.api.listPools(ns) });
     this.pods = new ResilientInformer<V1Pod>({
@@ -169,6 +173,7 @@ export class Controller {
     await this.stopWorkers();
     await this.elector?.stop();
     await Promise.all([this.tasks.stop(), this.pools.stop(), this.pods.stop()]);
+    await this.connections.close();
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
     this.log.info('operator stopped', { identity: this.o.identity });
   }
