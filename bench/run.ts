@@ -5,8 +5,10 @@
 //
 //   BENCH_TASKS       tasks in the timed batch (default 40)
 //   BENCH_RSS_TASKS   idle (suspended) tasks in the cache for the RSS figure (default 2000; the target is stated for 10,000)
+//   BENCH_LOG_LEVEL, BENCH_LOG_FILE   the operator's log level, and a file to keep its whole log in
+//   BENCH_OPERATOR_NODE_ARGS          extra node flags for the operator, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GROUP, VERSION } from '../operator/src/api/types.js';
 import { startCluster } from '../test/harness/cluster.js';
@@ -93,13 +95,16 @@ async function main(): Promise<void> {
     await agents.start();
 
     const cli = join(repoRoot(), 'dist', 'operator', 'src', 'cli.js');
-    operator = spawn(process.execPath, [cli, 'operator', `--namespace=${ns}`, `--leader-election-namespace=${ns}`, '--port=0', '--identity=bench'], {
-      env: { ...process.env, KUBECONFIG: file, AUTORUN_LOG_LEVEL: 'info' },
+    const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    operator = spawn(process.execPath, [...nodeArgs, cli, 'operator', `--namespace=${ns}`, `--leader-election-namespace=${ns}`, '--port=0', '--identity=bench'], {
+      env: { ...process.env, KUBECONFIG: file, AUTORUN_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let port = 0;
     let errBuf = '';
+    const logFile = process.env.BENCH_LOG_FILE;
     operator.stderr!.on('data', (d: Buffer) => {
+      if (logFile) appendFileSync(logFile, d);
       errBuf += d.toString();
       for (const line of errBuf.split('\n').slice(0, -1)) {
         try {
@@ -144,6 +149,10 @@ async function main(): Promise<void> {
         const prev = stages.slice(0, i).map((s) => agents!.finishedAt.get(s.name) ?? -Infinity).filter((f) => f <= created);
         if (prev.length) handoffs.push(created - Math.max(...prev));
       }
+    }
+    if (logFile) {
+      const timeline = [...agents.seen.keys()].map((pod) => ({ pod, created: agents!.createdAt.get(pod), finished: agents!.finishedAt.get(pod) }));
+      writeFileSync(`${logFile}.stages.json`, JSON.stringify(timeline));
     }
     const m = await scrape(port);
     const taskWrites = sum(m, 'autorun_api_writes_total', 'resource="pods"') + sum(m, 'autorun_api_writes_total', 'resource="codingtasks/status"') + sum(m, 'autorun_api_writes_total', 'resource="configmaps"');

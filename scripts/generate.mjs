@@ -27,6 +27,21 @@ function toJsonSchema(node) {
   return out;
 }
 
+// Subschemas the CRD repeats (YAML anchors for the LLM roles, the condition shape) get a title,
+// which json-schema-to-typescript turns into one named interface instead of a copy per use.
+function nameShared(part, kind) {
+  const roles = part.properties?.roles?.properties;
+  if (roles) {
+    part.definitions = { LlmRoleSpec: { ...roles.code, title: 'LlmRoleSpec' } };
+    for (const r of ['code', 'test', 'repair']) roles[r] = { $ref: '#/definitions/LlmRoleSpec' };
+    roles.run.title = 'RunRoleSpec';
+  }
+  const conditions = part.properties?.conditions;
+  if (conditions) conditions.items.title = `${kind}Condition`;
+  const stages = part.properties?.stages;
+  if (stages) stages.items.title = 'StageStatus';
+}
+
 export async function generate() {
   const files = {};
   for (const file of readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml')).sort()) {
@@ -36,6 +51,7 @@ export async function generate() {
     const parts = [];
     for (const part of ['spec', 'status']) {
       const sub = toJsonSchema(schema.properties[part]);
+      nameShared(sub, kind);
       sub.title = `${kind}${part[0].toUpperCase()}${part.slice(1)}`;
       parts.push(await compile(sub, sub.title, { bannerComment: '', additionalProperties: false, unreachableDefinitions: false, format: true, strictIndexSignatures: true }));
     }

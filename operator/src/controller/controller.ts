@@ -303,6 +303,7 @@ export class Controller {
       const sig = JSON.stringify([observeStage(p) ?? null, !!p.metadata?.deletionTimestamp, p.status?.phase]);
       if (this.podSeen.get(pk) === sig) return;
       this.podSeen.set(pk, sig);
+      this.log.debug('TMP pod changed', { pod: name, sig });
     }
     this.enqueue(taskQueueKey(ns, task));
     const taskPool = pool ?? this.taskSeen.get(key(ns, task))?.pool;

@@ -239,7 +239,9 @@ export class Reconciler {
     const started = results.filter((r) => r.status === 'fulfilled' && r.value).length;
 
     const phaseBefore = task.status?.phase;
-    if (!jsonEqual(task.status ?? {}, out.status)) {
+    // A deferrable change (a stage Pending → Running, one finishing beside a partner that still
+    // runs) is left for the next write: the loop derives it again from the same Pods.
+    if (!out.deferrable && !jsonEqual(task.status ?? {}, out.status)) {
       try {
         const updated = await this.o.api.replaceTaskStatus(task, out.status, key);
         this.written.set(key, { baseResourceVersion: cached.metadata.resourceVersion, task: updated });

@@ -5,6 +5,7 @@ import type { CodingTaskStatus, Role } from '../api/types.js';
 import type { Action, LoopInput, LoopOutput, ObservedStage } from './types.js';
 import { getCondition, setCondition } from './conditions.js';
 import { costOfRecords } from './cost.js';
+import { isDeferrable } from './defer.js';
 import { diffEvents } from './events.js';
 import { deadlineOf, maxCostOf } from './limits.js';
 import { stageName } from './names.js';
@@ -44,7 +45,8 @@ export function decide(input: LoopInput): LoopOutput {
   }
 
   summarize(status, records, input.pool.gpuHourUSD);
-  return { status, actions: [...diffEvents(before, status), ...actions] };
+  const starts = actions.some((a) => a.type === 'StartStage' || a.type === 'StopStage');
+  return { status, actions: [...diffEvents(before, status), ...actions], deferrable: !starts && isDeferrable(before, status, input.pool.gpuHourUSD) };
 }
 
 /** Which end, if any, the task reaches now. Success wins over a limit hit by the last stage. */

@@ -91,4 +91,11 @@ export interface LoopOutput {
   /** The next status (pure: the shell writes it only when it differs from the current one). */
   status: CodingTaskStatus;
   actions: Action[];
+  /**
+   * The status differs from the input's only in detail that no decision reads and that the next
+   * call derives again from the same stages (a live stage going Pending → Running; a stage that
+   * succeeded while its parallel partner still runs). A shell that pays per write may skip it:
+   * the next needed write carries it. Events still come with the call that saw the change.
+   */
+  deferrable: boolean;
 }

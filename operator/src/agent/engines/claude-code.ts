@@ -1,19 +1,25 @@
 // Claude Code headless as the engine: `claude -p` with stream-json output, edits accepted, only the
-// role's tools allowed. Ownership rules that Claude Code cannot enforce per path are enforced again
+// role's tools offered. Ownership rules that Claude Code cannot enforce per path are enforced again
 // when the role commits (see roles/llm-role.ts).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileCapped } from '../exec.js';
 import { scrubEnv } from '../secrets.js';
-import { mapClaudeResult, parseStreamJson } from './stream-json.js';
+import { apiFailure } from './api-errors.js';
+import { hopelessRetry, mapClaudeResult, parseStreamJson } from './stream-json.js';
 import { apiKeyFrom } from './types.js';
 import type { EngineRequest, EngineResult } from './types.js';
 
 /** Whole-session deadline; the Pod's activeDeadlineSeconds is the outer one. */
 const SESSION_TIMEOUT_MS = 4 * 3600_000;
+/** Grace between SIGTERM and SIGKILL when the engine stops a session. */
+const KILL_GRACE_MS = 2000;
+/** The stream-json lines kept for mapping (the result is the last one); the transcript has them all. */
+const MAX_EVENTS = 10_000;
 
 export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claudeTools' | 'model'>): string[] {
+  const tools = req.claudeTools.join(',');
   return [
     '-p',
     req.prompt,
@@ -24,57 +30,127 @@ export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claud
     String(req.model.maxTurns),
     '--permission-mode',
     'acceptEdits',
+    // --tools is what the model is offered (without it, all ~25 built-ins, WebFetch among them);
+    // --allowedTools pre-approves them, or Bash would be denied for want of someone to ask.
+    '--tools',
+    tools,
     '--allowedTools',
-    req.claudeTools.join(','),
+    tools,
     '--append-system-prompt',
     req.system,
     '--model',
     req.model.name,
+    // HOME is thrown away after the stage; nothing would ever resume the session.
+    '--no-session-persistence',
   ];
+}
+
+interface Session {
+  events: Record<string, unknown>[];
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** stderr tail, for crash summaries. */
+  stderr: string;
+  /** Set when the engine stopped the session itself. */
+  stopped?: { status?: number; why: string };
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Runs claude in its own process group, logging each stream-json line as it arrives; stops the
+ *  session (the whole group) at the deadline or at a retry notice for an error retries cannot fix. */
+function runSession(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, onEvent: (ev: Record<string, unknown>) => void): Promise<Session> {
+  return new Promise((resolve) => {
+    const session: Session = { events: [], exitCode: null, signal: null, stderr: '' };
+    const child = spawn(bin, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (why: string, status?: number): void => {
+      if (session.stopped) return;
+      session.stopped = { why, status };
+      killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+    };
+    const deadline = setTimeout(() => stop(`no result within ${SESSION_TIMEOUT_MS / 60_000} minutes`), SESSION_TIMEOUT_MS);
+    let pending = '';
+    const take = (text: string): void => {
+      for (const ev of parseStreamJson(text)) {
+        onEvent(ev);
+        session.events.push(ev);
+        if (session.events.length > MAX_EVENTS) session.events.splice(0, session.events.length - MAX_EVENTS);
+        const status = hopelessRetry(ev);
+        if (status !== undefined) stop(typeof ev.error === 'string' ? ev.error : 'the API refused the request', status);
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      const cut = pending.lastIndexOf('\n');
+      if (cut < 0) return;
+      take(pending.slice(0, cut));
+      pending = pending.slice(cut + 1);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      session.stderr = (session.stderr + d).slice(-4000);
+    });
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
+      clearTimeout(deadline);
+      if (killTimer) clearTimeout(killTimer);
+      // Tools the model started may outlive claude in its group.
+      if (session.stopped) killGroup(child.pid, 'SIGKILL');
+      take(pending);
+      pending = '';
+      resolve({ ...session, exitCode, signal });
+    };
+    child.on('error', (e) => {
+      session.stderr += `${e.message}\n`;
+      finish(127, null);
+    });
+    child.on('close', finish);
+  });
 }
 
 export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
+  const none = { inputTokens: 0, outputTokens: 0, costUSD: 0 };
   if (model.provider !== 'anthropic') {
-    return { outcome: 'Error', reason: 'ProviderUnsupported', summary: `the claude-code engine supports provider anthropic only, not ${model.provider}`, finalText: '', usage: { inputTokens: 0, outputTokens: 0, costUSD: 0 }, turns: 0 };
+    return { outcome: 'Error', reason: 'ProviderUnsupported', summary: `the claude-code engine supports provider anthropic only, not ${model.provider}`, finalText: '', usage: none, turns: 0 };
   }
   const apiKey = apiKeyFrom(req.env, model.provider);
   if (!apiKey) {
-    return { outcome: 'Error', reason: 'Unauthorized', summary: 'no model API key: set ANTHROPIC_API_KEY (or AUTORUN_MODEL_API_KEY) from the pool Secret', finalText: '', usage: { inputTokens: 0, outputTokens: 0, costUSD: 0 }, turns: 0 };
+    return { outcome: 'Error', reason: 'Unauthorized', summary: 'no model API key: set ANTHROPIC_API_KEY (or AUTORUN_MODEL_API_KEY) from the pool Secret', finalText: '', usage: none, turns: 0 };
   }
-  // Claude Code keeps settings and sessions under HOME; a fresh one per stage keeps runs independent.
+  // Claude Code keeps settings, sessions and scratch files under HOME and TMPDIR; fresh ones per
+  // stage keep runs independent and leave nothing behind.
   const home = await mkdtemp(join(tmpdir(), 'autorun-claude-home-'));
+  const tmp = join(home, 'tmp');
+  await mkdir(tmp);
   const baseURL = model.baseURL || req.env.ANTHROPIC_BASE_URL;
   const env: NodeJS.ProcessEnv = {
     ...scrubEnv(req.env),
     HOME: home,
+    TMPDIR: tmp,
     ANTHROPIC_API_KEY: apiKey,
     ...(baseURL ? { ANTHROPIC_BASE_URL: baseURL } : {}),
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_AUTOUPDATER: '1',
   };
-  let pending = '';
+  const bin = req.env.AUTORUN_CLAUDE_BIN || 'claude';
   try {
-    const bin = req.env.AUTORUN_CLAUDE_BIN || 'claude';
-    const r = await execFileCapped(bin, claudeArgs(req), {
-      cwd: req.workspace,
-      env,
-      timeoutMs: SESSION_TIMEOUT_MS,
-      maxOutputBytes: 16 << 20,
-      onStdout: (chunk) => {
-        pending += chunk;
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const ev of parseStreamJson(lines.join('\n'))) transcript.log('claude', { message: ev });
-      },
-    });
-    const events = parseStreamJson(r.stdout);
-    const mapped = mapClaudeResult(events, model.name, model.maxTurns);
-    if (mapped.reason === 'EngineCrashed') {
-      const why = r.exitCode === 127 ? `cannot start ${bin}` : `exit ${r.exitCode ?? r.signal}`;
-      mapped.summary = `${mapped.summary} (${why}): ${r.output.slice(-300).replace(/\s+/g, ' ')}`;
+    const s = await runSession(bin, claudeArgs(req), req.workspace, env, (ev) => transcript.log('claude', { message: ev }));
+    const mapped = mapClaudeResult(s.events, model.name, model.maxTurns);
+    if (mapped.reason !== 'EngineCrashed') return mapped;
+    if (s.stopped) {
+      const f = s.stopped.status === undefined ? { reason: 'Timeout', summary: `claude stopped: ${s.stopped.why}` } : apiFailure(s.stopped.status, s.stopped.why);
+      return { ...mapped, reason: f.reason, summary: f.summary };
     }
-    return mapped;
+    const why = s.exitCode === 127 ? `cannot start ${bin}` : `exit ${s.exitCode ?? s.signal}`;
+    return { ...mapped, summary: `${mapped.summary} (${why}): ${s.stderr.slice(-300).replace(/\s+/g, ' ').trim()}` };
   } finally {
     await rm(home, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 // Claude Code's `--output-format stream-json` (one JSON object per line: system init, assistant and
-// user messages, then one result object) mapped to an engine result.
+// user messages, system api_retry notices, then one result object) mapped to an engine result.
+// Field names as the real CLI (2.1.x) writes them; test/e2e/agent/claude-code-real.test.ts runs it.
 import type { Usage } from '../../api/types.js';
 import { costUSD } from '../pricing.js';
 import { apiFailure } from './api-errors.js';
@@ -16,6 +17,21 @@ export interface ClaudeResultEvent {
   total_cost_usd?: number;
   usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
   permission_denials?: unknown[];
+  /** The HTTP status of the API error that ended the session (null when none). */
+  api_error_status?: number | null;
+  /** Why an error_* subtype ended the session, e.g. "Reached maximum number of turns (7)". */
+  errors?: string[];
+}
+
+/** Statuses a retry cannot fix. Claude Code retries even a 401 for minutes, so the engine stops the
+ *  session at the first retry notice for one of these instead of waiting out its backoff. */
+const HOPELESS = new Set([400, 401, 403, 404, 413]);
+
+/** The status of a `system/api_retry` event that no retry will fix, else undefined. */
+export function hopelessRetry(ev: Record<string, unknown>): number | undefined {
+  if (ev.type !== 'system' || ev.subtype !== 'api_retry') return undefined;
+  const status = ev.error_status;
+  return typeof status === 'number' && HOPELESS.has(status) ? status : undefined;
 }
 
 /** Splits a stream into parsed objects; lines that are not JSON objects are skipped. */
@@ -67,16 +83,20 @@ export function mapClaudeResult(events: Record<string, unknown>[], model: string
   // Claude Code prices its own calls (it may use a second, smaller model); trust its total.
   const usage: Usage = { ...tokens, costUSD: typeof result.total_cost_usd === 'number' ? result.total_cost_usd : costUSD(model, tokens) };
   const text = result.result ?? '';
+  // Error subtypes carry no result text; they say why in `errors`.
+  const why = firstLine(text) || firstLine((result.errors ?? []).join('\n'));
   const turns = result.num_turns ?? turnsSeen;
   const session = result.session_id ? ` (session ${result.session_id})` : '';
   if (result.subtype === 'error_max_turns') {
     return { outcome: 'Failed', reason: 'TurnCap', summary: `the model did not finish within ${maxTurns} turns${session}`, finalText: text, usage, turns };
   }
   if (result.subtype === 'error_during_execution') {
-    return { outcome: 'Error', reason: 'EngineError', summary: `claude failed during execution${session}: ${firstLine(text)}`.trim(), finalText: text, usage, turns };
+    return { outcome: 'Error', reason: 'EngineError', summary: `claude failed during execution${session}: ${why}`.trim(), finalText: text, usage, turns };
   }
   if (result.is_error || result.subtype !== 'success') {
-    const f = apiFailure(statusFromText(text), firstLine(text));
+    // 2.1.x names the status; older versions only said it in the text.
+    const status = typeof result.api_error_status === 'number' ? result.api_error_status : statusFromText(text);
+    const f = apiFailure(status, why);
     return { outcome: 'Error', reason: f.reason, summary: f.summary, finalText: text, usage, turns };
   }
   return { outcome: 'Succeeded', summary: firstLine(text) || 'the model finished', finalText: text, usage, turns };

@@ -113,313 +113,151 @@ export interface AgentPoolSpec {
    * Per-role settings. Roles are code, test, run and repair; unset roles use defaults.
    */
   roles?: {
+    code?: LlmRoleSpec;
+    test?: LlmRoleSpec;
+    repair?: LlmRoleSpec;
+    run?: RunRoleSpec;
+  };
+}
+/**
+ * Settings of an LLM role (code, test and repair share this shape).
+ */
+export interface LlmRoleSpec {
+  /**
+   * sdk runs the built-in tool loop on the Anthropic SDK; claude-code runs Claude Code headless.
+   */
+  engine?: "sdk" | "claude-code";
+  /**
+   * Container image; defaults to spec.agentImage.
+   */
+  image?: string;
+  /**
+   * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
+   */
+  command?: string[];
+  /**
+   * Extra environment variables. Secrets only through valueFrom.secretKeyRef.
+   *
+   * Items: One environment variable.
+   */
+  env?: {
     /**
-     * Settings of an LLM role (code, test and repair share this shape).
+     * Variable name.
      */
-    code?: {
+    name: string;
+    /**
+     * Literal value.
+     */
+    value?: string;
+    /**
+     * Source for the value.
+     */
+    valueFrom?: {
       /**
-       * sdk runs the built-in tool loop on the Anthropic SDK; claude-code runs Claude Code headless.
+       * A key of a Secret in the task's namespace.
        */
-      engine?: "sdk" | "claude-code";
-      /**
-       * Container image; defaults to spec.agentImage.
-       */
-      image?: string;
-      /**
-       * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
-       */
-      command?: string[];
-      /**
-       * Extra environment variables. Secrets only through valueFrom.secretKeyRef.
-       *
-       * Items: One environment variable.
-       */
-      env?: {
+      secretKeyRef: {
         /**
-         * Variable name.
+         * Secret name.
          */
         name: string;
         /**
-         * Literal value.
+         * Key in the Secret.
          */
-        value?: string;
-        /**
-         * Source for the value.
-         */
-        valueFrom?: {
-          /**
-           * A key of a Secret in the task's namespace.
-           */
-          secretKeyRef: {
-            /**
-             * Secret name.
-             */
-            name: string;
-            /**
-             * Key in the Secret.
-             */
-            key: string;
-          };
-        };
-      }[];
-      /**
-       * CPU and memory requests and limits of the role's container (GPUs come from gpus).
-       */
-      resources?: {
-        /**
-         * Minimum resources, for example cpu "500m", memory 1Gi.
-         */
-        requests?: {
-          [k: string]: number | string | undefined;
-        };
-        /**
-         * Maximum resources.
-         */
-        limits?: {
-          [k: string]: number | string | undefined;
-        };
+        key: string;
       };
-      /**
-       * Whole GPUs per Pod of this role. Only roles with gpus above 0 get the pool's nodeSelector and tolerations.
-       */
-      gpus?: number;
-      /**
-       * Seconds a stage of this role may run (the Pod's activeDeadlineSeconds).
-       */
-      timeoutSeconds?: number;
-      /**
-       * Most model turns in one stage.
-       */
-      maxTurns?: number;
-      /**
-       * Tries of a stage whose Pod fails for reasons other than its result (crash, OOMKilled, eviction, lost node) before the task fails.
-       */
-      maxAttempts?: number;
+    };
+  }[];
+  /**
+   * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+   */
+  resources?: {
+    /**
+     * Minimum resources, for example cpu "500m", memory 1Gi.
+     */
+    requests?: {
+      [k: string]: number | string | undefined;
     };
     /**
-     * Settings of an LLM role (code, test and repair share this shape).
+     * Maximum resources.
      */
-    test?: {
-      /**
-       * sdk runs the built-in tool loop on the Anthropic SDK; claude-code runs Claude Code headless.
-       */
-      engine?: "sdk" | "claude-code";
-      /**
-       * Container image; defaults to spec.agentImage.
-       */
-      image?: string;
-      /**
-       * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
-       */
-      command?: string[];
-      /**
-       * Extra environment variables. Secrets only through valueFrom.secretKeyRef.
-       *
-       * Items: One environment variable.
-       */
-      env?: {
-        /**
-         * Variable name.
-         */
-        name: string;
-        /**
-         * Literal value.
-         */
-        value?: string;
-        /**
-         * Source for the value.
-         */
-        valueFrom?: {
-          /**
-           * A key of a Secret in the task's namespace.
-           */
-          secretKeyRef: {
-            /**
-             * Secret name.
-             */
-            name: string;
-            /**
-             * Key in the Secret.
-             */
-            key: string;
-          };
-        };
-      }[];
-      /**
-       * CPU and memory requests and limits of the role's container (GPUs come from gpus).
-       */
-      resources?: {
-        /**
-         * Minimum resources, for example cpu "500m", memory 1Gi.
-         */
-        requests?: {
-          [k: string]: number | string | undefined;
-        };
-        /**
-         * Maximum resources.
-         */
-        limits?: {
-          [k: string]: number | string | undefined;
-        };
-      };
-      /**
-       * Whole GPUs per Pod of this role. Only roles with gpus above 0 get the pool's nodeSelector and tolerations.
-       */
-      gpus?: number;
-      /**
-       * Seconds a stage of this role may run (the Pod's activeDeadlineSeconds).
-       */
-      timeoutSeconds?: number;
-      /**
-       * Most model turns in one stage.
-       */
-      maxTurns?: number;
-      /**
-       * Tries of a stage whose Pod fails for reasons other than its result (crash, OOMKilled, eviction, lost node) before the task fails.
-       */
-      maxAttempts?: number;
-    };
-    /**
-     * Settings of an LLM role (code, test and repair share this shape).
-     */
-    repair?: {
-      /**
-       * sdk runs the built-in tool loop on the Anthropic SDK; claude-code runs Claude Code headless.
-       */
-      engine?: "sdk" | "claude-code";
-      /**
-       * Container image; defaults to spec.agentImage.
-       */
-      image?: string;
-      /**
-       * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
-       */
-      command?: string[];
-      /**
-       * Extra environment variables. Secrets only through valueFrom.secretKeyRef.
-       *
-       * Items: One environment variable.
-       */
-      env?: {
-        /**
-         * Variable name.
-         */
-        name: string;
-        /**
-         * Literal value.
-         */
-        value?: string;
-        /**
-         * Source for the value.
-         */
-        valueFrom?: {
-          /**
-           * A key of a Secret in the task's namespace.
-           */
-          secretKeyRef: {
-            /**
-             * Secret name.
-             */
-            name: string;
-            /**
-             * Key in the Secret.
-             */
-            key: string;
-          };
-        };
-      }[];
-      /**
-       * CPU and memory requests and limits of the role's container (GPUs come from gpus).
-       */
-      resources?: {
-        /**
-         * Minimum resources, for example cpu "500m", memory 1Gi.
-         */
-        requests?: {
-          [k: string]: number | string | undefined;
-        };
-        /**
-         * Maximum resources.
-         */
-        limits?: {
-          [k: string]: number | string | undefined;
-        };
-      };
-      /**
-       * Whole GPUs per Pod of this role. Only roles with gpus above 0 get the pool's nodeSelector and tolerations.
-       */
-      gpus?: number;
-      /**
-       * Seconds a stage of this role may run (the Pod's activeDeadlineSeconds).
-       */
-      timeoutSeconds?: number;
-      /**
-       * Most model turns in one stage.
-       */
-      maxTurns?: number;
-      /**
-       * Tries of a stage whose Pod fails for reasons other than its result (crash, OOMKilled, eviction, lost node) before the task fails.
-       */
-      maxAttempts?: number;
-    };
-    /**
-     * Settings of the run role, which executes the tests in a locked-down Pod with no secrets.
-     */
-    run?: {
-      /**
-       * The project's toolchain image (python, node, go...). The agent is copied in by an init container, so any image with a shell works.
-       */
-      image?: string;
-      /**
-       * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
-       */
-      command?: string[];
-      /**
-       * Extra environment variables, literal values only (the run role holds no secrets).
-       *
-       * Items: One environment variable.
-       */
-      env?: {
-        /**
-         * Variable name.
-         */
-        name: string;
-        /**
-         * Literal value.
-         */
-        value: string;
-      }[];
-      /**
-       * CPU and memory requests and limits of the role's container (GPUs come from gpus).
-       */
-      resources?: {
-        /**
-         * Minimum resources, for example cpu "500m", memory 1Gi.
-         */
-        requests?: {
-          [k: string]: number | string | undefined;
-        };
-        /**
-         * Maximum resources.
-         */
-        limits?: {
-          [k: string]: number | string | undefined;
-        };
-      };
-      /**
-       * Whole GPUs per run Pod; with gpus above 0 the Pod gets the pool's nodeSelector and tolerations.
-       */
-      gpus?: number;
-      /**
-       * Seconds a run stage may take (the Pod's activeDeadlineSeconds).
-       */
-      timeoutSeconds?: number;
-      /**
-       * Tries of a run stage whose Pod fails for reasons other than its result before the task fails.
-       */
-      maxAttempts?: number;
+    limits?: {
+      [k: string]: number | string | undefined;
     };
   };
+  /**
+   * Whole GPUs per Pod of this role. Only roles with gpus above 0 get the pool's nodeSelector and tolerations.
+   */
+  gpus?: number;
+  /**
+   * Seconds a stage of this role may run (the Pod's activeDeadlineSeconds).
+   */
+  timeoutSeconds?: number;
+  /**
+   * Most model turns in one stage.
+   */
+  maxTurns?: number;
+  /**
+   * Tries of a stage whose Pod fails for reasons other than its result (crash, OOMKilled, eviction, lost node) before the task fails.
+   */
+  maxAttempts?: number;
+}
+/**
+ * Settings of the run role, which executes the tests in a locked-down Pod with no secrets.
+ */
+export interface RunRoleSpec {
+  /**
+   * The project's toolchain image (python, node, go...). The agent is copied in by an init container, so any image with a shell works.
+   */
+  image?: string;
+  /**
+   * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
+   */
+  command?: string[];
+  /**
+   * Extra environment variables, literal values only (the run role holds no secrets).
+   *
+   * Items: One environment variable.
+   */
+  env?: {
+    /**
+     * Variable name.
+     */
+    name: string;
+    /**
+     * Literal value.
+     */
+    value: string;
+  }[];
+  /**
+   * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+   */
+  resources?: {
+    /**
+     * Minimum resources, for example cpu "500m", memory 1Gi.
+     */
+    requests?: {
+      [k: string]: number | string | undefined;
+    };
+    /**
+     * Maximum resources.
+     */
+    limits?: {
+      [k: string]: number | string | undefined;
+    };
+  };
+  /**
+   * Whole GPUs per run Pod; with gpus above 0 the Pod gets the pool's nodeSelector and tolerations.
+   */
+  gpus?: number;
+  /**
+   * Seconds a run stage may take (the Pod's activeDeadlineSeconds).
+   */
+  timeoutSeconds?: number;
+  /**
+   * Tries of a run stage whose Pod fails for reasons other than its result before the task fails.
+   */
+  maxAttempts?: number;
 }
 
 /**
@@ -444,33 +282,35 @@ export interface AgentPoolStatus {
   gpusInUse?: number;
   /**
    * Standard conditions; Ready says whether the pool accepts work.
-   *
-   * Items: A condition of the pool, following the Kubernetes API conventions.
    */
-  conditions?: {
-    /**
-     * Condition type.
-     */
-    type: string;
-    /**
-     * True, False or Unknown.
-     */
-    status: "True" | "False" | "Unknown";
-    /**
-     * The spec generation the condition was set for.
-     */
-    observedGeneration?: number;
-    /**
-     * When the status last changed.
-     */
-    lastTransitionTime: string;
-    /**
-     * CamelCase machine-readable reason.
-     */
-    reason: string;
-    /**
-     * Human-readable detail.
-     */
-    message: string;
-  }[];
+  conditions?: AgentPoolCondition[];
+}
+/**
+ * A condition of the pool, following the Kubernetes API conventions.
+ */
+export interface AgentPoolCondition {
+  /**
+   * Condition type.
+   */
+  type: string;
+  /**
+   * True, False or Unknown.
+   */
+  status: "True" | "False" | "Unknown";
+  /**
+   * The spec generation the condition was set for.
+   */
+  observedGeneration?: number;
+  /**
+   * When the status last changed.
+   */
+  lastTransitionTime: string;
+  /**
+   * CamelCase machine-readable reason.
+   */
+  reason: string;
+  /**
+   * Human-readable detail.
+   */
+  message: string;
 }

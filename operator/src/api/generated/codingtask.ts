@@ -135,35 +135,8 @@ export interface CodingTaskStatus {
   message?: string;
   /**
    * Standard conditions. Types are Ready, Progressing, Succeeded, Failed, PoolReady and Schedulable.
-   *
-   * Items: A condition of the task, following the Kubernetes API conventions.
    */
-  conditions?: {
-    /**
-     * Condition type.
-     */
-    type: string;
-    /**
-     * True, False or Unknown.
-     */
-    status: "True" | "False" | "Unknown";
-    /**
-     * The spec generation the condition was set for.
-     */
-    observedGeneration?: number;
-    /**
-     * When the status last changed.
-     */
-    lastTransitionTime: string;
-    /**
-     * CamelCase machine-readable reason.
-     */
-    reason: string;
-    /**
-     * Human-readable detail.
-     */
-    message: string;
-  }[];
+  conditions?: CodingTaskCondition[];
   /**
    * Current loop iteration, starting at 1.
    */
@@ -236,98 +209,8 @@ export interface CodingTaskStatus {
   };
   /**
    * Every stage the task has run or is running, oldest first.
-   *
-   * Items: One agent run (a Pod in the cluster, a process in the local tier).
    */
-  stages?: {
-    /**
-     * Pod (or process) name, deterministic from task, iteration, role and attempt.
-     */
-    name: string;
-    /**
-     * Loop iteration the stage belongs to.
-     */
-    iteration: number;
-    /**
-     * The agent role.
-     */
-    role: "code" | "test" | "run" | "repair" | "acceptance";
-    /**
-     * Retry number after infrastructure failures, from 0.
-     */
-    attempt: number;
-    /**
-     * Pending, Running, Succeeded (the stage did its job), Failed (its result says the job failed, such as failing tests) or Error (no usable result).
-     */
-    state?: "Pending" | "Running" | "Succeeded" | "Failed" | "Error";
-    /**
-     * When the stage was created.
-     */
-    startTime?: string;
-    /**
-     * When its result was recorded.
-     */
-    completionTime?: string;
-    /**
-     * Why the stage ended as it did, for example OOMKilled or DeadlineExceeded.
-     */
-    reason?: string;
-    /**
-     * The agent's one-line summary.
-     */
-    summary?: string;
-    /**
-     * Commit the stage produced or tested.
-     */
-    commit?: string;
-    /**
-     * Test counts, for run and acceptance stages.
-     */
-    tests?: {
-      /**
-       * Tests that passed.
-       */
-      passed?: number;
-      /**
-       * Tests that failed.
-       */
-      failed?: number;
-      /**
-       * Tests collected.
-       */
-      total?: number;
-      /**
-       * Failing test names, truncated.
-       */
-      failing?: string[];
-      /**
-       * Tests that passed when re-run.
-       */
-      flaky?: string[];
-    };
-    /**
-     * Tests the repair agent believes are wrong, for the test agent to revise.
-     *
-     * @maxItems 50
-     */
-    flaggedTests?: string[];
-    /**
-     * Model cost of this stage in US dollars.
-     */
-    costUSD?: string;
-    /**
-     * GPU-seconds this stage held.
-     */
-    gpuSeconds?: number;
-    /**
-     * Model input tokens.
-     */
-    inputTokens?: number;
-    /**
-     * Model output tokens.
-     */
-    outputTokens?: number;
-  }[];
+  stages?: StageStatus[];
   /**
    * Where the finished work is.
    */
@@ -345,4 +228,125 @@ export interface CodingTaskStatus {
      */
     pullRequestURL?: string;
   };
+}
+/**
+ * A condition of the task, following the Kubernetes API conventions.
+ */
+export interface CodingTaskCondition {
+  /**
+   * Condition type.
+   */
+  type: string;
+  /**
+   * True, False or Unknown.
+   */
+  status: "True" | "False" | "Unknown";
+  /**
+   * The spec generation the condition was set for.
+   */
+  observedGeneration?: number;
+  /**
+   * When the status last changed.
+   */
+  lastTransitionTime: string;
+  /**
+   * CamelCase machine-readable reason.
+   */
+  reason: string;
+  /**
+   * Human-readable detail.
+   */
+  message: string;
+}
+/**
+ * One agent run (a Pod in the cluster, a process in the local tier).
+ */
+export interface StageStatus {
+  /**
+   * Pod (or process) name, deterministic from task, iteration, role and attempt.
+   */
+  name: string;
+  /**
+   * Loop iteration the stage belongs to.
+   */
+  iteration: number;
+  /**
+   * The agent role.
+   */
+  role: "code" | "test" | "run" | "repair" | "acceptance";
+  /**
+   * Retry number after infrastructure failures, from 0.
+   */
+  attempt: number;
+  /**
+   * Pending, Running, Succeeded (the stage did its job), Failed (its result says the job failed, such as failing tests) or Error (no usable result).
+   */
+  state?: "Pending" | "Running" | "Succeeded" | "Failed" | "Error";
+  /**
+   * When the stage was created.
+   */
+  startTime?: string;
+  /**
+   * When its result was recorded.
+   */
+  completionTime?: string;
+  /**
+   * Why the stage ended as it did, for example OOMKilled or DeadlineExceeded.
+   */
+  reason?: string;
+  /**
+   * The agent's one-line summary.
+   */
+  summary?: string;
+  /**
+   * Commit the stage produced or tested.
+   */
+  commit?: string;
+  /**
+   * Test counts, for run and acceptance stages.
+   */
+  tests?: {
+    /**
+     * Tests that passed.
+     */
+    passed?: number;
+    /**
+     * Tests that failed.
+     */
+    failed?: number;
+    /**
+     * Tests collected.
+     */
+    total?: number;
+    /**
+     * Failing test names, truncated.
+     */
+    failing?: string[];
+    /**
+     * Tests that passed when re-run.
+     */
+    flaky?: string[];
+  };
+  /**
+   * Tests the repair agent believes are wrong, for the test agent to revise.
+   *
+   * @maxItems 50
+   */
+  flaggedTests?: string[];
+  /**
+   * Model cost of this stage in US dollars.
+   */
+  costUSD?: string;
+  /**
+   * GPU-seconds this stage held.
+   */
+  gpuSeconds?: number;
+  /**
+   * Model input tokens.
+   */
+  inputTokens?: number;
+  /**
+   * Model output tokens.
+   */
+  outputTokens?: number;
 }

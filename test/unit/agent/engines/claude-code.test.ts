@@ -1,5 +1,6 @@
 // The claude-code engine's process plumbing, with a stand-in `claude` (a shell script that checks its
-// arguments and environment and replays recorded stream-json). The real CLI is not a dependency.
+// arguments and environment and replays recorded stream-json). The real CLI runs in
+// test/e2e/agent/claude-code-real.test.ts.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { claudeCodeEngine } from '../../../../operator/src/agent/engines/claude-code.js';
@@ -39,12 +40,15 @@ test('runs claude -p with stream-json, the role tools and a private HOME; maps t
   expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'Done: wrote a.py', turns: 1, usage: { costUSD: 0.02, cacheWriteTokens: 7 } });
   const { readFileSync } = await import('node:fs');
   const argv = readFileSync(join(dir, 'argv'), 'utf8');
-  expect(argv).toContain('-p PROMPT --output-format stream-json --verbose --max-turns 9 --permission-mode acceptEdits --allowedTools Read,Write --append-system-prompt SYSTEM --model claude-sonnet-4-5');
+  expect(argv).toContain(
+    '-p PROMPT --output-format stream-json --verbose --max-turns 9 --permission-mode acceptEdits --tools Read,Write --allowedTools Read,Write --append-system-prompt SYSTEM --model claude-sonnet-4-5 --no-session-persistence',
+  );
   const env = readFileSync(join(dir, 'env'), 'utf8');
   expect(env).toContain('CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1');
   expect(env).toContain('ANTHROPIC_BASE_URL=http://127.0.0.1:9');
   expect(env).not.toContain('ghp_secret');
   expect(env).toMatch(/HOME=.*autorun-claude-home-/);
+  expect(env).toMatch(/TMPDIR=.*autorun-claude-home-.*\/tmp/);
   expect(lines.some((l) => l.includes('"event":"claude"'))).toBe(true);
 });
 
@@ -62,4 +66,38 @@ test('a missing binary is an engine crash with a clear summary', async () => {
   });
   expect(res).toMatchObject({ outcome: 'Error', reason: 'EngineCrashed' });
   expect(res.summary).toMatch(/cannot start/);
+});
+
+test('a 401 retry notice stops the session at once instead of sitting out its backoff', async () => {
+  const dir = tempDir();
+  const bin = join(dir, 'claude');
+  // As the real CLI does: it announces each retry, even of a 401, then sleeps (here with a child).
+  writeFileSync(
+    bin,
+    `#!/bin/sh
+printf '%s\\n' '{"type":"system","subtype":"init","session_id":"s2"}'
+printf '%s\\n' '{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":600,"error_status":401,"error":"authentication_failed","session_id":"s2"}'
+sleep 300 &
+echo $! > "${dir}/child.pid"
+wait
+`,
+  );
+  chmodSync(bin, 0o755);
+  const started = Date.now();
+  const res = await claudeCodeEngine({
+    system: 's',
+    prompt: 'p',
+    tools: [],
+    claudeTools: ['Read'],
+    model: model(),
+    workspace: dir,
+    env: { PATH: process.env.PATH, AUTORUN_CLAUDE_BIN: bin, ANTHROPIC_API_KEY: 'k' },
+    transcript: recordingTranscript().transcript,
+  });
+  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(res).toMatchObject({ outcome: 'Error', reason: 'Unauthorized' });
+  expect(res.summary).toMatch(/model API 401 .*authentication_failed/);
+  const { readFileSync } = await import('node:fs');
+  const sleeper = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
+  expect(() => process.kill(sleeper, 0)).toThrow();
 });

@@ -1,5 +1,5 @@
 // Claude Code headless stream-json, as recorded from `claude -p --output-format stream-json --verbose`.
-import { mapClaudeResult, parseStreamJson } from '../../../../operator/src/agent/engines/stream-json.js';
+import { hopelessRetry, mapClaudeResult, parseStreamJson } from '../../../../operator/src/agent/engines/stream-json.js';
 
 const init = '{"type":"system","subtype":"init","cwd":"/workspace","session_id":"5f1c","tools":["Bash","Edit","Read","Write"],"model":"claude-sonnet-4-5","permissionMode":"acceptEdits"}';
 const assistant = '{"type":"assistant","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"tool_use","id":"toolu_1","name":"Write","input":{"file_path":"/workspace/a.py","content":"x=1\\n"}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":5}},"session_id":"5f1c"}';
@@ -39,4 +39,21 @@ test('API failures reported as text map to reasons', () => {
 
 test('no result line: the CLI crashed', () => {
   expect(mapClaudeResult(parseStreamJson([init, assistant].join('\n')), 'm', 7)).toMatchObject({ outcome: 'Error', reason: 'EngineCrashed', turns: 1 });
+});
+
+test('2.1.x: the status comes from api_error_status, the reason for error subtypes from errors', () => {
+  const r403 = mapClaudeResult(parseStreamJson(result('"subtype":"success","is_error":true,"api_error_status":403,"result":"Your organization cannot use this model"')), 'm', 7);
+  expect(r403).toMatchObject({ outcome: 'Error', reason: 'Forbidden' });
+  expect(r403.summary).toMatch(/^model API 403 \(Forbidden\).*cannot use this model/);
+  const failed = mapClaudeResult(parseStreamJson(result('"subtype":"error_during_execution","is_error":true,"errors":["tool crashed"]')), 'm', 7);
+  expect(failed.summary).toMatch(/during execution \(session 5f1c\): tool crashed/);
+});
+
+test('retry notices for statuses no retry fixes are hopeless; 429 and 529 are not', () => {
+  const retry = (status: number) => ({ type: 'system', subtype: 'api_retry', attempt: 1, error_status: status });
+  expect(hopelessRetry(retry(401))).toBe(401);
+  expect(hopelessRetry(retry(400))).toBe(400);
+  expect(hopelessRetry(retry(429))).toBeUndefined();
+  expect(hopelessRetry(retry(529))).toBeUndefined();
+  expect(hopelessRetry({ type: 'system', subtype: 'init' })).toBeUndefined();
 });
