@@ -5,6 +5,7 @@
 //
 //   BENCH_TASKS       tasks in the timed batch (default 40)
 //   BENCH_RSS_TASKS   idle (suspended) tasks in the cache for the RSS figure (default 2000; the target is stated for 10,000)
+//   BENCH_PROBES      tasks applied one at a time after the batch, for apply → first Pod on a quiet operator (default 10)
 //   BENCH_LOG_LEVEL, BENCH_LOG_FILE   the operator's log level, and a file to keep its whole log in
 //   BENCH_OPERATOR_NODE_ARGS          extra node flags for the operator, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 import { spawn } from 'node:child_process';
@@ -19,7 +20,20 @@ import { Agents, createPool, createTask, ensureCpuNodes, failingRun, operatorKub
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 40);
 const RSS_TASKS = Number(process.env.BENCH_RSS_TASKS ?? 2000);
+const PROBES = Number(process.env.BENCH_PROBES ?? 10);
 const ns = 'bench';
+
+/** Stage Pod finished → next Pod of the task created, both as the agents' watch saw them. */
+function handoffsOf(agents: Agents, task: string): number[] {
+  const stages = agents.stagesOf(task).sort((a, b) => agents.createdAt.get(a.name)! - agents.createdAt.get(b.name)!);
+  const out: number[] = [];
+  for (let i = 1; i < stages.length; i++) {
+    const created = agents.createdAt.get(stages[i]!.name)!;
+    const prev = stages.slice(0, i).map((s) => agents.finishSeenAt.get(s.name) ?? -Infinity).filter((f) => f <= created);
+    if (prev.length) out.push(created - Math.max(...prev));
+  }
+  return out;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,7 +103,7 @@ async function main(): Promise<void> {
     const applied = new Map<string, number>();
     agents = new Agents(ns, (s) => {
       // Every fifth task needs one repair round, so hand-offs include run → repair.
-      if (s.role === 'run' && s.iteration === 1 && Number(s.task.slice(2)) % 5 === 0) return { result: failingRun(s, ['test_edge']) };
+      if (s.role === 'run' && s.iteration === 1 && Number(s.task.split('-').at(-1)) % 5 === 0) return { result: failingRun(s, ['test_edge']) };
       return { result: success(s) };
     });
     await agents.start();
@@ -131,27 +145,28 @@ async function main(): Promise<void> {
         await createTask(ns, n);
       }),
     );
-    await until('all tasks finished', async () => {
-      const list = (await kube().custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks' })) as { items: { status?: { phase?: string } }[] };
-      return list.items.filter((t) => t.status?.phase === 'Succeeded' || t.status?.phase === 'Failed').length === TASKS;
+    type Listed = { metadata: { name: string }; status?: { phase?: string; queuedAt?: string } };
+    const finished = await until('all tasks finished', async () => {
+      const list = (await kube().custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks' })) as { items: Listed[] };
+      return list.items.filter((t) => t.status?.phase === 'Succeeded' || t.status?.phase === 'Failed').length === TASKS && list.items;
     });
     const wallS = (Date.now() - t0) / 1000;
+    // Tasks the pool queued wait for a slot by design: apply → first Pod is the operator's latency
+    // only for those it admitted at once.
+    const queued = new Set(finished.filter((t) => t.status?.queuedAt).map((t) => t.metadata.name));
 
     const firstPod: number[] = [];
+    const firstPodQueued: number[] = [];
     const handoffs: number[] = [];
     let iterations = 0;
     for (const n of names) {
       const stages = agents.stagesOf(n).sort((a, b) => agents!.createdAt.get(a.name)! - agents!.createdAt.get(b.name)!);
-      if (stages[0]) firstPod.push(agents.createdAt.get(stages[0].name)! - applied.get(n)!);
+      if (stages[0]) (queued.has(n) ? firstPodQueued : firstPod).push(agents.createdAt.get(stages[0].name)! - applied.get(n)!);
       iterations += Math.max(...stages.map((s) => s.iteration));
-      for (let i = 1; i < stages.length; i++) {
-        const created = agents.createdAt.get(stages[i]!.name)!;
-        const prev = stages.slice(0, i).map((s) => agents!.finishedAt.get(s.name) ?? -Infinity).filter((f) => f <= created);
-        if (prev.length) handoffs.push(created - Math.max(...prev));
-      }
+      handoffs.push(...handoffsOf(agents, n));
     }
     if (logFile) {
-      const timeline = [...agents.seen.keys()].map((pod) => ({ pod, created: agents!.createdAt.get(pod), finished: agents!.finishedAt.get(pod) }));
+      const timeline = [...agents.seen.keys()].map((pod) => ({ pod, created: agents!.createdAt.get(pod), finished: agents!.finishSeenAt.get(pod) }));
       writeFileSync(`${logFile}.stages.json`, JSON.stringify(timeline));
     }
     const m = await scrape(port);
@@ -159,6 +174,18 @@ async function main(): Promise<void> {
     const eventWrites = sum(m, 'autorun_api_writes_total', 'resource="events"');
     const reconciles = sum(m, 'autorun_reconciles_total', 'kind="task"');
     const rssBatch = rssMiB(operator.pid!);
+
+    // The same figure on a quiet operator: one task at a time, each waiting for its first Pod.
+    const probes: number[] = [];
+    const probeHandoffs: number[] = [];
+    for (let i = 0; i < PROBES; i++) {
+      const n = `probe-${i}`;
+      const at = Date.now();
+      await createTask(ns, n);
+      probes.push((await until(`first Pod of ${n}`, () => agents!.stagesOf(n).length > 0 && Math.min(...agents!.stagesOf(n).map((s) => agents!.createdAt.get(s.name)!)), 30_000)) - at);
+      await until(`${n} finished`, async () => ['Succeeded', 'Failed'].includes((await kube().custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', name: n }) as Listed).status?.phase ?? ''), 60_000);
+      probeHandoffs.push(...handoffsOf(agents, n));
+    }
 
     // RSS with many tasks in the cache: suspended tasks cost a reconcile each and then sit.
     const tRss = Date.now();
@@ -187,8 +214,17 @@ async function main(): Promise<void> {
     const figures = {
       tasks: TASKS,
       wallSeconds: wallS,
-      handoffMs: { p50: percentile(handoffs, 50), p99: percentile(handoffs, 99), n: handoffs.length, target: 'p99 ≤ 250' },
-      applyToFirstPodMs: { p50: percentile(firstPod, 50), p99: percentile(firstPod, 99), target: 'p50 ≤ 100' },
+      handoffMs: {
+        batch: { p50: percentile(handoffs, 50), p99: percentile(handoffs, 99), n: handoffs.length },
+        oneAtATime: { p50: percentile(probeHandoffs, 50), p99: percentile(probeHandoffs, 99), n: probeHandoffs.length },
+        target: 'p99 ≤ 250',
+      },
+      applyToFirstPodMs: {
+        admittedAtOnce: { p50: percentile(firstPod, 50), p99: percentile(firstPod, 99), n: firstPod.length },
+        oneAtATime: { p50: percentile(probes, 50), p99: percentile(probes, 99), n: probes.length },
+        queuedFirst: { p50: percentile(firstPodQueued, 50), n: firstPodQueued.length },
+        target: 'p50 ≤ 100',
+      },
       apiWritesPerIteration: { withoutEvents: +(taskWrites / iterations).toFixed(2), events: +(eventWrites / iterations).toFixed(2), target: '≤ 6' },
       reconcilesPerTask: +(reconciles / TASKS).toFixed(2),
       podCreatesPerSecond: { operatorAverage: +(podsCreated / wallS).toFixed(1), apiserverRaw: +raw.toFixed(1) },

@@ -5,6 +5,7 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Server } from 'node:http';
 import { API_VERSION, type AgentPool, type CodingTask } from '../api/types.js';
 import { createLogger, type Logger } from '../util/log.js';
+import type { SlackConfig } from '../report/slack/app.js';
 import { sharedConnections, type SharedKubeConfig } from './connections.js';
 import { startProbeServer } from './http.js';
 import { ResilientInformer, errText } from './informer.js';
@@ -14,6 +15,7 @@ import { ControllerMetrics } from './metrics.js';
 import { observeStage } from './pods/observe.js';
 import { POOL_LABEL, STAGE_POD_SELECTOR, TASK_LABEL } from './pods/labels.js';
 import { WorkQueue } from './queue.js';
+import { TaskReporter } from './slack.js';
 import { Reconciler, StaleCacheError, poolQueueKey, taskQueueKey, type Caches } from './reconcile.js';
 
 export interface ControllerOptions {
@@ -35,7 +37,16 @@ export interface ControllerOptions {
   queue?: { baseDelayMs?: number; maxDelayMs?: number };
   processMetrics?: boolean;
   log?: Logger;
+  /** Report each task to a Slack thread (the leader only). */
+  slack?: SlackConfig;
 }
+
+/**
+ * A reconcile spends its time waiting for the apiserver (a Pod create, a status write), not on the
+ * CPU, so workers are cheap; with few of them a burst of events queues behind slow writes and every
+ * hand-off waits its turn. Per-key serialization and the admission bookkeeping keep many safe.
+ */
+export const DEFAULT_WORKERS = 32;
 
 const key = (ns: string | undefined, name: string | undefined): string => `${ns ?? ''}/${name ?? ''}`;
 
@@ -79,6 +90,7 @@ export class Controller {
   private started = false;
   private stopping = false;
   private readonly connections: SharedKubeConfig;
+  private readonly reporter: TaskReporter | undefined;
   port: number | undefined;
 
   constructor(private readonly o: ControllerOptions) {
@@ -87,6 +99,7 @@ export class Controller {
     this.connections = sharedConnections(o.kc);
     const kc = this.connections.kc;
     this.api = new KubeApi(kc, this.metrics);
+    this.reporter = o.slack ? new TaskReporter({ config: o.slack, api: this.api, cachedTask: (ns, name) => this.tasks.get(name, ns), log: this.log }) : undefined;
     const ns = o.namespace;
     const crPath = (plural: string): string => (ns ? `/apis/${API_VERSION}/namespaces/${ns}/${plural}` : `/apis/${API_VERSION}/${plural}`);
     const common = { kc, log: this.log, quietRelistMs: o.quietRelistMs };
@@ -180,7 +193,7 @@ export class Controller {
 
   private startWorkers(): void {
     if (this.queue || this.stopping) return;
-    const queue = new WorkQueue(this.o.queue);
+    const queue = new WorkQueue({ ...this.o.queue, observeWait: (ms) => this.metrics.queueWait.observe(ms / 1000) });
     this.queue = queue;
     this.metrics.isLeader.set(1);
     const reconciler = new Reconciler({
@@ -192,9 +205,10 @@ export class Controller {
       identity: this.o.identity,
       logLimitBytes: this.o.logLimitBytes,
       poolStatusIntervalMs: this.o.poolStatusIntervalMs,
+      reporter: this.reporter,
     });
     this.reconciler = reconciler;
-    const n = this.o.workers ?? 8;
+    const n = this.o.workers ?? DEFAULT_WORKERS;
     this.workers = Array.from({ length: n }, () => this.work(queue, reconciler));
     this.enqueueAll();
     this.log.info('workers started', { workers: n });
@@ -212,6 +226,7 @@ export class Controller {
     this.workers = [];
     await Promise.all(workers);
     await reconciler?.flushEvents();
+    await this.reporter?.flush();
   }
 
   private async work(queue: WorkQueue, reconciler: Reconciler): Promise<void> {
@@ -223,7 +238,7 @@ export class Controller {
       try {
         await reconciler.reconcile(k);
         queue.forget(k);
-        this.log.debug('reconciled', { key: k, ms: +(performance.now() - t0).toFixed(1) });
+        this.log.debug('reconciled', { key: k, ms: +(performance.now() - t0).toFixed(1), queued: queue.len() });
       } catch (err) {
         const delay = queue.addRateLimited(k);
         const level = err instanceof StaleCacheError ? 'debug' : 'warn';

@@ -113,6 +113,16 @@ export class KubeApi {
     ) as Promise<CodingTask>;
   }
 
+  /** A metadata merge patch on the task itself (not its status): only the given annotations change. */
+  async patchTaskAnnotations(namespace: string, name: string, annotations: Record<string, string>, taskKey: string): Promise<void> {
+    await this.counted('patch', TASKS, taskKey, () =>
+      this.custom.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, plural: TASKS, namespace, name, body: { metadata: { annotations } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
   /** A merge patch: the pool's status is a handful of counters that only the leader writes. */
   async patchPoolStatus(pool: AgentPool, status: AgentPoolStatus): Promise<AgentPool> {
     const { namespace, name } = pool.metadata;

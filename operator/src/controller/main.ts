@@ -6,8 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { slackConfigFromEnv } from '../report/slack/app.js';
 import { createLogger } from '../util/log.js';
-import { Controller } from './controller.js';
+import { Controller, DEFAULT_WORKERS } from './controller.js';
 
 const USAGE = `usage: autorun operator [flags]
 
@@ -20,7 +21,7 @@ const USAGE = `usage: autorun operator [flags]
   --retry-period SECONDS         (default 5)
   --identity ID                  this replica's holder identity (env POD_NAME; default hostname + random)
   --port PORT                    /healthz /readyz /metrics (env METRICS_PORT; default 8080; 0 = any)
-  --workers N                    concurrent reconciles (default 8)
+  --workers N                    concurrent reconciles (default 32: each mostly waits on the apiserver)
   --resync SECONDS               re-reconcile every task this often (default 600)
 `;
 
@@ -92,10 +93,12 @@ export async function main(argv: string[]): Promise<number> {
           }
         : false,
       port: num('port', Number(process.env.METRICS_PORT ?? 8080)),
-      workers: Math.max(1, num('workers', 8)),
+      workers: Math.max(1, num('workers', DEFAULT_WORKERS)),
       resyncMs: num('resync', 600) * 1000,
       processMetrics: true,
       log,
+      // SLACK_BOT_TOKEN and SLACK_CHANNEL (from a Secret) turn on one Slack thread per task.
+      slack: slackConfigFromEnv(),
     });
   } catch (err) {
     log.error('cannot start', { err: (err as Error).message });

@@ -22,6 +22,7 @@ export class ControllerMetrics {
   readonly reconcileSeconds: Histogram<'kind'>;
   readonly apiWrites: Counter<'verb' | 'resource' | 'code'>;
   readonly queueDepth: Gauge;
+  readonly queueWait: Histogram;
   readonly tasksByPhase: Gauge<'phase'>;
   readonly isLeader: Gauge;
   readonly informerRestarts: Gauge<'informer' | 'kind'>;
@@ -40,6 +41,12 @@ export class ControllerMetrics {
     });
     this.apiWrites = new Counter({ name: 'autorun_api_writes_total', help: 'Writes to the Kubernetes API by verb, resource and HTTP outcome.', labelNames: ['verb', 'resource', 'code'], registers });
     this.queueDepth = new Gauge({ name: 'autorun_workqueue_depth', help: 'Keys waiting in the work queue.', registers });
+    this.queueWait = new Histogram({
+      name: 'autorun_workqueue_wait_seconds',
+      help: 'Time from a key being added to the work queue to a worker taking it (the part of a hand-off spent waiting).',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
     this.tasksByPhase = new Gauge({ name: 'autorun_tasks', help: 'CodingTasks in the cache by phase.', labelNames: ['phase'], registers });
     this.isLeader = new Gauge({ name: 'autorun_leader', help: '1 when this replica holds the lease.', registers });
     this.informerRestarts = new Gauge({ name: 'autorun_informer_restarts', help: 'Informer restarts after errors and relists after stalls.', labelNames: ['informer', 'kind'], registers });

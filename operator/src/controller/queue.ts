@@ -12,12 +12,16 @@ export interface QueueOptions {
   retryQPS?: number;
   retryBurst?: number;
   now?: () => number;
+  /** Called as a key is handed out, with how long it waited since it was first added. */
+  observeWait?: (ms: number) => void;
 }
 
 export class WorkQueue {
   private readonly queue: string[] = [];
   private head = 0;
   private readonly dirty = new Set<string>();
+  /** When each dirty key was first added, for the wait metric. */
+  private readonly addedAt = new Map<string, number>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
   /** Delayed adds: the earliest deadline wins, so a later RequeueAt never postpones an earlier one. */
@@ -32,7 +36,8 @@ export class WorkQueue {
   private tokens: number;
   private tokensAt: number;
 
-  constructor(opts: QueueOptions = {}) {
+  constructor(private readonly o: QueueOptions = {}) {
+    const opts = o;
     this.baseDelayMs = opts.baseDelayMs ?? 5;
     this.maxDelayMs = opts.maxDelayMs ?? 60_000;
     this.retryQPS = opts.retryQPS ?? 10;
@@ -45,11 +50,13 @@ export class WorkQueue {
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
+    if (!this.addedAt.has(key)) this.addedAt.set(key, this.now());
     if (this.processing.has(key)) return;
     const waiter = this.waiters.shift();
     if (waiter) {
       this.dirty.delete(key);
       this.processing.add(key);
+      this.handedOut(key);
       waiter(key);
     } else {
       this.queue.push(key);
@@ -104,10 +111,17 @@ export class WorkQueue {
       }
       this.dirty.delete(key);
       this.processing.add(key);
+      this.handedOut(key);
       return Promise.resolve(key);
     }
     if (this.shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private handedOut(key: string): void {
+    const at = this.addedAt.get(key);
+    this.addedAt.delete(key);
+    if (at !== undefined) this.o.observeWait?.(this.now() - at);
   }
 
   /** Marks a key processed; if it was added meanwhile it goes back in line now. */
@@ -137,6 +151,7 @@ export class WorkQueue {
     this.queue.length = 0;
     this.head = 0;
     this.dirty.clear();
+    this.addedAt.clear();
   }
 
   isShuttingDown(): boolean {

@@ -5,7 +5,7 @@
 // Events are named by content so a repeated transition posts nothing.
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { withDefaults } from '../api/defaults.js';
-import { API_VERSION, type AgentPool, type CodingTask, type Role } from '../api/types.js';
+import { API_VERSION, type AgentPool, type CodingTask, type CodingTaskStatus, type Role } from '../api/types.js';
 import { decide } from '../core/loop.js';
 import { parseStageName } from '../core/names.js';
 import type { Action, LoopOutput, ObservedStage, PoolView } from '../core/types.js';
@@ -47,6 +47,14 @@ export interface ReconcilerOptions {
   poolStatusIntervalMs?: number;
   /** Dollars per GPU-hour when the pool does not say (annotation autorun.dev/gpu-hour-usd). */
   gpuHourUSD?: number;
+  /** Told (and expected to return at once) after a reconcile that wrote status or posted Events. */
+  reporter?: { report(task: CodingTask, status: CodingTaskStatus, events: TaskEvent[]): void; forgetTask(namespace: string, name: string): void };
+}
+
+export interface TaskEvent {
+  kind: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
 }
 
 /** A Conflict on the status write: the cache was stale; retry after the watch catches up. */
@@ -118,6 +126,7 @@ export class Reconciler {
     this.written.delete(key);
     this.waiting.delete(key);
     this.admitted.delete(key);
+    this.o.reporter?.forgetTask(namespace, name);
   }
 
   /** The newest version of a task we know: the cache, or our own write the cache has not caught up with. */
@@ -189,7 +198,11 @@ export class Reconciler {
       if (stage) observed.push({ ...stage, name: podName, state: 'Pending' });
     }
 
-    const admission = pool ? this.admissionOf(pool) : undefined;
+    // Admission looks at every task of the pool; a suspended or finished task starts nothing and
+    // shows no pool standing (see decide()), so it is spared that walk: with thousands of idle tasks
+    // it made each reconcile O(tasks) and a resync O(tasks²).
+    const startsNothing = task.spec.suspend === true || TERMINAL.has(task.status?.phase ?? '');
+    const admission = pool && !startsNothing ? this.admissionOf(pool) : undefined;
     const entry = admission?.byTask.get(key);
     // decide() asks once per stage it is about to start, from one snapshot: count what it was granted.
     let granted = 0;
@@ -239,12 +252,15 @@ export class Reconciler {
     const started = results.filter((r) => r.status === 'fulfilled' && r.value).length;
 
     const phaseBefore = task.status?.phase;
+    let wrote = false;
     // A deferrable change (a stage Pending → Running, one finishing beside a partner that still
     // runs) is left for the next write: the loop derives it again from the same Pods.
     if (!out.deferrable && !jsonEqual(task.status ?? {}, out.status)) {
       try {
         const updated = await this.o.api.replaceTaskStatus(task, out.status, key);
         this.written.set(key, { baseResourceVersion: cached.metadata.resourceVersion, task: updated });
+        wrote = true;
+        this.o.log.debug('status written', { task: key, phase: out.status.phase, reason: out.status.reason });
       } catch (err) {
         if (httpCode(err) === 409) throw new StaleCacheError(`status of ${key} was computed from a stale cache`);
         throw err;
@@ -254,10 +270,14 @@ export class Reconciler {
       if (pool && out.status.phase !== phaseBefore) this.o.queue.add(poolQueueKey(namespace, pool.metadata.name));
     }
 
+    const posted: TaskEvent[] = [];
     for (const a of out.actions) {
-      if (a.type === 'Event') this.postEvent(task, a, key);
-      else if (a.type === 'RequeueAt') this.o.queue.addAfter(taskQueueKey(namespace, name), Date.parse(a.at) - Date.now());
+      if (a.type === 'Event') {
+        if (this.postEvent(task, a, key)) posted.push({ kind: a.kind, reason: a.reason, message: a.message });
+      } else if (a.type === 'RequeueAt') this.o.queue.addAfter(taskQueueKey(namespace, name), Date.parse(a.at) - Date.now());
     }
+
+    if (wrote || posted.length > 0) this.o.reporter?.report(task, out.status, posted);
 
     const live = observed.some((s) => s.state === 'Pending' || s.state === 'Running');
     const phase = out.status.phase;
@@ -342,13 +362,15 @@ export class Reconciler {
   /**
    * Posts an Event off the reconcile's critical path: the worker moves on to the next key while
    * the apiserver stores it. The name is reserved first, so a second reconcile does not post it too.
+   * True when this call posts it (false: posted before, as a deferred status change repeats it).
    */
-  private postEvent(task: CodingTask, a: Extract<Action, { type: 'Event' }>, key: string): void {
+  private postEvent(task: CodingTask, a: Extract<Action, { type: 'Event' }>, key: string): boolean {
     const evName = eventName(task.metadata.name, task.metadata.uid, a.reason, a.message);
-    if (this.postedEvents.has(evName)) return;
+    if (this.postedEvents.has(evName)) return false;
     this.postedEvents.add(evName);
     const p = this.sendEvent(task, a, key, evName).finally(() => this.posting.delete(p));
     this.posting.add(p);
+    return true;
   }
 
   private async sendEvent(task: CodingTask, a: Extract<Action, { type: 'Event' }>, key: string, evName: string): Promise<void> {

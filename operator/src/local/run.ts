@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { secretValues } from '../agent/secrets.js';
 import { loadManifests, ManifestError, type ConfigMap, type Loaded } from '../api/manifests.js';
 import type { CodingTask } from '../api/types.js';
 import { detectGpus, GpuAllocator } from './gpus.js';
@@ -15,6 +16,7 @@ import { missingCredentials, resolvePools } from './pools.js';
 import { Progress } from './progress.js';
 import { checkLocalRemote, ensureFreshRepository, resolveRepositoryUrl } from './repo.js';
 import { Runner, type LocalTask } from './runner.js';
+import { LocalSlack } from './slack.js';
 import { STATE_VERSION, StateDir, type TaskState } from './state.js';
 import { DEFAULT_STATE_DIR } from './status.js';
 
@@ -129,9 +131,19 @@ export async function main(argv: string[]): Promise<number> {
       `autorun: ${local.length} task(s); state in ${dir.root}${devices.length ? `; GPUs ${devices.join(',')}` : ''}. ` +
         'Run the same command again to resume; `autorun status` shows the table.',
     );
-    runner = new Runner({ dir, tasks: local, agentCommand: parsed.values['agent-command'] ? splitCommand(parsed.values['agent-command']) : defaultAgentCommand(), gpus, progress });
+    const slack = LocalSlack.fromEnv(process.env, local, dir, secretValues(process.env), (line) => progress.message(line));
+    if (slack) progress.message(`autorun: reporting to Slack channel ${process.env.SLACK_CHANNEL}`);
+    runner = new Runner({
+      dir,
+      tasks: local,
+      agentCommand: parsed.values['agent-command'] ? splitCommand(parsed.values['agent-command']) : defaultAgentCommand(),
+      gpus,
+      progress,
+      ...(slack ? { onReport: (t: LocalTask, events: Parameters<LocalSlack['report']>[1]) => slack.report(t, events) } : {}),
+    });
     if (interruptedBy) runner.interrupt();
     const { interrupted } = await runner.run();
+    if (slack && !(await slack.flush())) progress.message('slack: gave up waiting for the last Slack updates');
     progress.finish(runner.rows());
     for (const t of local) process.stdout.write(outcomeLine(t, dir));
     if (interrupted) {

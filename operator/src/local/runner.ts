@@ -57,6 +57,8 @@ export interface RunnerOptions {
   progress: Progress;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
+  /** Called after a decision that changed the task's status or produced events (Slack). */
+  onReport?: (t: LocalTask, events: { kind: 'Normal' | 'Warning'; reason: string; message: string }[]) => void;
 }
 
 export class Runner {
@@ -241,6 +243,8 @@ export class Runner {
       t.state.updatedAt = this.now().toISOString();
       this.o.dir.save(t.state);
     }
+    const events = out.actions.flatMap((a) => (a.type === 'Event' ? [{ kind: a.kind, reason: a.reason, message: a.message }] : []));
+    if (changed || events.length) this.o.onReport?.(t, events);
     return changed;
   }
 

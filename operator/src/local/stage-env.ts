@@ -92,12 +92,13 @@ export function agentContext(i: StageEnvInput): AgentContext {
 
 /**
  * The process environment: ours without any inherited AUTORUN_* context (a stale variable must not
- * leak into a stage), without secrets for the roles that execute generated code (the run Pod holds
+ * leak into a stage) or Slack settings, without secrets for the roles that execute generated code (the run Pod holds
  * no secret either), plus the role's literal env from the pool, the context and the GPU devices.
  */
 export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const contextVars = new Set([...CONTEXT_ENV.map((f) => f.env), CONTEXT_FILE_ENV, STAGE_MARKER_ENV]);
-  let env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(parent).filter(([k]) => !contextVars.has(k)));
+  // SLACK_*: `autorun run` reports to Slack itself; no agent needs the bot token.
+  let env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(parent).filter(([k]) => !contextVars.has(k) && !k.startsWith('SLACK_')));
   if (EXECUTES_GENERATED_CODE.includes(i.key.role)) env = scrubEnv(env);
   for (const e of roleSettings(i.pool, i.key.role).env ?? []) if (e.value !== undefined) env[e.name] = e.value;
   Object.assign(env, contextToEnv(agentContext(i)));

@@ -35,6 +35,8 @@ export interface TaskState {
   status: CodingTaskStatus;
   stages: LocalStage[];
   updatedAt: string;
+  /** The task's Slack thread (its first message), so a resumed run posts to the same thread. */
+  slack?: { channel: string; ts: string };
 }
 
 export interface StageFiles {

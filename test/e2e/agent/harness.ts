@@ -125,7 +125,7 @@ export function baseContext(dir: string, role: AgentContext['role'], over: Parti
     language: 'python',
     repository: { url: join(dir, 'remote.git'), baseRef: 'main' },
     test: { timeoutSeconds: 120, allowRepairToEditTests: false },
-    model: { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 10 },
+    model: { provider: 'anthropic', name: 'claude-sonnet-4-6', maxTurns: 10 },
     engine: 'sdk',
     workspace: join(dir, `ws-${role}-${Math.random().toString(36).slice(2, 8)}`),
     terminationPath: join(dir, `termination-${role}-${Math.random().toString(36).slice(2, 8)}`),

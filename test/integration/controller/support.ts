@@ -223,6 +223,12 @@ export class Agents {
   /** Pod name → ms timestamps: when the informer saw it, when we finished it. */
   readonly createdAt = new Map<string, number>();
   readonly finishedAt = new Map<string, number>();
+  /**
+   * When this watch saw the Pod finished: the same stream (and clock) that saw the next Pod
+   * created, so a hand-off measured between the two is not skewed by how long our own status
+   * write took to return.
+   */
+  readonly finishSeenAt = new Map<string, number>();
   readonly errors: string[] = [];
   /** Most GPU-holding (run, acceptance) Pods alive at once, as the agents saw them. */
   maxLiveGpuPods = 0;
@@ -237,6 +243,10 @@ export class Agents {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     this.informer = k8s.makeInformer(kc, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace, labelSelector: TASK_LABEL }), TASK_LABEL);
     this.informer.on('add', (pod) => this.onPod(pod));
+    this.informer.on('update', (pod) => {
+      const name = pod.metadata!.name!;
+      if ((pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') && !this.finishSeenAt.has(name)) this.finishSeenAt.set(name, Date.now());
+    });
     this.informer.on('error', (err) => {
       if (this.stopped) return;
       this.errors.push(String(err));

@@ -15,5 +15,5 @@ export function recordingTranscript(secrets: string[] = []): { transcript: Trans
 }
 
 export function model(overrides: Partial<AgentContext['model']> = {}): AgentContext['model'] {
-  return { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 10, ...overrides };
+  return { provider: 'anthropic', name: 'claude-sonnet-4-6', maxTurns: 10, ...overrides };
 }

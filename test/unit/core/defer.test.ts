@@ -1,5 +1,6 @@
 // LoopOutput.deferrable: which status changes a shell may leave for its next write, and that a
 // shell skipping them reaches the same statuses, with the same Events, in fewer writes.
+import { jsonEqual } from '../../../operator/src/core/equal.js';
 import { decide } from '../../../operator/src/core/loop.js';
 import type { LoopOutput, ObservedStage } from '../../../operator/src/core/types.js';
 import { input, ok, ran, world, type World } from './driver.js';
@@ -18,7 +19,7 @@ function call(w: World, minute: number, observed: ObservedStage[]): { out: LoopO
   w.now = new Date(T(minute));
   w.observed = observed;
   const out = decide(input(w));
-  const changed = JSON.stringify(out.status) !== JSON.stringify(w.status);
+  const changed = !jsonEqual(out.status, w.status);
   const wrote = changed && !out.deferrable;
   if (wrote) w.status = out.status;
   return { out, wrote };

@@ -58,6 +58,11 @@ describe('stageEnv', () => {
     expect(env[STAGE_MARKER_ENV]).toBe('m');
   });
 
+  test('no stage gets the Slack settings: the run reports to Slack itself', () => {
+    const slack = { ...parent, SLACK_BOT_TOKEN: 'xoxb-0123456789-abcdef', SLACK_CHANNEL: 'C1', SLACK_API_URL: 'http://127.0.0.1:9/api/' };
+    for (const role of ['code', 'repair', 'run'] as const) expect(Object.keys(stageEnv(input(role), slack)).filter((k) => k.startsWith('SLACK_'))).toEqual([]);
+  });
+
   test('run and acceptance execute generated code: no secret at all', () => {
     for (const role of ['run', 'acceptance'] as const) {
       const env = stageEnv(input(role, { acceptanceDir: '/state/fizzbuzz/acceptance' }), parent);

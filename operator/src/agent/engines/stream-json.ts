@@ -60,9 +60,23 @@ function statusFromText(text: string): number | undefined {
   return undefined;
 }
 
+/** Model responses seen: the CLI prints one assistant event per content block, all with the id of
+ *  the message they belong to. */
+export function assistantTurns(events: Record<string, unknown>[]): number {
+  const ids = new Set<unknown>();
+  let anonymous = 0;
+  for (const e of events) {
+    if (e.type !== 'assistant') continue;
+    const id = (e.message as { id?: unknown } | undefined)?.id;
+    if (typeof id === 'string') ids.add(id);
+    else anonymous++;
+  }
+  return ids.size + anonymous;
+}
+
 export function mapClaudeResult(events: Record<string, unknown>[], model: string, maxTurns: number): EngineResult {
   const result = [...events].reverse().find((e) => e.type === 'result') as ClaudeResultEvent | undefined;
-  const turnsSeen = events.filter((e) => e.type === 'assistant').length;
+  const turnsSeen = assistantTurns(events);
   if (!result) {
     return {
       outcome: 'Error',

@@ -32,6 +32,8 @@ export function createSlackApp(cfg: SlackConfig): BoltApp {
     clientOptions: {
       ...(cfg.slackApiUrl ? { slackApiUrl: cfg.slackApiUrl.endsWith('/') ? cfg.slackApiUrl : `${cfg.slackApiUrl}/` } : {}),
       retryConfig: { retries: cfg.retries ?? 5, factor: 2, minTimeout: 200, maxTimeout: 5000 },
+      // WebClient has no request timeout by default: a hung connection must not hold a report forever.
+      timeout: 10_000,
     },
   });
 }

@@ -43,7 +43,7 @@ test('runs a streamed tool round trip, caches the stable prefix and counts usage
   expect(fake.requests).toHaveLength(2);
   const first = fake.requests[0]!.body;
   expect(first.stream).toBe(true);
-  expect(first.model).toBe('claude-sonnet-4-5');
+  expect(first.model).toBe('claude-sonnet-4-6');
   expect(Array.isArray(first.system) && first.system[0]!.cache_control).toEqual({ type: 'ephemeral' });
   expect(first.tools!.at(-1)!.cache_control).toEqual({ type: 'ephemeral' });
   expect(first.tools!.map((t) => t.name)).toEqual(['list_files', 'read_file', 'write_file', 'edit_file', 'search']);

@@ -57,3 +57,10 @@ test('retry notices for statuses no retry fixes are hopeless; 429 and 529 are no
   expect(hopelessRetry(retry(529))).toBeUndefined();
   expect(hopelessRetry({ type: 'system', subtype: 'init' })).toBeUndefined();
 });
+
+test('turns count model responses, not the one assistant event per content block the CLI prints', () => {
+  const block = (id: string, type: string) => `{"type":"assistant","message":{"id":"${id}","type":"message","role":"assistant","content":[{"type":"${type}"}]},"session_id":"5f1c"}`;
+  const r = mapClaudeResult(parseStreamJson([init, block('msg_1', 'text'), block('msg_1', 'tool_use'), user, block('msg_2', 'text')].join('\n')), 'm', 7);
+  expect(r).toMatchObject({ reason: 'EngineCrashed', turns: 2 });
+  expect(r.summary).toContain('after 2 assistant messages');
+});

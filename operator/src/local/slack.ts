@@ -1,0 +1,88 @@
+// Slack for `autorun run`: the same thread per task the operator keeps (first message updated in
+// place, a reply per event), on when SLACK_BOT_TOKEN and SLACK_CHANNEL are set. The thread's ts lives
+// in the task's state file, so a resumed run keeps posting to the same thread. Slack is a side
+// channel: calls run in the background, errors become one line on the terminal, and the run neither
+// waits for Slack nor fails because of it (it waits a bounded time at the end for the last update).
+import { redact } from '../agent/secrets.js';
+import { createSlackApp, slackConfigFromEnv } from '../report/slack/app.js';
+import { SlackReporter, type TaskEvent, type ThreadStore } from '../report/slack/reporter.js';
+import { summarize } from '../report/summary.js';
+import type { LocalTask } from './runner.js';
+import type { StateDir } from './state.js';
+
+export const SLACK_FLUSH_MS = 15_000;
+
+/** The thread's ts in the task's state; a thread in another channel does not count. */
+class StateThreads implements ThreadStore {
+  constructor(
+    private readonly tasks: Map<string, LocalTask>,
+    private readonly dir: StateDir,
+    private readonly channel: string,
+  ) {}
+  async get(key: string): Promise<string | undefined> {
+    const slack = this.tasks.get(key)?.state.slack;
+    return slack?.channel === this.channel ? slack.ts : undefined;
+  }
+  async set(key: string, ts: string): Promise<void> {
+    const t = this.tasks.get(key);
+    if (!t) return;
+    t.state.slack = { channel: this.channel, ts };
+    this.dir.save(t.state);
+  }
+}
+
+export function taskKey(t: LocalTask): string {
+  return `${t.state.task.metadata.namespace ?? 'default'}/${t.state.task.metadata.name}`;
+}
+
+export class LocalSlack {
+  private readonly pending = new Set<Promise<void>>();
+  private errors = 0;
+
+  private constructor(
+    private readonly reporter: SlackReporter,
+    private readonly secrets: readonly string[],
+  ) {}
+
+  /** Undefined unless SLACK_BOT_TOKEN and SLACK_CHANNEL are set. */
+  static fromEnv(env: NodeJS.ProcessEnv, tasks: LocalTask[], dir: StateDir, secrets: readonly string[], warn: (line: string) => void): LocalSlack | undefined {
+    const cfg = slackConfigFromEnv(env);
+    if (!cfg) return undefined;
+    const byKey = new Map(tasks.map((t) => [taskKey(t), t]));
+    let slack: LocalSlack | undefined = undefined;
+    const onError = (err: unknown): void => {
+      if (!slack || slack.errors++ > 0) return;
+      // Slack's errors name the method and the error code, never the token; redact anyway.
+      warn(`slack: ${redact(err instanceof Error ? err.message : String(err), [cfg.token, ...secrets])} (the run goes on; further Slack errors are not shown)`);
+    };
+    slack = new LocalSlack(new SlackReporter(createSlackApp(cfg), cfg.channel, new StateThreads(byKey, dir, cfg.channel), onError), [cfg.token, ...secrets]);
+    return slack;
+  }
+
+  /** Queues an update of the task's thread; never throws, never waits. */
+  report(t: LocalTask, events: TaskEvent[]): void {
+    const s = t.state;
+    const summary = summarize(s.task.metadata.namespace ?? 'default', s.task.metadata.name, s.task.spec.goal, s.status);
+    if (summary.message) summary.message = redact(summary.message, this.secrets);
+    const safe = events.map((e) => ({ ...e, message: redact(e.message, this.secrets) }));
+    const p = this.reporter.report(summary, safe);
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Waits for the queued updates, at most `ms`; returns whether all of them finished. */
+  async flush(ms = SLACK_FLUSH_MS): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    const all = Promise.all([...this.pending]).then(() => true as const);
+    try {
+      return await Promise.race([all, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  get failed(): number {
+    return this.errors;
+  }
+}
