@@ -152,6 +152,10 @@ export class ResilientInformer<T extends ApiObject> {
     let buffer: [InformerEvent, T][] | undefined = [];
     let ownStopped = false;
     const forward = (event: InformerEvent) => (obj: T) => {
+      // The cache keeps the very object the handler gets. managedFields (server-side apply's
+      // bookkeeping) is often the biggest part of it and nothing here reads it: drop it, as
+      // client-go's TransformStripManagedFields does.
+      if (obj.metadata) delete (obj.metadata as { managedFields?: unknown }).managedFields;
       if (ownStopped) return;
       this.lastEventAt = Date.now();
       this.failures = 0;

@@ -15,7 +15,6 @@ export interface TaskSummary {
   cost?: string;
   branch?: string;
   commit?: string;
-  pullRequestURL?: string;
 }
 
 export function summarize(namespace: string, name: string, goal: string, status: CodingTaskStatus | undefined): TaskSummary {
@@ -31,7 +30,6 @@ export function summarize(namespace: string, name: string, goal: string, status:
     cost: status?.cost?.summary,
     branch: status?.result?.branch,
     commit: status?.result?.commit,
-    pullRequestURL: status?.result?.pullRequestURL,
   };
 }
 

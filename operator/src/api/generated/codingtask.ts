@@ -45,10 +45,6 @@ export interface CodingTaskSpec {
        */
       key?: string;
     };
-    /**
-     * Open a pull request from the branch when the task succeeds.
-     */
-    pullRequest?: boolean;
   };
   /**
    * How the tests are run and judged.
@@ -223,10 +219,6 @@ export interface CodingTaskStatus {
      * Commit whose tests passed.
      */
     commit?: string;
-    /**
-     * Pull request opened for the branch, when asked for.
-     */
-    pullRequestURL?: string;
   };
 }
 /**

@@ -35,7 +35,7 @@ export function taskMessage(t: TaskSummary): SlackMessage {
     { type: 'section', text: { type: 'mrkdwn', text: scrubSecrets(`*${t.namespace}/${t.name}*\n>${truncate(t.goal.replace(/\n+/g, ' '), 280)}`) } },
     { type: 'section', fields },
   ];
-  const result = [t.branch && `branch \`${t.branch}\``, t.commit && `commit \`${t.commit.slice(0, 12)}\``, t.pullRequestURL && `<${t.pullRequestURL}|pull request>`].filter(Boolean);
+  const result = [t.branch && `branch \`${t.branch}\``, t.commit && `commit \`${t.commit.slice(0, 12)}\``].filter(Boolean);
   if (result.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: result.join(' · ') }] });
   if (t.message) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: scrubSecrets(truncate(t.message, 500)) }] });
   return { text: headline(t), blocks };
