@@ -4,6 +4,9 @@
 //
 //   const fake = await startFakeAnthropic([toolUse('write_file', {path: 'a.py', content: '...'}), text('done')]);
 //   process.env.ANTHROPIC_BASE_URL = fake.url;  ...  fake.requests[1].body.messages  ...  await fake.close();
+//
+// It also answers Claude on Vertex AI (POST {fake.url}/v1/projects/P/locations/R/publishers/anthropic/
+// models/M:streamRawPredict or :rawPredict): the same replies, the model taken from the path.
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,8 +30,26 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON body (undefined for HEAD/GET). */
+  /** Parsed JSON body (undefined for HEAD/GET). Vertex bodies carry anthropic_version, not model. */
   body: MessagesBody;
+  /** Set for a Vertex AI request: the parts of its path. */
+  vertex?: VertexPath;
+}
+
+export interface VertexPath {
+  project: string;
+  region: string;
+  model: string;
+  method: 'streamRawPredict' | 'rawPredict';
+}
+
+const VERTEX_PATH = /^(?:\/v1)?\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/anthropic\/models\/([^/:]+):(streamRawPredict|rawPredict)$/;
+
+export function parseVertexPath(path: string): VertexPath | undefined {
+  const m = VERTEX_PATH.exec(path.split('?')[0]!);
+  if (!m) return undefined;
+  const d = (s: string): string => decodeURIComponent(s);
+  return { project: d(m[1]!), region: d(m[2]!), model: d(m[3]!), method: m[4] as VertexPath['method'] };
 }
 
 /** The parts of a Messages request tests look at. */
@@ -47,7 +68,7 @@ export type Script = FakeReply[] | ((req: RecordedRequest, index: number) => Fak
 export interface FakeAnthropic {
   /** Base URL for ANTHROPIC_BASE_URL / baseURL (no trailing slash). */
   url: string;
-  /** Requests to /v1/messages, in arrival order. */
+  /** Requests to /v1/messages and the Vertex predict paths, in arrival order. */
   requests: RecordedRequest[];
   close(): Promise<void>;
 }
@@ -180,7 +201,8 @@ export async function startFakeAnthropic(script: Script): Promise<FakeAnthropic>
     void (async () => {
       const path = req.url ?? '/';
       const raw = await readBody(req);
-      if (!path.startsWith('/v1/messages') || req.method !== 'POST' || path.startsWith('/v1/messages/count_tokens')) {
+      const vertex = parseVertexPath(path);
+      if (req.method !== 'POST' || (!vertex && (!path.startsWith('/v1/messages') || path.startsWith('/v1/messages/count_tokens')))) {
         // Claude Code probes HEAD / first; anything else that is not a message gets an empty 200/404.
         res.writeHead(req.method === 'HEAD' || path === '/' ? 200 : 404, { 'content-type': 'application/json' });
         res.end(req.method === 'HEAD' ? undefined : path.startsWith('/v1/messages/count_tokens') ? JSON.stringify({ input_tokens: 100 }) : '{}');
@@ -194,7 +216,13 @@ export async function startFakeAnthropic(script: Script): Promise<FakeAnthropic>
         res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'body is not JSON' } }));
         return;
       }
-      const rec: RecordedRequest = { method: req.method, path, headers: req.headers, body };
+      // Vertex takes the API version from the body only and refuses a request without it.
+      if (vertex && !body.anthropic_version) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'anthropic_version: Field required' } }));
+        return;
+      }
+      const rec: RecordedRequest = { method: req.method, path, headers: req.headers, body, ...(vertex ? { vertex } : {}) };
       const index = requests.length;
       requests.push(rec);
       let reply: FakeReply | undefined;
@@ -213,7 +241,7 @@ export async function startFakeAnthropic(script: Script): Promise<FakeAnthropic>
         res.end(JSON.stringify({ type: 'error', error: { type: reply.type, message: reply.message } }));
         return;
       }
-      const msg = messageObject(reply, body.model);
+      const msg = messageObject(reply, vertex?.model ?? body.model);
       if (body.stream) streamMessage(res, msg);
       else {
         res.writeHead(200, { 'content-type': 'application/json', 'request-id': newId('req') });

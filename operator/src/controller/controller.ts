@@ -272,6 +272,7 @@ export class Controller {
       this.enqueue(poolQueueKey(ns, prev?.pool ?? pool));
       return;
     }
+    this.reconciler?.taskCached(ns, name, t.metadata.resourceVersion);
     const seen = { generation: t.metadata.generation, deleting: !!t.metadata.deletionTimestamp, phase: t.status?.phase, pool };
     this.taskSeen.set(k, seen);
     if (prev && prev.pool !== pool) this.tasksByPool.remove(key(ns, prev.pool), name);
@@ -318,7 +319,6 @@ export class Controller {
       const sig = JSON.stringify([observeStage(p) ?? null, !!p.metadata?.deletionTimestamp, p.status?.phase]);
       if (this.podSeen.get(pk) === sig) return;
       this.podSeen.set(pk, sig);
-      this.log.debug('TMP pod changed', { pod: name, sig });
     }
     this.enqueue(taskQueueKey(ns, task));
     const taskPool = pool ?? this.taskSeen.get(key(ns, task))?.pool;

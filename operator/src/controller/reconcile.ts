@@ -139,13 +139,25 @@ export class Reconciler {
     return cached;
   }
 
+  /**
+   * The task with CRD defaults in its spec, kept per cached object. Only the spec is copied:
+   * metadata and status are shared with the cache (nothing here mutates them), so each of ten
+   * thousand tasks is not held twice.
+   */
   private withSpecDefaults(task: CodingTask): CodingTask {
     let d = this.defaulted.get(task);
     if (!d) {
-      d = withDefaults('CodingTask', task);
+      d = { ...task, spec: withDefaults('CodingTask', { spec: task.spec }).spec };
       this.defaulted.set(task, d);
     }
     return d;
+  }
+
+  /** The cache moved past our last status write of this task: the overlay is not needed any more. */
+  taskCached(namespace: string, name: string, resourceVersion: string | undefined): void {
+    const key = `${namespace}/${name}`;
+    const w = this.written.get(key);
+    if (w && w.baseResourceVersion !== resourceVersion) this.written.delete(key);
   }
 
   private admissionOf(pool: AgentPool): Admission {

@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scrubEnv } from '../secrets.js';
 import { apiFailure } from './api-errors.js';
+import type { ApiFailure } from './api-errors.js';
 import { hopelessRetry, mapClaudeResult, parseStreamJson } from './stream-json.js';
 import { apiKeyFrom } from './types.js';
 import type { EngineRequest, EngineResult } from './types.js';
+import { vertexSettings } from './vertex.js';
 
 /** Whole-session deadline; the Pod's activeDeadlineSeconds is the outer one. */
 const SESSION_TIMEOUT_MS = 4 * 3600_000;
@@ -115,28 +117,49 @@ function runSession(bin: string, args: string[], cwd: string, env: NodeJS.Proces
   });
 }
 
+/**
+ * How Claude Code reaches the model. Vertex: Claude Code's own Vertex mode with Google ADC (Workload
+ * Identity's metadata server; the credentials file, if any, stays scrubbed because the model's
+ * commands inherit this env); the region and project are the Pod env the operator sets.
+ */
+export function claudeModelEnv(req: Pick<EngineRequest, 'model' | 'env'>): { env: Record<string, string> } | ApiFailure {
+  const { model, env } = req;
+  if (model.provider === 'vertex') {
+    const s = vertexSettings(model, env);
+    if ('reason' in s) return s;
+    return {
+      env: {
+        CLAUDE_CODE_USE_VERTEX: '1',
+        CLOUD_ML_REGION: s.region,
+        ...(s.projectId ? { ANTHROPIC_VERTEX_PROJECT_ID: s.projectId } : {}),
+        ...(s.baseURL ? { ANTHROPIC_VERTEX_BASE_URL: s.baseURL } : {}),
+      },
+    };
+  }
+  if (model.provider !== 'anthropic') {
+    return { reason: 'ProviderUnsupported', summary: `the claude-code engine supports providers anthropic and vertex, not ${model.provider}` };
+  }
+  const apiKey = apiKeyFrom(env, model.provider);
+  if (!apiKey) return { reason: 'Unauthorized', summary: 'no model API key: set ANTHROPIC_API_KEY (or AUTORUN_MODEL_API_KEY) from the pool Secret' };
+  const baseURL = model.baseURL || env.ANTHROPIC_BASE_URL;
+  return { env: { ANTHROPIC_API_KEY: apiKey, ...(baseURL ? { ANTHROPIC_BASE_URL: baseURL } : {}) } };
+}
+
 export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
   const none = { inputTokens: 0, outputTokens: 0, costUSD: 0 };
-  if (model.provider !== 'anthropic') {
-    return { outcome: 'Error', reason: 'ProviderUnsupported', summary: `the claude-code engine supports provider anthropic only, not ${model.provider}`, finalText: '', usage: none, turns: 0 };
-  }
-  const apiKey = apiKeyFrom(req.env, model.provider);
-  if (!apiKey) {
-    return { outcome: 'Error', reason: 'Unauthorized', summary: 'no model API key: set ANTHROPIC_API_KEY (or AUTORUN_MODEL_API_KEY) from the pool Secret', finalText: '', usage: none, turns: 0 };
-  }
+  const modelEnv = claudeModelEnv(req);
+  if ('reason' in modelEnv) return { outcome: 'Error', reason: modelEnv.reason, summary: modelEnv.summary, finalText: '', usage: none, turns: 0 };
   // Claude Code keeps settings, sessions and scratch files under HOME and TMPDIR; fresh ones per
   // stage keep runs independent and leave nothing behind.
   const home = await mkdtemp(join(tmpdir(), 'autorun-claude-home-'));
   const tmp = join(home, 'tmp');
   await mkdir(tmp);
-  const baseURL = model.baseURL || req.env.ANTHROPIC_BASE_URL;
   const env: NodeJS.ProcessEnv = {
     ...scrubEnv(req.env),
     HOME: home,
     TMPDIR: tmp,
-    ANTHROPIC_API_KEY: apiKey,
-    ...(baseURL ? { ANTHROPIC_BASE_URL: baseURL } : {}),
+    ...modelEnv.env,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_AUTOUPDATER: '1',
   };

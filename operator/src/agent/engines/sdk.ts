@@ -6,11 +6,15 @@ import { addUsage, emptyUsage, priceOf } from '../pricing.js';
 import { ToolError } from '../tools/types.js';
 import type { ToolSpec } from '../tools/types.js';
 import { apiFailure } from './api-errors.js';
+import type { ApiFailure } from './api-errors.js';
 import { apiKeyFrom } from './types.js';
 import type { EngineRequest, EngineResult } from './types.js';
+import { vertexClient, vertexCredentialFailure, vertexSettings } from './vertex.js';
 
 type MessageParam = Anthropic.MessageParam;
 type ContentBlockParam = Anthropic.ContentBlockParam;
+/** What the loop needs of a client; Anthropic and AnthropicVertex both provide it. */
+type MessagesClient = { messages: Pick<Anthropic['messages'], 'stream'> };
 
 /**
  * Retries of one model call on 408/409/429/5xx/529 and connection errors. The SDK honours
@@ -51,24 +55,26 @@ export function overBudget(usage: Usage, budgetUSD: number | undefined): boolean
   return budgetUSD !== undefined && budgetUSD > 0 && usage.costUSD >= budgetUSD;
 }
 
+/** The one part that differs per provider: vertex is the same Messages API behind another client. */
+function modelClient(req: EngineRequest): MessagesClient | ApiFailure {
+  const { model, env } = req;
+  if (model.provider === 'vertex') {
+    const s = vertexSettings(model, env);
+    return 'reason' in s ? s : vertexClient(s, env, MODEL_MAX_RETRIES);
+  }
+  const apiKey = apiKeyFrom(env, model.provider);
+  if (!apiKey) return { reason: 'Unauthorized', summary: 'no model API key: set ANTHROPIC_API_KEY (or AUTORUN_MODEL_API_KEY) from the pool Secret' };
+  // A key passed in code is the client's only credential: nothing else is read from the environment.
+  return new Anthropic({ apiKey, baseURL: model.baseURL || env.ANTHROPIC_BASE_URL || undefined, maxRetries: MODEL_MAX_RETRIES });
+}
+
 export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
   let usage = emptyUsage();
-  if (model.provider === 'vertex') {
-    // @anthropic-ai/vertex-sdk is not a dependency yet; say so instead of failing obscurely.
-    return { outcome: 'Error', reason: 'ProviderUnsupported', summary: 'provider vertex is not supported by the sdk engine yet; use anthropic or openai-compatible', finalText: '', usage, turns: 0 };
-  }
-  const apiKey = apiKeyFrom(req.env, model.provider);
-  if (!apiKey) {
-    return { outcome: 'Error', reason: 'Unauthorized', summary: 'no model API key: set ANTHROPIC_API_KEY (or AUTORUN_MODEL_API_KEY) from the pool Secret', finalText: '', usage, turns: 0 };
-  }
+  const made = modelClient(req);
+  if (!('messages' in made)) return { outcome: 'Error', reason: made.reason, summary: made.summary, finalText: '', usage, turns: 0 };
+  const client = made;
   if (!priceOf(model.name).known) transcript.log('warning', { message: `no price known for model ${model.name}; its cost counts as 0` });
-  const client = new Anthropic({
-    apiKey,
-    baseURL: model.baseURL || req.env.ANTHROPIC_BASE_URL || undefined,
-    // A key passed in code is the client's only credential: nothing else is read from the environment.
-    maxRetries: MODEL_MAX_RETRIES,
-  });
   const tools: Anthropic.Tool[] = req.tools.map((t, i) => ({
     name: t.name,
     description: t.description,
@@ -86,7 +92,7 @@ export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
       const stream = client.messages.stream({ model: model.name, max_tokens: model.maxTokens ?? DEFAULT_MAX_TOKENS, system, tools, messages });
       msg = await stream.finalMessage();
     } catch (e) {
-      const f = e instanceof Anthropic.APIError ? apiFailure(e.status, e.apiMessage ?? undefined) : apiFailure(undefined, (e as Error).message);
+      const f = vertexCredentialFailure(e) ?? (e instanceof Anthropic.APIError ? apiFailure(e.status, e.apiMessage ?? undefined) : apiFailure(undefined, (e as Error).message));
       transcript.log('model-error', { turn, reason: f.reason, summary: f.summary });
       return { outcome: 'Error', reason: f.reason, summary: f.summary, finalText, usage, turns: turn - 1 };
     }

@@ -3,7 +3,7 @@
 // test/e2e/agent/claude-code-real.test.ts.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { claudeCodeEngine } from '../../../../operator/src/agent/engines/claude-code.js';
+import { claudeCodeEngine, claudeModelEnv } from '../../../../operator/src/agent/engines/claude-code.js';
 import { model, recordingTranscript, tempDir } from '../helpers.js';
 
 function fakeClaude(dir: string): string {
@@ -108,4 +108,44 @@ wait
     }
   })();
   expect(alive).toBe(false);
+});
+
+// The real CLI cannot reach Vertex AI offline, so this checks the env it is started with: Claude
+// Code's documented Vertex switches, Google ADC for auth, and no Anthropic key.
+test('provider vertex starts claude in Vertex mode with the Pod region and project and no API key', async () => {
+  const dir = tempDir();
+  const bin = fakeClaude(dir);
+  const res = await claudeCodeEngine({
+    system: 'SYSTEM',
+    prompt: 'PROMPT',
+    tools: [],
+    claudeTools: ['Read'],
+    model: model({ provider: 'vertex', name: 'claude-sonnet-4-5@20250929' }),
+    workspace: dir,
+    env: {
+      PATH: process.env.PATH,
+      AUTORUN_CLAUDE_BIN: bin,
+      ANTHROPIC_VERTEX_PROJECT_ID: 'my-proj',
+      CLOUD_ML_REGION: 'us-east5',
+      GOOGLE_APPLICATION_CREDENTIALS: '/var/secrets/google/key.json',
+      AUTORUN_VERTEX_ACCESS_TOKEN: 'ya29.token-for-tests-only',
+    },
+    transcript: recordingTranscript().transcript,
+  });
+  expect(res).toMatchObject({ outcome: 'Succeeded' });
+  const { readFileSync } = await import('node:fs');
+  const env = readFileSync(join(dir, 'env'), 'utf8').split('\n');
+  expect(env).toEqual(expect.arrayContaining(['CLAUDE_CODE_USE_VERTEX=1', 'CLOUD_ML_REGION=us-east5', 'ANTHROPIC_VERTEX_PROJECT_ID=my-proj']));
+  expect(env.filter((l) => /^(ANTHROPIC_API_KEY|ANTHROPIC_BASE_URL|GOOGLE_APPLICATION_CREDENTIALS|AUTORUN_VERTEX_ACCESS_TOKEN)=/.test(l))).toEqual([]);
+  expect(readFileSync(join(dir, 'argv'), 'utf8')).toContain('--model claude-sonnet-4-5@20250929');
+});
+
+test('model env per provider: vertex needs a region, a base URL goes to ANTHROPIC_VERTEX_BASE_URL, openai-compatible is refused', () => {
+  const vertex = model({ provider: 'vertex', baseURL: 'http://127.0.0.1:9/v1' });
+  expect(claudeModelEnv({ model: vertex, env: { ANTHROPIC_VERTEX_PROJECT_ID: 'p' } })).toMatchObject({ reason: 'InvalidConfig' });
+  expect(claudeModelEnv({ model: vertex, env: { CLOUD_ML_REGION: 'global' } })).toEqual({
+    env: { CLAUDE_CODE_USE_VERTEX: '1', CLOUD_ML_REGION: 'global', ANTHROPIC_VERTEX_BASE_URL: 'http://127.0.0.1:9/v1' },
+  });
+  expect(claudeModelEnv({ model: model({ provider: 'openai-compatible' }), env: { AUTORUN_MODEL_API_KEY: 'k' } })).toMatchObject({ reason: 'ProviderUnsupported' });
+  expect(claudeModelEnv({ model: model(), env: {} })).toMatchObject({ reason: 'Unauthorized' });
 });
