@@ -90,7 +90,7 @@ export class Controller {
   private started = false;
   private stopping = false;
   private readonly connections: SharedKubeConfig;
-  private readonly reporter: TaskReporter | undefined;
+  private reporter: TaskReporter | undefined;
   port: number | undefined;
 
   constructor(private readonly o: ControllerOptions) {
@@ -99,7 +99,6 @@ export class Controller {
     this.connections = sharedConnections(o.kc);
     const kc = this.connections.kc;
     this.api = new KubeApi(kc, this.metrics);
-    this.reporter = o.slack ? new TaskReporter({ config: o.slack, api: this.api, cachedTask: (ns, name) => this.tasks.get(name, ns), log: this.log }) : undefined;
     const ns = o.namespace;
     const crPath = (plural: string): string => (ns ? `/apis/${API_VERSION}/namespaces/${ns}/${plural}` : `/apis/${API_VERSION}/${plural}`);
     const common = { kc, log: this.log, quietRelistMs: o.quietRelistMs };
@@ -151,6 +150,7 @@ export class Controller {
       this.server = server;
       this.port = port;
     }
+    if (this.o.slack) this.reporter = await TaskReporter.create({ config: this.o.slack, api: this.api, cachedTask: (ns, name) => this.tasks.get(name, ns), log: this.log });
     await Promise.all([this.tasks.start(), this.pools.start(), this.pods.start()]);
     this.log.info('caches synced', { tasks: this.tasks.list().length, pools: this.pools.list().length, pods: this.pods.list().length, namespace: this.o.namespace ?? '(all)' });
     if (this.stopping) return;
@@ -315,8 +315,12 @@ export class Controller {
     } else {
       this.podsByTask.add(key(ns, task), name);
       if (pool) this.podsByPool.add(key(ns, pool), name);
-      // Only what the loop can see matters: a bind or an IP assignment changes nothing it reads.
-      const sig = JSON.stringify([observeStage(p) ?? null, !!p.metadata?.deletionTimestamp, p.status?.phase]);
+      // Only what a decision reads matters: a bind, an IP assignment or a stage going Pending →
+      // Running changes none of it (status records Running with its next needed write, see
+      // core/defer.ts), so none of them costs a reconcile.
+      const o = observeStage(p);
+      const live = o && (o.state === 'Pending' || o.state === 'Running');
+      const sig = JSON.stringify([live ? { ...o, state: 'live', startTime: undefined } : (o ?? null), !!p.metadata?.deletionTimestamp]);
       if (this.podSeen.get(pk) === sig) return;
       this.podSeen.set(pk, sig);
     }

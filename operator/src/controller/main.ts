@@ -6,7 +6,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { slackConfigFromEnv } from '../report/slack/app.js';
 import { createLogger } from '../util/log.js';
 import { Controller, DEFAULT_WORKERS } from './controller.js';
 
@@ -79,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       (existsSync(SA_NAMESPACE) ? readFileSync(SA_NAMESPACE, 'utf8').trim() : 'default');
     const identity = (values.identity as string | undefined) ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
     const leaderElect = (values['leader-elect'] as string | undefined) !== 'false';
+    const slack = process.env.SLACK_BOT_TOKEN && process.env.SLACK_CHANNEL ? (await import('../report/slack/app.js')).slackConfigFromEnv() : undefined;
     controller = new Controller({
       kc,
       namespace: (values.namespace as string | undefined) ?? (process.env.WATCH_NAMESPACE || undefined),
@@ -98,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       processMetrics: true,
       log,
       // SLACK_BOT_TOKEN and SLACK_CHANNEL (from a Secret) turn on one Slack thread per task.
-      slack: slackConfigFromEnv(),
+      slack,
     });
   } catch (err) {
     log.error('cannot start', { err: (err as Error).message });

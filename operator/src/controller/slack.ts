@@ -3,7 +3,7 @@
 // a reconcile). The thread's ts lives in an annotation on the task, so a new leader (or a restarted
 // one) keeps posting to the same thread instead of opening a second one.
 import type { CodingTask, CodingTaskStatus } from '../api/types.js';
-import { createSlackApp, type SlackConfig } from '../report/slack/app.js';
+import type { SlackConfig } from '../report/slack/app.js';
 import { SlackReporter, type TaskEvent, type ThreadStore } from '../report/slack/reporter.js';
 import { summarize } from '../report/summary.js';
 import type { Logger } from '../util/log.js';
@@ -57,10 +57,16 @@ export class TaskReporter {
   private readonly threads: AnnotationThreadStore;
   private readonly pending = new Set<Promise<void>>();
 
-  constructor(o: TaskReporterOptions) {
+  /** Bolt is loaded only when Slack is configured: an operator without it does not carry its weight. */
+  static async create(o: TaskReporterOptions): Promise<TaskReporter> {
+    const { createSlackApp } = await import('../report/slack/app.js');
+    return new TaskReporter(o, createSlackApp(o.config));
+  }
+
+  private constructor(o: TaskReporterOptions, app: ConstructorParameters<typeof SlackReporter>[0]) {
     this.threads = new AnnotationThreadStore(o.api, o.cachedTask);
     // The error text comes from WebClient or the apiserver, never with the token in it.
-    this.reporter = new SlackReporter(createSlackApp(o.config), o.config.channel, this.threads, (err) => o.log.warn('slack report failed', { err: errText(err) }));
+    this.reporter = new SlackReporter(app, o.config.channel, this.threads, (err) => o.log.warn('slack report failed', { err: errText(err) }));
   }
 
   /** Queues the update of the task's thread and returns at once. */

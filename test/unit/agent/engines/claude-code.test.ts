@@ -74,11 +74,12 @@ test('a 401 retry notice stops the session at once instead of sitting out its ba
   // As the real CLI does: it announces each retry, even of a 401, then sleeps (here with a child).
   writeFileSync(
     bin,
+    // The child is started (and its pid written) before the notice, so the engine's kill races nothing.
     `#!/bin/sh
-printf '%s\\n' '{"type":"system","subtype":"init","session_id":"s2"}'
-printf '%s\\n' '{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":600,"error_status":401,"error":"authentication_failed","session_id":"s2"}'
 sleep 300 &
 echo $! > "${dir}/child.pid"
+printf '%s\\n' '{"type":"system","subtype":"init","session_id":"s2"}'
+printf '%s\\n' '{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":600,"error_status":401,"error":"authentication_failed","session_id":"s2"}'
 wait
 `,
   );
