@@ -165,7 +165,7 @@ export class ResilientInformer<T extends ApiObject> {
     informer.on('add', forward('add'));
     informer.on('update', forward('update'));
     informer.on('delete', forward('delete'));
-    informer.on('error', (err?: unknown) => {
+    const onError = (err?: unknown): void => {
       if (ownStopped || this.stopped) return;
       const delay = Math.min((this.opts.backoffBaseMs ?? 500) * 2 ** this.failures, this.opts.backoffMaxMs ?? 30_000);
       this.failures++;
@@ -174,10 +174,15 @@ export class ResilientInformer<T extends ApiObject> {
       this.restartTimer = setTimeout(() => {
         if (ownStopped || this.stopped) return;
         this.restarts++;
-        void informer.start();
+        start();
       }, delay);
       this.restartTimer.unref();
-    });
+    };
+    // ListWatch.start() rejects, instead of reporting an error, when the request cannot even be
+    // made (a kubeconfig file gone, a failing exec credential, the first LIST failing): unhandled,
+    // that would end the process.
+    const start = (): void => void informer.start().catch(onError);
+    informer.on('error', onError);
     const origStop = informer.stop.bind(informer);
     informer.stop = async () => {
       ownStopped = true;
@@ -186,7 +191,7 @@ export class ResilientInformer<T extends ApiObject> {
       await origStop();
     };
     this.inners.add(informer);
-    void informer.start();
+    start();
     return listedOnce.then(() => {
       if (ownStopped || this.stopped) {
         void informer.stop();

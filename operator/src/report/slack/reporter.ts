@@ -2,6 +2,7 @@
 // user-visible event becomes a reply. Calls for one task are serialised so concurrent transitions
 // can never open two threads; the thread's ts is kept in a ThreadStore (the operator stores it in
 // an annotation on the task, so a restarted or new leader keeps posting to the same thread).
+import { createHash } from 'node:crypto';
 import type { App } from '@slack/bolt';
 import type { TaskSummary } from '../summary.js';
 import { eventReply, taskMessage } from './message.js';
@@ -29,6 +30,7 @@ export interface TaskEvent {
 
 export class SlackReporter {
   private readonly chains = new Map<string, Promise<void>>();
+  /** Digest of the last message each thread shows, so an unchanged task is not re-sent. */
   private readonly lastText = new Map<string, string>();
 
   constructor(
@@ -43,23 +45,28 @@ export class SlackReporter {
     const key = `${task.namespace}/${task.name}`;
     const next = (this.chains.get(key) ?? Promise.resolve())
       .then(() => this.send(key, task, events))
-      .catch((err) => this.onError(err));
+      .catch((err) => this.onError(err))
+      // Only a pending chain is kept: an idle task costs one digest, not a promise per task.
+      .finally(() => {
+        if (this.chains.get(key) === next) this.chains.delete(key);
+      });
     this.chains.set(key, next);
     return next;
   }
 
   private async send(key: string, task: TaskSummary, events: TaskEvent[]): Promise<void> {
     const msg = taskMessage(task);
+    const digest = createHash('sha256').update(JSON.stringify(msg)).digest('base64');
     let ts = await this.threads.get(key);
     if (!ts) {
       const res = await this.app.client.chat.postMessage({ channel: this.channel, text: msg.text, blocks: msg.blocks as never });
       if (!res.ts) throw new Error(`chat.postMessage for ${key} returned no ts`);
       ts = res.ts;
       await this.threads.set(key, ts);
-    } else if (this.lastText.get(key) !== JSON.stringify(msg)) {
+    } else if (this.lastText.get(key) !== digest) {
       await this.app.client.chat.update({ channel: this.channel, ts, text: msg.text, blocks: msg.blocks as never });
     }
-    this.lastText.set(key, JSON.stringify(msg));
+    this.lastText.set(key, digest);
     for (const e of events) {
       await this.app.client.chat.postMessage({ channel: this.channel, thread_ts: ts, text: eventReply(e.reason, e.message, e.kind) });
     }

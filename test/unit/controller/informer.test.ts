@@ -1,0 +1,49 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { ResilientInformer } from '../../../operator/src/controller/informer.js';
+import { createLogger } from '../../../operator/src/util/log.js';
+
+// A CA file that is gone (a rotated mount, a deleted test cluster): client-node cannot even build
+// the watch request, and nothing listens on port 1 anyway.
+function deadApiserver(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:1', caFile: '/nonexistent/autorun/ca.crt' }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+test('failing LISTs and watches that cannot even be requested are retried, never an unhandled rejection', async () => {
+  let calls = 0;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  const inf = new ResilientInformer<{ metadata: { name: string; namespace: string } }>({
+    name: 'things',
+    kc: deadApiserver(),
+    path: '/api/v1/namespaces/x/things',
+    list: async () => {
+      calls++;
+      if (calls < 3) throw new Error('apiserver unavailable');
+      return { items: [{ metadata: { name: 'a', namespace: 'x' } }], metadata: { resourceVersion: '1' } };
+    },
+    backoffBaseMs: 5,
+    backoffMaxMs: 20,
+    log: createLogger('test', 'error'),
+  });
+  try {
+    await inf.start();
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(inf.hasSynced()).toBe(true);
+    expect(inf.get('a', 'x')?.metadata.name).toBe('a');
+    // The watch keeps failing; it is restarted with backoff, and the process lives on.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(inf.restarts).toBeGreaterThanOrEqual(2);
+    expect(unhandled).toEqual([]);
+  } finally {
+    await inf.stop();
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
