@@ -1,6 +1,7 @@
 // The task context of one stage: everything the agent program needs, handed over by the operator
 // (Pod env / mounted JSON file) or the local tier (process env). One interface, one env mapping,
 // so both shells build it the same way and `contextFromEnv(contextToEnv(c))` round-trips.
+import { poolDefaults } from '../api/pool-roles.js';
 import { readFileSync } from 'node:fs';
 import type { Role } from '../api/types.js';
 
@@ -123,10 +124,6 @@ export const CONTEXT_DEFAULTS = {
   attempt: 0,
   language: 'python' as Language,
   testTimeoutSeconds: 600,
-  provider: 'anthropic' as Provider,
-  model: 'claude-sonnet-4-6',
-  maxTurns: 50,
-  engine: 'sdk' as EngineName,
   workspace: '/workspace',
   terminationPath: '/dev/termination-log',
 };
@@ -229,11 +226,11 @@ export function completeContext(partial: Record<string, unknown>): AgentContext 
     },
     model: {
       ...model,
-      provider: oneOf('model.provider', model.provider ?? CONTEXT_DEFAULTS.provider, ['anthropic', 'vertex', 'openai-compatible'] as const),
-      name: model.name ?? CONTEXT_DEFAULTS.model,
-      maxTurns: model.maxTurns ?? CONTEXT_DEFAULTS.maxTurns,
+      provider: oneOf('model.provider', model.provider ?? poolDefaults().modelProvider, ['anthropic', 'vertex', 'openai-compatible'] as const),
+      name: model.name ?? poolDefaults().modelName,
+      maxTurns: model.maxTurns ?? poolDefaults().llm.maxTurns,
     },
-    engine: oneOf('engine', p.engine ?? CONTEXT_DEFAULTS.engine, ['sdk', 'claude-code'] as const),
+    engine: oneOf('engine', p.engine ?? poolDefaults().llm.engine, ['sdk', 'claude-code'] as const),
     workspace: p.workspace ?? CONTEXT_DEFAULTS.workspace,
     terminationPath: p.terminationPath ?? CONTEXT_DEFAULTS.terminationPath,
   };

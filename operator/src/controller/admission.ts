@@ -17,7 +17,7 @@
 // from one snapshot must add the Pods it created to `pods` (or recompute) between starts.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { AgentPool, AgentPoolStatus, CodingTask, Role } from '../api/types.js';
-import { gpuLimit, gpuResource, roleSettings } from './pods/roles.js';
+import { gpuLimit, gpuResource, roleSettings } from '../api/pool-roles.js';
 import { isLivePod, podGpus } from './pods/gpus.js';
 import { POOL_LABEL, TASK_LABEL, labelValue } from './pods/labels.js';
 

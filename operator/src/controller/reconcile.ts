@@ -17,7 +17,7 @@ import type { ControllerMetrics } from './metrics.js';
 import { buildStagePod } from './pods/build.js';
 import { observeStage } from './pods/observe.js';
 import { buildReportConfigMap, reportConfigMapName } from './pods/report.js';
-import { roleSettings } from './pods/roles.js';
+import { roleSettings } from '../api/pool-roles.js';
 import { eventName, Expectations, jsonEqual, RecentSet } from './status.js';
 
 /** Read-only views of the informer caches, indexed the way reconcile looks things up. */

@@ -21,7 +21,8 @@ import type { Action, ObservedStage, PoolView, StageContext, StageKey } from '..
 import type { GpuAllocator } from './gpus.js';
 import type { Progress } from './progress.js';
 import { rowOf } from './progress.js';
-import { gpusOf, roleSettings, stageEnv } from './stage-env.js';
+import { stageEnv } from './stage-env.js';
+import { gpuLimit, gpusOf, roleSettings } from '../api/pool-roles.js';
 import { adoptStage, isStageProcess, readStageResult, spawnStage, transcriptTail, type StageExit, type StageHandle } from './stage-process.js';
 import type { LocalStage, StateDir, TaskState } from './state.js';
 
@@ -201,7 +202,7 @@ export class Runner {
     const idx = waiting.indexOf(t);
     const admitted = holders.includes(t) || (idx >= 0 && idx < free);
     const inUse = [...this.live.values()].filter((l) => this.o.tasks.find((o) => o.state.stages.includes(l.stage))?.pool === pool).reduce((n, l) => n + (l.stage.devices?.length ?? 0), 0);
-    const limit = pool.spec.gpu?.limit ?? 0;
+    const limit = gpuLimit(pool);
     return {
       exists: true,
       admitted,
@@ -209,11 +210,12 @@ export class Runner {
       gpuAvailable: (role) => {
         const want = gpusOf(pool, role);
         if (want === 0 || this.o.gpus.capacity === 0) return true;
-        // Locally the machine's GPUs are the limit; a positive pool limit caps them further.
-        return this.o.gpus.canTake(want) && (limit === 0 || inUse + Math.min(want, this.o.gpus.capacity) <= limit);
+        // Locally the machine's GPUs are the limit, and the pool's own limit (as in the cluster:
+        // unset means none, 0 means no GPU stage) caps them further.
+        return this.o.gpus.canTake(want) && inUse + Math.min(want, this.o.gpus.capacity) <= limit;
       },
       gpuHourUSD: 0,
-      maxAttempts: (role) => roleSettings(pool, role).maxAttempts ?? 3,
+      maxAttempts: (role) => roleSettings(pool, role).maxAttempts,
     };
   }
 
@@ -331,7 +333,7 @@ export class Runner {
 
   private watch(t: LocalTask, stage: LocalStage, handle: StageHandle): void {
     const l: Live = { handle, stage };
-    const timeoutMs = (roleSettings(t.pool, stage.role).timeoutSeconds ?? (stage.role === 'run' || stage.role === 'acceptance' ? 900 : 1800)) * 1000;
+    const timeoutMs = roleSettings(t.pool, stage.role).timeoutSeconds * 1000;
     const left = Date.parse(stage.startTime ?? this.now().toISOString()) + timeoutMs - this.now().getTime();
     l.timer = setTimeout(() => {
       l.timedOut = true;

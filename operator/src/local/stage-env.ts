@@ -3,28 +3,10 @@
 import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '../agent/context.js';
 import { scrubEnv } from '../agent/secrets.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
+import { poolDefaults, roleSettings } from '../api/pool-roles.js';
 import type { StageContext, StageKey } from '../core/types.js';
 import { STAGE_MARKER_ENV } from './stage-process.js';
 import type { StageFiles } from './state.js';
-
-type RoleSettings = {
-  engine?: 'sdk' | 'claude-code';
-  gpus?: number;
-  timeoutSeconds?: number;
-  maxTurns?: number;
-  maxAttempts?: number;
-  env?: { name: string; value?: string }[];
-};
-
-/** The pool settings of a role; acceptance runs as the run role does. */
-export function roleSettings(pool: AgentPool, role: Role): RoleSettings {
-  const roles = (pool.spec.roles ?? {}) as Record<string, RoleSettings | undefined>;
-  return roles[role === 'acceptance' ? 'run' : role] ?? {};
-}
-
-export function gpusOf(pool: AgentPool, role: Role): number {
-  return roleSettings(pool, role).gpus ?? 0;
-}
 
 const EXECUTES_GENERATED_CODE: readonly Role[] = ['run', 'acceptance'];
 
@@ -76,13 +58,13 @@ export function agentContext(i: StageEnvInput): AgentContext {
       acceptanceCommand: role === 'acceptance' ? spec.test?.acceptance?.command : undefined,
     },
     model: {
-      provider: model.provider ?? 'anthropic',
-      name: model.name ?? 'claude-sonnet-4-6',
+      provider: model.provider ?? poolDefaults().modelProvider,
+      name: model.name ?? poolDefaults().modelName,
       baseURL: model.baseURL,
-      maxTurns: settings.maxTurns ?? 50,
+      maxTurns: settings.maxTurns,
       budgetUSD: i.budgetUSD,
     },
-    engine: settings.engine ?? 'sdk',
+    engine: settings.engine,
     workspace: i.files.workspace,
     terminationPath: i.files.result,
     reportPath: EXECUTES_GENERATED_CODE.includes(role) ? i.files.report : undefined,
@@ -100,7 +82,7 @@ export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.e
   // SLACK_*: `autorun run` reports to Slack itself; no agent needs the bot token.
   let env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(parent).filter(([k]) => !contextVars.has(k) && !k.startsWith('SLACK_')));
   if (EXECUTES_GENERATED_CODE.includes(i.key.role)) env = scrubEnv(env);
-  for (const e of roleSettings(i.pool, i.key.role).env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  for (const e of roleSettings(i.pool, i.key.role).env) if (e.value !== undefined) env[e.name] = e.value;
   Object.assign(env, contextToEnv(agentContext(i)));
   env[STAGE_MARKER_ENV] = i.marker;
   // A stage without GPUs sees none, as a Pod without a GPU request would.

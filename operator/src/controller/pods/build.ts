@@ -27,8 +27,8 @@ import {
 } from './labels.js';
 import { ownerReference } from './owner.js';
 import { REPORT_KEY } from './report.js';
-import { DEFAULT_MODEL, gpuResource, roleSettings } from './roles.js';
-import type { RoleSettings } from './roles.js';
+import { gpuResource, poolDefaults, roleSettings } from '../../api/pool-roles.js';
+import type { RoleSettings } from '../../api/pool-roles.js';
 
 /** The container whose termination message carries the StageResult. */
 export const AGENT_CONTAINER = 'agent';
@@ -135,8 +135,8 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
     ctx.goal = spec.goal;
     ctx.engine = s.engine;
     ctx.model = {
-      provider: model.provider ?? DEFAULT_MODEL.provider,
-      name: model.name ?? DEFAULT_MODEL.name,
+      provider: model.provider ?? poolDefaults().modelProvider,
+      name: model.name ?? poolDefaults().modelName,
       baseURL: model.baseURL,
       maxTurns: s.maxTurns,
       budgetUSD: remainingBudgetUSD(task),
@@ -174,11 +174,11 @@ function vertexEnv(pool: AgentPool): V1EnvVar[] {
 
 function modelKeyEnv(pool: AgentPool): V1EnvVar[] {
   const model = pool.spec.model ?? {};
-  const provider = model.provider ?? DEFAULT_MODEL.provider;
+  const provider = model.provider ?? poolDefaults().modelProvider;
   const ref = model.apiKeySecretRef;
   // Vertex authenticates with Workload Identity: a key there would be unused and one more secret held.
   if (!ref || provider === 'vertex') return [];
-  return [secretEnv(API_KEY_ENV[provider], ref.name, ref.key ?? DEFAULT_MODEL.apiKeyKey)];
+  return [secretEnv(API_KEY_ENV[provider], ref.name, ref.key ?? poolDefaults().apiKeyKey)];
 }
 
 /**

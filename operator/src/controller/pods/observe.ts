@@ -9,7 +9,7 @@ import { parseStageName } from '../../core/names.js';
 import { AGENT_CONTAINER, CHECKOUT_CONTAINER } from './build.js';
 import { podGpus } from './gpus.js';
 import { ATTEMPT_LABEL, GPU_RESOURCE_ANNOTATION, ITERATION_LABEL, ROLE_LABEL, TASK_LABEL } from './labels.js';
-import { DEFAULT_GPU_RESOURCE } from './roles.js';
+import { poolDefaults } from '../../api/pool-roles.js';
 
 const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance'];
 const OUTCOMES: readonly StageResult['outcome'][] = ['Succeeded', 'Failed', 'Error'];
@@ -225,7 +225,7 @@ export function observeStage(pod: V1Pod): ObservedStage | undefined {
   const key = stageKey(pod);
   const name = pod.metadata?.name;
   if (!key || !name) return undefined;
-  const gpus = podGpus(pod, pod.metadata?.annotations?.[GPU_RESOURCE_ANNOTATION] ?? DEFAULT_GPU_RESOURCE);
+  const gpus = podGpus(pod, pod.metadata?.annotations?.[GPU_RESOURCE_ANNOTATION] ?? poolDefaults().gpuResource);
   const base: ObservedStage = { ...key, name, state: 'Pending' };
   return withTimes(observeState(pod, base, key.role), pod, gpus);
 }

@@ -15,7 +15,7 @@ import {
 import type { StagePodInput } from '../../../../operator/src/controller/pods/build.js';
 import { GPU_RESOURCE_ANNOTATION, STAGE_POD_SELECTOR } from '../../../../operator/src/controller/pods/labels.js';
 import { REPORT_KEY } from '../../../../operator/src/controller/pods/report.js';
-import { roleSettings } from '../../../../operator/src/controller/pods/roles.js';
+import { roleSettings } from '../../../../operator/src/api/pool-roles.js';
 import { pool, task } from './fixtures.js';
 
 const ROLES: Role[] = ['code', 'test', 'run', 'repair', 'acceptance'];

@@ -1,0 +1,117 @@
+// The settings of one role in an AgentPool, for both shells (the operator's Pod builder and the
+// local tier's processes). Defaults come from the CRD schema itself (withDefaults), so a pool built
+// in a test or read from an older object gets exactly what the apiserver would have filled in.
+import type { AgentPool, Role } from './types.js';
+import { LLM_ROLES } from './types.js';
+import { withDefaults } from './defaults.js';
+
+type PoolSpec = AgentPool['spec'];
+type LlmRoleSpec = NonNullable<NonNullable<PoolSpec['roles']>['code']>;
+export type EnvEntry = NonNullable<LlmRoleSpec['env']>[number];
+type Quantities = { [k: string]: number | string | undefined };
+
+interface CrdDefaults {
+  agentImage: string;
+  gpuResource: string;
+  modelProvider: 'anthropic' | 'vertex' | 'openai-compatible';
+  modelName: string;
+  apiKeyKey: string;
+  llm: { engine: 'sdk' | 'claude-code'; gpus: number; timeoutSeconds: number; maxTurns: number; maxAttempts: number };
+  run: { gpus: number; timeoutSeconds: number; maxAttempts: number };
+}
+
+let defaults: CrdDefaults | undefined;
+
+/** What the CRD defaults an empty pool to; read once from crds/ (the source of truth). */
+export function poolDefaults(): CrdDefaults {
+  if (defaults) return defaults;
+  const spec = withDefaults('AgentPool', { spec: { model: { apiKeySecretRef: { name: 'x' } } } } as AgentPool).spec;
+  const code = spec.roles!.code!;
+  const run = spec.roles!.run!;
+  defaults = {
+    agentImage: spec.agentImage!,
+    gpuResource: spec.gpu!.resource!,
+    modelProvider: spec.model.provider!,
+    modelName: spec.model.name!,
+    apiKeyKey: spec.model.apiKeySecretRef!.key!,
+    llm: { engine: code.engine!, gpus: code.gpus!, timeoutSeconds: code.timeoutSeconds!, maxTurns: code.maxTurns!, maxAttempts: code.maxAttempts! },
+    run: { gpus: run.gpus!, timeoutSeconds: run.timeoutSeconds!, maxAttempts: run.maxAttempts! },
+  };
+  return defaults;
+}
+
+export interface RoleSettings {
+  role: Role;
+  /** code, test and repair call a model and hold credentials; run and acceptance hold none. */
+  llm: boolean;
+  /** The image of the role's main container (for run/acceptance: the project's toolchain). */
+  image: string;
+  /** The pool's agent image: LLM roles' default image and the run role's checkout init container. */
+  agentImage: string;
+  command?: string[];
+  env: EnvEntry[];
+  resources: { requests?: Quantities; limits?: Quantities };
+  gpus: number;
+  timeoutSeconds: number;
+  maxAttempts: number;
+  engine: 'sdk' | 'claude-code';
+  maxTurns: number;
+}
+
+export function isLlmRole(role: Role): role is (typeof LLM_ROLES)[number] {
+  return (LLM_ROLES as readonly string[]).includes(role);
+}
+
+/** The role's settings; acceptance runs the hidden tests with the run role's settings. */
+export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string): RoleSettings {
+  const spec = pool.spec ?? {};
+  const d = poolDefaults();
+  const agentImage = spec.agentImage ?? fallbackImage ?? d.agentImage;
+  if (isLlmRole(role)) {
+    const r: LlmRoleSpec = spec.roles?.[role] ?? {};
+    return {
+      role,
+      llm: true,
+      image: r.image ?? agentImage,
+      agentImage,
+      command: r.command,
+      env: r.env ?? [],
+      resources: r.resources ?? {},
+      gpus: r.gpus ?? d.llm.gpus,
+      timeoutSeconds: r.timeoutSeconds ?? d.llm.timeoutSeconds,
+      maxAttempts: r.maxAttempts ?? d.llm.maxAttempts,
+      engine: r.engine ?? d.llm.engine,
+      maxTurns: r.maxTurns ?? d.llm.maxTurns,
+    };
+  }
+  const r = spec.roles?.run ?? {};
+  return {
+    role,
+    llm: false,
+    image: r.image ?? agentImage,
+    agentImage,
+    command: r.command,
+    // The schema allows only literal values here; anything else is dropped, never passed on.
+    env: (r.env ?? []).filter((e) => typeof e.value === 'string').map((e) => ({ name: e.name, value: e.value })),
+    resources: r.resources ?? {},
+    gpus: r.gpus ?? d.run.gpus,
+    timeoutSeconds: r.timeoutSeconds ?? d.run.timeoutSeconds,
+    maxAttempts: r.maxAttempts ?? d.run.maxAttempts,
+    engine: d.llm.engine,
+    maxTurns: d.llm.maxTurns,
+  };
+}
+
+export function gpuResource(pool: AgentPool | undefined): string {
+  return pool?.spec?.gpu?.resource ?? poolDefaults().gpuResource;
+}
+
+export function gpuLimit(pool: AgentPool | undefined): number {
+  // Unset: the pool sets no limit of its own; the nodes' capacity and the scheduler still apply.
+  return pool?.spec?.gpu?.limit ?? Number.POSITIVE_INFINITY;
+}
+
+/** GPUs one stage of this role holds. */
+export function gpusOf(pool: AgentPool, role: Role): number {
+  return roleSettings(pool, role).gpus;
+}
