@@ -10,7 +10,7 @@ import { exitCodeFor, writeResult } from './result.js';
 import { llmRole } from './roles/llm-role.js';
 import { runRole } from './roles/run-role.js';
 import type { RunPhase } from './roles/run-role.js';
-import { redact, secretValues } from './secrets.js';
+import { redact, secretValues } from '../util/secrets.js';
 import { Transcript } from './transcript.js';
 
 const USAGE = `usage: autorun agent --role code|test|run|repair|acceptance [--context FILE] [--phase all|checkout|test]

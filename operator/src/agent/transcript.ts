@@ -1,7 +1,7 @@
 // The stage transcript: one JSON object per line on stdout (the Pod log), secrets redacted. The
 // failure report of the run role is one line of it (event "failure-report"), so the operator can
 // take it from the log with parseFailureReport() in runner/report.ts.
-import { redact } from './secrets.js';
+import { redact } from '../util/secrets.js';
 
 export type TranscriptEvent = { event: string } & Record<string, unknown>;
 

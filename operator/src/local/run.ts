@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { secretValues } from '../agent/secrets.js';
+import { secretValues } from '../util/secrets.js';
 import { loadManifests, ManifestError, type ConfigMap, type Loaded } from '../api/manifests.js';
 import type { CodingTask } from '../api/types.js';
 import { detectGpus, GpuAllocator } from './gpus.js';

@@ -13,7 +13,7 @@
 // A stage that ends without a result while a run watches it is a failure (ExitCode,
 // DeadlineExceeded, BadTerminationMessage) and is retried as a new attempt by the core.
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
-import { secretValues, redact } from '../agent/secrets.js';
+import { secretValues, redact } from '../util/secrets.js';
 import type { AgentPool, Phase } from '../api/types.js';
 import { decide, isTerminal, costOf } from '../core/loop.js';
 import { maxCostOf } from '../core/limits.js';

@@ -3,7 +3,7 @@
 // in the task's state file, so a resumed run keeps posting to the same thread. Slack is a side
 // channel: calls run in the background, errors become one line on the terminal, and the run neither
 // waits for Slack nor fails because of it (it waits a bounded time at the end for the last update).
-import { redact } from '../agent/secrets.js';
+import { redact } from '../util/secrets.js';
 import { createSlackApp, slackConfigFromEnv } from '../report/slack/app.js';
 import { SlackReporter, type TaskEvent, type ThreadStore } from '../report/slack/reporter.js';
 import { summarize } from '../report/summary.js';

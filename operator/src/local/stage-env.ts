@@ -1,7 +1,7 @@
 // What a local stage process gets: the agent context (the same AgentContext the operator puts in a
 // Pod, through the same contextToEnv mapping), GPU devices, and only the secrets its role may hold.
 import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '../agent/context.js';
-import { scrubEnv } from '../agent/secrets.js';
+import { scrubEnv } from '../util/secrets.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
 import { poolDefaults, roleSettings } from '../api/pool-roles.js';
 import type { StageContext, StageKey } from '../core/types.js';

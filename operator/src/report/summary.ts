@@ -3,6 +3,7 @@
 // user's own words.
 import type { CodingTaskStatus } from '../api/types.js';
 
+
 export interface TaskSummary {
   namespace: string;
   name: string;
@@ -31,11 +32,4 @@ export function summarize(namespace: string, name: string, goal: string, status:
     branch: status?.result?.branch,
     commit: status?.result?.commit,
   };
-}
-
-// Tokens that must never be posted even if a user pastes one into a goal or an agent echoes one.
-const SECRET_PATTERNS = [/sk-ant-[A-Za-z0-9_-]{8,}/g, /xox[abprs]-[A-Za-z0-9-]{8,}/g, /gh[pousr]_[A-Za-z0-9]{20,}/g, /AIza[0-9A-Za-z_-]{30,}/g];
-
-export function scrubSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((t, re) => t.replace(re, '[redacted]'), text);
 }

@@ -1,11 +1,10 @@
 // winston JSON logs. Secret values are redacted by key name before they reach any transport.
 import winston from 'winston';
-
-const SECRET_KEY = /(api[-_]?key|token|secret|password|authorization|credential)/i;
+import { isSecretVar } from './secrets.js';
 
 const redact = winston.format((info) => {
   for (const k of Object.keys(info)) {
-    if (SECRET_KEY.test(k)) (info as Record<string, unknown>)[k] = '[redacted]';
+    if (isSecretVar(k)) (info as Record<string, unknown>)[k] = '[redacted]';
   }
   return info;
 });

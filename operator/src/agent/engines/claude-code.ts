@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scrubEnv } from '../secrets.js';
+import { scrubEnv } from '../../util/secrets.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
 import { hopelessRetry, mapClaudeResult, parseStreamJson } from './stream-json.js';

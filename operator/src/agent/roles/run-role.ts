@@ -17,7 +17,7 @@ import { buildFailures, tail } from '../runner/report.js';
 import type { FailureReport } from '../runner/report.js';
 import { countsOf, isFailing } from '../runner/types.js';
 import type { ParsedRun, TestCase } from '../runner/types.js';
-import { scrubEnv } from '../secrets.js';
+import { scrubEnv } from '../../util/secrets.js';
 import type { Transcript } from '../transcript.js';
 
 export type RunPhase = 'all' | 'checkout' | 'test';

@@ -1,7 +1,7 @@
 // run_command for code and repair, and flag_test for repair. Commands run in the workspace with the
 // agent's secrets removed from the environment: the model writes the code that runs here.
 import { execShell } from '../exec.js';
-import { scrubEnv } from '../secrets.js';
+import { scrubEnv } from '../../util/secrets.js';
 import { ToolError, str } from './types.js';
 import type { ToolSpec } from './types.js';
 

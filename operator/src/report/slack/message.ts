@@ -1,6 +1,7 @@
 // Slack Block Kit rendering of a task: the thread's first message (updated in place) and the
 // replies posted for each transition.
-import { scrubSecrets, type TaskSummary } from '../summary.js';
+import type { TaskSummary } from '../summary.js';
+import { redactTokenShapes as scrubSecrets } from '../../util/secrets.js';
 
 const PHASE_EMOJI: Record<string, string> = {
   Pending: ':hourglass:', Queued: ':hourglass_flowing_sand:', Coding: ':pencil2:', Running: ':test_tube:',

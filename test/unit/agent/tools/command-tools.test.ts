@@ -1,5 +1,5 @@
 import { flagTestTool, runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
-import { scrubEnv } from '../../../../operator/src/agent/secrets.js';
+import { scrubEnv } from '../../../../operator/src/util/secrets.js';
 import { tempDir } from '../helpers.js';
 
 test('commands run in the workspace without the agent secrets', async () => {
