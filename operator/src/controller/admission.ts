@@ -38,6 +38,11 @@ export interface Admission {
   gpuLimit: number;
   /** Would one more stage of this role fit in the pool's GPU limit now? False for tasks not admitted. */
   gpuAvailable(role: Role, task?: CodingTask | string): boolean;
+  /**
+   * gpuAvailable, and if so the stage's GPUs are counted as held for the rest of this snapshot:
+   * one reconcile may start several stages, and two must not both take the pool's last GPU.
+   */
+  claimGpus(role: Role, task: CodingTask | string): boolean;
 }
 
 /** Phases in which a task does not work; in every other phase it holds a slot. */
@@ -88,7 +93,7 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
   if (!pool) {
     // Without a pool nothing starts; the tasks wait with condition PoolMissing, not in a queue.
     for (const t of allTasks) byTask.set(taskKey(t), { admitted: false });
-    return { byTask, activeTasks: 0, queuedTasks: 0, gpusInUse: 0, gpuLimit: 0, gpuAvailable: () => false };
+    return { byTask, activeTasks: 0, queuedTasks: 0, gpusInUse: 0, gpuLimit: 0, gpuAvailable: () => false, claimGpus: () => false };
   }
   const tasks = tasksOfPool(pool, allTasks);
   const keys = new Set(tasks.map(taskKey));
@@ -129,6 +134,7 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
   });
   const admittedNow = Math.min(free, waiting.length);
   const limit = gpuLimit(pool);
+  let claimed = 0;
 
   return {
     byTask,
@@ -139,7 +145,12 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
     gpuAvailable(role: Role, task?: CodingTask | string): boolean {
       if (task !== undefined && !byTask.get(typeof task === 'string' ? task : taskKey(task))?.admitted) return false;
       const need = roleSettings(pool, role).gpus;
-      return need === 0 || gpusInUse + need <= limit;
+      return need === 0 || gpusInUse + claimed + need <= limit;
+    },
+    claimGpus(role: Role, task: CodingTask | string): boolean {
+      if (!this.gpuAvailable(role, task)) return false;
+      claimed += roleSettings(pool, role).gpus;
+      return true;
     },
   };
 }

@@ -216,19 +216,12 @@ export class Reconciler {
     const startsNothing = task.spec.suspend === true || TERMINAL.has(task.status?.phase ?? '');
     const admission = pool && !startsNothing ? this.admissionOf(pool) : undefined;
     const entry = admission?.byTask.get(key);
-    // decide() asks once per stage it is about to start, from one snapshot: count what it was granted.
-    let granted = 0;
     const poolView: PoolView = {
       exists: !!pool,
       admitted: entry?.admitted ?? false,
       queuePosition: entry?.queuePosition,
-      gpuAvailable: (role: Role) => {
-        if (!pool || !admission || !entry?.admitted) return false;
-        const need = roleSettings(pool, role).gpus;
-        if (need > 0 && admission.gpusInUse + granted + need > admission.gpuLimit) return false;
-        granted += need;
-        return true;
-      },
+      // decide() asks once per stage it is about to start, from this one snapshot.
+      gpuAvailable: (role: Role) => admission?.claimGpus(role, key) ?? false,
       gpuHourUSD: gpuHourUSD(pool, this.o.gpuHourUSD),
       maxAttempts: (role: Role) => (pool ? roleSettings(pool, role).maxAttempts : 1),
     };

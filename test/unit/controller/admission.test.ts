@@ -262,3 +262,18 @@ describe('poolStatus', () => {
     expect(changed.conditions![0]!.lastTransitionTime).toBe(new Date(now.getTime() + 60_000).toISOString());
   });
 });
+
+describe('claimGpus', () => {
+  test('each stage a reconcile starts holds its GPUs for the rest of the snapshot', () => {
+    const p = pool({ maxConcurrentTasks: 4, gpu: { limit: 1 } });
+    const t = mkTask('a', { phase: 'Running' });
+    const a = computeAdmission(p, [t], []);
+    expect(a.claimGpus('run', t)).toBe(true);
+    // The pool's only GPU is now claimed: a second GPU stage in the same snapshot must wait,
+    // while stages without GPUs still start.
+    expect(a.claimGpus('acceptance', t)).toBe(false);
+    expect(a.gpuAvailable('run', t)).toBe(false);
+    expect(a.claimGpus('repair', t)).toBe(true);
+    expect(a.gpusInUse).toBe(0);
+  });
+});
