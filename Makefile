@@ -8,12 +8,11 @@ TOOLS_BIN = $(shell hack/build-tools.sh)
 
 all: build
 
-# `npm install` against the committed lock, not `npm ci`: this registry does not serve some packages'
-# other-platform optional binaries (@unrs/resolver-binding-*), so the lock npm writes here lacks
-# them and `npm ci` refuses it as out of sync. The lock still pins every package that is installed.
+# `npm ci`: exactly the committed lock. unrs-resolver is pinned by an override in package.json to a
+# release whose every platform binding this registry serves; without that the lock lacks some and
+# `npm ci` refuses it.
 node_modules/.installed: package.json package-lock.json
-	npm install --no-audit --no-fund
-	@git diff --quiet -- package-lock.json || { echo "package-lock.json changed during install: commit the lock npm writes"; git --no-pager diff --stat -- package-lock.json; exit 1; }
+	npm ci --no-audit --no-fund
 	@node --version | grep -q '^v24\.' || { echo "node_modules/.bin/node is not Node 24: the node@24 install script did not run (npm install-scripts ls)"; exit 1; }
 	@touch $@
 
