@@ -22,7 +22,7 @@ import { startCluster } from '../test/harness/cluster.js';
 import { kube } from '../test/harness/kube.js';
 import { createL4Nodes } from '../test/harness/nodes.js';
 import { repoRoot } from '../test/harness/tools.js';
-import { Agents, createPool, createTask, ensureCpuNodes, failingRun, operatorKubeConfig, percentile, success } from '../test/integration/controller/support.js';
+import { Agents, createPool, createTask, deleteOperatorRbac, ensureCpuNodes, failingRun, operatorKubeConfig, percentile, success } from '../test/integration/controller/support.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 40);
 const RSS_TASKS = Number(process.env.BENCH_RSS_TASKS ?? 2000);
@@ -246,6 +246,7 @@ async function main(): Promise<void> {
       await exited;
     }
     await agents?.stop();
+    await deleteOperatorRbac(ns);
     await cluster.controlPlane.stop();
   }
 }

@@ -30,6 +30,8 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Print component progress to stderr. */
   verbose?: boolean;
+  /** Extra kube-apiserver flags, e.g. --watch-cache=false so watches read etcd directly. */
+  apiserverArgs?: string[];
 }
 
 interface Ports {
@@ -165,7 +167,7 @@ export class ControlPlane {
       mkdirSync(pkiDir);
       const pki = createPki(pkiDir, IDENTITIES);
       const cp = new ControlPlane(dir, ports, pki, group);
-      await cp.boot(deadline, log);
+      await cp.boot(deadline, log, options.apiserverArgs ?? []);
       log(`ready in ${dir}; KUBECONFIG=${cp.kubeconfig}`);
       return cp;
     } catch (err) {
@@ -211,7 +213,7 @@ export class ControlPlane {
     }
   }
 
-  private async boot(deadline: number, log: (m: string) => void): Promise<void> {
+  private async boot(deadline: number, log: (m: string) => void, apiserverArgs: string[]): Promise<void> {
     const { dir, ports, pki } = this;
     const loopback = '127.0.0.1';
 
@@ -261,6 +263,7 @@ export class ControlPlane {
       `--proxy-client-cert-file=${pki.clients['front-proxy']!.cert}`,
       `--proxy-client-key-file=${pki.clients['front-proxy']!.key}`,
       '--profiling=false',
+      ...apiserverArgs,
     ]);
     await this.waitFor('kube-apiserver /readyz', deadline, async () => {
       const r = await probe({ url: `${this.server}/readyz`, ca: pki.caCert, cert: admin.cert, key: admin.key });

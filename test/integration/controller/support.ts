@@ -3,7 +3,7 @@
 // in-process operator, and "agents": a driver that answers each stage Pod the operator creates by
 // finishing it through the Pod status, with the StageResult JSON an agent writes.
 import * as k8s from '@kubernetes/client-node';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GROUP, VERSION, type AgentPool, type CodingTask, type Role, type StageResult } from '../../../operator/src/api/types.js';
@@ -50,7 +50,7 @@ export async function operatorKubeConfig(namespace: string): Promise<{ kc: k8s.K
     contexts: [{ name: 'operator', cluster: 'test', user: OPERATOR_SA }],
     currentContext: 'operator',
   });
-  const file = join(tmpdir(), `autorun-operator-${namespace}.kubeconfig`);
+  const file = operatorKubeconfigFile(namespace);
   writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
   return { kc, file };
 }
@@ -60,6 +60,11 @@ export async function deleteOperatorRbac(namespace: string): Promise<void> {
   const name = `autorun-operator-${namespace}`;
   await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
   await rbac.deleteClusterRole({ name }).catch(() => undefined);
+  rmSync(operatorKubeconfigFile(namespace), { force: true });
+}
+
+function operatorKubeconfigFile(namespace: string): string {
+  return join(tmpdir(), `autorun-operator-${namespace}.kubeconfig`);
 }
 
 /** Nodes without the GPU taint for the LLM roles' Pods (shared by all tests; created once). */

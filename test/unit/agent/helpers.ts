@@ -1,12 +1,21 @@
 // Shared bits of the agent unit tests: temp dirs and a transcript that records instead of printing.
-import { mkdtempSync } from 'node:fs';
+import { afterAll } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transcript } from '../../../operator/src/agent/transcript.js';
 import type { AgentContext } from '../../../operator/src/agent/context.js';
 
+const made: string[] = [];
+// Registered once per test file that imports this module: every temp dir goes when the file ends.
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'autorun-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 export function recordingTranscript(secrets: string[] = []): { transcript: Transcript; lines: string[] } {

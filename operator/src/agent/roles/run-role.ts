@@ -2,7 +2,7 @@
 // run the tests under a deadline, re-run the failing ones once to tell flaky from broken, and report.
 // In a Pod the checkout (init container, with git credentials) and the test phase (toolchain image,
 // no credentials, maybe no git) are separate invocations: --phase checkout, then --phase test.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StageResult } from '../../api/types.js';
@@ -72,7 +72,17 @@ export async function runRole(ctx: AgentContext, env: NodeJS.ProcessEnv, transcr
   else if (existsSync(join(ctx.workspace, TESTED_COMMIT_FILE))) commit = readFileSync(join(ctx.workspace, TESTED_COMMIT_FILE), 'utf8').trim();
   if (phase === 'checkout') return { role, outcome: 'Succeeded', commit, summary: `checked out ${commit?.slice(0, 8)}` };
 
+  // The runners' JUnit XML goes to a scratch dir that never outlives the stage.
   const out = mkdtempSync(join(tmpdir(), 'autorun-run-'));
+  try {
+    return await runTests(ctx, env, transcript, out, commit);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: Transcript, out: string, commit: string | undefined): Promise<StageResult> {
+  const role = ctx.role;
   const acceptance = role === 'acceptance';
   let plan: RunPlan;
   try {
