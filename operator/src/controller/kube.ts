@@ -83,6 +83,21 @@ export class KubeApi {
     }
   }
 
+  /** 'deleted', or 'gone' when it was already. */
+  async deleteConfigMap(namespace: string, name: string, taskKey: string): Promise<'deleted' | 'gone'> {
+    try {
+      await this.counted('delete', 'configmaps', taskKey, () => this.core.deleteNamespacedConfigMap({ namespace, name }));
+      return 'deleted';
+    } catch (err) {
+      if (httpCode(err) === 404) return 'gone';
+      throw err;
+    }
+  }
+
+  readConfigMap(namespace: string, name: string): Promise<V1ConfigMap> {
+    return this.core.readNamespacedConfigMap({ namespace, name });
+  }
+
   async createEvent(namespace: string, event: CoreV1Event, taskKey: string | undefined): Promise<'created' | 'exists'> {
     try {
       await this.counted('create', 'events', taskKey, () => this.core.createNamespacedEvent({ namespace, body: event }));

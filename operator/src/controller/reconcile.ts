@@ -15,6 +15,7 @@ import { errText } from './informer.js';
 import { httpCode, type KubeApi } from './kube.js';
 import type { ControllerMetrics } from './metrics.js';
 import { buildStagePod } from './pods/build.js';
+import { isControlledBy } from './pods/owner.js';
 import { observeStage } from './pods/observe.js';
 import { buildReportConfigMap, reportConfigMapName } from './pods/report.js';
 import { roleSettings } from '../api/pool-roles.js';
@@ -194,9 +195,15 @@ export class Reconciler {
     if (cached.metadata.deletionTimestamp) return;
     const task = this.withSpecDefaults(this.current(cached));
     const pool = this.o.caches.pool(namespace, task.spec.pool ?? 'default');
-    const pods = this.o.caches.podsOfTask(namespace, name);
+    const labelled = this.o.caches.podsOfTask(namespace, name);
+    for (const p of labelled) this.creating.observed(key, p.metadata!.name!);
+    // A deleted Pod gone from the cache no longer blocks a delete of a new Pod of that name.
+    for (const n of this.deleting.pending(key)) if (!labelled.some((p) => p.metadata!.name === n)) this.deleting.observed(key, n);
+    // Pods an earlier task of this name left behind are not this task's work; their names block
+    // this task's creates until they are gone (see startStage).
+    const pods = labelled.filter((p) => isControlledBy(p, task.metadata.uid));
+    const leftovers = new Map(labelled.filter((p) => !pods.includes(p)).map((p) => [p.metadata!.name!, p]));
     const podsByName = new Map(pods.map((p) => [p.metadata!.name!, p]));
-    for (const p of pods) this.creating.observed(key, p.metadata!.name!);
 
     const observed: ObservedStage[] = [];
     for (const p of pods) {
@@ -246,7 +253,7 @@ export class Reconciler {
     const results = await Promise.allSettled(
       out.actions.map((a) =>
         a.type === 'StartStage'
-          ? this.startStage(task, pool, a, observed, podsByName, key)
+          ? this.startStage(task, pool, a, observed, podsByName, leftovers, key)
           : a.type === 'StopStage'
             ? this.stopStage(namespace, a.name, podsByName.get(a.name), key).then(() => false)
             : Promise.resolve(false),
@@ -297,11 +304,19 @@ export class Reconciler {
     a: Extract<Action, { type: 'StartStage' }>,
     observed: ObservedStage[],
     podsByName: Map<string, V1Pod>,
+    leftovers: Map<string, V1Pod>,
     key: string,
   ): Promise<boolean> {
     if (podsByName.has(a.name) || this.creating.has(key, a.name)) return false;
     if (!pool) throw new Error(`decide() started ${a.name} without a pool`);
     const namespace = task.metadata.namespace!;
+    const leftover = leftovers.get(a.name);
+    if (leftover) {
+      // Its deletion event brings the task back here to create the Pod under this task.
+      await this.stopStage(namespace, a.name, leftover, key);
+      this.o.log.info('stage Pod of an earlier task of this name removed', { task: key, pod: a.name });
+      return false;
+    }
     // The report's name is deterministic, so the Pod is built (and its GPUs counted in flight)
     // before the first await: no other reconcile may see the pool without it.
     const reportConfigMap = a.stage.role === 'repair' ? reportConfigMapName(task.metadata.name, a.stage.iteration) : undefined;
@@ -354,7 +369,12 @@ export class Reconciler {
       }
     }
     const cm = buildReportConfigMap(task, iteration, text);
-    await this.o.api.createConfigMap(namespace, cm, key);
+    if ((await this.o.api.createConfigMap(namespace, cm, key)) === 'created') return;
+    const existing = await this.o.api.readConfigMap(namespace, cm.metadata!.name!);
+    if (isControlledBy(existing, task.metadata.uid)) return;
+    // An earlier task's report must not reach this task's repair agent.
+    await this.o.api.deleteConfigMap(namespace, cm.metadata!.name!, key);
+    if ((await this.o.api.createConfigMap(namespace, cm, key)) !== 'created') throw new Error(`report ConfigMap ${namespace}/${cm.metadata!.name} is still held by an earlier task of this name`);
   }
 
   /** Events that are being posted; stop() waits for them. */
@@ -370,7 +390,7 @@ export class Reconciler {
    * True when this call posts it (false: posted before, as a deferred status change repeats it).
    */
   private postEvent(task: CodingTask, a: Extract<Action, { type: 'Event' }>, key: string): boolean {
-    const evName = eventName(task.metadata.name, task.metadata.uid, a.reason, a.message);
+    const evName = eventName(task.metadata.name, task.metadata.uid, task.metadata.generation, a.reason, a.message);
     if (this.postedEvents.has(evName)) return false;
     this.postedEvents.add(evName);
     const p = this.sendEvent(task, a, key, evName).finally(() => this.posting.delete(p));

@@ -9,8 +9,10 @@ export { jsonEqual } from '../core/equal.js';
  * name, so re-running decide() after a failed status write, or after a restart, cannot post the
  * Event twice (the second create is a 409).
  */
-export function eventName(objectName: string, uid: string | undefined, reason: string, message: string): string {
-  const h = createHash('sha256').update(`${uid ?? ''}\n${reason}\n${message}`).digest('hex').slice(0, 16);
+export function eventName(objectName: string, uid: string | undefined, generation: number | undefined, reason: string, message: string): string {
+  // The generation tells apart a transition repeated after a spec edit (suspended, resumed,
+  // suspended again); a reconcile retried for the same transition still lands on the same name.
+  const h = createHash('sha256').update(`${uid ?? ''}\n${generation ?? 0}\n${reason}\n${message}`).digest('hex').slice(0, 16);
   // Event names are DNS subdomains (253 characters); task names are at most 63.
   return `${objectName.slice(0, 200)}.${h}`;
 }

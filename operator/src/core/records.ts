@@ -3,11 +3,8 @@
 import type { Role, StageResult, StageStatus } from '../api/types.js';
 import type { ObservedStage, StageKey } from './types.js';
 
-/**
- * A stage record. flaggedTests is not in the CRD yet: until it is, the apiserver prunes it and
- * the loop falls back to the stage's observed result (the Pod is kept until the task goes).
- */
-export type StageRecord = StageStatus & { flaggedTests?: string[] };
+/** A stage record, as status.stages keeps it. */
+export type StageRecord = StageStatus;
 
 /** Longest list of test names kept in a record or in status.tests. */
 export const MAX_NAMES = 50;
@@ -114,6 +111,15 @@ export function mergeObservations(records: readonly StageRecord[], observed: rea
     const next = recordOf(prev, o, now);
     byName.set(o.name, next);
     if (o.result?.outcome === 'Error' && o.state === 'Finished') agentErrors.push(next);
+  }
+  // Recorded Running but no longer observed: the Pod went away without a result (deleted by a
+  // person, or by the Pod garbage collector after its node was lost). That attempt is over and a
+  // retry takes the next one. A Pending record without an observation is different: a create the
+  // cache does not show yet, started again under the same name.
+  const seen = new Set(observed.map((o) => o.name));
+  for (const r of byName.values()) {
+    if (r.state !== 'Running' || seen.has(r.name)) continue;
+    byName.set(r.name, { ...r, state: 'Error', reason: 'PodGone', completionTime: now.toISOString(), summary: 'the stage\'s Pod disappeared before it finished (deleted, or garbage-collected after its node was lost)' });
   }
   return { records: [...byName.values()].sort(compareKeys), agentErrors };
 }

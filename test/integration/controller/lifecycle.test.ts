@@ -177,6 +177,32 @@ test('deleting a task removes its Pods through the garbage collector', async () 
   );
 });
 
+test('a task deleted with --cascade=orphan and applied again neither adopts nor trips over the old Pods', async () => {
+  const list = async () => (await kube().core.listNamespacedPod({ namespace: ns, labelSelector: 'autorun.dev/task=again' })).items;
+  scripts.set('again', (s) => (s.role === 'run' ? { leave: true } : { result: success(s) }));
+  await createTask(ns, 'again');
+  await eventually(() => expect(agents!.stagesOf('again').map((s) => s.role)).toContain('run'), { timeoutMs: 30_000 });
+  await kube().custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', name: 'again', propagationPolicy: 'Orphan' });
+  // The garbage collector strips the owner references: the Pods stay, finished code and test
+  // results included, under the names the new task will want.
+  await eventually(async () => {
+    const pods = await list();
+    expect(pods).toHaveLength(3);
+    expect(pods.every((p) => !p.metadata?.ownerReferences?.length)).toBe(true);
+  }, { timeoutMs: 30_000 });
+  const oldUids = new Set((await list()).map((p) => p.metadata!.uid));
+
+  scripts.set('again', (s) => ({ result: success(s) }));
+  const second = await createTask(ns, 'again');
+  const t = await waitForPhase(ns, 'again', ['Succeeded', 'Failed']);
+  expect(t.status?.phase).toBe('Succeeded');
+  const pods = await list();
+  expect(pods.map((p) => p.metadata!.name).sort()).toEqual(['again-i1-code-a0', 'again-i1-run-a0', 'again-i1-test-a0']);
+  // Every stage ran again under the new task: none of the old Pods (or their results) survived.
+  expect(pods.filter((p) => oldUids.has(p.metadata!.uid))).toEqual([]);
+  expect(pods.every((p) => p.metadata?.ownerReferences?.[0]?.uid === second.metadata.uid)).toBe(true);
+});
+
 async function createPoolNamed(name: string, nodeSelector: Record<string, string>): Promise<void> {
   await createPool(ns, { name, nodeSelector, gpuLimit: 4 });
 }

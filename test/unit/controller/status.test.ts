@@ -25,10 +25,12 @@ describe('jsonEqual', () => {
 
 describe('eventName', () => {
   it('is deterministic per object, reason and message', () => {
-    expect(eventName('t', 'u1', 'StageStarted', 'm')).toBe(eventName('t', 'u1', 'StageStarted', 'm'));
-    expect(eventName('t', 'u1', 'StageStarted', 'm')).not.toBe(eventName('t', 'u2', 'StageStarted', 'm'));
-    expect(eventName('t', 'u1', 'StageStarted', 'm')).not.toBe(eventName('t', 'u1', 'StageStarted', 'n'));
-    expect(eventName('t', 'u1', 'A', 'm')).toMatch(/^t\.[0-9a-f]{16}$/);
+    expect(eventName('t', 'u1', 1, 'StageStarted', 'm')).toBe(eventName('t', 'u1', 1, 'StageStarted', 'm'));
+    expect(eventName('t', 'u1', 1, 'StageStarted', 'm')).not.toBe(eventName('t', 'u2', 1, 'StageStarted', 'm'));
+    expect(eventName('t', 'u1', 1, 'StageStarted', 'm')).not.toBe(eventName('t', 'u1', 1, 'StageStarted', 'n'));
+    // Suspended again after a resume: a new spec generation, a new Event.
+    expect(eventName('t', 'u1', 3, 'Suspended', 'm')).not.toBe(eventName('t', 'u1', 1, 'Suspended', 'm'));
+    expect(eventName('t', 'u1', 1, 'A', 'm')).toMatch(/^t\.[0-9a-f]{16}$/);
   });
 });
 
