@@ -42,10 +42,14 @@ function nameShared(part, kind) {
   if (stages) stages.items.title = 'StageStatus';
 }
 
-export async function generate() {
+// Returns { path of a committed file: the text it should hold }. crdsDir reads the schemas from
+// elsewhere (the drift test feeds it an edited copy to show a change reaches every output); the
+// paths returned are always those of the committed files.
+export async function generate({ crdsDir = join(root, 'crds') } = {}) {
   const files = {};
-  for (const file of readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml')).sort()) {
-    const crd = parse(readFileSync(join(root, 'crds', file), 'utf8'), { maxAliasCount: -1 });
+  for (const file of readdirSync(crdsDir).filter((f) => f.endsWith('.yaml')).sort()) {
+    const source = readFileSync(join(crdsDir, file), 'utf8');
+    const crd = parse(source, { maxAliasCount: -1 });
     const kind = crd.spec.names.kind;
     const schema = crd.spec.versions[0].schema.openAPIV3Schema;
     const parts = [];
@@ -58,7 +62,7 @@ export async function generate() {
     const header = `// Generated from crds/${file} by scripts/generate.mjs. Do not edit: run \`make generate\`.\n\n`;
     files[join(outDir, `${kind.toLowerCase()}.ts`)] = header + parts.join('\n');
     // Helm installs CRDs from the chart's crds/ directory; it holds verbatim copies.
-    files[join(root, 'charts/autorun/crds', file)] = readFileSync(join(root, 'crds', file), 'utf8');
+    files[join(root, 'charts/autorun/crds', file)] = source;
   }
   files[join(root, 'charts/autorun/templates/_rules.tpl')] = await rbacTemplate();
   return files;

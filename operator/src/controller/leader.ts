@@ -31,7 +31,7 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private observed: { resourceVersion?: string; holder?: string; renewTime?: string } = {};
   private observedAt = 0;
-  private lastRenewAt = 0;
+  private deadline: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
@@ -59,25 +59,13 @@ export class LeaderElector {
     await this.running;
     if (this.leader) {
       this.setLeader(false);
-      await this.release();
+      await this.bounded(this.release(), undefined);
     }
   }
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    this.running = this.tryAcquireOrRenew()
-      .then((ok) => {
-        if (ok) {
-          this.lastRenewAt = Date.now();
-          if (!this.leader) this.setLeader(true);
-        } else if (this.leader && Date.now() - this.lastRenewAt > this.renewDeadlineMs) {
-          this.o.log.warn('could not renew the lease in time, stepping down', { lease: this.o.name });
-          this.setLeader(false);
-        }
-      })
-      .catch((err: unknown) => {
-        this.o.log.warn("leader election error", { err: errText(err) });
-      });
+    this.running = this.attempt();
     await this.running;
     if (this.stopped) return;
     // A follower polls at the retry period; a leader renews at it.
@@ -85,7 +73,41 @@ export class LeaderElector {
     this.timer.unref();
   }
 
+  private async attempt(): Promise<void> {
+    const startedAt = Date.now();
+    try {
+      if (!(await this.bounded(this.tryAcquireOrRenew(), false))) return;
+    } catch (err) {
+      this.o.log.warn('leader election error', { err: errText(err) });
+      return;
+    }
+    // The deadline is the only way a leader steps down for want of renewals, whatever keeps them from
+    // succeeding (errors, conflicts, requests that never answer). It counts from the start of the
+    // last successful attempt, the earliest the others can have seen it, so the leader stops acting
+    // before the Lease expires for them (renewDeadline < leaseDuration).
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => {
+      this.o.log.warn('could not renew the lease in time, stepping down', { lease: this.o.name });
+      this.setLeader(false);
+    }, startedAt + this.renewDeadlineMs - Date.now());
+    this.deadline.unref();
+    if (!this.leader) this.setLeader(true);
+  }
+
+  // client-go bounds each attempt by the renew deadline too: a request that never answers (a silent
+  // network partition; client-node sets no request timeout by default) would otherwise stall the loop,
+  // and stop() with it.
+  private bounded<T>(p: Promise<T>, onTimeout: T): Promise<T> {
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<T>((resolve) => {
+      t = setTimeout(() => resolve(onTimeout), this.renewDeadlineMs);
+      t.unref();
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+  }
+
   private setLeader(v: boolean): void {
+    if (!v) clearTimeout(this.deadline);
     this.leader = v;
     this.o.log.info(v ? 'became leader' : 'lost leadership', { identity: this.o.identity, lease: `${this.o.namespace}/${this.o.name}` });
     if (v) this.o.onStartedLeading();

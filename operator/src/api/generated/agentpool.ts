@@ -25,6 +25,9 @@ export interface AgentPoolSpec {
    * Node labels GPU Pods must match, for example cloud.google.com/gke-accelerator nvidia-l4.
    */
   nodeSelector?: {
+    /**
+     * Value the node's label with this key must have.
+     */
     [k: string]: string | undefined;
   };
   /**
@@ -133,6 +136,8 @@ export interface LlmRoleSpec {
   image?: string;
   /**
    * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
+   *
+   * Items: One argument of the command, the executable first; not run through a shell.
    */
   command?: string[];
   /**
@@ -176,12 +181,18 @@ export interface LlmRoleSpec {
      * Minimum resources, for example cpu "500m", memory 1Gi.
      */
     requests?: {
+      /**
+       * Quantity of the resource named by the key (such as cpu or memory) the scheduler reserves for the container.
+       */
       [k: string]: number | string | undefined;
     };
     /**
      * Maximum resources.
      */
     limits?: {
+      /**
+       * Quantity of the resource named by the key (such as cpu or memory) the container may use at most; above the memory limit it is OOMKilled.
+       */
       [k: string]: number | string | undefined;
     };
   };
@@ -212,6 +223,8 @@ export interface RunRoleSpec {
   image?: string;
   /**
    * Overrides the image entrypoint; the agent program must still run as "autorun agent --role <role>".
+   *
+   * Items: One argument of the command, the executable first; not run through a shell.
    */
   command?: string[];
   /**
@@ -237,12 +250,18 @@ export interface RunRoleSpec {
      * Minimum resources, for example cpu "500m", memory 1Gi.
      */
     requests?: {
+      /**
+       * Quantity of the resource named by the key (such as cpu or memory) the scheduler reserves for the container.
+       */
       [k: string]: number | string | undefined;
     };
     /**
      * Maximum resources.
      */
     limits?: {
+      /**
+       * Quantity of the resource named by the key (such as cpu or memory) the container may use at most; above the memory limit it is OOMKilled.
+       */
       [k: string]: number | string | undefined;
     };
   };

@@ -171,10 +171,14 @@ export interface CodingTaskStatus {
     total?: number;
     /**
      * Names of failing tests (at most 50).
+     *
+     * Items: A test name as the test runner reports it, for example tests/test_fizzbuzz.py::test_fifteen.
      */
     failing?: string[];
     /**
      * Tests that failed and then passed when re-run; recorded, not repaired.
+     *
+     * Items: A test name as the test runner reports it.
      */
     flaky?: string[];
     /**
@@ -312,10 +316,14 @@ export interface StageStatus {
     total?: number;
     /**
      * Failing test names, truncated.
+     *
+     * Items: A test name as the test runner reports it.
      */
     failing?: string[];
     /**
      * Tests that passed when re-run.
+     *
+     * Items: A test name as the test runner reports it.
      */
     flaky?: string[];
   };
@@ -323,6 +331,8 @@ export interface StageStatus {
    * Tests the repair agent believes are wrong, for the test agent to revise.
    *
    * @maxItems 50
+   *
+   * Items: A test name as the test runner reports it.
    */
   flaggedTests?: string[];
   /**
