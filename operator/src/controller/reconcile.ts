@@ -77,7 +77,11 @@ export function parseQueueKey(key: string): { kind: 'task' | 'pool'; namespace: 
 
 export class Reconciler {
   /** Stage Pods created but not yet in the cache, per task. */
-  readonly creating = new Expectations();
+  // Five minutes, as client-go's expectations: a Pod the cache has not shown yet is never taken
+  // for lost (lostStages) while a watch is slow or being relisted.
+  readonly creating = new Expectations(5 * 60_000);
+  /** Stages recorded Pending whose create waits for an earlier task's Pod of that name to go. */
+  readonly blocked = new Expectations();
   /** Stage Pods deleted but still in the cache, per task. */
   readonly deleting = new Expectations();
   /** Our last status write per task while the cache still shows the version it replaced. */
@@ -124,6 +128,7 @@ export class Reconciler {
     const key = `${namespace}/${name}`;
     this.creating.forget(key);
     this.deleting.forget(key);
+    this.blocked.forget(key);
     this.written.delete(key);
     this.waiting.delete(key);
     this.admitted.delete(key);
@@ -216,6 +221,10 @@ export class Reconciler {
       const stage = parseStageName(name, podName);
       if (stage) observed.push({ ...stage, name: podName, state: 'Pending' });
     }
+    // A stage blocked by a leftover is not lost: once the leftover is gone it is created (below).
+    const blocked = new Set(this.blocked.pending(key));
+    for (const n of blocked) if (!leftovers.has(n)) this.blocked.observed(key, n);
+    observed.push(...lostStages(task, observed, (n) => blocked.has(n) || leftovers.has(n)));
 
     // Admission looks at every task of the pool; a suspended or finished task starts nothing and
     // shows no pool standing (see decide()), so it is spared that walk: with thousands of idle tasks
@@ -312,6 +321,7 @@ export class Reconciler {
     const namespace = task.metadata.namespace!;
     const leftover = leftovers.get(a.name);
     if (leftover) {
+      this.blocked.expect(key, a.name);
       // Its deletion event brings the task back here to create the Pod under this task.
       await this.stopStage(namespace, a.name, leftover, key);
       this.o.log.info('stage Pod of an earlier task of this name removed', { task: key, pod: a.name });
@@ -461,4 +471,26 @@ export class Reconciler {
 function gpuHourUSD(pool: AgentPool | undefined, fallback = 0): number {
   const v = Number(pool?.metadata.annotations?.[GPU_HOUR_ANNOTATION]);
   return Number.isFinite(v) && v >= 0 && pool?.metadata.annotations?.[GPU_HOUR_ANNOTATION] ? v : fallback;
+}
+
+/**
+ * Stages status records as started (Pending or Running) that have no Pod now. Status records a
+ * stage only after its Pod's create succeeded, and the caches are synced before any reconcile, so
+ * with no create in flight the Pod is gone: deleted, or collected after its node was lost. That
+ * attempt is over (whether or not status had caught up with it running) and a retry takes the
+ * next one; restarting it under its own name could repeat a lost Pod without end.
+ */
+function lostStages(task: CodingTask, observed: readonly ObservedStage[], waiting: (name: string) => boolean): ObservedStage[] {
+  const seen = new Set(observed.map((o) => o.name));
+  return (task.status?.stages ?? [])
+    .filter((r) => (r.state === 'Pending' || r.state === 'Running') && !seen.has(r.name) && !waiting(r.name))
+    .map((r) => ({
+      name: r.name,
+      iteration: r.iteration,
+      role: r.role,
+      attempt: r.attempt,
+      state: 'Lost',
+      failureReason: 'PodGone',
+      failureMessage: `the Pod of ${r.name} is gone without a result (deleted, or garbage-collected after its node was lost)`,
+    }));
 }

@@ -112,14 +112,5 @@ export function mergeObservations(records: readonly StageRecord[], observed: rea
     byName.set(o.name, next);
     if (o.result?.outcome === 'Error' && o.state === 'Finished') agentErrors.push(next);
   }
-  // Recorded Running but no longer observed: the Pod went away without a result (deleted by a
-  // person, or by the Pod garbage collector after its node was lost). That attempt is over and a
-  // retry takes the next one. A Pending record without an observation is different: a create the
-  // cache does not show yet, started again under the same name.
-  const seen = new Set(observed.map((o) => o.name));
-  for (const r of byName.values()) {
-    if (r.state !== 'Running' || seen.has(r.name)) continue;
-    byName.set(r.name, { ...r, state: 'Error', reason: 'PodGone', completionTime: now.toISOString(), summary: 'the stage\'s Pod disappeared before it finished (deleted, or garbage-collected after its node was lost)' });
-  }
   return { records: [...byName.values()].sort(compareKeys), agentErrors };
 }

@@ -164,10 +164,6 @@ export class Runner {
       // Gone without a result: forgotten here, started again under the same name when the core asks.
     }
     t.state.stages = keep;
-    // An interrupted run is not a failed attempt: a record left Running goes back to Pending, which
-    // the core starts again under the same name (Running with no stage would read as a lost Pod).
-    const kept = new Set(keep.map((s) => s.name));
-    for (const r of t.state.status.stages ?? []) if (r.state === 'Running' && !kept.has(r.name)) r.state = 'Pending';
     this.o.dir.save(t.state);
   }
 

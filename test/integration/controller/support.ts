@@ -288,7 +288,10 @@ export class Agents {
     const name = pod.metadata!.name!;
     const taskOf = pod.metadata?.labels?.[TASK_LABEL] ?? '';
     this.addsByTask.set(taskOf, (this.addsByTask.get(taskOf) ?? 0) + 1);
-    if (this.seen.has(name)) return;
+    // A Pod of the same name but another uid is a new Pod (a task deleted and applied again).
+    if (this.seen.get(name)?.pod.metadata?.uid === pod.metadata?.uid) return;
+    this.finishSeenAt.delete(name);
+    this.finishedAt.delete(name);
     const l = pod.metadata!.labels ?? {};
     const stage: StagePod = {
       name,
@@ -339,4 +342,13 @@ export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/**
+ * The Events posted about a task, oldest first. Sorted by resourceVersion, which etcd assigns in
+ * creation order: timestamps on core/v1 Events have only one-second precision.
+ */
+export async function taskEvents(namespace: string, name: string): Promise<k8s.CoreV1Event[]> {
+  const list = await kube().core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},involvedObject.kind=CodingTask` });
+  return list.items.sort((a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion));
 }
