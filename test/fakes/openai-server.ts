@@ -38,11 +38,14 @@ export async function startFakeOpenAI(script: OpenAIReply[] | ((req: OpenAIReque
       }
       const rec: OpenAIRequest = { path: req.url, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as OpenAIRequest['body'] };
       requests.push(rec);
-      const reply = (queue ? queue.shift() : (script as (r: OpenAIRequest, i: number) => OpenAIReply)(rec, requests.length - 1)) ?? {
-        kind: 'error',
-        status: 500,
-        message: 'fake script has no reply',
-      };
+      let reply: OpenAIReply | undefined;
+      try {
+        reply = queue ? queue.shift() : (script as (r: OpenAIRequest, i: number) => OpenAIReply)(rec, requests.length - 1);
+      } catch (e) {
+        // A script that refuses a request fails that request, not the test process.
+        reply = { kind: 'error', status: 500, message: `fake script threw: ${(e as Error).message}` };
+      }
+      reply ??= { kind: 'error', status: 500, message: 'fake script has no reply' };
       if (reply.kind === 'error') {
         res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
         res.end(JSON.stringify({ error: { message: reply.message, type: 'error', code: reply.status } }));
