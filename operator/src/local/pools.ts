@@ -1,13 +1,24 @@
 // Pools in the local tier: the ones in the given files, plus a built-in `default` for tasks that
 // name a pool nobody defined (most local tasks name none and get `default` from the CRD default).
 // The pool's slots (maxConcurrentTasks) work as in the cluster; its GPUs are this machine's.
-import { API_VERSION, type AgentPool, type CodingTask } from '../api/types.js';
+import { API_VERSION, LLM_ROLES, type AgentPool, type CodingTask } from '../api/types.js';
 import { withDefaults } from '../api/defaults.js';
+import { poolDefaults, roleSettings } from '../api/pool-roles.js';
+import {
+  claudeCodeFindsGoogleCredentials,
+  credentialVarList,
+  googleCredentials,
+  modelCredential,
+  VERTEX_PROJECT_ENV,
+  VERTEX_REGION_ENV,
+  type GoogleProbe,
+} from '../agent/credentials.js';
 
 /**
  * The built-in pool: CRD defaults, the model named by AUTORUN_MODEL (or ANTHROPIC_MODEL, as Claude
- * Code reads it) and the provider endpoint by AUTORUN_MODEL_BASE_URL when set. Locally the API key
- * comes from ANTHROPIC_API_KEY, not a Secret, so apiKeySecretRef is only a placeholder.
+ * Code reads it), the provider by AUTORUN_MODEL_PROVIDER and its endpoint by AUTORUN_MODEL_BASE_URL
+ * when set; for vertex, the project and region from the variables the agent reads them from.
+ * Locally the API key comes from the environment, not a Secret, so apiKeySecretRef is a placeholder.
  */
 export function defaultPool(env: NodeJS.ProcessEnv = process.env): AgentPool {
   const model: NonNullable<AgentPool['spec']['model']> = { apiKeySecretRef: { name: 'anthropic' } };
@@ -16,6 +27,11 @@ export function defaultPool(env: NodeJS.ProcessEnv = process.env): AgentPool {
   const provider = env.AUTORUN_MODEL_PROVIDER;
   if (provider === 'anthropic' || provider === 'openai-compatible' || provider === 'vertex') model.provider = provider;
   if (env.AUTORUN_MODEL_BASE_URL) model.baseURL = env.AUTORUN_MODEL_BASE_URL;
+  if (model.provider === 'vertex') {
+    const projectID = env[VERTEX_PROJECT_ENV];
+    const region = env[VERTEX_REGION_ENV];
+    model.vertex = { ...(projectID ? { projectID } : {}), ...(region ? { region } : {}) };
+  }
   return withDefaults('AgentPool', {
     apiVersion: API_VERSION,
     kind: 'AgentPool',
@@ -43,20 +59,57 @@ export function resolvePools(tasks: CodingTask[], pools: AgentPool[], env: NodeJ
   return { byTask, problems };
 }
 
-/**
- * Refuses to start anything when no agent could reach its model: the Anthropic provider needs
- * ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN for a gateway). openai-compatible pools name their
- * endpoint in the pool (vLLM needs no key); vertex uses Google application default credentials.
- */
-export function missingCredentials(pools: Iterable<AgentPool>, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const needAnthropic = [...pools].filter((p) => (p.spec.model?.provider ?? 'anthropic') === 'anthropic');
-  if (!needAnthropic.length || env.ANTHROPIC_API_KEY || env.ANTHROPIC_AUTH_TOKEN) return undefined;
-  const names = [...new Set(needAnthropic.map((p) => p.metadata.name))].join(', ');
+const providerOf = (p: AgentPool): NonNullable<NonNullable<AgentPool['spec']['model']>['provider']> => p.spec.model?.provider ?? poolDefaults().modelProvider;
+const namesOf = (pools: AgentPool[]): string => [...new Set(pools.map((p) => p.metadata.name))].join(', ');
+
+function anthropicProblem(pools: AgentPool[], env: NodeJS.ProcessEnv): string[] {
+  if (!pools.length || modelCredential(env, 'anthropic')) return [];
   return [
-    `autorun run: ANTHROPIC_API_KEY is not set, and the code, test and repair agents of pool ${names} call the Anthropic API.`,
-    '  Set it and run again:   export ANTHROPIC_API_KEY=sk-ant-...',
+    `autorun run: no Anthropic credential is set (${credentialVarList('anthropic')}), and the code, test and repair agents of pool ${namesOf(pools)} call the Anthropic API.`,
+    '  Set one and run again:   export ANTHROPIC_API_KEY=sk-ant-...',
+    '  (or ANTHROPIC_AUTH_TOKEN for a gateway that takes a bearer token).',
     '  Or use a model server of your own: an AgentPool with spec.model.provider: openai-compatible and',
-    '  spec.model.baseURL (for example http://localhost:8000/v1 for vLLM), named by the task\'s spec.pool.',
-    'Nothing was started.',
-  ].join('\n');
+    "  spec.model.baseURL (for example http://localhost:8000/v1 for vLLM), named by the task's spec.pool.",
+  ];
+}
+
+/** What the agents of a Vertex pool would miss: the region (the stage env gets the pool's, else ours) and Google credentials. */
+function vertexProblems(pools: AgentPool[], env: NodeJS.ProcessEnv, probe: GoogleProbe): string[] {
+  if (!pools.length) return [];
+  const out: string[] = [];
+  for (const p of pools) {
+    if (!p.spec.model?.vertex?.region && !env[VERTEX_REGION_ENV]) {
+      out.push(`autorun run: pool ${p.metadata.name} uses Claude on Vertex AI but names no region: set its spec.model.vertex.region (or export ${VERTEX_REGION_ENV}=us-east5).`);
+    }
+  }
+  const google = googleCredentials(env, probe);
+  if ('problem' in google) {
+    out.push(
+      `autorun run: pool ${namesOf(pools)} uses Claude on Vertex AI, but ${google.problem}.`,
+      '  Log in and run again:   gcloud auth application-default login',
+      '  or name a service account key:   export GOOGLE_APPLICATION_CREDENTIALS=/path/to/key.json',
+    );
+    return out;
+  }
+  const claudeCode = pools.filter((p) => LLM_ROLES.some((r) => roleSettings(p, r).engine === 'claude-code'));
+  if (claudeCode.length && !claudeCodeFindsGoogleCredentials(google, env)) {
+    out.push(
+      `autorun run: pool ${namesOf(claudeCode)} runs engine claude-code on Vertex AI, which does not get ${google.source}:`,
+      '  the engine keeps credentials from the commands the model runs. Use engine sdk for those roles,',
+      '  run on Compute Engine (its metadata server), or keep the gcloud login in a directory named by CLOUDSDK_CONFIG.',
+    );
+  }
+  return out;
+}
+
+/**
+ * Refuses to start anything when an agent could not reach its model: the credential variables the
+ * engines read (agent/credentials.ts) for Anthropic pools; a region and Google credentials for
+ * Vertex pools. openai-compatible pools name their endpoint in the pool, and vLLM needs no key.
+ */
+export function missingCredentials(pools: Iterable<AgentPool>, env: NodeJS.ProcessEnv = process.env, probe: GoogleProbe = {}): string | undefined {
+  const all = [...pools];
+  const on = (provider: string): AgentPool[] => all.filter((p) => providerOf(p) === provider);
+  const problems = [...anthropicProblem(on('anthropic'), env), ...vertexProblems(on('vertex'), env, probe)];
+  return problems.length ? [...problems, 'Nothing was started.'].join('\n') : undefined;
 }

@@ -1,6 +1,7 @@
 // What a local stage process gets: the agent context (the same AgentContext the operator puts in a
 // Pod, through the same contextToEnv mapping), GPU devices, and only the secrets its role may hold.
 import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '../agent/context.js';
+import { vertexEnv } from '../agent/credentials.js';
 import { scrubEnv } from '../util/secrets.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
 import { poolDefaults, roleSettings } from '../api/pool-roles.js';
@@ -75,14 +76,17 @@ export function agentContext(i: StageEnvInput): AgentContext {
 /**
  * The process environment: ours without any inherited AUTORUN_* context (a stale variable must not
  * leak into a stage) or Slack settings, without secrets for the roles that execute generated code (the run Pod holds
- * no secret either), plus the role's literal env from the pool, the context and the GPU devices.
+ * no secret either), plus the role's literal env from the pool, the pool's Vertex settings for the
+ * roles that call the model (as in their Pods, over ours and the role's), the context and the GPU devices.
  */
 export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const contextVars = new Set([...CONTEXT_ENV.map((f) => f.env), CONTEXT_FILE_ENV, STAGE_MARKER_ENV]);
   // SLACK_*: `autorun run` reports to Slack itself; no agent needs the bot token.
   let env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(parent).filter(([k]) => !contextVars.has(k) && !k.startsWith('SLACK_')));
   if (EXECUTES_GENERATED_CODE.includes(i.key.role)) env = scrubEnv(env);
-  for (const e of roleSettings(i.pool, i.key.role).env) if (e.value !== undefined) env[e.name] = e.value;
+  const settings = roleSettings(i.pool, i.key.role);
+  for (const e of settings.env) if (e.value !== undefined) env[e.name] = e.value;
+  if (settings.llm) Object.assign(env, vertexEnv(i.pool.spec.model));
   Object.assign(env, contextToEnv(agentContext(i)));
   env[STAGE_MARKER_ENV] = i.marker;
   // A stage without GPUs sees none, as a Pod without a GPU request would.

@@ -120,3 +120,41 @@ test('401: the CLI would retry for minutes; the engine stops it at the first ret
   expect(claudeEvents(transcriptOf(run)).some((e) => e.subtype === 'api_retry' && e.error_status === 401)).toBe(true);
   expect(run.raw + run.stdout + run.stderr).not.toContain(KEY);
 }, 120_000);
+
+test('budget: the stage budget becomes --max-budget-usd; error_max_budget_usd is outcome Failed, reason Budget', async () => {
+  const dir = tempDir('autorun-claude-real-');
+  const remote = makeRemote(dir, { 'README.md': 'x\n' });
+  const budgetUSD = 0.000001;
+  const ctx = baseContext(dir, 'code', { engine: 'claude-code', model: { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 5, budgetUSD } });
+  // The first call alone (100 input, 20 output tokens) costs far more than the budget.
+  fake = await startFakeAnthropic([toolUse('Write', { file_path: join(ctx.workspace, 'a.py'), content: 'a = 1\n' }), text('never asked for')]);
+  const run = await runAgent(dir, ctx, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, AUTORUN_CLAUDE_BIN: CLAUDE });
+  expectContract(run);
+  const events = claudeEvents(transcriptOf(run));
+  const result = events.at(-1)!;
+  expect(result).toMatchObject({ type: 'result', subtype: 'error_max_budget_usd', is_error: true });
+  expect(run.result).toMatchObject({ role: 'code', outcome: 'Failed', reason: 'Budget' });
+  expect(run.result.summary).toMatch(new RegExp(`^stopped after \\d+ turns: the stage budget of \\$${budgetUSD} is spent \\(session ${result.session_id as string}\\)`));
+  // What was spent is still reported: the one call the CLI made before it stopped.
+  expect(fake.requests).toHaveLength(1);
+  expect(run.result.usage).toMatchObject({ inputTokens: 100, outputTokens: 20 });
+  expect(run.result.usage!.costUSD).toBeCloseTo(costUSD('claude-sonnet-4-5', run.result.usage!), 9);
+  expect(() => git(dir, '--git-dir', remote, 'rev-parse', '--verify', 'refs/autorun/fizz/code')).toThrow();
+}, 120_000);
+
+test('ANTHROPIC_AUTH_TOKEN alone: the CLI sends it as a bearer token, and the stage succeeds', async () => {
+  const dir = tempDir('autorun-claude-real-');
+  makeRemote(dir, { 'README.md': 'x\n' });
+  const token = 'gateway-token-e2e-0123456789';
+  fake = await startFakeAnthropic([text('Nothing to change.')]);
+  const ctx = baseContext(dir, 'code', { engine: 'claude-code', model: { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 3 } });
+  const run = await runAgent(dir, ctx, { ANTHROPIC_AUTH_TOKEN: token, ANTHROPIC_BASE_URL: fake.url, AUTORUN_CLAUDE_BIN: CLAUDE });
+  expectContract(run);
+  expect(fake.requests.length).toBeGreaterThanOrEqual(1);
+  for (const q of fake.requests) {
+    expect(q.headers.authorization).toBe(`Bearer ${token}`);
+    expect(q.headers['x-api-key']).toBeUndefined();
+  }
+  expect(claudeEvents(transcriptOf(run)).at(-1)).toMatchObject({ type: 'result', subtype: 'success' });
+  expect(run.stdout + run.raw).not.toContain(token);
+}, 120_000);

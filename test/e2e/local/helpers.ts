@@ -6,12 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { messagesText, systemText, text, toolUse, type FakeReply, type RecordedRequest } from '../../fakes/anthropic-server.js';
+import { chatText, chatTool, type OpenAIReply, type OpenAIRequest } from '../../fakes/openai-server.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = join(REPO_ROOT, 'dist', 'operator', 'src', 'cli.js');
 
 /**
- * Builds dist/ once per test file; the tests run the CLI exactly as `npx autorun` would.
+ * Builds dist/ once per test file. The tests start the CLI `npx autorun` resolves to (package.json
+ * "bin"), as `node dist/operator/src/cli.js`; npx.test.ts runs it through npx itself.
  * AUTORUN_E2E_SKIP_BUILD=1 uses dist/ as it is (after `make build`, or to test a patched build).
  */
 export function build(): void {
@@ -22,10 +24,14 @@ export function build(): void {
 
 export type Role = 'code' | 'test' | 'repair';
 
-export function roleOf(req: RecordedRequest): Role {
-  const m = /You are the (code|test|repair) agent/.exec(systemText(req));
-  if (!m) throw new Error(`request from an unknown role: ${systemText(req).slice(0, 80)}`);
+function roleIn(system: string): Role {
+  const m = /You are the (code|test|repair) agent/.exec(system);
+  if (!m) throw new Error(`request from an unknown role: ${system.slice(0, 80)}`);
   return m[1] as Role;
+}
+
+export function roleOf(req: RecordedRequest): Role {
+  return roleIn(systemText(req));
 }
 
 /** Did this request carry the result of a tool call (a later turn of the same stage)? */
@@ -90,22 +96,60 @@ export interface Scenario {
   tests: string;
 }
 
+/** The heading the repair role puts before the run's failure report in its prompt. */
+export const REPORT_HEADING = 'Failure report of the last run:';
+/** What pytest itself prints for BUGGY's failure: in the report, never in the goal or a test name. */
+export const BUGGY_ASSERTION = "assert 'Fizz' == 'FizzBuzz'";
+
+/** The part of a repair prompt from the report heading on ('' when there is none). */
+export function reportSection(prompt: string): string {
+  const at = prompt.indexOf(`${REPORT_HEADING}\n`);
+  return at < 0 ? '' : prompt.slice(at);
+}
+
+type Step = { write: { path: string; content: string } } | { done: string };
+
 /**
  * A model that writes one file per stage with a single tool call, then says it is done. Each
- * request is counted per role so a test can tell how many stages of each role really ran.
+ * stage's first request is counted per role so a test can tell how many stages of each role really
+ * ran. A repair prompt without the run's real failure report is refused (the stage then errors),
+ * so every test that goes through a repair also proves the report reached the model.
  */
-export function scriptFor(s: Scenario) {
-  const firstTurns: Record<Role, number> = { code: 0, test: 0, repair: 0 };
-  const script = (req: RecordedRequest): FakeReply => {
-    const role = roleOf(req);
-    if (isFollowUp(req)) return text(`The ${role} work is done.`, { input_tokens: 1200, output_tokens: 80 });
-    const round = firstTurns[role]++;
-    if (role === 'test') return toolUse('write_file', { path: 'tests/test_fizzbuzz.py', content: s.tests });
-    if (role === 'code') return toolUse('write_file', { path: 'fizzbuzz.py', content: s.code });
-    if (!/test_fizzbuzz/.test(messagesText(req))) throw new Error('the repair prompt does not name the failing test');
-    return toolUse('write_file', { path: 'fizzbuzz.py', content: s.repair(round) });
+function scripted(s: Scenario) {
+  const stagesStarted: Record<Role, number> = { code: 0, test: 0, repair: 0 };
+  const step = (role: Role, followUp: boolean, prompt: string): Step => {
+    if (followUp) return { done: `The ${role} work is done.` };
+    const round = stagesStarted[role]++;
+    if (role === 'test') return { write: { path: 'tests/test_fizzbuzz.py', content: s.tests } };
+    if (role === 'code') return { write: { path: 'fizzbuzz.py', content: s.code } };
+    if (!/test_fizzbuzz/.test(prompt)) throw new Error('the repair prompt does not name the failing test');
+    if (!reportSection(prompt).includes(BUGGY_ASSERTION)) throw new Error('the repair prompt does not carry the failure report');
+    return { write: { path: 'fizzbuzz.py', content: s.repair(round) } };
   };
-  return { script, stagesStarted: firstTurns };
+  return { step, stagesStarted };
+}
+
+/** scripted() on the Anthropic Messages API (the fake Anthropic server). */
+export function scriptFor(s: Scenario) {
+  const { step, stagesStarted } = scripted(s);
+  const script = (req: RecordedRequest): FakeReply => {
+    const next = step(roleOf(req), isFollowUp(req), messagesText(req));
+    return 'done' in next ? text(next.done, { input_tokens: 1200, output_tokens: 80 }) : toolUse('write_file', next.write);
+  };
+  return { script, stagesStarted };
+}
+
+/** scripted() on OpenAI-compatible chat completions (the fake vLLM). */
+export function openAIScriptFor(s: Scenario) {
+  const { step, stagesStarted } = scripted(s);
+  const script = (req: OpenAIRequest): OpenAIReply => {
+    const msgs = req.body.messages;
+    const system = msgs.find((m) => m.role === 'system')?.content ?? '';
+    const prompt = msgs.filter((m) => m.role === 'user').map((m) => m.content ?? '').join('\n');
+    const next = step(roleIn(system), msgs.at(-1)?.role === 'tool', prompt);
+    return 'done' in next ? chatText(next.done) : chatTool('write_file', next.write);
+  };
+  return { script, stagesStarted };
 }
 
 export interface CliRun {

@@ -1,4 +1,6 @@
 import { contextFromEnv } from '../../../operator/src/agent/context.js';
+import { vertexSettings } from '../../../operator/src/agent/engines/vertex.js';
+import { buildStagePod } from '../../../operator/src/controller/pods/build.js';
 import { validate } from '../../../operator/src/api/validate.js';
 import type { AgentPool, CodingTask } from '../../../operator/src/api/types.js';
 import { defaultPool } from '../../../operator/src/local/pools.js';
@@ -94,5 +96,53 @@ describe('stageEnv', () => {
     const env = stageEnv(input('code', {}, pool), parent);
     expect(env.FOO).toBe('bar');
     expect(contextFromEnv(env)).toMatchObject({ engine: 'claude-code', model: { provider: 'openai-compatible', name: 'qwen', baseURL: 'http://127.0.0.1:8000/v1', maxTurns: 7 } });
+  });
+
+  describe('a Vertex pool', () => {
+    const vertexPool = (): AgentPool => {
+      const r = validate('AgentPool', {
+        apiVersion: 'autorun.dev/v1alpha1',
+        kind: 'AgentPool',
+        metadata: { name: 'vx' },
+        spec: { model: { provider: 'vertex', name: 'claude-sonnet-4-5@20250929', vertex: { projectID: 'proj-1', region: 'us-east5' } } },
+      });
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      return r.object;
+    };
+
+    test('its region and project reach the LLM stages under the names the agent reads, over ours', () => {
+      const env = stageEnv(input('code', {}, vertexPool()), { ...parent, CLOUD_ML_REGION: 'europe-west4', ANTHROPIC_VERTEX_PROJECT_ID: 'someone-else' });
+      expect(env.CLOUD_ML_REGION).toBe('us-east5');
+      expect(env.ANTHROPIC_VERTEX_PROJECT_ID).toBe('proj-1');
+      const ctx = contextFromEnv(env);
+      expect(ctx.model.provider).toBe('vertex');
+      // What the engines make of it: the agent side of the same variables.
+      expect(vertexSettings(ctx.model, env)).toEqual({ region: 'us-east5', projectId: 'proj-1' });
+    });
+
+    test('a stage that runs generated code gets none of it, as its Pod gets none', () => {
+      for (const role of ['run', 'acceptance'] as const) {
+        const env = stageEnv(input(role, {}, vertexPool()), parent);
+        expect(env.CLOUD_ML_REGION).toBeUndefined();
+        expect(env.ANTHROPIC_VERTEX_PROJECT_ID).toBeUndefined();
+      }
+    });
+
+    test('the local stage and the Pod carry the same Vertex variables', () => {
+      const pool = vertexPool();
+      const t = { ...task(), metadata: { name: 'fizzbuzz', namespace: 'team-a', uid: 'u1' } } as CodingTask;
+      const pod = buildStagePod({ task: t, pool, key: { iteration: 2, role: 'code', attempt: 0 }, name: 'fizzbuzz-i2-code-a0', context: {} });
+      const podEnv = Object.fromEntries((pod.spec!.containers[0]!.env ?? []).map((e) => [e.name, e.value]));
+      const local = stageEnv(input('code', {}, pool), parent);
+      for (const name of ['CLOUD_ML_REGION', 'ANTHROPIC_VERTEX_PROJECT_ID']) {
+        expect(podEnv[name]).toBeDefined();
+        expect(local[name]).toBe(podEnv[name]);
+      }
+    });
+
+    test('an Anthropic pool sets no Vertex variable', () => {
+      const env = stageEnv(input('code'), parent);
+      expect(Object.keys(env).filter((k) => k === 'CLOUD_ML_REGION' || k === 'ANTHROPIC_VERTEX_PROJECT_ID')).toEqual([]);
+    });
   });
 });

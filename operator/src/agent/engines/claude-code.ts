@@ -9,7 +9,8 @@ import { scrubEnv } from '../../util/secrets.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
 import { hopelessRetry, mapClaudeResult, parseStreamJson } from './stream-json.js';
-import { apiKeyFrom } from './types.js';
+import { modelCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
+import { budgetSpentAtStart, noCredential } from './sdk.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { vertexSettings } from './vertex.js';
 
@@ -22,6 +23,7 @@ const MAX_EVENTS = 10_000;
 
 export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claudeTools' | 'model'>): string[] {
   const tools = req.claudeTools.join(',');
+  const { budgetUSD } = req.model;
   return [
     '-p',
     req.prompt,
@@ -30,6 +32,9 @@ export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claud
     '--verbose',
     '--max-turns',
     String(req.model.maxTurns),
+    // Claude Code checks it after each model call and ends with subtype error_max_budget_usd. A
+    // budget of 0 never gets here: the CLI refuses it and the engine does not start the session.
+    ...(budgetUSD !== undefined && budgetUSD > 0 ? ['--max-budget-usd', String(budgetUSD)] : []),
     '--permission-mode',
     'acceptEdits',
     // --tools is what the model is offered (without it, all ~25 built-ins, WebFetch among them);
@@ -130,8 +135,8 @@ export function claudeModelEnv(req: Pick<EngineRequest, 'model' | 'env'>): { env
     return {
       env: {
         CLAUDE_CODE_USE_VERTEX: '1',
-        CLOUD_ML_REGION: s.region,
-        ...(s.projectId ? { ANTHROPIC_VERTEX_PROJECT_ID: s.projectId } : {}),
+        [VERTEX_REGION_ENV]: s.region,
+        ...(s.projectId ? { [VERTEX_PROJECT_ENV]: s.projectId } : {}),
         ...(s.baseURL ? { ANTHROPIC_VERTEX_BASE_URL: s.baseURL } : {}),
       },
     };
@@ -139,15 +144,19 @@ export function claudeModelEnv(req: Pick<EngineRequest, 'model' | 'env'>): { env
   if (model.provider !== 'anthropic') {
     return { reason: 'ProviderUnsupported', summary: `the claude-code engine supports providers anthropic and vertex, not ${model.provider}` };
   }
-  const apiKey = apiKeyFrom(env, model.provider);
-  if (!apiKey) return { reason: 'Unauthorized', summary: 'no model API key: set ANTHROPIC_API_KEY (or AUTORUN_MODEL_API_KEY) from the pool Secret' };
+  const cred = modelCredential(env, model.provider);
+  if (!cred) return { reason: 'Unauthorized', summary: noCredential(model.provider) };
   const baseURL = model.baseURL || env.ANTHROPIC_BASE_URL;
-  return { env: { ANTHROPIC_API_KEY: apiKey, ...(baseURL ? { ANTHROPIC_BASE_URL: baseURL } : {}) } };
+  // Claude Code sends ANTHROPIC_AUTH_TOKEN as `Authorization: Bearer`, as the SDK does an authToken.
+  const credEnv = cred.kind === 'authToken' ? 'ANTHROPIC_AUTH_TOKEN' : 'ANTHROPIC_API_KEY';
+  return { env: { [credEnv]: cred.value, ...(baseURL ? { ANTHROPIC_BASE_URL: baseURL } : {}) } };
 }
 
 export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
   const none = { inputTokens: 0, outputTokens: 0, costUSD: 0 };
+  const spent = budgetSpentAtStart(model);
+  if (spent) return spent;
   const modelEnv = claudeModelEnv(req);
   if ('reason' in modelEnv) return { outcome: 'Error', reason: modelEnv.reason, summary: modelEnv.summary, finalText: '', usage: none, turns: 0 };
   // Claude Code keeps settings, sessions and scratch files under HOME and TMPDIR; fresh ones per
@@ -166,7 +175,7 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
   const bin = req.env.AUTORUN_CLAUDE_BIN || 'claude';
   try {
     const s = await runSession(bin, claudeArgs(req), req.workspace, env, (ev) => transcript.log('claude', { message: ev }));
-    const mapped = mapClaudeResult(s.events, model.name, model.maxTurns);
+    const mapped = mapClaudeResult(s.events, model.name, model.maxTurns, model.budgetUSD);
     if (mapped.reason !== 'EngineCrashed') return mapped;
     if (s.stopped) {
       const f = s.stopped.status === undefined ? { reason: 'Timeout', summary: `claude stopped: ${s.stopped.why}` } : apiFailure(s.stopped.status, s.stopped.why);

@@ -2,8 +2,8 @@
 // a gateway), for pools that serve their own model on the L4s. Plain fetch: no extra dependency.
 import { addUsage, emptyUsage } from '../pricing.js';
 import { apiFailure } from './api-errors.js';
-import { executeTool, firstLine, overBudget } from './sdk.js';
-import { apiKeyFrom } from './types.js';
+import { budgetSpentAtStart, executeTool, firstLine, overBudget } from './sdk.js';
+import { modelCredential } from '../credentials.js';
 import type { EngineRequest, EngineResult } from './types.js';
 
 export const OPENAI_MAX_RETRIES = 4;
@@ -82,12 +82,14 @@ async function chat(url: string, apiKey: string | undefined, body: unknown): Pro
 
 export async function openAICompatibleEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
+  const spent = budgetSpentAtStart(model);
+  if (spent) return spent;
   let usage = emptyUsage();
   if (!model.baseURL) {
     return { outcome: 'Error', reason: 'BadContext', summary: 'provider openai-compatible needs model.baseURL (AUTORUN_MODEL_BASE_URL)', finalText: '', usage, turns: 0 };
   }
   const url = model.baseURL.replace(/\/+$/, '') + '/chat/completions';
-  const apiKey = apiKeyFrom(req.env, model.provider);
+  const apiKey = modelCredential(req.env, model.provider)?.value;
   const tools = req.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema } }));
   const messages: ChatMessage[] = [
     { role: 'system', content: req.system },

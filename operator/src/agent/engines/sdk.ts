@@ -7,7 +7,7 @@ import { ToolError } from '../tools/types.js';
 import type { ToolSpec } from '../tools/types.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
-import { apiKeyFrom } from './types.js';
+import { credentialVarList, modelCredential } from '../credentials.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { vertexClient, vertexCredentialFailure, vertexSettings } from './vertex.js';
 
@@ -51,8 +51,23 @@ function markCacheTail(messages: MessageParam[]): void {
   }
 }
 
+export function noCredential(provider: EngineRequest['model']['provider']): string {
+  return `no model credential: set ${credentialVarList(provider)} (in a Pod, the pool's apiKeySecretRef provides it)`;
+}
+
+/** Whether a stage that set a budget has spent it; no budget is no cap. */
 export function overBudget(usage: Usage, budgetUSD: number | undefined): boolean {
-  return budgetUSD !== undefined && budgetUSD > 0 && usage.costUSD >= budgetUSD;
+  return budgetUSD !== undefined && usage.costUSD >= budgetUSD;
+}
+
+/**
+ * A stage handed a budget of $0 or less (the task's maxCostUSD is used up) makes no model call at
+ * all, whatever the engine: Claude Code refuses such a --max-budget-usd, the tool loops would only
+ * notice after a first paid turn.
+ */
+export function budgetSpentAtStart(model: EngineRequest['model']): EngineResult | undefined {
+  if (model.budgetUSD === undefined || model.budgetUSD > 0) return undefined;
+  return { outcome: 'Failed', reason: 'Budget', summary: `not started: the stage budget of $${model.budgetUSD} is spent`, finalText: '', usage: emptyUsage(), turns: 0 };
 }
 
 /** The one part that differs per provider: vertex is the same Messages API behind another client. */
@@ -62,14 +77,17 @@ function modelClient(req: EngineRequest): MessagesClient | ApiFailure {
     const s = vertexSettings(model, env);
     return 'reason' in s ? s : vertexClient(s, env, MODEL_MAX_RETRIES);
   }
-  const apiKey = apiKeyFrom(env, model.provider);
-  if (!apiKey) return { reason: 'Unauthorized', summary: 'no model API key: set ANTHROPIC_API_KEY (or AUTORUN_MODEL_API_KEY) from the pool Secret' };
-  // A key passed in code is the client's only credential: nothing else is read from the environment.
-  return new Anthropic({ apiKey, baseURL: model.baseURL || env.ANTHROPIC_BASE_URL || undefined, maxRetries: MODEL_MAX_RETRIES });
+  const cred = modelCredential(env, model.provider);
+  if (!cred) return { reason: 'Unauthorized', summary: noCredential(model.provider) };
+  // A credential passed in code is the client's only one: nothing else is read from the environment.
+  const auth = cred.kind === 'authToken' ? { authToken: cred.value } : { apiKey: cred.value };
+  return new Anthropic({ ...auth, baseURL: model.baseURL || env.ANTHROPIC_BASE_URL || undefined, maxRetries: MODEL_MAX_RETRIES });
 }
 
 export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
+  const spent = budgetSpentAtStart(model);
+  if (spent) return spent;
   let usage = emptyUsage();
   const made = modelClient(req);
   if (!('messages' in made)) return { outcome: 'Error', reason: made.reason, summary: made.summary, finalText: '', usage, turns: 0 };

@@ -16,6 +16,8 @@ export interface ClaudeResultEvent {
   session_id?: string;
   total_cost_usd?: number;
   usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
+  /** Per model, the same calls that total_cost_usd covers (usage is all zeros on error_max_budget_usd). */
+  modelUsage?: Record<string, { inputTokens?: number; outputTokens?: number; cacheReadInputTokens?: number; cacheCreationInputTokens?: number }>;
   permission_denials?: unknown[];
   /** The HTTP status of the API error that ended the session (null when none). */
   api_error_status?: number | null;
@@ -74,7 +76,25 @@ export function assistantTurns(events: Record<string, unknown>[]): number {
   return ids.size + anonymous;
 }
 
-export function mapClaudeResult(events: Record<string, unknown>[], model: string, maxTurns: number): EngineResult {
+/** Token counts of the whole session: modelUsage when the CLI gives it (it matches total_cost_usd,
+ *  a second model included), else usage. */
+function resultTokens(result: ClaudeResultEvent): Omit<Usage, 'costUSD'> {
+  const perModel = Object.values(result.modelUsage ?? {});
+  if (perModel.length) {
+    const sum = (k: 'inputTokens' | 'outputTokens' | 'cacheReadInputTokens' | 'cacheCreationInputTokens'): number => perModel.reduce((n, m) => n + (m[k] ?? 0), 0);
+    return { inputTokens: sum('inputTokens'), outputTokens: sum('outputTokens'), cacheReadTokens: sum('cacheReadInputTokens'), cacheWriteTokens: sum('cacheCreationInputTokens') };
+  }
+  const u = result.usage ?? {};
+  return {
+    inputTokens: u.input_tokens ?? 0,
+    outputTokens: u.output_tokens ?? 0,
+    cacheReadTokens: u.cache_read_input_tokens ?? 0,
+    cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+  };
+}
+
+/** The caps the session ran under (--max-turns, --max-budget-usd) name themselves in the summary. */
+export function mapClaudeResult(events: Record<string, unknown>[], model: string, maxTurns: number, budgetUSD?: number): EngineResult {
   const result = [...events].reverse().find((e) => e.type === 'result') as ClaudeResultEvent | undefined;
   const turnsSeen = assistantTurns(events);
   if (!result) {
@@ -87,13 +107,7 @@ export function mapClaudeResult(events: Record<string, unknown>[], model: string
       turns: turnsSeen,
     };
   }
-  const u = result.usage ?? {};
-  const tokens = {
-    inputTokens: u.input_tokens ?? 0,
-    outputTokens: u.output_tokens ?? 0,
-    cacheReadTokens: u.cache_read_input_tokens ?? 0,
-    cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
-  };
+  const tokens = resultTokens(result);
   // Claude Code prices its own calls (it may use a second, smaller model); trust its total.
   const usage: Usage = { ...tokens, costUSD: typeof result.total_cost_usd === 'number' ? result.total_cost_usd : costUSD(model, tokens) };
   const text = result.result ?? '';
@@ -103,6 +117,11 @@ export function mapClaudeResult(events: Record<string, unknown>[], model: string
   const session = result.session_id ? ` (session ${result.session_id})` : '';
   if (result.subtype === 'error_max_turns') {
     return { outcome: 'Failed', reason: 'TurnCap', summary: `the model did not finish within ${maxTurns} turns${session}`, finalText: text, usage, turns };
+  }
+  if (result.subtype === 'error_max_budget_usd') {
+    // The same words as the tool loops' own budget stop, so the stage result reads alike.
+    const spent = budgetUSD === undefined ? why || 'the stage budget is spent' : `the stage budget of $${budgetUSD} is spent`;
+    return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turns} turns: ${spent}${session}`, finalText: text, usage, turns };
   }
   if (result.subtype === 'error_during_execution') {
     return { outcome: 'Error', reason: 'EngineError', summary: `claude failed during execution${session}: ${why}`.trim(), finalText: text, usage, turns };

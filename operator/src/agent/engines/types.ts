@@ -31,8 +31,3 @@ export interface EngineResult {
 }
 
 export type Engine = (req: EngineRequest) => Promise<EngineResult>;
-
-/** The model API key: AUTORUN_MODEL_API_KEY (what the operator injects) or the provider's usual variable. */
-export function apiKeyFrom(env: NodeJS.ProcessEnv, provider: string): string | undefined {
-  return env.AUTORUN_MODEL_API_KEY || (provider === 'openai-compatible' ? env.OPENAI_API_KEY : env.ANTHROPIC_API_KEY) || undefined;
-}

@@ -3,10 +3,9 @@
 import { AnthropicVertex } from '@anthropic-ai/vertex-sdk';
 import { OAuth2Client } from 'google-auth-library';
 import type { AgentContext } from '../context.js';
+import { VERTEX_PROJECT_ENV, VERTEX_REGION_ENV, VERTEX_TOKEN_ENV } from '../credentials.js';
 import type { ApiFailure } from './api-errors.js';
 
-/** A short-lived Google access token used instead of ADC: for tests and token-minting proxies. */
-export const VERTEX_TOKEN_ENV = 'AUTORUN_VERTEX_ACCESS_TOKEN';
 /** What the Vertex client throws when ADC yields no token (wording of @anthropic-ai/vertex-sdk 1.x). */
 const NO_GOOGLE_CREDENTIALS = /Failed to acquire Google OAuth credentials/;
 
@@ -20,13 +19,13 @@ export interface VertexSettings {
 
 /** The settings the operator passes to LLM Pods (the names Claude Code reads too), or why they are incomplete. */
 export function vertexSettings(model: AgentContext['model'], env: NodeJS.ProcessEnv): VertexSettings | ApiFailure {
-  const region = env.CLOUD_ML_REGION;
+  const region = env[VERTEX_REGION_ENV];
   if (!region) {
-    return { reason: 'InvalidConfig', summary: 'provider vertex needs a region: set the pool spec.model.vertex.region (env CLOUD_ML_REGION)' };
+    return { reason: 'InvalidConfig', summary: `provider vertex needs a region: set the pool spec.model.vertex.region (env ${VERTEX_REGION_ENV})` };
   }
   return {
     region,
-    projectId: env.ANTHROPIC_VERTEX_PROJECT_ID || undefined,
+    projectId: env[VERTEX_PROJECT_ENV] || undefined,
     baseURL: model.baseURL || env.ANTHROPIC_VERTEX_BASE_URL || undefined,
   };
 }

@@ -11,6 +11,7 @@
 //   token, non-root, read-only root, no capabilities, seccomp RuntimeDefault.
 import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1SecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { contextToEnv } from '../../agent/context.js';
+import { vertexEnv } from '../../agent/credentials.js';
 import type { AgentContext } from '../../agent/context.js';
 import type { AgentPool, CodingTask } from '../../api/types.js';
 import type { StageContext, StageKey } from '../../core/types.js';
@@ -159,17 +160,9 @@ function gitTokenEnv(task: CodingTask): V1EnvVar[] {
   return ref ? [secretEnv(GIT_TOKEN_ENV, ref.name, ref.key ?? GIT_TOKEN_DEFAULT_KEY)] : [];
 }
 
-/**
- * Vertex AI settings under the names Claude Code and Anthropic's Vertex client read; AgentContext
- * has no fields for them, and they are not secret (Workload Identity does the authentication).
- */
-function vertexEnv(pool: AgentPool): V1EnvVar[] {
-  const model = pool.spec.model ?? {};
-  if (model.provider !== 'vertex') return [];
-  const env: V1EnvVar[] = [];
-  if (model.vertex?.projectID) env.push({ name: 'ANTHROPIC_VERTEX_PROJECT_ID', value: model.vertex.projectID });
-  if (model.vertex?.region) env.push({ name: 'CLOUD_ML_REGION', value: model.vertex.region });
-  return env;
+/** Vertex AI settings as plain env (agent/credentials.ts names them); not secret: Workload Identity authenticates. */
+function vertexPodEnv(pool: AgentPool): V1EnvVar[] {
+  return literal(vertexEnv(pool.spec.model));
 }
 
 function modelKeyEnv(pool: AgentPool): V1EnvVar[] {
@@ -253,7 +246,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       image: s.image,
       command: s.command ?? ['autorun', 'agent', '--role', key.role],
       workingDir: WORKSPACE_DIR,
-      env: mergeEnv([...context, ...vertexEnv(pool), ...modelKeyEnv(pool), ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }], s.env),
+      env: mergeEnv([...context, ...vertexPodEnv(pool), ...modelKeyEnv(pool), ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }], s.env),
       securityContext: containerSecurity(false),
       volumeMounts: mounts,
       ...termination,

@@ -1,9 +1,10 @@
 // The claude-code engine's process plumbing, with a stand-in `claude` (a shell script that checks its
 // arguments and environment and replays recorded stream-json). The real CLI runs in
 // test/e2e/agent/claude-code-real.test.ts.
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { claudeCodeEngine, claudeModelEnv } from '../../../../operator/src/agent/engines/claude-code.js';
+import { credentialVars } from '../../../../operator/src/agent/credentials.js';
+import { claudeArgs, claudeCodeEngine, claudeModelEnv } from '../../../../operator/src/agent/engines/claude-code.js';
 import { model, recordingTranscript, tempDir } from '../helpers.js';
 
 function fakeClaude(dir: string): string {
@@ -149,4 +150,70 @@ test('model env per provider: vertex needs a region, a base URL goes to ANTHROPI
   });
   expect(claudeModelEnv({ model: model({ provider: 'openai-compatible' }), env: { AUTORUN_MODEL_API_KEY: 'k' } })).toMatchObject({ reason: 'ProviderUnsupported' });
   expect(claudeModelEnv({ model: model(), env: {} })).toMatchObject({ reason: 'Unauthorized' });
+});
+
+const args = (m: Parameters<typeof model>[0]): string[] => claudeArgs({ prompt: 'p', system: 's', claudeTools: ['Read'], model: model(m) });
+const budgetFlag = (argv: string[]): string | undefined => {
+  const i = argv.indexOf('--max-budget-usd');
+  return i < 0 ? undefined : argv[i + 1];
+};
+
+test('a stage budget becomes --max-budget-usd; no budget, no flag', () => {
+  expect(budgetFlag(args({ budgetUSD: 1.25 }))).toBe('1.25');
+  expect(budgetFlag(args({ budgetUSD: 0.000001 }))).toBe('0.000001');
+  expect(args({})).not.toContain('--max-budget-usd');
+});
+
+test('the budget reaches the CLI; a budget of $0 starts no session at all', async () => {
+  const dir = tempDir();
+  const bin = fakeClaude(dir);
+  const req = (budgetUSD: number) => ({
+    system: 's',
+    prompt: 'p',
+    tools: [],
+    claudeTools: ['Read'],
+    model: model({ budgetUSD }),
+    workspace: dir,
+    env: { PATH: process.env.PATH, AUTORUN_CLAUDE_BIN: bin, ANTHROPIC_API_KEY: 'k' },
+    transcript: recordingTranscript().transcript,
+  });
+  expect(await claudeCodeEngine(req(2.5))).toMatchObject({ outcome: 'Succeeded' });
+  expect(readFileSync(join(dir, 'argv'), 'utf8')).toContain('--max-turns 10 --max-budget-usd 2.5 --permission-mode');
+
+  const otherDir = tempDir();
+  const none = await claudeCodeEngine({ ...req(0), workspace: otherDir, env: { ...req(0).env, AUTORUN_CLAUDE_BIN: fakeClaude(otherDir) } });
+  expect(none).toEqual({ outcome: 'Failed', reason: 'Budget', summary: 'not started: the stage budget of $0 is spent', finalText: '', usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUSD: 0 }, turns: 0 });
+  expect(existsSync(join(otherDir, 'argv'))).toBe(false);
+});
+
+test('credentials: every variable the engines read reaches Claude Code under the name it reads', () => {
+  expect(credentialVars('anthropic').map((v) => v.env)).toEqual(['AUTORUN_MODEL_API_KEY', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN']);
+  expect(claudeModelEnv({ model: model(), env: { AUTORUN_MODEL_API_KEY: 'a' } })).toEqual({ env: { ANTHROPIC_API_KEY: 'a' } });
+  expect(claudeModelEnv({ model: model(), env: { ANTHROPIC_API_KEY: 'b' } })).toEqual({ env: { ANTHROPIC_API_KEY: 'b' } });
+  // A gateway's bearer token stays one: Claude Code sends ANTHROPIC_AUTH_TOKEN as Authorization: Bearer.
+  expect(claudeModelEnv({ model: model(), env: { ANTHROPIC_AUTH_TOKEN: 'c' } })).toEqual({ env: { ANTHROPIC_AUTH_TOKEN: 'c' } });
+  expect(claudeModelEnv({ model: model(), env: { ANTHROPIC_API_KEY: 'b', ANTHROPIC_AUTH_TOKEN: 'c' } })).toEqual({ env: { ANTHROPIC_API_KEY: 'b' } });
+  expect(claudeModelEnv({ model: model(), env: { AUTORUN_MODEL_API_KEY: 'a', ANTHROPIC_API_KEY: 'b' } })).toEqual({ env: { ANTHROPIC_API_KEY: 'a' } });
+  const none = claudeModelEnv({ model: model(), env: { OPENAI_API_KEY: 'o' } });
+  expect(none).toMatchObject({ reason: 'Unauthorized' });
+  expect((none as { summary: string }).summary).toMatch(/set AUTORUN_MODEL_API_KEY, ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN/);
+});
+
+test('an auth token is started as ANTHROPIC_AUTH_TOKEN, with no API key beside it', async () => {
+  const dir = tempDir();
+  const bin = fakeClaude(dir);
+  const res = await claudeCodeEngine({
+    system: 's',
+    prompt: 'p',
+    tools: [],
+    claudeTools: ['Read'],
+    model: model(),
+    workspace: dir,
+    env: { PATH: process.env.PATH, AUTORUN_CLAUDE_BIN: bin, ANTHROPIC_AUTH_TOKEN: 'gateway-token-0123456789' },
+    transcript: recordingTranscript().transcript,
+  });
+  expect(res.outcome).toBe('Succeeded');
+  const env = readFileSync(join(dir, 'env'), 'utf8').split('\n');
+  expect(env).toContain('ANTHROPIC_AUTH_TOKEN=gateway-token-0123456789');
+  expect(env.filter((l) => l.startsWith('ANTHROPIC_API_KEY='))).toEqual([]);
 });

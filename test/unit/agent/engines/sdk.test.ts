@@ -114,10 +114,40 @@ test('persistent 429 ends as Error RateLimited after the bounded retries', async
   expect(fake.requests).toHaveLength(5);
 });
 
-test('without an API key it fails before calling the model', async () => {
+test('without a credential it fails before calling the model, naming every variable it reads', async () => {
   const ws = tempDir();
   fake = await startFakeAnthropic([text('never')]);
-  const res = await sdkEngine(request(ws, model(), {}).req);
+  const res = await sdkEngine(request(ws, model(), { OPENAI_API_KEY: 'not-for-anthropic' }).req);
   expect(res).toMatchObject({ outcome: 'Error', reason: 'Unauthorized' });
+  expect(res.summary).toMatch(/^no model credential: set AUTORUN_MODEL_API_KEY, ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN/);
+  expect(fake.requests).toHaveLength(0);
+});
+
+test.each(['ANTHROPIC_AUTH_TOKEN', 'AUTORUN_MODEL_API_KEY', 'ANTHROPIC_API_KEY'])('%s alone is the one credential sent, whatever else the process env holds', async (name) => {
+  const ws = tempDir();
+  fake = await startFakeAnthropic([text('done')]);
+  // The SDK reads these itself when no credential is passed; the engine's env must be the only source.
+  const saved = { key: process.env.ANTHROPIC_API_KEY, token: process.env.ANTHROPIC_AUTH_TOKEN };
+  process.env.ANTHROPIC_API_KEY = 'sk-ant-from-the-process-env';
+  process.env.ANTHROPIC_AUTH_TOKEN = 'token-from-the-process-env';
+  try {
+    const res = await sdkEngine(request(ws, model(), { [name]: KEY }).req);
+    expect(res.outcome).toBe('Succeeded');
+  } finally {
+    for (const [k, v] of [['ANTHROPIC_API_KEY', saved.key], ['ANTHROPIC_AUTH_TOKEN', saved.token]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  // SDK 1.x sends a key and a token alike, as a bearer credential.
+  const sent = fake.requests[0]!.headers;
+  expect({ authorization: sent.authorization, 'x-api-key': sent['x-api-key'] }).toEqual({ authorization: `Bearer ${KEY}`, 'x-api-key': undefined });
+});
+
+test('a budget of $0 (the task has spent its money) makes no model call', async () => {
+  const ws = tempDir();
+  fake = await startFakeAnthropic([text('never')]);
+  const res = await sdkEngine(request(ws, model({ budgetUSD: 0 })).req);
+  expect(res).toMatchObject({ outcome: 'Failed', reason: 'Budget', turns: 0, summary: 'not started: the stage budget of $0 is spent' });
   expect(fake.requests).toHaveLength(0);
 });

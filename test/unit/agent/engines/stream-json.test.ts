@@ -26,6 +26,37 @@ test('error_max_turns is the turn cap', () => {
   expect(r.summary).toContain('5f1c');
 });
 
+test('error_max_budget_usd is the budget cap, in the words of the tool loops', () => {
+  // As 2.1.x writes it when --max-budget-usd is reached: is_error, no result text, the cap in errors.
+  const events = parseStreamJson(result('"subtype":"error_max_budget_usd","is_error":true,"stop_reason":"tool_use","errors":["Reached maximum budget ($0.01)"]'));
+  expect(mapClaudeResult(events, 'm', 7, 0.01)).toEqual({
+    outcome: 'Failed',
+    reason: 'Budget',
+    summary: 'stopped after 2 turns: the stage budget of $0.01 is spent (session 5f1c)',
+    finalText: '',
+    usage: { inputTokens: 1200, outputTokens: 340, cacheReadTokens: 9000, cacheWriteTokens: 3000, costUSD: 0.0123 },
+    turns: 2,
+  });
+  // Without the stage's figure, the CLI's own words say it.
+  expect(mapClaudeResult(events, 'm', 7).summary).toBe('stopped after 2 turns: Reached maximum budget ($0.01) (session 5f1c)');
+});
+
+test('tokens come from modelUsage when given: 2.1.x zeroes usage on error_max_budget_usd', () => {
+  // Trimmed from the real CLI's budget stop (test/e2e/agent/claude-code-real.test.ts).
+  const line =
+    '{"type":"result","subtype":"error_max_budget_usd","is_error":true,"num_turns":1,"session_id":"1b70","total_cost_usd":0.0006,' +
+    '"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0},' +
+    '"modelUsage":{"claude-sonnet-4-5":{"inputTokens":100,"outputTokens":20,"cacheReadInputTokens":7,"cacheCreationInputTokens":3,"costUSD":0.0005},' +
+    '"claude-haiku-4-5":{"inputTokens":10,"outputTokens":2,"cacheReadInputTokens":0,"cacheCreationInputTokens":0,"costUSD":0.0001}},' +
+    '"terminal_reason":"budget_exhausted","errors":["Reached maximum budget ($0.000001)"]}';
+  expect(mapClaudeResult(parseStreamJson(line), 'claude-sonnet-4-5', 5, 0.000001)).toMatchObject({
+    outcome: 'Failed',
+    reason: 'Budget',
+    summary: 'stopped after 1 turns: the stage budget of $0.000001 is spent (session 1b70)',
+    usage: { inputTokens: 110, outputTokens: 22, cacheReadTokens: 7, cacheWriteTokens: 3, costUSD: 0.0006 },
+  });
+});
+
 test('error_during_execution is an engine error', () => {
   expect(mapClaudeResult(parseStreamJson(result('"subtype":"error_during_execution","is_error":true')), 'm', 7)).toMatchObject({ outcome: 'Error', reason: 'EngineError' });
 });
