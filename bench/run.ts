@@ -41,6 +41,36 @@ function handoffsOf(agents: Agents, task: string): number[] {
   return out;
 }
 
+/**
+ * GPUs busy while tasks are queued: the GPU-seconds held by run and acceptance Pods (created →
+ * seen finished) within the time some task waits in the queue (applied → its first Pod), over
+ * gpus × that time.
+ */
+function gpuBusyWhileQueued(agents: Agents, tasks: { metadata: { name: string }; status?: { queuedAt?: string } }[], applied: Map<string, number>, gpus: number): { ratio: number; queuedSeconds: number } {
+  const waits: [number, number][] = [];
+  for (const t of tasks) {
+    if (!t.status?.queuedAt) continue;
+    const firsts = agents.stagesOf(t.metadata.name).map((s) => agents.createdAt.get(s.name)!);
+    if (firsts.length) waits.push([applied.get(t.metadata.name)!, Math.min(...firsts)]);
+  }
+  // The union of the waits, as disjoint intervals.
+  const union: [number, number][] = [];
+  for (const [a, b] of waits.sort((x, y) => x[0] - y[0])) {
+    const last = union.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else union.push([a, b]);
+  }
+  const queuedMs = union.reduce((n, [a, b]) => n + (b - a), 0);
+  let busyMs = 0;
+  for (const s of agents.seen.values()) {
+    if (s.role !== 'run' && s.role !== 'acceptance') continue;
+    const from = agents.createdAt.get(s.name)!;
+    const to = agents.finishSeenAt.get(s.name) ?? from;
+    for (const [a, b] of union) busyMs += Math.max(0, Math.min(to, b) - Math.max(from, a));
+  }
+  return { ratio: queuedMs ? +(busyMs / (gpus * queuedMs)).toFixed(3) : NaN, queuedSeconds: +(queuedMs / 1000).toFixed(1) };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, f: () => Promise<T | false> | T | false, timeoutMs = 600_000): Promise<T> {
@@ -171,6 +201,7 @@ async function main(): Promise<void> {
       iterations += Math.max(...stages.map((s) => s.iteration));
       handoffs.push(...handoffsOf(agents, n));
     }
+    const gpuBusy = gpuBusyWhileQueued(agents, finished, applied, 16);
     if (logFile) {
       const timeline = [...agents.seen.keys()].map((pod) => ({ pod, created: agents!.createdAt.get(pod), finished: agents!.finishSeenAt.get(pod) }));
       writeFileSync(`${logFile}.stages.json`, JSON.stringify(timeline));
@@ -235,6 +266,7 @@ async function main(): Promise<void> {
       },
       apiWritesPerIteration: { withoutEvents: +(taskWrites / iterations).toFixed(2), events: +(eventWrites / iterations).toFixed(2), target: '≤ 6' },
       reconcilesPerTask: +(reconciles / TASKS).toFixed(2),
+      gpusBusyWhileQueued: { ...gpuBusy, target: '≥ 0.98', note: 'a GPU is held only by run/acceptance Pods; code and test stages of admitted tasks hold none' },
       podCreatesPerSecond: { operatorAverage: +(podsCreated / wallS).toFixed(1), apiserverRaw: +raw.toFixed(1) },
       operatorRssMiB: { afterBatch: +rssBatch.toFixed(1), [`with${RSS_TASKS}Tasks`]: +rssMany.toFixed(1), heapUsedMiB: mib('autorun_operator_nodejs_heap_size_used_bytes'), heapTotalMiB: mib('autorun_operator_nodejs_heap_size_total_bytes'), externalMiB: mib('autorun_operator_nodejs_external_memory_bytes'), idleTasksReconciledInSeconds: idleS, target: '≤ 150 with 10,000 tasks' },
     };
