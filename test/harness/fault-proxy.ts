@@ -21,13 +21,13 @@ export class FaultProxy {
   /** Listens on a free 127.0.0.1 port and forwards to `target` (https://host:port). */
   static async start(target: string): Promise<FaultProxy> {
     const { hostname, port } = new URL(target);
-    let proxy: FaultProxy | undefined;
-    const server = createServer((client) => proxy!.accept(client, hostname, Number(port)));
+    const ref: { proxy?: FaultProxy } = {};
+    const server = createServer((client) => ref.proxy!.accept(client, hostname, Number(port)));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('proxy has no TCP address');
-    proxy = new FaultProxy(server, `https://127.0.0.1:${address.port}`);
-    return proxy;
+    ref.proxy = new FaultProxy(server, `https://127.0.0.1:${address.port}`);
+    return ref.proxy;
   }
 
   /** Connections open now (frozen ones included). */

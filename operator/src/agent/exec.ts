@@ -1,6 +1,7 @@
 // Child processes with a deadline: each runs in its own process group so a timeout kills everything
-// it started (a test runner's workers, a hung grandchild), not just the shell.
-import { spawn } from 'node:child_process';
+// it started (a test runner's workers, a hung grandchild), not just the shell. The groups are
+// tracked (children.ts) so that stopping the agent stops them as well.
+import { killGroup, spawnGroup } from './children.js';
 
 export interface ExecOptions {
   cwd: string;
@@ -51,20 +52,14 @@ class CappedBuffer {
   }
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 /** Runs `file args` (no shell unless the caller asks for one with sh -c). */
 export function execFileCapped(file: string, args: string[], opts: ExecOptions): Promise<ExecResult> {
   const max = opts.maxOutputBytes ?? 1 << 20;
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnGroup(file, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // All three are pipes, as asked for just above.
+    const [stdin, stdout, stderr] = [child.stdin!, child.stdout!, child.stderr!];
     const all = new CappedBuffer(max);
     const out = new CappedBuffer(max);
     let timedOut = false;
@@ -76,14 +71,14 @@ export function execFileCapped(file: string, args: string[], opts: ExecOptions):
         killTimer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), opts.killGraceMs ?? 2000);
       }
     }, opts.timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout.setEncoding('utf8').on('data', (d: string) => {
       all.push(d);
       out.push(d);
       opts.onStdout?.(d);
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => all.push(d));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
+    stderr.setEncoding('utf8').on('data', (d: string) => all.push(d));
+    stdin.on('error', () => undefined);
+    stdin.end(opts.input ?? '');
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);

@@ -2,7 +2,15 @@
 // local-tier agent process. It reads its task context (context.ts), does the role's work in a git
 // workspace, writes the StageResult to the termination message, and exits 0/1/2 for
 // Succeeded/Failed/Error. stdout is the JSON-lines transcript.
+//
+// SIGTERM/SIGINT (Ctrl-C, the local tier stopping a stage, the kubelet stopping the Pod) stop every
+// process group the agent started, log a "stopped" event and exit 128+signal WITHOUT a termination
+// message: to both shells a stage without a result is an interrupted attempt (the local tier starts
+// it again on the next run, the loop takes the next attempt), while any result would be taken as the
+// stage's verdict (outcome Error fails the whole task: "retrying won't help").
+import { constants } from 'node:os';
 import type { StageResult } from '../api/types.js';
+import { liveGroups, stopChildren } from './children.js';
 import { ContextError, ROLES, loadContext } from './context.js';
 import type { AgentContext } from './context.js';
 import { GitError } from './git.js';
@@ -61,10 +69,64 @@ async function runStage(ctx: AgentContext, phase: RunPhase, env: NodeJS.ProcessE
   }
 }
 
+/** Between SIGTERM and SIGKILL for the agent's children; below the local tier's 5 s and the Pod's
+ *  default 30 s grace, so the agent is done before it is killed itself. */
+const STOP_GRACE_MS = 2000;
+
+/** Stops the children and exits on the first SIGTERM/SIGINT; a second one kills them at once. */
+function onStopSignals(transcript: Transcript, started: number, exitCode: () => number | undefined): { signal: () => NodeJS.Signals | undefined; remove: () => void } {
+  let signalled: NodeJS.Signals | undefined;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      void stopChildren();
+      return;
+    }
+    signalled = signal;
+    transcript.log('stopping', { signal, childGroups: liveGroups().length });
+    void stopChildren(STOP_GRACE_MS).then((groups) => {
+      const written = exitCode();
+      transcript.log('stopped', {
+        signal,
+        childGroups: groups,
+        durationMs: Date.now() - started,
+        summary: written === undefined ? `stopped by ${signal} before the stage finished; no result written` : `stopped by ${signal} after the result was written`,
+      });
+      process.exit(written ?? 128 + constants.signals[signal]);
+    });
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return {
+    signal: () => signalled,
+    remove: () => {
+      process.off('SIGTERM', handler);
+      process.off('SIGINT', handler);
+    },
+  };
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const secrets = secretValues(env);
   const transcript = new Transcript(secrets);
   const started = Date.now();
+  let written: number | undefined;
+  const stop = onStopSignals(transcript, started, () => written);
+  try {
+    return await stage(argv, env, secrets, transcript, started, stop.signal, (code) => (written = code));
+  } finally {
+    stop.remove();
+  }
+}
+
+async function stage(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  secrets: string[],
+  transcript: Transcript,
+  started: number,
+  stoppedBy: () => NodeJS.Signals | undefined,
+  wrote: (exitCode: number) => void,
+): Promise<number> {
   let result: StageResult;
   let terminationPath = env.AUTORUN_TERMINATION_PATH || '/dev/termination-log';
   const fallbackRole = (ROLES as readonly string[]).includes(env.AUTORUN_ROLE ?? '') ? (env.AUTORUN_ROLE as StageResult['role']) : 'run';
@@ -85,6 +147,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     result = { role, outcome: 'Error', reason, summary: err.message || String(err) };
     if (reason === 'InternalError') transcript.log('internal-error', { stack: err.stack });
   }
+  // A stage cut short by the stop (its test run killed) would report what the kill did, not the code.
+  const signal = stoppedBy();
+  if (signal) return 128 + constants.signals[signal];
   result.summary = redact(result.summary, secrets);
   let json: string;
   try {
@@ -94,6 +159,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     transcript.log('warning', { message: `cannot write the termination message to ${terminationPath}: ${(e as Error).message}` });
     json = JSON.stringify(result);
   }
+  wrote(exitCodeFor(result.outcome));
   transcript.log('result', { result: JSON.parse(json) as StageResult, durationMs: Date.now() - started });
   return exitCodeFor(result.outcome);
 }

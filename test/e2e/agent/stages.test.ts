@@ -106,3 +106,55 @@ test('acceptance runs the hidden tests over merge(code, tests), from a mounted c
   expect(r.result).toMatchObject({ role: 'acceptance', outcome: 'Succeeded', tests: { passed: 2, failed: 0, total: 2 } });
   expect(existsSync(join(ctx.workspace, 'autorun-acceptance', 'test_hidden.py'))).toBe(true);
 }, 60_000);
+
+/** A JavaScript project whose tests pass, fail, and fail only on their first run (a counter file). */
+function jsProject(dir: string, scripts: Record<string, string>, counter: string): void {
+  const remote = makeRemote(dir, { 'README.md': 'x\n', 'package.json': JSON.stringify({ name: 'm', private: true, scripts }) });
+  pushFiles(dir, remote, 'refs/autorun/fizz/code', { 'm.js': 'exports.one = () => 1;\n' });
+  pushFiles(dir, remote, 'refs/autorun/fizz/tests', {
+    'm.test.js': `const fs = require("fs");
+const { one } = require("./m");
+const counter = ${JSON.stringify(counter)};
+describe("one", () => {
+  test("is one", () => expect(one()).toBe(1));
+  test("is two", () => expect(one()).toBe(2));
+  test("flaky", () => {
+    const n = fs.existsSync(counter) ? Number(fs.readFileSync(counter, "utf8")) : 0;
+    fs.writeFileSync(counter, String(n + 1));
+    expect(n).toBeGreaterThanOrEqual(1);
+  });
+});
+`,
+  });
+}
+
+test('a package.json test script that is jest runs as npm test, with jest reporting JSON through it', async () => {
+  const dir = tempDir('autorun-stage-');
+  const counter = join(dir, 'runs');
+  jsProject(dir, { test: 'jest' }, counter);
+  const r = await runAgent(dir, baseContext(dir, 'run', { language: 'javascript', reportPath: join(dir, 'report.json') }));
+  expectContract(r);
+  expect(r.result).toMatchObject({
+    role: 'run',
+    outcome: 'Failed',
+    tests: { passed: 2, failed: 1, total: 3, failing: ['m.test.js::one is two'], flaky: ['m.test.js::one flaky'] },
+  });
+  expect(readFileSync(counter, 'utf8')).toBe('2');
+  const commands = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; command?: string }).filter((e) => e.command);
+  expect(commands.map((e) => e.command)).toEqual([expect.stringMatching(/^npm test -- --ci --json --outputFile=/), expect.stringMatching(/^npm test -- .* -t '\^\(one is two\|one flaky\)\$' 'm.test.js'$/)]);
+  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { failures: { name: string; message: string }[] };
+  expect(report.failures).toEqual([expect.objectContaining({ name: 'm.test.js::one is two', message: expect.stringContaining('Expected: 2') as string })]);
+}, 120_000);
+
+test('a custom command running jest is read from its text: failing names, and a flaky re-run with jest', async () => {
+  const dir = tempDir('autorun-stage-');
+  const counter = join(dir, 'runs');
+  jsProject(dir, { check: 'jest' }, counter);
+  const r = await runAgent(dir, baseContext(dir, 'run', { language: 'javascript', test: { command: 'npm run check', timeoutSeconds: 120, allowRepairToEditTests: false } }));
+  expectContract(r);
+  expect(r.result).toMatchObject({
+    outcome: 'Failed',
+    tests: { passed: 2, failed: 1, total: 3, failing: ['m.test.js::one is two'], flaky: ['m.test.js::one flaky'] },
+  });
+  expect(readFileSync(counter, 'utf8')).toBe('2');
+}, 120_000);

@@ -1,7 +1,6 @@
 // Claude Code headless as the engine: `claude -p` with stream-json output, edits accepted, only the
 // role's tools offered. Ownership rules that Claude Code cannot enforce per path are enforced again
 // when the role commits (see roles/llm-role.ts).
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { hopelessRetry, mapClaudeResult, parseStreamJson } from './stream-json.j
 import { modelCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
 import { budgetSpentAtStart, noCredential } from './sdk.js';
 import type { EngineRequest, EngineResult } from './types.js';
+import { killGroup, spawnGroup } from '../children.js';
 import { vertexSettings } from './vertex.js';
 
 /** Whole-session deadline; the Pod's activeDeadlineSeconds is the outer one. */
@@ -62,27 +62,19 @@ interface Session {
   stopped?: { status?: number; why: string };
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 /** Runs claude in its own process group, logging each stream-json line as it arrives; stops the
  *  session (the whole group) at the deadline or at a retry notice for an error retries cannot fix. */
 function runSession(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, onEvent: (ev: Record<string, unknown>) => void): Promise<Session> {
   return new Promise((resolve) => {
     const session: Session = { events: [], exitCode: null, signal: null, stderr: '' };
-    const child = spawn(bin, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // spawnGroup: the agent's stop handler kills this session's group too.
+    const child = spawnGroup(bin, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let killTimer: NodeJS.Timeout | undefined;
     const stop = (why: string, status?: number): void => {
       if (session.stopped) return;
       session.stopped = { why, status };
-      killGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+      if (child.pid) killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => child.pid && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
     };
     const deadline = setTimeout(() => stop(`no result within ${SESSION_TIMEOUT_MS / 60_000} minutes`), SESSION_TIMEOUT_MS);
     let pending = '';
@@ -95,21 +87,21 @@ function runSession(bin: string, args: string[], cwd: string, env: NodeJS.Proces
         if (status !== undefined) stop(typeof ev.error === 'string' ? ev.error : 'the API refused the request', status);
       }
     };
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
       const cut = pending.lastIndexOf('\n');
       if (cut < 0) return;
       take(pending.slice(0, cut));
       pending = pending.slice(cut + 1);
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       session.stderr = (session.stderr + d).slice(-4000);
     });
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
       clearTimeout(deadline);
       if (killTimer) clearTimeout(killTimer);
       // Tools the model started may outlive claude in its group.
-      if (session.stopped) killGroup(child.pid, 'SIGKILL');
+      if (session.stopped && child.pid) killGroup(child.pid, 'SIGKILL');
       take(pending);
       pending = '';
       resolve({ ...session, exitCode, signal });

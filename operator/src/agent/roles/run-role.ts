@@ -15,7 +15,7 @@ import { NoRunnerError, planFor } from '../runner/plan.js';
 import type { RunPlan } from '../runner/plan.js';
 import { buildFailures, tail } from '../runner/report.js';
 import type { FailureReport } from '../runner/report.js';
-import { countsOf, isFailing } from '../runner/types.js';
+import { countsOf, isFailing, passedOnRerun } from '../runner/types.js';
 import type { ParsedRun, TestCase } from '../runner/types.js';
 import { scrubEnv } from '../../util/secrets.js';
 import type { Transcript } from '../transcript.js';
@@ -122,17 +122,19 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
     } catch {
       again = undefined;
     }
-    const passedNow = new Set((again?.cases ?? []).filter((c) => c.status === 'passed').map((c) => c.name));
+    const passedNow = passedOnRerun(failing, again?.cases ?? []);
     for (const c of failing) if (passedNow.has(c.name)) flaky.push(c.name);
     failing = failing.filter((c) => !passedNow.has(c.name));
   }
 
   const counts = parsed ? countsOf(parsed) : { passed: 0, failed: 0, total: 0 };
   // Flaky tests passed on their second run: they count as passed and are recorded, not repaired.
-  const failed = parsed?.counts ? counts.failed : failing.length;
-  const passed = counts.total - failed;
+  // Counts read from text may miss what the names show (jest counts no suite that failed to run).
+  const failed = parsed?.counts ? Math.max(counts.failed - flaky.length, failing.length) : failing.length;
+  const total = parsed?.counts ? Math.max(counts.total, counts.passed + flaky.length + failed) : counts.total;
+  const passed = total - failed;
   const names = (failing.length ? failing.map((c) => c.name) : []).slice(0, MAX_FAILING_NAMES);
-  const tests = { passed, failed, total: counts.total, failing: names, ...(flaky.length ? { flaky } : {}) };
+  const tests = { passed, failed, total, failing: names, ...(flaky.length ? { flaky } : {}) };
 
   let outcome: StageResult['outcome'];
   let reason: string | undefined;
@@ -142,7 +144,7 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
     outcome = 'Failed';
     reason = 'TestTimeout';
     summary = `${what} killed after ${ctx.test.timeoutSeconds}s (timeout): ${plan.command}`;
-  } else if (!parsed || counts.total === 0) {
+  } else if (!parsed || total === 0) {
     if (!parsed && r.exitCode === 0) {
       outcome = 'Succeeded';
       summary = `${what} command passed (exit 0; no test counts in its output)`;
@@ -154,14 +156,14 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
   } else if (failed > 0) {
     outcome = 'Failed';
     reason = acceptance ? 'AcceptanceFailed' : 'TestsFailed';
-    summary = `${failed} of ${counts.total} ${what} fail${flaky.length ? `, ${flaky.length} flaky` : ''}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}`;
+    summary = `${failed} of ${total} ${what} fail${flaky.length ? `, ${flaky.length} flaky` : ''}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}`;
   } else if (r.exitCode !== 0 && !flaky.length) {
     outcome = 'Failed';
     reason = 'CommandFailed';
-    summary = `all ${counts.total} ${what} pass but the command exited ${r.exitCode ?? r.signal}`;
+    summary = `all ${total} ${what} pass but the command exited ${r.exitCode ?? r.signal}`;
   } else {
     outcome = 'Succeeded';
-    summary = `${passed} of ${counts.total} ${what} pass${flaky.length ? ` (${flaky.length} flaky: passed on re-run)` : ''}`;
+    summary = `${passed} of ${total} ${what} pass${flaky.length ? ` (${flaky.length} flaky: passed on re-run)` : ''}`;
   }
 
   const report: FailureReport = {
@@ -171,7 +173,7 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
     exitCode: r.exitCode,
     timedOut: r.timedOut,
     durationMs: r.durationMs,
-    tests: { passed, failed, total: counts.total },
+    tests: { passed, failed, total },
     failures: buildFailures(failing),
     flaky,
     outputTail: tail(r.output),

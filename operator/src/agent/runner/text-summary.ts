@@ -1,24 +1,30 @@
-// Counts from a runner's closing lines when it wrote no machine-readable report (a custom command):
-// pytest "1 failed, 2 passed in 0.1s", jest "Tests: 1 failed, 2 passed, 3 total", go "--- FAIL: TestX",
-// or the plain "N passed, N failed".
-import type { ParsedRun, TestCase } from './types.js';
+// What a custom command's output says when it wrote no machine-readable report: failing tests from
+// pytest's "FAILED tests/x.py::test_a - ..." lines, jest's "● Suite › name" blocks and go's
+// "--- FAIL: TestX" lines, and counts from the closing line: pytest "1 failed, 2 passed in 0.1s",
+// jest "Tests: 1 failed, 2 passed, 3 total", or the plain "N passed, N failed". Without such a line
+// (go prints none) the named tests are the counts: without -v, go names only the failing ones.
+import { parseGoText } from './go-text.js';
 import { stripAnsi } from './jest-json.js';
+import { parseJestText } from './jest-text.js';
+import type { ParsedRun, TestCase } from './types.js';
 
 function count(line: string, word: string): number {
   const m = new RegExp(`(\\d+) ${word}`).exec(line);
   return m ? Number(m[1]) : 0;
 }
 
-export function parseTextSummary(output: string): ParsedRun | undefined {
-  const lines = stripAnsi(output).split('\n');
+function pytestFailures(lines: string[]): TestCase[] {
   const cases: TestCase[] = [];
-  // pytest -q / -rf lists failures as "FAILED tests/x.py::test_a - AssertionError: ..."
   for (const l of lines) {
     const m = /^(FAILED|ERROR) (\S+)(?: - (.*))?$/.exec(l.trim());
-    if (m) cases.push({ name: m[2]!, status: m[1] === 'FAILED' ? 'failed' : 'error', message: m[3] ?? '' });
-    const g = /^--- FAIL: (\S+)/.exec(l.trim());
-    if (g) cases.push({ name: g[1]!, status: 'failed' });
+    if (m) cases.push({ name: m[2]!, status: m[1] === 'FAILED' ? 'failed' : 'error', message: m[3] ?? '', runner: 'pytest' });
   }
+  return cases;
+}
+
+export function parseTextSummary(output: string): ParsedRun | undefined {
+  const lines = stripAnsi(output).split('\n');
+  const cases = [...pytestFailures(lines), ...parseJestText(lines), ...parseGoText(lines)];
   for (const l of [...lines].reverse()) {
     const jest = /^Tests:\s+(.*\d+ total)/.exec(l.trim());
     if (jest) {
@@ -32,5 +38,6 @@ export function parseTextSummary(output: string): ParsedRun | undefined {
       return { cases, counts: { passed, failed, total: passed + failed } };
     }
   }
-  return undefined;
+  // No closing line (go prints none; other output may be cut): the named tests are what ran.
+  return cases.length ? { cases } : undefined;
 }
