@@ -51,6 +51,11 @@ export function credentialVars(provider: Provider): readonly CredentialVar[] {
   return [];
 }
 
+/** What an engine says when it finds no credential for its provider. */
+export function noCredential(provider: Provider): string {
+  return `no model credential: set ${credentialVarList(provider)} (in a Pod, the pool's apiKeySecretRef provides it)`;
+}
+
 /** The first credential set for the provider, or undefined. */
 export function modelCredential(env: NodeJS.ProcessEnv, provider: Provider): ModelCredential | undefined {
   for (const v of credentialVars(provider)) {

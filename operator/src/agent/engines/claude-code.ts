@@ -8,8 +8,7 @@ import { scrubEnv } from '../../util/secrets.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
 import { hopelessRetry, mapClaudeResult, parseStreamJson } from './stream-json.js';
-import { modelCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
-import { budgetSpentAtStart, noCredential } from './sdk.js';
+import { modelCredential, noCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { killGroup, spawnGroup } from '../children.js';
 import { vertexSettings } from './vertex.js';
@@ -147,8 +146,6 @@ export function claudeModelEnv(req: Pick<EngineRequest, 'model' | 'env'>): { env
 export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
   const none = { inputTokens: 0, outputTokens: 0, costUSD: 0 };
-  const spent = budgetSpentAtStart(model);
-  if (spent) return spent;
   const modelEnv = claudeModelEnv(req);
   if ('reason' in modelEnv) return { outcome: 'Error', reason: modelEnv.reason, summary: modelEnv.summary, finalText: '', usage: none, turns: 0 };
   // Claude Code keeps settings, sessions and scratch files under HOME and TMPDIR; fresh ones per

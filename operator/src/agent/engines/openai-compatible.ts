@@ -2,7 +2,8 @@
 // a gateway), for pools that serve their own model on the L4s. Plain fetch: no extra dependency.
 import { addUsage, emptyUsage } from '../pricing.js';
 import { apiFailure } from './api-errors.js';
-import { budgetSpentAtStart, executeTool, firstLine, overBudget } from './sdk.js';
+import { overBudget } from './budget.js';
+import { executeTool, firstLine } from './sdk.js';
 import { modelCredential } from '../credentials.js';
 import type { EngineRequest, EngineResult } from './types.js';
 
@@ -82,8 +83,6 @@ async function chat(url: string, apiKey: string | undefined, body: unknown): Pro
 
 export async function openAICompatibleEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
-  const spent = budgetSpentAtStart(model);
-  if (spent) return spent;
   let usage = emptyUsage();
   if (!model.baseURL) {
     return { outcome: 'Error', reason: 'BadContext', summary: 'provider openai-compatible needs model.baseURL (AUTORUN_MODEL_BASE_URL)', finalText: '', usage, turns: 0 };

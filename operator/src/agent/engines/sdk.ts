@@ -1,13 +1,13 @@
 // The built-in tool loop on the Anthropic Messages API: stream each turn, run the tools the model
 // asks for, send the results back, until the model ends its turn or a cap is reached.
 import Anthropic from '@anthropic-ai/sdk';
-import type { Usage } from '../../api/types.js';
 import { addUsage, emptyUsage, priceOf } from '../pricing.js';
 import { ToolError } from '../tools/types.js';
 import type { ToolSpec } from '../tools/types.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
-import { credentialVarList, modelCredential } from '../credentials.js';
+import { modelCredential, noCredential } from '../credentials.js';
+import { overBudget } from './budget.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { vertexClient, vertexCredentialFailure, vertexSettings } from './vertex.js';
 
@@ -51,25 +51,6 @@ function markCacheTail(messages: MessageParam[]): void {
   }
 }
 
-export function noCredential(provider: EngineRequest['model']['provider']): string {
-  return `no model credential: set ${credentialVarList(provider)} (in a Pod, the pool's apiKeySecretRef provides it)`;
-}
-
-/** Whether a stage that set a budget has spent it; no budget is no cap. */
-export function overBudget(usage: Usage, budgetUSD: number | undefined): boolean {
-  return budgetUSD !== undefined && usage.costUSD >= budgetUSD;
-}
-
-/**
- * A stage handed a budget of $0 or less (the task's maxCostUSD is used up) makes no model call at
- * all, whatever the engine: Claude Code refuses such a --max-budget-usd, the tool loops would only
- * notice after a first paid turn.
- */
-export function budgetSpentAtStart(model: EngineRequest['model']): EngineResult | undefined {
-  if (model.budgetUSD === undefined || model.budgetUSD > 0) return undefined;
-  return { outcome: 'Failed', reason: 'Budget', summary: `not started: the stage budget of $${model.budgetUSD} is spent`, finalText: '', usage: emptyUsage(), turns: 0 };
-}
-
 /** The one part that differs per provider: vertex is the same Messages API behind another client. */
 function modelClient(req: EngineRequest): MessagesClient | ApiFailure {
   const { model, env } = req;
@@ -86,8 +67,6 @@ function modelClient(req: EngineRequest): MessagesClient | ApiFailure {
 
 export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
-  const spent = budgetSpentAtStart(model);
-  if (spent) return spent;
   let usage = emptyUsage();
   const made = modelClient(req);
   if (!('messages' in made)) return { outcome: 'Error', reason: made.reason, summary: made.summary, finalText: '', usage, turns: 0 };

@@ -8,6 +8,7 @@ import type { AgentContext } from '../context.js';
 import { claudeCodeEngine } from '../engines/claude-code.js';
 import { openAICompatibleEngine } from '../engines/openai-compatible.js';
 import { sdkEngine } from '../engines/sdk.js';
+import { withBudget } from '../engines/budget.js';
 import type { Engine, EngineResult } from '../engines/types.js';
 import { Git, GitError } from '../git.js';
 import { codePrompt } from '../prompts/code.js';
@@ -24,8 +25,8 @@ import type { Transcript } from '../transcript.js';
 type LlmRoleName = 'code' | 'test' | 'repair';
 
 export function pickEngine(ctx: AgentContext): Engine {
-  if (ctx.engine === 'claude-code') return claudeCodeEngine;
-  return ctx.model.provider === 'openai-compatible' ? openAICompatibleEngine : sdkEngine;
+  if (ctx.engine === 'claude-code') return withBudget(claudeCodeEngine);
+  return withBudget(ctx.model.provider === 'openai-compatible' ? openAICompatibleEngine : sdkEngine);
 }
 
 const CLAUDE_TOOLS: Record<LlmRoleName, string[]> = {

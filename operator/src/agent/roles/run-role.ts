@@ -2,8 +2,7 @@
 // run the tests under a deadline, re-run the failing ones once to tell flaky from broken, and report.
 // In a Pod the checkout (init container, with git credentials) and the test phase (toolchain image,
 // no credentials, maybe no git) are separate invocations: --phase checkout, then --phase test.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageResult } from '../../api/types.js';
 import { stageRefs } from '../context.js';
@@ -23,6 +22,7 @@ import type { Transcript } from '../transcript.js';
 export type RunPhase = 'all' | 'checkout' | 'test';
 /** Written by the checkout phase so the test phase knows the commit without needing git. */
 export const TESTED_COMMIT_FILE = join('.git', 'autorun-tested-commit');
+const RESULTS_DIR = join('.git', 'autorun-results');
 /** Where hidden acceptance tests go (Go tests must sit in their package: the root). */
 export const ACCEPTANCE_SUBDIR = 'autorun-acceptance';
 const MAX_FAILING_NAMES = 200;
@@ -72,8 +72,11 @@ export async function runRole(ctx: AgentContext, env: NodeJS.ProcessEnv, transcr
   else if (existsSync(join(ctx.workspace, TESTED_COMMIT_FILE))) commit = readFileSync(join(ctx.workspace, TESTED_COMMIT_FILE), 'utf8').trim();
   if (phase === 'checkout') return { role, outcome: 'Succeeded', commit, summary: `checked out ${commit?.slice(0, 8)}` };
 
-  // The runners' JUnit XML goes to a scratch dir that never outlives the stage.
-  const out = mkdtempSync(join(tmpdir(), 'autorun-run-'));
+  // The runners' JUnit XML goes inside the stage's own workspace (under .git, out of the tests'
+  // sight), so even an agent killed mid-run leaves nothing behind outside it.
+  const out = join(ctx.workspace, RESULTS_DIR);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
   try {
     return await runTests(ctx, env, transcript, out, commit);
   } finally {

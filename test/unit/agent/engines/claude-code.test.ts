@@ -5,6 +5,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentialVars } from '../../../../operator/src/agent/credentials.js';
 import { claudeArgs, claudeCodeEngine, claudeModelEnv } from '../../../../operator/src/agent/engines/claude-code.js';
+import { withBudget } from '../../../../operator/src/agent/engines/budget.js';
 import { model, recordingTranscript, tempDir } from '../helpers.js';
 
 function fakeClaude(dir: string): string {
@@ -181,7 +182,7 @@ test('the budget reaches the CLI; a budget of $0 starts no session at all', asyn
   expect(readFileSync(join(dir, 'argv'), 'utf8')).toContain('--max-turns 10 --max-budget-usd 2.5 --permission-mode');
 
   const otherDir = tempDir();
-  const none = await claudeCodeEngine({ ...req(0), workspace: otherDir, env: { ...req(0).env, AUTORUN_CLAUDE_BIN: fakeClaude(otherDir) } });
+  const none = await withBudget(claudeCodeEngine)({ ...req(0), workspace: otherDir, env: { ...req(0).env, AUTORUN_CLAUDE_BIN: fakeClaude(otherDir) } });
   expect(none).toEqual({ outcome: 'Failed', reason: 'Budget', summary: 'not started: the stage budget of $0 is spent', finalText: '', usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUSD: 0 }, turns: 0 });
   expect(existsSync(join(otherDir, 'argv'))).toBe(false);
 });

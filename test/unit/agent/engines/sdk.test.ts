@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sdkEngine } from '../../../../operator/src/agent/engines/sdk.js';
+import { withBudget } from '../../../../operator/src/agent/engines/budget.js';
 import { fileTools, policyFor } from '../../../../operator/src/agent/tools/file-tools.js';
 import { apiError, startFakeAnthropic, text, toolResults, toolUse } from '../../../fakes/anthropic-server.js';
 import type { FakeAnthropic } from '../../../fakes/anthropic-server.js';
@@ -147,7 +148,7 @@ test.each(['ANTHROPIC_AUTH_TOKEN', 'AUTORUN_MODEL_API_KEY', 'ANTHROPIC_API_KEY']
 test('a budget of $0 (the task has spent its money) makes no model call', async () => {
   const ws = tempDir();
   fake = await startFakeAnthropic([text('never')]);
-  const res = await sdkEngine(request(ws, model({ budgetUSD: 0 })).req);
+  const res = await withBudget(sdkEngine)(request(ws, model({ budgetUSD: 0 })).req);
   expect(res).toMatchObject({ outcome: 'Failed', reason: 'Budget', turns: 0, summary: 'not started: the stage budget of $0 is spent' });
   expect(fake.requests).toHaveLength(0);
 });
