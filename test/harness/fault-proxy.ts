@@ -3,6 +3,7 @@
 // while, and a connection that stays open but delivers nothing (a half-dead NAT entry). TLS passes
 // through untouched, so the client still verifies the apiserver's certificate.
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
 
 type Mode = 'pass' | 'down';
 type Pair = { client: Socket; upstream: Socket; frozen: boolean };
@@ -28,6 +29,18 @@ export class FaultProxy {
     if (!address || typeof address === 'string') throw new Error('proxy has no TCP address');
     ref.proxy = new FaultProxy(server, `https://127.0.0.1:${address.port}`);
     return ref.proxy;
+  }
+
+  /** `kc` with its server swapped for this proxy; TLS still verifies the apiserver's certificate. */
+  kubeConfig(kc: KubeConfig): KubeConfig {
+    const out = new KubeConfig();
+    out.loadFromOptions({
+      clusters: [{ ...kc.getCurrentCluster()!, name: 'proxied', server: this.url }],
+      users: kc.users,
+      contexts: [{ name: 'proxied', cluster: 'proxied', user: kc.getCurrentUser()!.name }],
+      currentContext: 'proxied',
+    });
+    return out;
   }
 
   /** Connections open now (frozen ones included). */

@@ -12,18 +12,15 @@ import type { Controller } from '../../../operator/src/controller/controller.js'
 import { AGENT_CONTAINER } from '../../../operator/src/controller/pods/build.js';
 import { TASK_LABEL } from '../../../operator/src/controller/pods/labels.js';
 import { completePod, evictPod, exceedDeadline, waitForPod } from '../../harness/kubelet.js';
-import { createTestNamespace, deleteNamespace, eventually, kube } from '../../harness/kube.js';
-import { createL4Nodes, deleteNodes } from '../../harness/nodes.js';
+import { eventually, kube } from '../../harness/kube.js';
+import type {
+  Agents} from './support.js';
 import {
-  Agents,
   createPool,
   createTask,
-  deleteOperatorRbac,
-  ensureCpuNodes,
-  operatorKubeConfig,
-  startOperator,
   success,
   taskEvents,
+  TestBed,
   waitForPhase,
   type Script,
   type StagePod,
@@ -31,44 +28,25 @@ import {
 
 jest.setTimeout(170_000);
 
+let bed: TestBed;
 let ns: string;
 let operator: Controller;
-let operatorKc: k8s.KubeConfig;
 let agents: Agents | undefined;
-let gpuNodes: string[] = [];
 let lostNodes: string[] = [];
 const scripts = new Map<string, Script>();
 
-const dispatch: Script = (stage) => {
-  const s = scripts.get(stage.task);
-  return s ? s(stage) : { leave: true };
-};
-
 beforeAll(async () => {
-  ns = await createTestNamespace('ctl-fail');
-  await ensureCpuNodes();
-  [gpuNodes, lostNodes] = await Promise.all([
-    createL4Nodes({ count: 4, prefix: ns, isolate: true }),
-    createL4Nodes({ count: 2, prefix: `${ns}-lost`, isolate: true }),
-  ]);
-  const { kc } = await operatorKubeConfig(ns);
-  operatorKc = kc;
+  bed = await TestBed.create('ctl-fail', scripts);
+  ns = bed.ns;
+  [, lostNodes] = await Promise.all([bed.gpuNodes(4), bed.gpuNodes(2, `${ns}-lost`)]);
   // Two tries of a run stage: one retry (after the loop's 10 s backoff), then the task fails.
   await createPool(ns, { isolationPrefix: ns, gpuLimit: 4, maxConcurrentTasks: 16, runMaxAttempts: 2 });
   await createPool(ns, { name: 'lost', isolationPrefix: `${ns}-lost`, gpuLimit: 2, runMaxAttempts: 2 });
-  agents = new Agents(ns, dispatch);
-  await agents.start();
-  operator = await startOperator(ns, kc);
-  await eventually(() => operator.isLeader(), { timeoutMs: 15_000 });
+  agents = await bed.startAgents();
+  operator = await bed.startOperator();
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await agents?.stop();
-  await deleteNodes([...gpuNodes, ...lostNodes]).catch(() => undefined);
-  await deleteOperatorRbac(ns);
-  await deleteNamespace(ns);
-});
+afterAll(() => bed?.tearDown());
 
 type Rec = { name: string; state: string; reason?: string };
 
@@ -283,8 +261,7 @@ test('(e) a run Pod deleted while the operator is down is retried as the next at
     const pods = await kube().core.listNamespacedPod({ namespace: ns, fieldSelector: `metadata.name=${a0.name}` });
     expect(pods.items).toEqual([]);
   });
-  operator = await startOperator(ns, operatorKc);
-  await eventually(() => operator.isLeader(), { timeoutMs: 15_000 });
+  operator = await bed.startOperator();
   const t = await waitForPhase(ns, task, ['Succeeded', 'Failed'], 60_000);
   const recs = runRecords(t);
   process.stderr.write(`\n${task}: run records ${JSON.stringify(recs)}; Pods named ${a0.name} created: ${a0Pods}\n`);

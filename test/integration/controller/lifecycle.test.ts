@@ -2,59 +2,39 @@
 // nodes), running as a ServiceAccount bound to exactly its ClusterRole. Agents are played by a
 // driver that finishes each stage Pod with the StageResult a real agent writes.
 import { jest } from '@jest/globals';
-import type { Controller } from '../../../operator/src/controller/controller.js';
 import { GROUP, VERSION } from '../../../operator/src/api/types.js';
 import { reportConfigMapName, REPORT_KEY } from '../../../operator/src/controller/pods/report.js';
-import { createTestNamespace, deleteNamespace, eventually, kube } from '../../harness/kube.js';
-import { createL4Nodes, deleteNodes } from '../../harness/nodes.js';
+import { eventually, kube } from '../../harness/kube.js';
+import type {
+  Agents} from './support.js';
 import {
-  Agents,
   createPool,
   createTask,
-  deleteOperatorRbac,
-  ensureCpuNodes,
   failingRun,
   getTask,
-  operatorKubeConfig,
-  startOperator,
   success,
+  TestBed,
   waitForPhase,
   type Script,
 } from './support.js';
 
 jest.setTimeout(180_000);
 
+let bed: TestBed;
 let ns: string;
-let operator: Controller;
 let agents: Agents | undefined;
-let gpuNodes: string[] = [];
 const scripts = new Map<string, Script>();
 
-/** One driver for the namespace; each task's stages follow the script registered for the task. */
-const dispatch: Script = (stage) => {
-  const s = scripts.get(stage.task);
-  return s ? s(stage) : { leave: true };
-};
-
 beforeAll(async () => {
-  ns = await createTestNamespace('ctl-life');
-  await ensureCpuNodes();
-  gpuNodes = await createL4Nodes({ count: 4, prefix: ns, isolate: true });
-  const { kc } = await operatorKubeConfig(ns);
+  bed = await TestBed.create('ctl-life', scripts);
+  ns = bed.ns;
+  await bed.gpuNodes(4);
   await createPool(ns, { isolationPrefix: ns, gpuLimit: 4, maxConcurrentTasks: 16, runMaxAttempts: 2 });
-  agents = new Agents(ns, dispatch);
-  await agents.start();
-  operator = await startOperator(ns, kc);
-  await eventually(() => operator.isLeader(), { timeoutMs: 15_000 });
+  agents = await bed.startAgents();
+  await bed.startOperator();
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await agents?.stop();
-  await deleteNodes(gpuNodes).catch(() => undefined);
-  await deleteOperatorRbac(ns);
-  await deleteNamespace(ns);
-});
+afterAll(() => bed?.tearDown());
 
 function stageNames(task: string): string[] {
   return agents!.stagesOf(task).map((s) => `${s.role}/i${s.iteration}/a${s.attempt}`).sort();

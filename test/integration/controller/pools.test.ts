@@ -8,56 +8,39 @@ import { Controller } from '../../../operator/src/controller/controller.js';
 import { createLogger } from '../../../operator/src/util/log.js';
 import { FaultProxy } from '../../harness/fault-proxy.js';
 import { completePod } from '../../harness/kubelet.js';
-import { createTestNamespace, deleteNamespace, eventually, kube } from '../../harness/kube.js';
-import { createL4Nodes, deleteNodes } from '../../harness/nodes.js';
+import { eventually, kube } from '../../harness/kube.js';
+import type {
+  Agents} from './support.js';
 import {
-  Agents,
   createPool,
   createTask,
-  deleteOperatorRbac,
-  ensureCpuNodes,
   getPool,
   getTask,
-  operatorKubeConfig,
-  startOperator,
   success,
   taskEvents,
+  TestBed,
   waitForPhase,
   type Script,
 } from './support.js';
 
 jest.setTimeout(170_000);
 
+let bed: TestBed;
 let ns: string;
 let operator: Controller;
 let agents: Agents | undefined;
-let gpuNodes: string[] = [];
 const scripts = new Map<string, Script>();
 
-const dispatch: Script = (stage) => {
-  const s = scripts.get(stage.task);
-  return s ? s(stage) : { leave: true };
-};
-
 beforeAll(async () => {
-  ns = await createTestNamespace('ctl-pools');
-  await ensureCpuNodes();
-  gpuNodes = await createL4Nodes({ count: 3, prefix: ns, isolate: true });
-  const { kc } = await operatorKubeConfig(ns);
+  bed = await TestBed.create('ctl-pools', scripts);
+  ns = bed.ns;
+  await bed.gpuNodes(3);
   await createPool(ns, { isolationPrefix: ns, gpuLimit: 2, maxConcurrentTasks: 16, runMaxAttempts: 2 });
-  agents = new Agents(ns, dispatch);
-  await agents.start();
-  operator = await startOperator(ns, kc);
-  await eventually(() => operator.isLeader(), { timeoutMs: 15_000 });
+  agents = await bed.startAgents();
+  operator = await bed.startOperator();
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await agents?.stop();
-  await deleteNodes(gpuNodes).catch(() => undefined);
-  await deleteOperatorRbac(ns);
-  await deleteNamespace(ns);
-});
+afterAll(() => bed?.tearDown());
 
 const condition = (t: CodingTask, type: string) => t.status?.conditions?.find((c) => c.type === type);
 
@@ -259,19 +242,12 @@ test('hidden acceptance tests: Running, then Accepting, then Succeeded; only the
 
 test('/readyz is 503 until the caches sync, 200 while the operator runs, 503 once stop() begins', async () => {
   // A namespace of its own, so this operator and its Lease touch nothing of the tests above.
-  const probeNs = await createTestNamespace('ctl-ready');
+  const probe = await TestBed.create('ctl-ready');
+  const probeNs = probe.ns;
   const proxy = await FaultProxy.start(kube().config.getCurrentCluster()!.server);
   let c: Controller | undefined;
   try {
-    const { kc } = await operatorKubeConfig(probeNs);
-    const cluster = kc.getCurrentCluster()!;
-    const proxied = new k8s.KubeConfig();
-    proxied.loadFromOptions({
-      clusters: [{ ...cluster, name: 'proxied', server: proxy.url }],
-      users: kc.users,
-      contexts: [{ name: 'proxied', cluster: 'proxied', user: kc.getCurrentUser()!.name }],
-      currentContext: 'proxied',
-    });
+    const proxied = proxy.kubeConfig(probe.kc);
     // The apiserver is unreachable: the first lists fail and are retried.
     proxy.down();
     c = new Controller({
@@ -314,7 +290,6 @@ test('/readyz is 503 until the caches sync, 200 while the operator runs, 503 onc
     proxy.up();
     await c?.stop();
     await proxy.stop();
-    await deleteOperatorRbac(probeNs);
-    await deleteNamespace(probeNs);
+    await probe.tearDown();
   }
 });

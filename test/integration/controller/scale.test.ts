@@ -4,58 +4,41 @@
 // them to /tmp/autorun-controller-figures.json.
 import { jest } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
-import type { Controller } from '../../../operator/src/controller/controller.js';
-import { createTestNamespace, deleteNamespace, eventually } from '../../harness/kube.js';
-import { createL4Nodes, deleteNodes } from '../../harness/nodes.js';
+import { eventually } from '../../harness/kube.js';
 import {
-  Agents,
   createPool,
   createTask,
-  deleteOperatorRbac,
-  ensureCpuNodes,
   failingRun,
   getPool,
   getTask,
-  operatorKubeConfig,
   percentile,
-  startOperator,
   success,
+  TestBed,
 } from './support.js';
 
 jest.setTimeout(240_000);
 
 const TASKS = 20;
+let bed: TestBed;
 let ns: string;
-let operator: Controller | undefined;
-let agents: Agents | undefined;
-let nodes: string[] = [];
 
 beforeAll(async () => {
-  ns = await createTestNamespace('ctl-scale');
-  await ensureCpuNodes();
-  nodes = await createL4Nodes({ count: 16, prefix: ns, isolate: true });
+  bed = await TestBed.create('ctl-scale');
+  ns = bed.ns;
+  await bed.gpuNodes(16);
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await agents?.stop();
-  await deleteNodes(nodes).catch(() => undefined);
-  await deleteOperatorRbac(ns);
-  await deleteNamespace(ns);
-});
+afterAll(() => bed?.tearDown());
 
 test('20 tasks on 16 GPUs queue, never exceed the GPU limit, and all finish', async () => {
-  const { kc } = await operatorKubeConfig(ns);
   await createPool(ns, { isolationPrefix: ns, maxConcurrentTasks: 16, gpuLimit: 16 });
   // Every fourth task needs one repair; run stages take a moment so GPU stages overlap.
-  agents = new Agents(ns, (s) => {
+  const agents = await bed.startAgents((s) => {
     const needsRepair = Number(s.task.split('-')[1]) % 4 === 0;
     if (s.role === 'run' && s.iteration === 1 && needsRepair) return { result: failingRun(s, ['test_edge']), delayMs: 300 };
     return { result: success(s), delayMs: s.role === 'run' ? 300 : 50 };
   });
-  await agents.start();
-  operator = await startOperator(ns, kc);
-  await eventually(() => operator!.isLeader(), { timeoutMs: 15_000 });
+  const operator = await bed.startOperator();
 
   const names = Array.from({ length: TASKS }, (_, i) => `t-${i}`);
   const t0 = Date.now();
@@ -89,7 +72,7 @@ test('20 tasks on 16 GPUs queue, never exceed the GPU limit, and all finish', as
   expect(pool.status?.queuedTasks).toBe(0);
 
   // Figures.
-  const tallies = names.map((n) => operator!.metrics.tally(`${ns}/${n}`));
+  const tallies = names.map((n) => operator.metrics.tally(`${ns}/${n}`));
   const iterations = finished.reduce((a, t) => a + (t.status?.iteration ?? 0), 0);
   const writes = tallies.reduce((a, t) => a + t.writes, 0);
   const byResource: Record<string, number> = {};
@@ -99,11 +82,11 @@ test('20 tasks on 16 GPUs queue, never exceed the GPU limit, and all finish', as
   const stageWrites = writes - (byResource.events ?? 0);
   const handoffs: number[] = [];
   for (const n of names) {
-    const stages = agents.stagesOf(n).sort((a, b) => agents!.createdAt.get(a.name)! - agents!.createdAt.get(b.name)!);
+    const stages = agents.stagesOf(n).sort((a, b) => agents.createdAt.get(a.name)! - agents.createdAt.get(b.name)!);
     for (let i = 1; i < stages.length; i++) {
       // A hand-off: the stage that finished last before this one was created.
       const created = agents.createdAt.get(stages[i]!.name)!;
-      const prevFinish = Math.max(...stages.slice(0, i).map((s) => agents!.finishSeenAt.get(s.name) ?? -Infinity).filter((f) => f <= created));
+      const prevFinish = Math.max(...stages.slice(0, i).map((s) => agents.finishSeenAt.get(s.name) ?? -Infinity).filter((f) => f <= created));
       if (Number.isFinite(prevFinish)) handoffs.push(created - prevFinish);
     }
   }

@@ -13,8 +13,8 @@ import { AGENT_CONTAINER } from '../../../operator/src/controller/pods/build.js'
 import { ATTEMPT_LABEL, ITERATION_LABEL, ROLE_LABEL, TASK_LABEL } from '../../../operator/src/controller/pods/labels.js';
 import { createLogger } from '../../../operator/src/util/log.js';
 import { completePod, failPod, oomKillPod, waitForPod } from '../../harness/kubelet.js';
-import { eventually, kube, kubeConfig, statusCode } from '../../harness/kube.js';
-import { GPU_TOLERATION, L4_SELECTOR, isolation, l4Node, waitNodesSchedulable } from '../../harness/nodes.js';
+import { createTestNamespace, deleteNamespace, eventually, kube, kubeConfig, statusCode } from '../../harness/kube.js';
+import { GPU_TOLERATION, L4_SELECTOR, createL4Nodes, deleteNodes, isolation, l4Node, waitNodesSchedulable } from '../../harness/nodes.js';
 
 export const OPERATOR_SA = 'autorun-operator';
 
@@ -168,6 +168,63 @@ export async function startOperator(namespace: string, kc: k8s.KubeConfig, o: Pa
   });
   await c.start();
   return c;
+}
+
+/**
+ * What every operator integration test stands on, set up and torn down in one place: a namespace of
+ * its own with the shared CPU nodes, the operator's identity (a ServiceAccount bound to exactly its
+ * rules), fake L4 nodes only this namespace's pools select, the agents driver (each task's stages
+ * follow the script registered for the task in `scripts`; other stages are left running) and an
+ * in-process operator.
+ */
+export class TestBed {
+  agents: Agents | undefined;
+  operator: Controller | undefined;
+  private readonly nodes: string[] = [];
+
+  private constructor(
+    readonly ns: string,
+    readonly kc: k8s.KubeConfig,
+    readonly kubeconfigFile: string,
+    readonly scripts: Map<string, Script>,
+  ) {}
+
+  static async create(prefix: string, scripts = new Map<string, Script>()): Promise<TestBed> {
+    const ns = await createTestNamespace(prefix);
+    await ensureCpuNodes();
+    const { kc, file } = await operatorKubeConfig(ns);
+    return new TestBed(ns, kc, file, scripts);
+  }
+
+  /** Fake L4 nodes labelled for `prefix` (a pool created with isolationPrefix: prefix selects them). */
+  async gpuNodes(count: number, prefix = this.ns): Promise<string[]> {
+    const names = await createL4Nodes({ count, prefix, isolate: true });
+    this.nodes.push(...names);
+    return names;
+  }
+
+  /** The agents driver; `script` (the same for every task) replaces the per-task scripts. */
+  async startAgents(script?: Script): Promise<Agents> {
+    this.agents = new Agents(this.ns, script ?? ((stage) => this.scripts.get(stage.task)?.(stage) ?? { leave: true }));
+    await this.agents.start();
+    return this.agents;
+  }
+
+  /** The operator in this process as the bed's identity; resolves once it holds the lease. */
+  async startOperator(o: Partial<ControllerOptions> = {}): Promise<Controller> {
+    const c = await startOperator(this.ns, this.kc, o);
+    this.operator = c;
+    await eventually(() => c.isLeader(), { timeoutMs: 15_000 });
+    return c;
+  }
+
+  async tearDown(): Promise<void> {
+    await this.operator?.stop();
+    await this.agents?.stop();
+    await deleteNodes(this.nodes).catch(() => undefined);
+    await deleteOperatorRbac(this.ns);
+    await deleteNamespace(this.ns);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

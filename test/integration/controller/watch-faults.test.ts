@@ -5,32 +5,17 @@
 import { jest } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { GROUP, VERSION, type CodingTask } from '../../../operator/src/api/types.js';
-import type { Controller } from '../../../operator/src/controller/controller.js';
 import { ResilientInformer, type InformerEvent } from '../../../operator/src/controller/informer.js';
 import { ControlPlane } from '../../harness/control-plane.js';
 import { installCrds } from '../../harness/cluster.js';
 import { FaultProxy } from '../../harness/fault-proxy.js';
 import { createTestNamespace, deleteNamespace, eventually, kube } from '../../harness/kube.js';
 import { createLogger } from '../../../operator/src/util/log.js';
-import { Agents, createPool, createTask, deleteOperatorRbac, ensureCpuNodes, operatorKubeConfig, startOperator, success, waitForPhase } from './support.js';
-import { createL4Nodes, deleteNodes } from '../../harness/nodes.js';
+import { createPool, createTask, success, TestBed, waitForPhase } from './support.js';
 
 jest.setTimeout(180_000);
 
 const log = createLogger('test', process.env.AUTORUN_VERBOSE ? 'debug' : 'error');
-
-/** The same kubeconfig with the server swapped for the proxy (TLS still checks the apiserver's cert). */
-function throughProxy(kc: k8s.KubeConfig, proxy: FaultProxy): k8s.KubeConfig {
-  const cluster = kc.getCurrentCluster()!;
-  const out = new k8s.KubeConfig();
-  out.loadFromOptions({
-    clusters: [{ ...cluster, name: 'proxied', server: proxy.url }],
-    users: kc.users,
-    contexts: [{ name: 'proxied', cluster: 'proxied', user: kc.getCurrentUser()!.name }],
-    currentContext: 'proxied',
-  });
-  return out;
-}
 
 function taskBody(namespace: string, name: string) {
   return {
@@ -91,7 +76,7 @@ describe('on the shared control plane', () => {
   const remove = (name: string) => admin.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', name });
 
   test('reset connections and an unreachable apiserver: the watch restarts with backoff and catches up, deletions included', async () => {
-    const { inf, seen } = taskInformer(throughProxy(kube().config, proxy), ns);
+    const { inf, seen } = taskInformer(proxy.kubeConfig(kube().config), ns);
     await inf.start();
     try {
       await watchIsLive(inf, () => create('reset-a'), 'reset-a');
@@ -120,7 +105,7 @@ describe('on the shared control plane', () => {
   });
 
   test('a watch that stays open but goes silent is replaced by a fresh list + watch, and what it missed arrives', async () => {
-    const { inf, seen, lists } = taskInformer(throughProxy(kube().config, proxy), ns, 2000);
+    const { inf, seen, lists } = taskInformer(proxy.kubeConfig(kube().config), ns, 2000);
     await inf.start();
     try {
       await watchIsLive(inf, () => create('stall-a'), 'stall-a');
@@ -144,42 +129,34 @@ describe('on the shared control plane', () => {
 });
 
 describe('an operator whose apiserver connections break mid-task', () => {
-  let ns: string;
+  let bed: TestBed;
   let proxy: FaultProxy;
-  let operator: Controller | undefined;
-  let agents: Agents | undefined;
-  let gpuNodes: string[] = [];
 
   beforeAll(async () => {
-    ns = await createTestNamespace('ctl-faults');
-    await ensureCpuNodes();
-    gpuNodes = await createL4Nodes({ count: 1, prefix: ns, isolate: true });
-    await createPool(ns, { isolationPrefix: ns, gpuLimit: 1, maxConcurrentTasks: 4 });
+    bed = await TestBed.create('ctl-faults');
+    await bed.gpuNodes(1);
+    await createPool(bed.ns, { isolationPrefix: bed.ns, gpuLimit: 1, maxConcurrentTasks: 4 });
     proxy = await FaultProxy.start(kube().config.getCurrentCluster()!.server);
   });
 
   afterAll(async () => {
-    await operator?.stop();
-    await agents?.stop();
+    await bed?.tearDown();
     await proxy?.stop();
-    await deleteNodes(gpuNodes).catch(() => undefined);
-    await deleteOperatorRbac(ns);
-    await deleteNamespace(ns);
   });
 
   test('resets and a 3 s outage while stages run: the task still succeeds, and no stage runs twice', async () => {
+    const ns = bed.ns;
     // The agents take a while, so the faults land while Pods are running and status is being written.
-    agents = new Agents(ns, (s) => ({ result: success(s), delayMs: 1500 }));
-    await agents.start();
-    const { kc } = await operatorKubeConfig(ns);
-    // A lease that outlives the outage: this test is about the watches, not about failover.
-    operator = await startOperator(ns, throughProxy(kc, proxy), {
+    bed.scripts.set('faulty', (s) => ({ result: success(s), delayMs: 1500 }));
+    const agents = await bed.startAgents();
+    const operator = await bed.startOperator({
+      kc: proxy.kubeConfig(bed.kc),
+      // A lease that outlives the outage: this test is about the watches, not about failover.
       leaderElection: { namespace: ns, name: 'autorun-operator', leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 500 },
       quietRelistMs: 3000,
     });
-    await eventually(() => operator!.isLeader(), { timeoutMs: 15_000 });
     await createTask(ns, 'faulty');
-    await eventually(() => expect(agents!.stagesOf('faulty').length).toBeGreaterThan(0), { timeoutMs: 20_000 });
+    await eventually(() => expect(agents.stagesOf('faulty').length).toBeGreaterThan(0), { timeoutMs: 20_000 });
     proxy.reset();
     await new Promise((r) => setTimeout(r, 700));
     proxy.down();
@@ -232,7 +209,7 @@ describe('410 Gone: a resourceVersion etcd has compacted away', () => {
     const ns = 'gone';
     await core.createNamespace({ body: { metadata: { name: ns } } });
     const create = (name: string) => custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', body: taskBody(ns, name) });
-    const { inf, seen, lists } = taskInformer(throughProxy(kc, proxy), ns);
+    const { inf, seen, lists } = taskInformer(proxy.kubeConfig(kc), ns);
     await inf.start();
     try {
       await watchIsLive(inf, () => create('gone-a'), 'gone-a');
