@@ -93,6 +93,16 @@ function candidate(api: FakeLeaseApi, identity: string): Candidate {
   return { elector, transitions };
 }
 
+/** Candidate a takes the free Lease; then b starts beside it. */
+async function leaderAndFollower(api: FakeLeaseApi): Promise<{ a: Candidate; b: Candidate }> {
+  const a = candidate(api, 'a');
+  a.elector.start();
+  await advance(0);
+  const b = candidate(api, 'b');
+  b.elector.start();
+  return { a, b };
+}
+
 const advance = (ms: number) => jest.advanceTimersByTimeAsync(ms);
 
 // Fake timers: a test that waits on a real clock is one whose elector hangs.
@@ -149,11 +159,7 @@ describe('LeaderElector', () => {
 
   test('a follower never takes a Lease its holder keeps renewing', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
-    const b = candidate(api, 'b');
-    b.elector.start();
+    const { a, b } = await leaderAndFollower(api);
     await advance(10 * LEASE_S * 1000);
     expect(a.elector.isLeader()).toBe(true);
     expect(b.elector.isLeader()).toBe(false);
@@ -277,11 +283,7 @@ describe('LeaderElector', () => {
 
   test('stop() releases the Lease (no holder) and a follower takes over on its next poll, not after leaseDuration', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
-    const b = candidate(api, 'b');
-    b.elector.start();
+    const { a, b } = await leaderAndFollower(api);
     await advance(RETRY_MS);
     expect(b.elector.isLeader()).toBe(false);
 
@@ -298,11 +300,7 @@ describe('LeaderElector', () => {
 
   test('stop() of a follower leaves the Lease alone', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
-    const b = candidate(api, 'b');
-    b.elector.start();
+    const { b } = await leaderAndFollower(api);
     await advance(RETRY_MS);
     const before = JSON.stringify(api.stored);
     const writes = api.calls.filter((c) => c !== 'read').length;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { credentialVars } from '../../../../operator/src/agent/credentials.js';
 import { claudeArgs, claudeCodeEngine, claudeModelEnv } from '../../../../operator/src/agent/engines/claude-code.js';
 import { withBudget } from '../../../../operator/src/agent/engines/budget.js';
+import type { EngineRequest } from '../../../../operator/src/agent/engines/types.js';
 import { model, recordingTranscript, tempDir } from '../helpers.js';
 
 function fakeClaude(dir: string): string {
@@ -23,6 +24,21 @@ printf '%s\\n' '{"type":"result","subtype":"success","is_error":false,"num_turns
   );
   chmodSync(bin, 0o755);
   return bin;
+}
+
+/** A request to the engine working in `dir` with `bin` as claude and a key; `o` replaces any part. */
+function request(dir: string, bin: string, o: Partial<EngineRequest> = {}): EngineRequest {
+  return {
+    system: 's',
+    prompt: 'p',
+    tools: [],
+    claudeTools: ['Read'],
+    model: model(),
+    workspace: dir,
+    env: { PATH: process.env.PATH, AUTORUN_CLAUDE_BIN: bin, ANTHROPIC_API_KEY: 'k' },
+    transcript: recordingTranscript().transcript,
+    ...o,
+  };
 }
 
 test('runs claude -p with stream-json, the role tools and a private HOME; maps the result', async () => {
@@ -56,16 +72,7 @@ test('runs claude -p with stream-json, the role tools and a private HOME; maps t
 
 test('a missing binary is an engine crash with a clear summary', async () => {
   const dir = tempDir();
-  const res = await claudeCodeEngine({
-    system: 's',
-    prompt: 'p',
-    tools: [],
-    claudeTools: [],
-    model: model(),
-    workspace: dir,
-    env: { PATH: process.env.PATH, AUTORUN_CLAUDE_BIN: join(dir, 'no-such-claude'), ANTHROPIC_API_KEY: 'k' },
-    transcript: recordingTranscript().transcript,
-  });
+  const res = await claudeCodeEngine(request(dir, join(dir, 'no-such-claude'), { claudeTools: [] }));
   expect(res).toMatchObject({ outcome: 'Error', reason: 'EngineCrashed' });
   expect(res.summary).toMatch(/cannot start/);
 });
@@ -87,16 +94,7 @@ wait
   );
   chmodSync(bin, 0o755);
   const started = Date.now();
-  const res = await claudeCodeEngine({
-    system: 's',
-    prompt: 'p',
-    tools: [],
-    claudeTools: ['Read'],
-    model: model(),
-    workspace: dir,
-    env: { PATH: process.env.PATH, AUTORUN_CLAUDE_BIN: bin, ANTHROPIC_API_KEY: 'k' },
-    transcript: recordingTranscript().transcript,
-  });
+  const res = await claudeCodeEngine(request(dir, bin));
   expect(Date.now() - started).toBeLessThan(10_000);
   expect(res).toMatchObject({ outcome: 'Error', reason: 'Unauthorized' });
   expect(res.summary).toMatch(/model API 401 .*authentication_failed/);
@@ -168,21 +166,11 @@ test('a stage budget becomes --max-budget-usd; no budget, no flag', () => {
 test('the budget reaches the CLI; a budget of $0 starts no session at all', async () => {
   const dir = tempDir();
   const bin = fakeClaude(dir);
-  const req = (budgetUSD: number) => ({
-    system: 's',
-    prompt: 'p',
-    tools: [],
-    claudeTools: ['Read'],
-    model: model({ budgetUSD }),
-    workspace: dir,
-    env: { PATH: process.env.PATH, AUTORUN_CLAUDE_BIN: bin, ANTHROPIC_API_KEY: 'k' },
-    transcript: recordingTranscript().transcript,
-  });
-  expect(await claudeCodeEngine(req(2.5))).toMatchObject({ outcome: 'Succeeded' });
+  expect(await claudeCodeEngine(request(dir, bin, { model: model({ budgetUSD: 2.5 }) }))).toMatchObject({ outcome: 'Succeeded' });
   expect(readFileSync(join(dir, 'argv'), 'utf8')).toContain('--max-turns 10 --max-budget-usd 2.5 --permission-mode');
 
   const otherDir = tempDir();
-  const none = await withBudget(claudeCodeEngine)({ ...req(0), workspace: otherDir, env: { ...req(0).env, AUTORUN_CLAUDE_BIN: fakeClaude(otherDir) } });
+  const none = await withBudget(claudeCodeEngine)(request(otherDir, fakeClaude(otherDir), { model: model({ budgetUSD: 0 }) }));
   expect(none).toEqual({ outcome: 'Failed', reason: 'Budget', summary: 'not started: the stage budget of $0 is spent', finalText: '', usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUSD: 0 }, turns: 0 });
   expect(existsSync(join(otherDir, 'argv'))).toBe(false);
 });
@@ -203,16 +191,7 @@ test('credentials: every variable the engines read reaches Claude Code under the
 test('an auth token is started as ANTHROPIC_AUTH_TOKEN, with no API key beside it', async () => {
   const dir = tempDir();
   const bin = fakeClaude(dir);
-  const res = await claudeCodeEngine({
-    system: 's',
-    prompt: 'p',
-    tools: [],
-    claudeTools: ['Read'],
-    model: model(),
-    workspace: dir,
-    env: { PATH: process.env.PATH, AUTORUN_CLAUDE_BIN: bin, ANTHROPIC_AUTH_TOKEN: 'gateway-token-0123456789' },
-    transcript: recordingTranscript().transcript,
-  });
+  const res = await claudeCodeEngine(request(dir, bin, { env: { PATH: process.env.PATH, AUTORUN_CLAUDE_BIN: bin, ANTHROPIC_AUTH_TOKEN: 'gateway-token-0123456789' } }));
   expect(res.outcome).toBe('Succeeded');
   const env = readFileSync(join(dir, 'env'), 'utf8').split('\n');
   expect(env).toContain('ANTHROPIC_AUTH_TOKEN=gateway-token-0123456789');
