@@ -80,8 +80,6 @@ export class Reconciler {
   // Five minutes, as client-go's expectations: a Pod the cache has not shown yet is never taken
   // for lost (lostStages) while a watch is slow or being relisted.
   readonly creating = new Expectations(5 * 60_000);
-  /** Stages recorded Pending whose create waits for an earlier task's Pod of that name to go. */
-  readonly blocked = new Expectations();
   /** Stage Pods deleted but still in the cache, per task. */
   readonly deleting = new Expectations();
   /** Our last status write per task while the cache still shows the version it replaced. */
@@ -128,7 +126,6 @@ export class Reconciler {
     const key = `${namespace}/${name}`;
     this.creating.forget(key);
     this.deleting.forget(key);
-    this.blocked.forget(key);
     this.written.delete(key);
     this.waiting.delete(key);
     this.admitted.delete(key);
@@ -202,8 +199,10 @@ export class Reconciler {
     const pool = this.o.caches.pool(namespace, task.spec.pool ?? 'default');
     const labelled = this.o.caches.podsOfTask(namespace, name);
     for (const p of labelled) this.creating.observed(key, p.metadata!.name!);
-    // A deleted Pod gone from the cache no longer blocks a delete of a new Pod of that name.
-    for (const n of this.deleting.pending(key)) if (!labelled.some((p) => p.metadata!.name === n)) this.deleting.observed(key, n);
+    // A Pod we deleted (an earlier task's, in the way of this one's) that is now gone from the cache:
+    // not lost in this pass (it is created again below), and no longer in the way of a delete.
+    const deleted = this.deleting.pending(key).filter((n) => !labelled.some((p) => p.metadata!.name === n));
+    for (const n of deleted) this.deleting.observed(key, n);
     // Pods an earlier task of this name left behind are not this task's work; their names block
     // this task's creates until they are gone (see startStage).
     const pods = labelled.filter((p) => isControlledBy(p, task.metadata.uid));
@@ -221,10 +220,7 @@ export class Reconciler {
       const stage = parseStageName(name, podName);
       if (stage) observed.push({ ...stage, name: podName, state: 'Pending' });
     }
-    // A stage blocked by a leftover is not lost: once the leftover is gone it is created (below).
-    const blocked = new Set(this.blocked.pending(key));
-    for (const n of blocked) if (!leftovers.has(n)) this.blocked.observed(key, n);
-    observed.push(...lostStages(task, observed, (n) => blocked.has(n) || leftovers.has(n)));
+    observed.push(...lostStages(task, observed, (n) => leftovers.has(n) || deleted.includes(n)));
 
     // Admission looks at every task of the pool; a suspended or finished task starts nothing and
     // shows no pool standing (see decide()), so it is spared that walk: with thousands of idle tasks
@@ -321,9 +317,11 @@ export class Reconciler {
     const namespace = task.metadata.namespace!;
     const leftover = leftovers.get(a.name);
     if (leftover) {
-      this.blocked.expect(key, a.name);
-      // Its deletion event brings the task back here to create the Pod under this task.
+      // Its deletion event brings the task back here to create the Pod under this task. Expected
+      // gone also when it was going already (the garbage collector's doing), so that its absence
+      // then does not read as a lost stage.
       await this.stopStage(namespace, a.name, leftover, key);
+      this.deleting.expect(key, a.name);
       this.o.log.info('stage Pod of an earlier task of this name removed', { task: key, pod: a.name });
       return false;
     }
