@@ -16,7 +16,7 @@ export const CLI = join(ROOT, 'dist', 'operator', 'src', 'cli.js');
  *  tsc's exit code is reported but only a missing agent build fails. */
 export function build(): void {
   try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'pipe' });
   } catch (e) {
     process.stderr.write(`tsc reported errors (continuing if the agent built): ${String((e as { stdout?: Buffer }).stdout ?? '').slice(0, 500)}\n`);
   }

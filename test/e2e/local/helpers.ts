@@ -18,7 +18,7 @@ export const CLI = join(REPO_ROOT, 'dist', 'operator', 'src', 'cli.js');
  */
 export function build(): void {
   if (process.env.AUTORUN_E2E_SKIP_BUILD === '1' && existsSync(CLI)) return;
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
 }
 

@@ -93,7 +93,7 @@ beforeAll(async () => {
   // The kill test runs the built binary; build it when it is missing (tsc emits despite errors elsewhere).
   if (!existsSync(join(repoRoot(), 'dist', 'operator', 'src', 'controller', 'main.js')) || process.env.AUTORUN_REBUILD) {
     try {
-      execFileSync(join(repoRoot(), 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: repoRoot(), stdio: 'ignore' });
+      execFileSync(process.execPath, [join(repoRoot(), 'scripts', 'build.mjs')], { cwd: repoRoot(), stdio: 'ignore' });
     } catch {
       /* type errors in other files still emit JavaScript */
     }
