@@ -5,7 +5,9 @@
 //   2. exit and signal hooks in this process (Ctrl-C, SIGTERM from CI, an uncaught error) do the
 //      same synchronously;
 //   3. a registry file per control plane under $TMPDIR/autorun-control-planes/ names the owner pid,
-//      the temp dir and the pids; the next run reaps entries whose owner is gone (kill -9 of jest).
+//      the temp dir and the pids; the next run reaps entries whose owner is gone (kill -9 of jest),
+//      and with them any other process whose command line or environment points into that temp
+//      dir (an operator a test started with the control plane's kubeconfig, jest's own workers).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,12 +44,25 @@ function alive(pid: number): boolean {
   }
 }
 
-function cmdline(pid: number): string {
+function procFile(pid: number | string, file: 'cmdline' | 'environ'): string {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
   } catch {
     return '';
   }
+}
+
+/** Processes other than this one whose command line or environment names dir (Linux /proc). */
+function processesUsing(dir: string): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return [];
+  }
+  // The trailing slash keeps /tmp/x from matching /tmp/x2; a bare mention of the dir counts too.
+  const mentions = (text: string) => text.includes(`${dir}/`) || text.split('\0').some((a) => a === dir || a.endsWith(`=${dir}`));
+  return pids.map(Number).filter((pid) => pid !== process.pid && (mentions(procFile(pid, 'cmdline')) || mentions(procFile(pid, 'environ'))));
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -74,12 +89,21 @@ export function reapOrphans(): string[] {
     if (alive(reg.owner)) continue;
     // A pid may have been reused since: only kill processes whose command line points into that
     // control plane's temp dir, which every component's flags do.
-    for (const pid of reg.pids) if (cmdline(pid).includes(reg.dir)) killGroup(pid, 'SIGKILL');
+    for (const pid of reg.pids) if (procFile(pid, 'cmdline').includes(reg.dir)) killGroup(pid, 'SIGKILL');
+    for (const pid of processesUsing(reg.dir)) killPid(pid);
     rmSync(reg.dir, { recursive: true, force: true });
     rmSync(path, { force: true });
     reaped.push(reg.dir);
   }
   return reaped;
+}
+
+function killPid(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 export class ProcessGroup {

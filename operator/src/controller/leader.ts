@@ -40,7 +40,7 @@ export class LeaderElector {
   constructor(private readonly o: LeaderElectionOptions) {
     this.leaseMs = (o.leaseDurationSeconds ?? 15) * 1000;
     this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
-    this.retryMs = o.retryPeriodMs ?? 5_000;
+    this.retryMs = o.retryPeriodMs ?? 2_000;
   }
 
   isLeader(): boolean {
@@ -65,11 +65,15 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    const startedAt = Date.now();
     this.running = this.attempt();
     await this.running;
     if (this.stopped) return;
-    // A follower polls at the retry period; a leader renews at it.
-    this.timer = setTimeout(() => void this.tick(), this.retryMs);
+    // A follower polls at the retry period; a leader renews at it, counted from the start of the
+    // last attempt as client-go's wait.Until does. Counted from its end, one slow apiserver answer
+    // (a busy control plane takes seconds) pushed the next renewal past the renew deadline, and a
+    // healthy leader stepped down.
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, startedAt + this.retryMs - Date.now()));
     this.timer.unref();
   }
 

@@ -17,7 +17,7 @@ const USAGE = `usage: autorun operator [flags]
   --leader-election-namespace NS Lease namespace (env POD_NAMESPACE; default: in-cluster namespace or default)
   --lease-duration SECONDS       (default 15)
   --renew-deadline SECONDS       (default 10)
-  --retry-period SECONDS         (default 5)
+  --retry-period SECONDS         (default 2)
   --identity ID                  this replica's holder identity (env POD_NAME; default hostname + random)
   --port PORT                    /healthz /readyz /metrics (env METRICS_PORT; default 8080; 0 = any)
   --workers N                    concurrent reconciles (default 32: each mostly waits on the apiserver)
@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
             name: (values['leader-election-id'] as string | undefined) ?? 'autorun-operator',
             leaseDurationSeconds: num('lease-duration', 15),
             renewDeadlineMs: num('renew-deadline', 10) * 1000,
-            retryPeriodMs: num('retry-period', 5) * 1000,
+            retryPeriodMs: num('retry-period', 2) * 1000,
           }
         : false,
       port: num('port', Number(process.env.METRICS_PORT ?? 8080)),

@@ -440,19 +440,10 @@ export class Reconciler {
       return;
     }
     const admission = this.admissionOf(pool);
-    const status = poolStatus(pool, admission, new Date());
-    if (!jsonEqual(pool.status ?? {}, status)) {
-      const interval = this.o.poolStatusIntervalMs ?? 1000;
-      const wait = (this.poolWrittenAt.get(key) ?? 0) + interval - Date.now();
-      if (wait > 0) this.o.queue.addAfter(poolQueueKey(namespace, name), wait);
-      else {
-        this.poolWrittenAt.set(key, Date.now());
-        await this.o.api.patchPoolStatus(pool, status);
-      }
-    }
     // Wake the waiting tasks that can move now: a queued task the pool admits, or an admitted one
     // waiting for a GPU once GPUs were freed. Not every waiting task on every Pod event: in a
-    // busy pool that would reconcile each of them at every stage hand-off.
+    // busy pool that would reconcile each of them at every stage hand-off. Before the status write,
+    // not after it: a freed GPU should not idle for an API round trip that decides nothing.
     const seen = this.poolSeen.get(key);
     const changed = !seen || pool.metadata.generation !== seen.generation;
     const gpusFreed = !seen || admission.gpusInUse < seen.gpusInUse;
@@ -462,6 +453,16 @@ export class Reconciler {
       const w = this.waiting.get(tk);
       if (!w || !admission.byTask.get(tk)?.admitted) continue;
       if (changed || !w.admitted || gpusFreed) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
+    }
+    const status = poolStatus(pool, admission, new Date());
+    if (!jsonEqual(pool.status ?? {}, status)) {
+      const interval = this.o.poolStatusIntervalMs ?? 1000;
+      const wait = (this.poolWrittenAt.get(key) ?? 0) + interval - Date.now();
+      if (wait > 0) this.o.queue.addAfter(poolQueueKey(namespace, name), wait);
+      else {
+        this.poolWrittenAt.set(key, Date.now());
+        await this.o.api.patchPoolStatus(pool, status);
+      }
     }
   }
 }

@@ -5,7 +5,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { GROUP, VERSION, type AgentPool, type CodingTask, type Role, type StageResult } from '../../../operator/src/api/types.js';
 import { Controller, type ControllerOptions } from '../../../operator/src/controller/controller.js';
 import { OPERATOR_RULES } from '../../../operator/src/controller/rbac.js';
@@ -13,7 +12,7 @@ import { AGENT_CONTAINER } from '../../../operator/src/controller/pods/build.js'
 import { ATTEMPT_LABEL, ITERATION_LABEL, ROLE_LABEL, TASK_LABEL } from '../../../operator/src/controller/pods/labels.js';
 import { createLogger } from '../../../operator/src/util/log.js';
 import { completePod, failPod, oomKillPod, waitForPod } from '../../harness/kubelet.js';
-import { createTestNamespace, deleteNamespace, eventually, kube, kubeConfig, statusCode } from '../../harness/kube.js';
+import { clusterInfo, createTestNamespace, deleteNamespace, eventually, kube, kubeConfig, statusCode } from '../../harness/kube.js';
 import { GPU_TOLERATION, L4_SELECTOR, createL4Nodes, deleteNodes, isolation, l4Node, waitNodesSchedulable } from '../../harness/nodes.js';
 
 export const OPERATOR_SA = 'autorun-operator';
@@ -63,8 +62,10 @@ export async function deleteOperatorRbac(namespace: string): Promise<void> {
   rmSync(operatorKubeconfigFile(namespace), { force: true });
 }
 
+// Inside the control plane's dir: an operator process started with it (KUBECONFIG) is reaped with
+// that control plane if jest is killed before it can stop the process (see harness/processes.ts).
 function operatorKubeconfigFile(namespace: string): string {
-  return join(tmpdir(), `autorun-operator-${namespace}.kubeconfig`);
+  return join(clusterInfo().dir, `operator-${namespace}.kubeconfig`);
 }
 
 /** Nodes without the GPU taint for the LLM roles' Pods (shared by all tests; created once). */

@@ -14,7 +14,8 @@ const RENEW_DEADLINE_MS = 10_000;
 const RETRY_MS = 2_000;
 
 type Verb = 'read' | 'create' | 'replace';
-type Fault = Error | 'hang' | undefined;
+/** An error, a request that never answers, a number of ms the answer takes, or normal. */
+type Fault = Error | 'hang' | number | undefined;
 
 const apiError = (code: number, reason: string) => new ApiException<string>(code, `HTTP-Code: ${code} Message: ${reason}`, JSON.stringify({ kind: 'Status', reason, code }), {});
 const wire = (lease: V1Lease): V1Lease => JSON.parse(JSON.stringify(lease)) as V1Lease;
@@ -30,7 +31,8 @@ class FakeLeaseApi {
     this.calls.push(verb);
     const f = this.fault(verb);
     if (f === 'hang') await new Promise<never>(() => {});
-    if (f) throw f;
+    if (typeof f === 'number') await new Promise((r) => setTimeout(r, f));
+    else if (f) throw f;
   }
 
   private store(lease: V1Lease): V1Lease {
@@ -217,6 +219,21 @@ describe('LeaderElector', () => {
     await advance(RENEW_DEADLINE_MS + RETRY_MS);
     expect(a.elector.isLeader()).toBe(true);
     expect(a.transitions).toEqual([true, false, true]);
+  });
+
+  test('a slow apiserver (each renewal answering after more than retryPeriod, well within renewDeadline) keeps the leader', async () => {
+    const api = new FakeLeaseApi();
+    const a = candidate(api, 'a');
+    a.elector.start();
+    await advance(0);
+    // 4 s per renewal: the next one starts as soon as this one answers (its retryPeriod has passed),
+    // so a renewal lands every 4 s. Waiting a retryPeriod after each answer put them 6 s apart and
+    // the third one after the 10 s deadline.
+    api.fault = (verb) => (verb === 'replace' ? 4_000 : undefined);
+    await advance(6 * RENEW_DEADLINE_MS);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(a.transitions).toEqual([true]);
+    expect(api.calls.filter((c) => c === 'replace').length).toBeGreaterThanOrEqual((6 * RENEW_DEADLINE_MS) / 4_000 - 1);
   });
 
   test('renewals failing for less than renewDeadline do not step down', async () => {
