@@ -26,7 +26,7 @@ import { GROUP, VERSION } from '../operator/src/api/types.js';
 import { startCluster } from '../test/harness/cluster.js';
 import { kube } from '../test/harness/kube.js';
 import { createL4Nodes } from '../test/harness/nodes.js';
-import { repoRoot } from '../test/harness/tools.js';
+import { cliPath } from '../test/harness/tools.js';
 import { Agents, createPool, createTask, deleteOperatorRbac, ensureCpuNodes, failingRun, operatorKubeConfig, percentile, success } from '../test/integration/controller/support.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 40);
@@ -51,9 +51,11 @@ function handoffsOf(agents: Agents, task: string): number[] {
 /**
  * GPUs busy while tasks are queued: the GPU-seconds held by run and acceptance Pods (created →
  * seen finished) within the time some task waits in the queue (applied → its first Pod), over
- * gpus × that time.
+ * gpus × that time. Twice: over the whole of that time, and from the moment the GPUs were first all
+ * taken (before it, no task has reached a GPU stage yet: every admitted one is still in its
+ * code and test stages, which hold no GPU).
  */
-function gpuBusyWhileQueued(agents: Agents, tasks: { metadata: { name: string }; status?: { queuedAt?: string } }[], applied: Map<string, number>, gpus: number): { ratio: number; queuedSeconds: number } {
+function gpuBusyWhileQueued(agents: Agents, tasks: { metadata: { name: string }; status?: { queuedAt?: string } }[], applied: Map<string, number>, gpus: number): { ratio: number; queuedSeconds: number; steadyRatio: number; steadySeconds: number } {
   const waits: [number, number][] = [];
   for (const t of tasks) {
     if (!t.status?.queuedAt) continue;
@@ -67,15 +69,29 @@ function gpuBusyWhileQueued(agents: Agents, tasks: { metadata: { name: string };
     if (last && a <= last[1]) last[1] = Math.max(last[1], b);
     else union.push([a, b]);
   }
-  const queuedMs = union.reduce((n, [a, b]) => n + (b - a), 0);
-  let busyMs = 0;
-  for (const s of agents.seen.values()) {
-    if (s.role !== 'run' && s.role !== 'acceptance') continue;
-    const from = agents.createdAt.get(s.name)!;
-    const to = agents.finishSeenAt.get(s.name) ?? from;
-    for (const [a, b] of union) busyMs += Math.max(0, Math.min(to, b) - Math.max(from, a));
+  const held = [...agents.seen.values()]
+    .filter((s) => s.role === 'run' || s.role === 'acceptance')
+    .map((s) => [agents.createdAt.get(s.name)!, agents.finishSeenAt.get(s.name) ?? agents.createdAt.get(s.name)!] as const);
+  const busyWithin = (window: [number, number][]) => {
+    let ms = 0;
+    for (const [from, to] of held) for (const [a, b] of window) ms += Math.max(0, Math.min(to, b) - Math.max(from, a));
+    return ms;
+  };
+  const span = (window: [number, number][]) => window.reduce((n, [a, b]) => n + (b - a), 0);
+  // The first moment every GPU was held.
+  const edges = held.flatMap(([from, to]) => [[from, 1], [to, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let live = 0;
+  let fullAt = Infinity;
+  for (const [at, d] of edges) {
+    live += d;
+    if (live >= gpus && at >= (union[0]?.[0] ?? Infinity)) {
+      fullAt = at;
+      break;
+    }
   }
-  return { ratio: queuedMs ? +(busyMs / (gpus * queuedMs)).toFixed(3) : NaN, queuedSeconds: +(queuedMs / 1000).toFixed(1) };
+  const steady = union.map(([a, b]) => [Math.max(a, fullAt), b] as [number, number]).filter(([a, b]) => b > a);
+  const ratio = (window: [number, number][]) => (span(window) ? +(busyWithin(window) / (gpus * span(window))).toFixed(3) : NaN);
+  return { ratio: ratio(union), queuedSeconds: +(span(union) / 1000).toFixed(1), steadyRatio: ratio(steady), steadySeconds: +(span(steady) / 1000).toFixed(1) };
 }
 
 /**
@@ -202,7 +218,7 @@ async function main(): Promise<void> {
     });
     await agents.start();
 
-    const cli = join(repoRoot(), 'dist', 'operator', 'src', 'cli.js');
+    const cli = cliPath();
     const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
     operator = spawn(process.execPath, [...nodeArgs, cli, 'operator', `--namespace=${ns}`, `--leader-election-namespace=${ns}`, '--port=0', '--identity=bench'], {
       env: { ...process.env, KUBECONFIG: file, AUTORUN_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },

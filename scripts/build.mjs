@@ -1,15 +1,54 @@
-// `npm run build` (and `prepare`, so `npm ci` leaves a runnable `npx autorun`): tsc, then the
-// package's bin made executable, which tsc does not do for the files it creates. tsc's exit status is
-// kept; it emits despite type errors, so the bin is fixed either way.
+// `npm run build` (and `prepare`, so `npm ci` leaves a runnable `npx autorun`):
+// 1. tsc into dist/ (the type check, and the modules the bench and tests import);
+// 2. esbuild bundles the CLI into dist/bundle/: what the image ships and `autorun` runs. Minified
+//    and tree-shaken, @kubernetes/client-node costs the operator ~50 MiB less resident memory than
+//    loading its 1,900 modules; code splitting keeps the agent from loading the operator's code and
+//    the other way round (each command is its own chunk, loaded by cli.ts's dynamic import);
+// 3. the package's bin made executable, which neither tool does.
+// tsc's exit status is kept; it emits despite type errors, so the rest runs either way.
+// --bundle-only skips tsc (the image build: the bench and test helpers are not in its context).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+const bundleOnly = process.argv.includes('--bundle-only');
+const r = bundleOnly ? { status: 0 } : spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+
+const outdir = join(root, 'dist', 'bundle');
+const out = await build({
+  absWorkingDir: root,
+  entryPoints: { autorun: 'operator/src/cli.ts' },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  minify: true,
+  sourcemap: 'linked',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  // CommonJS dependencies call require(); an ES module has none of its own.
+  banner: { js: "import { createRequire as __autorunRequire } from 'node:module'; const require = __autorunRequire(import.meta.url);" },
+  logLevel: 'warning',
+  write: false,
+});
+// Test files build in parallel jest workers while others run the CLI: a file is replaced by rename
+// (atomic) and only when it changed, so no process ever loads a half-written chunk. Chunks of
+// earlier builds stay (their names carry a content hash; nothing loads them).
+for (const f of out.outputFiles) {
+  if (existsSync(f.path) && Buffer.compare(readFileSync(f.path), Buffer.from(f.contents)) === 0) continue;
+  mkdirSync(dirname(f.path), { recursive: true });
+  const tmp = `${f.path}.${process.pid}.tmp`;
+  writeFileSync(tmp, f.contents);
+  renameSync(tmp, f.path);
+}
+
 const { bin } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 for (const file of Object.values(typeof bin === 'string' ? { bin } : (bin ?? {}))) {
   if (existsSync(join(root, file))) chmodSync(join(root, file), 0o755);

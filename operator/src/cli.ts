@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 // The one autorun binary: the operator, the agent program in every Pod, and the local tier.
+import { fileURLToPath } from 'node:url';
+import { setCliEntry } from './self.js';
+
 const USAGE = `usage: autorun <command> [args]
 
 commands:
@@ -23,5 +26,6 @@ if (!cmd || cmd === '-h' || cmd === '--help' || !commands[cmd]) {
   process.stderr.write(USAGE);
   process.exit(cmd && cmd !== '-h' && cmd !== '--help' ? 2 : 0);
 }
+setCliEntry(fileURLToPath(import.meta.url));
 const mod = await commands[cmd]!();
 process.exitCode = await mod.main(rest);

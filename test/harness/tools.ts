@@ -23,6 +23,11 @@ export function repoRoot(): string {
   throw new Error(`cannot find the repository root (hack/build-tools.sh) above ${starts.join(' or ')}`);
 }
 
+/** The CLI as shipped (package.json "bin", the image's entrypoint): the esbuild bundle. */
+export function cliPath(root = repoRoot()): string {
+  return join(root, 'dist', 'bundle', 'autorun.mjs');
+}
+
 let cached: string | undefined;
 
 export function toolsBinDir(): string {

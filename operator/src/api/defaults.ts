@@ -41,6 +41,27 @@ function apply(schema: Schema, value: unknown): unknown {
   return value;
 }
 
+/** Would apply() fill anything in? (Objects read from the apiserver have their defaults already.) */
+function lacksDefault(schema: Schema, value: unknown): boolean {
+  if (value === undefined) return schema.default !== undefined;
+  if (schema.type === 'object' && value && typeof value === 'object' && !Array.isArray(value)) {
+    const obj = value as Record<string, unknown>;
+    for (const [k, sub] of Object.entries(schema.properties ?? {})) if (lacksDefault(sub, obj[k])) return true;
+    if (typeof schema.additionalProperties === 'object') {
+      for (const v of Object.values(obj)) if (lacksDefault(schema.additionalProperties, v)) return true;
+    }
+  } else if (schema.type === 'array' && Array.isArray(value) && schema.items) {
+    return value.some((v) => lacksDefault(schema.items as Schema, v));
+  }
+  return false;
+}
+
+/** True when withDefaults would return an equal copy: every default the spec can take is there. */
+export function hasAllDefaults(kind: 'CodingTask' | 'AgentPool', spec: unknown): boolean {
+  const schema = schemaOf(kind).properties?.spec;
+  return !schema || !lacksDefault(schema, spec ?? {});
+}
+
 /** Returns a deep copy of obj with every schema default filled in. */
 export function withDefaults<T extends { spec?: unknown }>(kind: 'CodingTask' | 'AgentPool', obj: T): T {
   const copy = structuredClone(obj);

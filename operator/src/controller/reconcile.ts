@@ -4,7 +4,7 @@
 // stop a lagging cache from causing a repeat at all, status is written only when it differs, and
 // Events are named by content so a repeated transition posts nothing.
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import { withDefaults } from '../api/defaults.js';
+import { hasAllDefaults, withDefaults } from '../api/defaults.js';
 import { API_VERSION, type AgentPool, type CodingTask, type CodingTaskStatus, type Role } from '../api/types.js';
 import { decide } from '../core/loop.js';
 import { parseStageName } from '../core/names.js';
@@ -143,12 +143,14 @@ export class Reconciler {
   }
 
   /**
-   * The task with CRD defaults in its spec, kept per cached object. Only the spec is copied:
-   * metadata and status are shared with the cache (nothing here mutates them), so each of ten
+   * The task with CRD defaults in its spec, kept per cached object. The apiserver has defaulted
+   * what it serves, so normally this is the cached object itself; otherwise only the spec is copied
+   * (metadata and status are shared with the cache, which nothing here mutates), so each of ten
    * thousand tasks is not held twice.
    */
   private withSpecDefaults(task: CodingTask): CodingTask {
     let d = this.defaulted.get(task);
+    if (!d && hasAllDefaults('CodingTask', task.spec)) return task;
     if (!d) {
       d = { ...task, spec: withDefaults('CodingTask', { spec: task.spec }).spec };
       this.defaulted.set(task, d);

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliEntry } from '../self.js';
 import { parseArgs } from 'node:util';
 import { secretValues } from '../util/secrets.js';
 import { loadManifests, ManifestError, type ConfigMap, type Loaded } from '../api/manifests.js';
@@ -32,9 +33,9 @@ without a pool gets a built-in default pool (model from AUTORUN_MODEL).
 Running the same command again resumes every task where it stopped. \`autorun status\` shows the table.
 `;
 
-/** The agent program of this installation: `node <dist>/operator/src/cli.js agent`. */
+/** The agent program of this installation: this same autorun's `agent` command. */
 export function defaultAgentCommand(): string[] {
-  return [process.execPath, fileURLToPath(new URL('../cli.js', import.meta.url)), 'agent'];
+  return [process.execPath, cliEntry() ?? fileURLToPath(new URL('../cli.js', import.meta.url)), 'agent'];
 }
 
 /** Splits a command line on spaces, honouring single and double quotes. */

@@ -8,9 +8,10 @@ import type { StageResult } from '../../../operator/src/api/types.js';
 import { contextToEnv } from '../../../operator/src/agent/context.js';
 import type { AgentContext } from '../../../operator/src/agent/context.js';
 import { exitCodeFor } from '../../../operator/src/agent/result.js';
+import { cliPath } from '../../harness/tools.js';
 
 export const ROOT = process.cwd();
-export const CLI = join(ROOT, 'dist', 'operator', 'src', 'cli.js');
+export const CLI = cliPath(ROOT);
 
 /** Builds dist/ once per test file. Other people's type errors must not block the agent tests, so
  *  tsc's exit code is reported but only a missing agent build fails. */
@@ -20,7 +21,7 @@ export function build(): void {
   } catch (e) {
     process.stderr.write(`tsc reported errors (continuing if the agent built): ${String((e as { stdout?: Buffer }).stdout ?? '').slice(0, 500)}\n`);
   }
-  if (!existsSync(join(ROOT, 'dist', 'operator', 'src', 'agent', 'main.js'))) throw new Error('the agent did not build');
+  if (!existsSync(CLI)) throw new Error('the agent did not build');
 }
 
 export function git(cwd: string, ...args: string[]): string {

@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { messagesText, systemText, text, toolUse, type FakeReply, type RecordedRequest } from '../../fakes/anthropic-server.js';
 import { chatText, chatTool, type OpenAIReply, type OpenAIRequest } from '../../fakes/openai-server.js';
+import { cliPath } from '../../harness/tools.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const CLI = join(REPO_ROOT, 'dist', 'operator', 'src', 'cli.js');
+export const CLI = cliPath(REPO_ROOT);
 
 /**
  * Builds dist/ once per test file. The tests start the CLI `npx autorun` resolves to (package.json
- * "bin"), as `node dist/operator/src/cli.js`; npx.test.ts runs it through npx itself.
+ * "bin"), as `node dist/bundle/autorun.mjs`; npx.test.ts runs it through npx itself.
  * AUTORUN_E2E_SKIP_BUILD=1 uses dist/ as it is (after `make build`, or to test a patched build).
  */
 export function build(): void {

@@ -42,6 +42,12 @@ describe('helm chart', () => {
       .filter(Boolean);
     const deploy = docs.find((d) => d.kind === 'Deployment')!;
     expect(deploy.spec!.replicas).toBe(2);
+    // V8's heap is capped below the container's memory limit, or the kernel kills the operator first.
+    const operator = (deploy.spec as { template: { spec: { containers: { env: { name: string; value?: string }[]; resources: { limits: { memory: string } } }[] } } }).template.spec.containers[0]!;
+    const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(operator.env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '')?.[1]);
+    const limitMiB = Number(/^(\d+)Mi$/.exec(operator.resources.limits.memory)?.[1]);
+    expect(heapMiB).toBeGreaterThan(0);
+    expect(heapMiB).toBeLessThanOrEqual(0.75 * limitMiB);
     const kinds = docs.map((d) => `${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.name}`);
     expect(kinds).toEqual(expect.arrayContaining(['Role/team-a/autorun-autorun', 'RoleBinding/team-a/autorun-autorun', 'NetworkPolicy/team-a/autorun-run-isolation', 'Role/autorun/autorun-autorun-leader-election']));
     const isolation = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'autorun-run-isolation')!;

@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Controller } from '../../../operator/src/controller/controller.js';
-import { repoRoot } from '../../harness/tools.js';
+import { cliPath, repoRoot } from '../../harness/tools.js';
 import { createTestNamespace, deleteNamespace, eventually, kube } from '../../harness/kube.js';
 import { createL4Nodes, deleteNodes } from '../../harness/nodes.js';
 import {
@@ -42,7 +42,7 @@ interface Replica {
 
 /** `autorun operator` from dist/, as the ServiceAccount, with a fast Lease (3 s, renew every 0.5 s). */
 function startReplica(identity: string): Replica {
-  const cli = join(repoRoot(), 'dist', 'operator', 'src', 'cli.js');
+  const cli = cliPath();
   const child = spawn(
     process.execPath,
     [cli, 'operator', `--namespace=${ns}`, `--leader-election-namespace=${ns}`, `--identity=${identity}`, '--lease-duration=3', '--renew-deadline=2', '--retry-period=0.5', '--port=0'],
@@ -91,7 +91,7 @@ async function leaseHolder(): Promise<string | undefined> {
 
 beforeAll(async () => {
   // The kill test runs the built binary; build it when it is missing (tsc emits despite errors elsewhere).
-  if (!existsSync(join(repoRoot(), 'dist', 'operator', 'src', 'controller', 'main.js')) || process.env.AUTORUN_REBUILD) {
+  if (!existsSync(cliPath()) || process.env.AUTORUN_REBUILD) {
     try {
       execFileSync(process.execPath, [join(repoRoot(), 'scripts', 'build.mjs')], { cwd: repoRoot(), stdio: 'ignore' });
     } catch {

@@ -287,7 +287,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
     const main: V1Container = {
       name: AGENT_CONTAINER,
       image: s.image,
-      command: s.command ?? [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', key.role, '--phase', 'test'],
+      command: s.command ?? [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/bundle/autorun.mjs`, 'agent', '--role', key.role, '--phase', 'test'],
       workingDir: WORKSPACE_DIR,
       env: mergeEnv(context, cacheDefaults, s.env),
       securityContext: containerSecurity(true),

@@ -71,8 +71,8 @@ describe('buildStagePod: role templates', () => {
     ['code', 'ghcr.io/autorun-dev/autorun-agent:0.1.0', ['autorun', 'agent', '--role', 'code'], 1800],
     ['test', 'ghcr.io/autorun-dev/autorun-agent:0.1.0', ['autorun', 'agent', '--role', 'test'], 1800],
     ['repair', 'ghcr.io/autorun-dev/autorun-agent:0.1.0', ['autorun', 'agent', '--role', 'repair'], 1800],
-    ['run', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', 'run', '--phase', 'test'], 900],
-    ['acceptance', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/operator/src/cli.js`, 'agent', '--role', 'acceptance', '--phase', 'test'], 900],
+    ['run', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/bundle/autorun.mjs`, 'agent', '--role', 'run', '--phase', 'test'], 900],
+    ['acceptance', 'python:3.12-slim', [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/bundle/autorun.mjs`, 'agent', '--role', 'acceptance', '--phase', 'test'], 900],
   ] as const)('%s: image %s, command %j, deadline %d', (role, image, command, deadline) => {
     const pod = build(role);
     expect(main(pod).image).toBe(image);
