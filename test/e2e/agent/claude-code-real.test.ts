@@ -1,7 +1,7 @@
 // The agent's claude-code engine driving the real Claude Code CLI (@anthropic-ai/claude-code, the
 // native binary in node_modules/.bin) against the fake Messages API: no recorded stream, so a change
 // in what the CLI sends or prints shows up here.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assistantTurns } from '../../../operator/src/agent/engines/stream-json.js';
@@ -157,4 +157,38 @@ test('ANTHROPIC_AUTH_TOKEN alone: the CLI sends it as a bearer token, and the st
   }
   expect(claudeEvents(transcriptOf(run)).at(-1)).toMatchObject({ type: 'result', subtype: 'success' });
   expect(run.stdout + run.raw).not.toContain(token);
+}, 120_000);
+
+test("test stage: the real CLI's file tools cannot read a sibling workspace (the implementation) or write outside their own", async () => {
+  const dir = tempDir('autorun-claude-real-');
+  makeRemote(dir, { 'README.md': 'fizzbuzz\n' });
+  // The code stage's workspace beside this one, as the local tier lays them out.
+  const sibling = join(dir, 'ws-code');
+  mkdirSync(sibling);
+  const implementation = 'def fizzbuzz(n):  # IMPLEMENTATION-MARKER\n    return str(n)\n';
+  writeFileSync(join(sibling, 'fizzbuzz.py'), implementation);
+  const ctx = baseContext(dir, 'test', { engine: 'claude-code', model: { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 6 } });
+  const tests = 'from fizzbuzz import fizzbuzz\n\ndef test_fizz():\n    assert fizzbuzz(3) == "Fizz"\n';
+  fake = await startFakeAnthropic([
+    toolUse('Read', { file_path: join(sibling, 'fizzbuzz.py') }),
+    toolUse('Grep', { pattern: 'IMPLEMENTATION-MARKER', path: sibling }),
+    toolUse('Write', { file_path: join(sibling, 'test_planted.py'), content: 'x = 1\n' }),
+    toolUse('Write', { file_path: join(ctx.workspace, 'test_fizzbuzz.py'), content: tests }),
+    text('Wrote test_fizzbuzz.py from the goal.'),
+  ]);
+  const run = await runAgent(dir, ctx, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, AUTORUN_CLAUDE_BIN: CLAUDE });
+  expectContract(run);
+  expect(run.result).toMatchObject({ role: 'test', outcome: 'Succeeded' });
+  expect(fake.requests).toHaveLength(5);
+  // Each refused call came back to the model as an error result, with nothing of the sibling's file.
+  const results = fake.requests.slice(1).map((q) => JSON.stringify(q.body.messages.at(-1)!.content));
+  for (const r of results.slice(0, 3)) expect(r).toMatch(/"is_error":true/);
+  expect(results[0]).toMatch(/blocks reads outside the working directories/);
+  expect(results[1]).toMatch(/blocks reads outside the working directories/);
+  expect(results[2]).toMatch(/outside the working directories.*Write cannot create or change it/);
+  expect(JSON.stringify(fake.requests.map((q) => q.body.messages))).not.toContain('return str(n)');
+  expect(existsSync(join(sibling, 'test_planted.py'))).toBe(false);
+  // Its own workspace it could write.
+  expect(results[3]).toMatch(/File created successfully/);
+  expect(readFileSync(join(ctx.workspace, 'test_fizzbuzz.py'), 'utf8')).toBe(tests);
 }, 120_000);

@@ -48,6 +48,11 @@ export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claud
     req.model.name,
     // HOME is thrown away after the stage; nothing would ever resume the session.
     '--no-session-persistence',
+    // The file tools stay inside the stage's workspace in every permission mode: in the local tier
+    // a sibling stage's workspace (the implementation, for the test agent) is a directory away.
+    // Bash, which code and repair have, is not confined by this; the test agent has no Bash.
+    '--settings',
+    JSON.stringify({ permissions: { blockFileToolReadsOutsideWorkingDirectories: true, blockWritesOutsideWorkingDirectories: true } }),
   ];
 }
 
