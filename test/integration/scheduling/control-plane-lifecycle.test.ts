@@ -41,6 +41,12 @@ test('leftovers of a dead owner are reaped; a live owner\'s are not', () => {
   // A stand-in component whose command line points into the control plane's dir, as real ones do.
   const orphan = spawn('sleep', ['300', dir], { detached: true, stdio: 'ignore' });
   orphan.unref();
+  // Not registered, but started with that control plane's kubeconfig (an operator a test started).
+  const user = spawn('sleep', ['300'], { detached: true, stdio: 'ignore', env: { ...process.env, KUBECONFIG: join(dir, 'operator-x.kubeconfig') } });
+  user.unref();
+  // Pointing at a dir whose name merely starts with the dead one's: not its business.
+  const neighbour = spawn('sleep', ['300'], { detached: true, stdio: 'ignore', env: { ...process.env, KUBECONFIG: `${dir}x/kubeconfig` } });
+  neighbour.unref();
   const deadOwner = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim();
   const deadEntry = join(registryDir, `${deadOwner}-test-dead.json`);
   writeFileSync(deadEntry, JSON.stringify({ owner: Number(deadOwner), dir, pids: [orphan.pid] }));
@@ -60,6 +66,9 @@ test('leftovers of a dead owner are reaped; a live owner\'s are not', () => {
   }
   // SIGKILL is asynchronous: give the kernel a moment.
   const deadline = Date.now() + 2000;
-  while (alive(orphan.pid!) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
+  while ((alive(orphan.pid!) || alive(user.pid!)) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
   expect(alive(orphan.pid!)).toBe(false);
+  expect(alive(user.pid!)).toBe(false);
+  expect(alive(neighbour.pid!)).toBe(true);
+  neighbour.kill('SIGKILL');
 }, TIMEOUT);
