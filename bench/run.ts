@@ -15,7 +15,7 @@
 //   BENCH_GPU_TASKS, BENCH_RUN_SECONDS   the GPU phase: tasks (default 64) in a pool with twice as many task slots
 //                     as GPUs, whose run stages hold their GPU this long (default 10); LLM stages stay instant
 //   BENCH_LOG_LEVEL, BENCH_LOG_FILE   the operator's log level, and a file to keep its whole log in
-//   BENCH_OPERATOR_NODE_ARGS          extra node flags for the operator, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+//   BENCH_OPERATOR_NODE_ARGS          node flags for the operator (default: the chart's nodeOptions), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 //   BENCH_SETTLE_SECONDS              how long the idle operator is watched for its settled RSS (default 30)
 //   BENCH_HEAP_SNAPSHOT               a directory: with BENCH_OPERATOR_NODE_ARGS="--heapsnapshot-signal=SIGUSR2
 //                                     --diagnostic-dir=DIR", a heap snapshot of the operator holding the idle tasks
@@ -26,7 +26,8 @@ import { GROUP, VERSION } from '../operator/src/api/types.js';
 import { startCluster } from '../test/harness/cluster.js';
 import { kube } from '../test/harness/kube.js';
 import { createL4Nodes } from '../test/harness/nodes.js';
-import { cliPath } from '../test/harness/tools.js';
+import { cliPath, repoRoot } from '../test/harness/tools.js';
+import { parse } from 'yaml';
 import { Agents, createPool, createTask, deleteOperatorRbac, ensureCpuNodes, failingRun, operatorKubeConfig, percentile, success } from '../test/integration/controller/support.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 40);
@@ -219,7 +220,9 @@ async function main(): Promise<void> {
     await agents.start();
 
     const cli = cliPath();
-    const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // As the chart runs it: its NODE_OPTIONS (the V8 heap cap) unless the environment says otherwise.
+    const chartValues = parse(readFileSync(join(repoRoot(), 'charts', 'autorun', 'values.yaml'), 'utf8')) as { nodeOptions?: string };
+    const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? chartValues.nodeOptions ?? '').split(' ').filter(Boolean);
     operator = spawn(process.execPath, [...nodeArgs, cli, 'operator', `--namespace=${ns}`, `--leader-election-namespace=${ns}`, '--port=0', '--identity=bench'], {
       env: { ...process.env, KUBECONFIG: file, AUTORUN_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -13,6 +13,7 @@ import { KubeApi } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { ControllerMetrics } from './metrics.js';
 import { observeStage } from './pods/observe.js';
+import { trimPodForCache } from './pods/trim.js';
 import { POOL_LABEL, STAGE_POD_SELECTOR, TASK_LABEL } from './pods/labels.js';
 import { WorkQueue } from './queue.js';
 import { TaskReporter } from './slack.js';
@@ -110,6 +111,7 @@ export class Controller {
       path: ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods',
       list: () => this.api.listPods(ns, STAGE_POD_SELECTOR),
       labelSelector: STAGE_POD_SELECTOR,
+      transform: trimPodForCache,
     });
     this.tasks.on((ev, t) => this.onTask(ev, t));
     this.pools.on((ev, p) => this.onPool(ev, p));

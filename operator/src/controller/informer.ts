@@ -26,7 +26,27 @@ export interface InformerOptions<T extends ApiObject> {
   quietRelistMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Trims each object in place before it is cached, as client-go's SetTransform (see stripForCache). */
+  transform?: (obj: T) => void;
   log: Logger;
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What every cached object can do without: managedFields (server-side apply's bookkeeping, often
+ * the biggest part of an object) and kubectl's last-applied annotation (a second copy of the spec
+ * for every object made by `kubectl apply`). Nothing here reads either, as client-go's
+ * TransformStripManagedFields assumes for its users.
+ */
+function stripForCache(obj: ApiObject): void {
+  const m = obj.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
+  if (!m) return;
+  delete m.managedFields;
+  if (m.annotations && LAST_APPLIED in m.annotations) {
+    delete m.annotations[LAST_APPLIED];
+    if (Object.keys(m.annotations).length === 0) delete m.annotations;
+  }
 }
 
 type Inner<T extends ApiObject> = {
@@ -152,10 +172,9 @@ export class ResilientInformer<T extends ApiObject> {
     let buffer: [InformerEvent, T][] | undefined = [];
     let ownStopped = false;
     const forward = (event: InformerEvent) => (obj: T) => {
-      // The cache keeps the very object the handler gets. managedFields (server-side apply's
-      // bookkeeping) is often the biggest part of it and nothing here reads it: drop it, as
-      // client-go's TransformStripManagedFields does.
-      if (obj.metadata) delete (obj.metadata as { managedFields?: unknown }).managedFields;
+      // The cache keeps the very object the handler gets: trimmed here, it is trimmed there.
+      stripForCache(obj);
+      this.opts.transform?.(obj);
       if (ownStopped) return;
       this.lastEventAt = Date.now();
       this.failures = 0;

@@ -82,5 +82,18 @@ describe('helm chart', () => {
       ['create', 'leases.coordination.k8s.io', teamNs], ['create', 'pods/exec', teamNs],
     ];
     for (const [verb, res, n] of denied) expect(`${verb} ${res}: ${await can(verb, res, n)}`).toBe(`${verb} ${res}: no`);
+
+    // API Priority and Fairness: the apiserver files the operator's Lease requests under the chart's
+    // FlowSchema, in the leader-election priority level, and its other requests elsewhere.
+    const uid = async (what: string) => (await kubectl(['get', what, '-o', 'jsonpath={.metadata.uid}'])).stdout.trim();
+    const classified = async (path: string) => {
+      const { stderr } = await kubectl(['get', '--raw', path, '--as', sa, '-v=8']);
+      return { flowSchema: /X-Kubernetes-Pf-Flowschema-Uid: (\S+)/i.exec(stderr)?.[1], priorityLevel: /X-Kubernetes-Pf-Prioritylevel-Uid: (\S+)/i.exec(stderr)?.[1] };
+    };
+    const lease = await classified(`/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/autorun-autorun-leader`);
+    expect(lease).toEqual({ flowSchema: await uid('flowschema/autorun-autorun-leader-election'), priorityLevel: await uid('prioritylevelconfiguration/leader-election') });
+    const pods = await classified(`/api/v1/namespaces/${teamNs}/pods`);
+    expect(pods.flowSchema).toBeDefined();
+    expect(pods.priorityLevel).not.toBe(lease.priorityLevel);
   });
 });
