@@ -233,6 +233,11 @@ export class Controller {
 
   private async work(queue: WorkQueue, reconciler: Reconciler): Promise<void> {
     for (;;) {
+      // A reconcile that writes nothing never leaves the microtask queue, and neither does get()
+      // while keys wait: without a macrotask turn here, 32 workers working through a long queue of
+      // such reconciles starved the event loop, so watch events (the very pool the tasks waited
+      // for) and Lease renewals were not read until the queue ran dry.
+      await new Promise((r) => setImmediate(r));
       const k = await queue.get();
       if (k === undefined) return;
       this.metrics.queueDepth.set(queue.len());

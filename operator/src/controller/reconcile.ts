@@ -3,6 +3,7 @@
 // and carries it out idempotently: deterministic Pod names make creates safe to repeat, expectations
 // stop a lagging cache from causing a repeat at all, status is written only when it differs, and
 // Events are named by content so a repeated transition posts nothing.
+import pLimit from 'p-limit';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { hasAllDefaults, withDefaults } from '../api/defaults.js';
 import { API_VERSION, type AgentPool, type CodingTask, type CodingTaskStatus, type Role } from '../api/types.js';
@@ -63,6 +64,7 @@ export class StaleCacheError extends Error {}
 
 export const GPU_HOUR_ANNOTATION = 'autorun.dev/gpu-hour-usd';
 const TERMINAL = new Set(['Succeeded', 'Failed']);
+const EVENTS_IN_FLIGHT = 4;
 /** Phases that hold no pool slot (as in admission.ts). */
 const IDLE = new Set(['Pending', 'Queued', 'Suspended', 'Succeeded', 'Failed']);
 
@@ -389,6 +391,13 @@ export class Reconciler {
 
   /** Events that are being posted; stop() waits for them. */
   private readonly posting = new Set<Promise<void>>();
+  /**
+   * A few Events in flight at once, the rest in order behind them. A burst of transitions (a pool
+   * admitting a hundred tasks) otherwise sent as many Event creates as Pod creates, and the Pods,
+   * which the hand-off waits for, shared the apiserver with them. client-go's recorder is
+   * asynchronous and rate-limited for the same reason.
+   */
+  private readonly eventSlots = pLimit(EVENTS_IN_FLIGHT);
 
   async flushEvents(): Promise<void> {
     await Promise.allSettled([...this.posting]);
@@ -403,7 +412,7 @@ export class Reconciler {
     const evName = eventName(task.metadata.name, task.metadata.uid, task.metadata.generation, a.reason, a.message);
     if (this.postedEvents.has(evName)) return false;
     this.postedEvents.add(evName);
-    const p = this.sendEvent(task, a, key, evName).finally(() => this.posting.delete(p));
+    const p = this.eventSlots(() => this.sendEvent(task, a, key, evName)).finally(() => this.posting.delete(p));
     this.posting.add(p);
     return true;
   }
@@ -436,9 +445,10 @@ export class Reconciler {
     const key = `${namespace}/${name}`;
     const pool = this.o.caches.pool(namespace, name);
     if (!pool) {
-      this.poolSeen.delete(key);
-      // Its tasks must now report PoolMissing.
-      for (const t of this.o.caches.tasksOfPool(namespace, name)) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
+      // Only a pool that was there and is gone changes anything for its tasks (they must now report
+      // PoolMissing). Waking them on every reconcile of a pool that never existed made each of
+      // their own status writes wake all the others again: O(tasks²) reconciles while they waited.
+      if (this.poolSeen.delete(key)) for (const t of this.o.caches.tasksOfPool(namespace, name)) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
       return;
     }
     const admission = this.admissionOf(pool);
