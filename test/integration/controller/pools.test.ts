@@ -85,6 +85,22 @@ test('a task whose pool does not exist waits Pending (PoolReady=False, PoolMissi
   expect(reasons.indexOf('Pending')).toBeLessThan(reasons.indexOf('Coding'));
 });
 
+test('tasks waiting for a missing pool cost a few reconciles each, not one per status write of every other waiting task', async () => {
+  const names = Array.from({ length: 12 }, (_, i) => `absent-${i}`);
+  await Promise.all(names.map((n) => createTask(ns, n, { pool: 'absent' })));
+  await eventually(async () => {
+    const tasks = await Promise.all(names.map((n) => getTask(ns, n)));
+    const waiting = tasks.filter((t) => t.status?.reason === 'PoolMissing');
+    if (waiting.length < names.length) throw new Error(`${waiting.length} of ${names.length} report PoolMissing`);
+  });
+  // Let any wake-ups the status writes caused run out.
+  await new Promise((r) => setTimeout(r, 1500));
+  const reconciles = names.map((n) => operator.metrics.tally(`${ns}/${n}`).reconciles);
+  // Its creation and its own status write: 2 each, a spare for a resync or a conflict. Each
+  // status write used to wake all twelve (~12 each).
+  expect(Math.max(...reconciles)).toBeLessThanOrEqual(4);
+});
+
 test('a full pool: status counts active and queued tasks and GPUs in use, holds its GPU limit, and admits first come first served', async () => {
   // Two slots but one GPU: the two admitted tasks' run stages take turns; three tasks queue.
   await createPool(ns, { name: 'narrow', isolationPrefix: ns, maxConcurrentTasks: 2, gpuLimit: 1 });
