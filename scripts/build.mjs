@@ -4,7 +4,10 @@
 //    and tree-shaken, @kubernetes/client-node costs the operator ~50 MiB less resident memory than
 //    loading its 1,900 modules; code splitting keeps the agent from loading the operator's code and
 //    the other way round (each command is its own chunk, loaded by cli.ts's dynamic import);
-// 3. the package's bin made executable, which neither tool does.
+// 3. the package's bin, dist/operator/src/cli.js: a launcher of the bundle (tsc does not emit cli.ts).
+//    It keeps the path the bin always had: `npx autorun` in a clone links the package into npm's
+//    npx cache once, bin path included, and a link to a path that moved would stay broken there;
+// 4. the bin made executable, which neither tool does.
 // tsc's exit status is kept; it emits despite type errors, so the rest runs either way.
 // --bundle-only skips tsc (the image build: the bench and test helpers are not in its context).
 import { spawnSync } from 'node:child_process';
@@ -47,6 +50,14 @@ for (const f of out.outputFiles) {
   const tmp = `${f.path}.${process.pid}.tmp`;
   writeFileSync(tmp, f.contents);
   renameSync(tmp, f.path);
+}
+
+const launcher = join(root, 'dist', 'operator', 'src', 'cli.js');
+mkdirSync(dirname(launcher), { recursive: true });
+const launcherText = "#!/usr/bin/env node\n// autorun's package bin: the esbuild bundle (scripts/build.mjs).\nimport '../../bundle/autorun.mjs';\n";
+if (!existsSync(launcher) || readFileSync(launcher, 'utf8') !== launcherText) {
+  writeFileSync(`${launcher}.${process.pid}.tmp`, launcherText);
+  renameSync(`${launcher}.${process.pid}.tmp`, launcher);
 }
 
 const { bin } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

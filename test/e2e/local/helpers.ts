@@ -13,8 +13,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = cliPath(REPO_ROOT);
 
 /**
- * Builds dist/ once per test file. The tests start the CLI `npx autorun` resolves to (package.json
- * "bin"), as `node dist/bundle/autorun.mjs`; npx.test.ts runs it through npx itself.
+ * Builds dist/ once per test file. The tests start the CLI `npx autorun` runs (package.json "bin",
+ * a launcher of the bundle), as `node dist/bundle/autorun.mjs`; npx.test.ts runs it through npx itself.
  * AUTORUN_E2E_SKIP_BUILD=1 uses dist/ as it is (after `make build`, or to test a patched build).
  */
 export function build(): void {
