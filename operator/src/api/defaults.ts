@@ -21,6 +21,11 @@ export function schemaOf(kind: 'CodingTask' | 'AgentPool'): Schema {
   return s;
 }
 
+/**
+ * value with the schema's defaults filled in, copy-on-write: an object or array that needs nothing
+ * is returned as it is, one that does is copied (sharing what it does not change). Objects read
+ * from the apiserver have their defaults already, so for them this copies nothing.
+ */
 function apply(schema: Schema, value: unknown): unknown {
   if (value === undefined) {
     if (schema.default === undefined) return undefined;
@@ -28,44 +33,36 @@ function apply(schema: Schema, value: unknown): unknown {
   }
   if (schema.type === 'object' && value && typeof value === 'object' && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
-    for (const [k, sub] of Object.entries(schema.properties ?? {})) {
-      const v = apply(sub, obj[k]);
-      if (v !== undefined) obj[k] = v;
-    }
+    let out = obj;
+    const set = (k: string, v: unknown) => {
+      if (v === undefined || v === obj[k]) return;
+      if (out === obj) out = { ...obj };
+      out[k] = v;
+    };
+    for (const [k, sub] of Object.entries(schema.properties ?? {})) set(k, apply(sub, obj[k]));
     if (typeof schema.additionalProperties === 'object') {
-      for (const k of Object.keys(obj)) obj[k] = apply(schema.additionalProperties, obj[k]);
+      for (const k of Object.keys(obj)) set(k, apply(schema.additionalProperties, obj[k]));
     }
-  } else if (schema.type === 'array' && Array.isArray(value) && schema.items) {
-    return value.map((v) => apply(schema.items as Schema, v));
+    return out;
+  }
+  if (schema.type === 'array' && Array.isArray(value) && schema.items) {
+    const mapped = value.map((v) => apply(schema.items as Schema, v));
+    return mapped.some((v, i) => v !== value[i]) ? mapped : value;
   }
   return value;
 }
 
-/** Would apply() fill anything in? (Objects read from the apiserver have their defaults already.) */
-function lacksDefault(schema: Schema, value: unknown): boolean {
-  if (value === undefined) return schema.default !== undefined;
-  if (schema.type === 'object' && value && typeof value === 'object' && !Array.isArray(value)) {
-    const obj = value as Record<string, unknown>;
-    for (const [k, sub] of Object.entries(schema.properties ?? {})) if (lacksDefault(sub, obj[k])) return true;
-    if (typeof schema.additionalProperties === 'object') {
-      for (const v of Object.values(obj)) if (lacksDefault(schema.additionalProperties, v)) return true;
-    }
-  } else if (schema.type === 'array' && Array.isArray(value) && schema.items) {
-    return value.some((v) => lacksDefault(schema.items as Schema, v));
-  }
-  return false;
-}
-
-/** True when withDefaults would return an equal copy: every default the spec can take is there. */
-export function hasAllDefaults(kind: 'CodingTask' | 'AgentPool', spec: unknown): boolean {
+/**
+ * The spec with every schema default filled in: the very object when it has them all, else a copy
+ * that shares the parts that needed nothing. Never modifies spec.
+ */
+export function specWithDefaults<S>(kind: 'CodingTask' | 'AgentPool', spec: S): S {
   const schema = schemaOf(kind).properties?.spec;
-  return !schema || !lacksDefault(schema, spec ?? {});
+  return (schema ? apply(schema, spec ?? {}) : spec) as S;
 }
 
 /** Returns a deep copy of obj with every schema default filled in. */
 export function withDefaults<T extends { spec?: unknown }>(kind: 'CodingTask' | 'AgentPool', obj: T): T {
   const copy = structuredClone(obj);
-  const spec = schemaOf(kind).properties?.spec;
-  if (spec) (copy as { spec?: unknown }).spec = apply(spec, copy.spec ?? {});
-  return copy;
+  return { ...copy, spec: specWithDefaults(kind, copy.spec) };
 }

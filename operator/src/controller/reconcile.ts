@@ -5,7 +5,7 @@
 // Events are named by content so a repeated transition posts nothing.
 import pLimit from 'p-limit';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import { hasAllDefaults, withDefaults } from '../api/defaults.js';
+import { specWithDefaults } from '../api/defaults.js';
 import { API_VERSION, type AgentPool, type CodingTask, type CodingTaskStatus, type Role } from '../api/types.js';
 import { decide } from '../core/loop.js';
 import { parseStageName } from '../core/names.js';
@@ -146,15 +146,15 @@ export class Reconciler {
 
   /**
    * The task with CRD defaults in its spec, kept per cached object. The apiserver has defaulted
-   * what it serves, so normally this is the cached object itself; otherwise only the spec is copied
-   * (metadata and status are shared with the cache, which nothing here mutates), so each of ten
-   * thousand tasks is not held twice.
+   * what it serves, so normally this is the cached object itself; otherwise only what lacked a
+   * default is copied (metadata and status stay shared with the cache, which nothing here mutates),
+   * so each of ten thousand tasks is not held twice.
    */
   private withSpecDefaults(task: CodingTask): CodingTask {
     let d = this.defaulted.get(task);
-    if (!d && hasAllDefaults('CodingTask', task.spec)) return task;
     if (!d) {
-      d = { ...task, spec: withDefaults('CodingTask', { spec: task.spec }).spec };
+      const spec = specWithDefaults('CodingTask', task.spec);
+      d = spec === task.spec ? task : { ...task, spec };
       this.defaulted.set(task, d);
     }
     return d;
