@@ -44,21 +44,17 @@ const out = await build({
 // Test files build in parallel jest workers while others run the CLI: a file is replaced by rename
 // (atomic) and only when it changed, so no process ever loads a half-written chunk. Chunks of
 // earlier builds stay (their names carry a content hash; nothing loads them).
-for (const f of out.outputFiles) {
-  if (existsSync(f.path) && Buffer.compare(readFileSync(f.path), Buffer.from(f.contents)) === 0) continue;
-  mkdirSync(dirname(f.path), { recursive: true });
-  const tmp = `${f.path}.${process.pid}.tmp`;
-  writeFileSync(tmp, f.contents);
-  renameSync(tmp, f.path);
+function writeIfChanged(path, contents) {
+  const bytes = Buffer.from(contents);
+  if (existsSync(path) && Buffer.compare(readFileSync(path), bytes) === 0) return;
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
 }
+for (const f of out.outputFiles) writeIfChanged(f.path, f.contents);
 
-const launcher = join(root, 'dist', 'operator', 'src', 'cli.js');
-mkdirSync(dirname(launcher), { recursive: true });
-const launcherText = "#!/usr/bin/env node\n// autorun's package bin: the esbuild bundle (scripts/build.mjs).\nimport '../../bundle/autorun.mjs';\n";
-if (!existsSync(launcher) || readFileSync(launcher, 'utf8') !== launcherText) {
-  writeFileSync(`${launcher}.${process.pid}.tmp`, launcherText);
-  renameSync(`${launcher}.${process.pid}.tmp`, launcher);
-}
+writeIfChanged(join(root, 'dist', 'operator', 'src', 'cli.js'), "#!/usr/bin/env node\n// autorun's package bin: the esbuild bundle (scripts/build.mjs).\nimport '../../bundle/autorun.mjs';\n");
 
 const { bin } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 for (const file of Object.values(typeof bin === 'string' ? { bin } : (bin ?? {}))) {
