@@ -51,6 +51,18 @@ function handoffsOf(agents: Agents, task: string): number[] {
   return out;
 }
 
+/** When each GPU Pod (run and acceptance: one GPU each) of the tasks named prefix* held its GPU, as +1/-1 edges in time order. */
+function gpuEdges(agents: Agents, prefix: string): { at: number; d: 1 | -1 }[] {
+  return [...agents.seen.values()]
+    .filter((s) => s.task.startsWith(prefix) && (s.role === 'run' || s.role === 'acceptance'))
+    .flatMap((s) => {
+      const created = agents.createdAt.get(s.name)!;
+      const finished = agents.finishSeenAt.get(s.name);
+      return finished === undefined ? [{ at: created, d: 1 as const }] : [{ at: created, d: 1 as const }, { at: finished, d: -1 as const }];
+    })
+    .sort((a, b) => a.at - b.at || a.d - b.d);
+}
+
 /**
  * GPUs busy while tasks are queued: the GPU-seconds held by run and acceptance Pods (created →
  * seen finished) within the time some task waits in the queue (applied → its first Pod), over
@@ -58,7 +70,7 @@ function handoffsOf(agents: Agents, task: string): number[] {
  * taken (before it, no task has reached a GPU stage yet: every admitted one is still in its
  * code and test stages, which hold no GPU).
  */
-function gpuBusyWhileQueued(agents: Agents, tasks: { metadata: { name: string }; status?: { queuedAt?: string } }[], applied: Map<string, number>, gpus: number): { ratio: number; queuedSeconds: number; steadyRatio: number; steadySeconds: number } {
+function gpuBusyWhileQueued(agents: Agents, prefix: string, tasks: Listed[], applied: Map<string, number>, gpus: number): { ratio: number; queuedSeconds: number; steadyRatio: number; steadySeconds: number } {
   const waits: [number, number][] = [];
   for (const t of tasks) {
     if (!t.status?.queuedAt) continue;
@@ -72,26 +84,21 @@ function gpuBusyWhileQueued(agents: Agents, tasks: { metadata: { name: string };
     if (last && a <= last[1]) last[1] = Math.max(last[1], b);
     else union.push([a, b]);
   }
-  const held = [...agents.seen.values()]
-    .filter((s) => s.role === 'run' || s.role === 'acceptance')
-    .map((s) => [agents.createdAt.get(s.name)!, agents.finishSeenAt.get(s.name) ?? agents.createdAt.get(s.name)!] as const);
+  // GPUs held at each moment, as steps between the edges.
+  const steps: { at: number; live: number }[] = [];
+  let live = 0;
+  for (const e of gpuEdges(agents, prefix)) steps.push({ at: e.at, live: (live += e.d) });
   const busyWithin = (window: [number, number][]) => {
     let ms = 0;
-    for (const [from, to] of held) for (const [a, b] of window) ms += Math.max(0, Math.min(to, b) - Math.max(from, a));
+    steps.forEach((s, i) => {
+      const end = steps[i + 1]?.at ?? s.at;
+      for (const [a, b] of window) ms += s.live * Math.max(0, Math.min(end, b) - Math.max(s.at, a));
+    });
     return ms;
   };
   const span = (window: [number, number][]) => window.reduce((n, [a, b]) => n + (b - a), 0);
   // The first moment every GPU was held.
-  const edges = held.flatMap(([from, to]) => [[from, 1], [to, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
-  let live = 0;
-  let fullAt = Infinity;
-  for (const [at, d] of edges) {
-    live += d;
-    if (live >= gpus && at >= (union[0]?.[0] ?? Infinity)) {
-      fullAt = at;
-      break;
-    }
-  }
+  const fullAt = steps.find((s) => s.live >= gpus && s.at >= (union[0]?.[0] ?? Infinity))?.at ?? Infinity;
   const steady = union.map(([a, b]) => [Math.max(a, fullAt), b] as [number, number]).filter(([a, b]) => b > a);
   const ratio = (window: [number, number][]) => (span(window) ? +(busyWithin(window) / (gpus * span(window))).toFixed(3) : NaN);
   return { ratio: ratio(union), queuedSeconds: +(span(union) / 1000).toFixed(1), steadyRatio: ratio(steady), steadySeconds: +(span(steady) / 1000).toFixed(1) };
@@ -103,18 +110,11 @@ function gpuBusyWhileQueued(agents: Agents, tasks: { metadata: { name: string };
  * finished. GPU Pods are run and acceptance Pods, one GPU each.
  */
 function gpuHandoffsOf(agents: Agents, prefix: string, gpus = 16): number[] {
-  const pods = [...agents.seen.values()].filter((s) => s.task.startsWith(prefix) && (s.role === 'run' || s.role === 'acceptance'));
-  const events = pods.flatMap((s) => {
-    const created = agents.createdAt.get(s.name)!;
-    const finished = agents.finishSeenAt.get(s.name);
-    return finished === undefined ? [{ at: created, d: 1 }] : [{ at: created, d: 1 }, { at: finished, d: -1 }];
-  });
-  events.sort((a, b) => a.at - b.at || a.d - b.d);
   const out: number[] = [];
   let live = 0;
   let full = false;
   let freedAt: number | undefined;
-  for (const e of events) {
+  for (const e of gpuEdges(agents, prefix)) {
     if (e.d < 0) {
       if (live === gpus) {
         full = true;
@@ -129,6 +129,21 @@ function gpuHandoffsOf(agents: Agents, prefix: string, gpus = 16): number[] {
   }
   return out;
 }
+
+type Listed = { metadata: { name: string }; status?: { phase?: string; reason?: string; queuedAt?: string } };
+
+/** The bench namespace's tasks named prefix*, from the apiserver. */
+async function listTasks(prefix: string): Promise<Listed[]> {
+  const list = (await kube().custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks' })) as { items: Listed[] };
+  return list.items.filter((t) => t.metadata.name.startsWith(prefix));
+}
+
+/** Waits for all n tasks named prefix* to finish; returns them. */
+const allFinished = (prefix: string, n: number): Promise<Listed[]> =>
+  until(`the ${prefix}* tasks finished`, async () => {
+    const tasks = await listTasks(prefix);
+    return tasks.filter((t) => t.status?.phase === 'Succeeded' || t.status?.phase === 'Failed').length === n && tasks;
+  });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -200,10 +215,7 @@ async function rawPodCreateRate(n: number): Promise<number> {
 async function podCreateBurst(agents: Agents, port: number, tasks: number): Promise<{ podsPerSecond: number; writesPerSecond: number; pods: number }> {
   const burstNames = Array.from({ length: tasks }, (_, i) => `c-${i}`);
   await Promise.all(burstNames.map((n) => createTask(ns, n, { pool: 'burst' })));
-  await until('burst tasks waiting for their pool', async () => {
-    const list = (await kube().custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks' })) as { items: { metadata: { name: string }; status?: { reason?: string } }[] };
-    return list.items.filter((t) => t.metadata.name.startsWith('c-') && t.status?.reason === 'PoolMissing').length === tasks;
-  });
+  await until('burst tasks waiting for their pool', async () => (await listTasks('c-')).filter((t) => t.status?.reason === 'PoolMissing').length === tasks);
   const writesBefore = sum(await scrape(port), 'autorun_api_writes_total');
   const poolAt = Date.now();
   await createPool(ns, { name: 'burst', isolationPrefix: 'bench', maxConcurrentTasks: tasks, gpuLimit: 16 });
@@ -284,11 +296,7 @@ async function main(): Promise<void> {
         await createTask(ns, n);
       }),
     );
-    type Listed = { metadata: { name: string }; status?: { phase?: string; queuedAt?: string } };
-    const finished = await until('all tasks finished', async () => {
-      const list = (await kube().custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks' })) as { items: Listed[] };
-      return list.items.filter((t) => t.status?.phase === 'Succeeded' || t.status?.phase === 'Failed').length === TASKS && list.items;
-    });
+    const finished = await allFinished('b-', TASKS);
     const wallS = (Date.now() - t0) / 1000;
     // Tasks the pool queued wait for a slot by design: apply → first Pod is the operator's latency
     // only for those it admitted at once.
@@ -335,12 +343,8 @@ async function main(): Promise<void> {
         await createTask(ns, n, { pool: 'gpu' });
       }),
     );
-    const gpuFinished = await until('GPU phase finished', async () => {
-      const list = (await kube().custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks' })) as { items: Listed[] };
-      const mine = list.items.filter((t) => t.metadata.name.startsWith('g-'));
-      return mine.filter((t) => t.status?.phase === 'Succeeded' || t.status?.phase === 'Failed').length === GPU_TASKS && mine;
-    });
-    const gpuBusy = gpuBusyWhileQueued(agents, gpuFinished, gpuApplied, 16);
+    const gpuFinished = await allFinished('g-', GPU_TASKS);
+    const gpuBusy = gpuBusyWhileQueued(agents, 'g-', gpuFinished, gpuApplied, 16);
     const gpuHandoffs = gpuHandoffsOf(agents, 'g-');
 
     // Pod creation throughput: BURST_TASKS tasks wait for a pool that does not exist yet; when it
