@@ -95,11 +95,17 @@ function candidate(api: FakeLeaseApi, identity: string): Candidate {
   return { elector, transitions };
 }
 
-/** Candidate a takes the free Lease; then b starts beside it. */
-async function leaderAndFollower(api: FakeLeaseApi): Promise<{ a: Candidate; b: Candidate }> {
+/** Candidate a, started, after its first attempt (it leads when the Lease was free). */
+async function started(api: FakeLeaseApi): Promise<Candidate> {
   const a = candidate(api, 'a');
   a.elector.start();
   await advance(0);
+  return a;
+}
+
+/** Candidate a takes the free Lease; then b starts beside it. */
+async function leaderAndFollower(api: FakeLeaseApi): Promise<{ a: Candidate; b: Candidate }> {
+  const a = await started(api);
   const b = candidate(api, 'b');
   b.elector.start();
   return { a, b };
@@ -124,9 +130,7 @@ afterEach(async () => {
 describe('LeaderElector', () => {
   test('creates the Lease when there is none and leads', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     expect(a.elector.isLeader()).toBe(true);
     expect(a.transitions).toEqual([true]);
     expect(api.calls).toEqual(['read', 'create']);
@@ -136,9 +140,7 @@ describe('LeaderElector', () => {
   test('takes a free Lease (no holder) at once, counting a transition', async () => {
     const api = new FakeLeaseApi();
     api.put({ leaseDurationSeconds: 1, leaseTransitions: 3, renewTime: new Date(Date.now()).toISOString() as unknown as Date });
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     expect(a.elector.isLeader()).toBe(true);
     expect(api.stored?.spec).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: LEASE_S, leaseTransitions: 4 });
   });
@@ -171,9 +173,7 @@ describe('LeaderElector', () => {
 
   test('the leader renews every retryPeriod, keeping acquireTime and the transition count', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     const first = api.stored!.spec!;
     const renewals: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -194,9 +194,7 @@ describe('LeaderElector', () => {
     ['requests never answer', () => 'hang'],
   ])('steps down within renewDeadline of its last renewal when %s, before the Lease expires for others', async (_, fault) => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     const lastRenewal = Date.now();
     api.fault = fault;
     await advance(RENEW_DEADLINE_MS - 1);
@@ -209,9 +207,7 @@ describe('LeaderElector', () => {
 
   test('leads again when the apiserver comes back and the Lease is still its own', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     api.fault = () => 'hang';
     await advance(RENEW_DEADLINE_MS);
     expect(a.elector.isLeader()).toBe(false);
@@ -223,9 +219,7 @@ describe('LeaderElector', () => {
 
   test('a slow apiserver (each renewal answering after more than retryPeriod, well within renewDeadline) keeps the leader', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     // 4 s per renewal: the next one starts as soon as this one answers (its retryPeriod has passed),
     // so a renewal lands every 4 s. Waiting a retryPeriod after each answer put them 6 s apart and
     // the third one after the 10 s deadline.
@@ -238,9 +232,7 @@ describe('LeaderElector', () => {
 
   test('renewals failing for less than renewDeadline do not step down', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     api.fault = () => apiError(503, 'ServiceUnavailable');
     // The renewals at 2, 4 and 6 s fail; the one at 8 s, within the 10 s deadline, succeeds.
     await advance(RENEW_DEADLINE_MS - 2 * RETRY_MS);
@@ -258,9 +250,7 @@ describe('LeaderElector', () => {
       if (verb === 'create') api.put({ holderIdentity: 'b', leaseDurationSeconds: LEASE_S, leaseTransitions: 0, renewTime: new Date(Date.now()).toISOString() as unknown as Date });
       return undefined;
     };
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     expect(api.calls).toEqual(['read', 'create']);
     expect(a.elector.isLeader()).toBe(false);
     expect(a.transitions).toEqual([]);
@@ -288,9 +278,7 @@ describe('LeaderElector', () => {
 
   test('a leader that finds another holder in the Lease steps down at once', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     api.put({ holderIdentity: 'b', leaseDurationSeconds: LEASE_S, leaseTransitions: 1, renewTime: new Date(Date.now()).toISOString() as unknown as Date });
     await advance(RETRY_MS);
     expect(a.elector.isLeader()).toBe(false);
@@ -329,9 +317,7 @@ describe('LeaderElector', () => {
 
   test('stop() returns even when the apiserver never answers', async () => {
     const api = new FakeLeaseApi();
-    const a = candidate(api, 'a');
-    a.elector.start();
-    await advance(0);
+    const a = await started(api);
     api.fault = () => 'hang';
     await advance(RETRY_MS);
     let stopped = false;
