@@ -67,38 +67,24 @@ export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string
   const spec = pool.spec ?? {};
   const d = poolDefaults();
   const agentImage = spec.agentImage ?? fallbackImage ?? d.agentImage;
-  if (isLlmRole(role)) {
-    const r: LlmRoleSpec = spec.roles?.[role] ?? {};
-    return {
-      role,
-      llm: true,
-      image: r.image ?? agentImage,
-      agentImage,
-      command: r.command,
-      env: r.env ?? [],
-      resources: r.resources ?? {},
-      gpus: r.gpus ?? d.llm.gpus,
-      timeoutSeconds: r.timeoutSeconds ?? d.llm.timeoutSeconds,
-      maxAttempts: r.maxAttempts ?? d.llm.maxAttempts,
-      engine: r.engine ?? d.llm.engine,
-      maxTurns: r.maxTurns ?? d.llm.maxTurns,
-    };
-  }
-  const r = spec.roles?.run ?? {};
+  const llm = isLlmRole(role);
+  const r: LlmRoleSpec = llm ? (spec.roles?.[role] ?? {}) : (spec.roles?.run ?? {});
+  const defaults = llm ? d.llm : d.run;
   return {
     role,
-    llm: false,
+    llm,
     image: r.image ?? agentImage,
     agentImage,
     command: r.command,
-    // The schema allows only literal values here; anything else is dropped, never passed on.
-    env: (r.env ?? []).filter((e) => typeof e.value === 'string').map((e) => ({ name: e.name, value: e.value })),
+    // The run role's schema allows only literal values; anything else is dropped, never passed on.
+    env: llm ? (r.env ?? []) : (r.env ?? []).filter((e) => typeof e.value === 'string').map((e) => ({ name: e.name, value: e.value })),
     resources: r.resources ?? {},
-    gpus: r.gpus ?? d.run.gpus,
-    timeoutSeconds: r.timeoutSeconds ?? d.run.timeoutSeconds,
-    maxAttempts: r.maxAttempts ?? d.run.maxAttempts,
-    engine: d.llm.engine,
-    maxTurns: d.llm.maxTurns,
+    gpus: r.gpus ?? defaults.gpus,
+    timeoutSeconds: r.timeoutSeconds ?? defaults.timeoutSeconds,
+    maxAttempts: r.maxAttempts ?? defaults.maxAttempts,
+    // The run role calls no model: the engine and turn cap are the LLM defaults, unused.
+    engine: (llm ? r.engine : undefined) ?? d.llm.engine,
+    maxTurns: (llm ? r.maxTurns : undefined) ?? d.llm.maxTurns,
   };
 }
 
