@@ -1,6 +1,6 @@
-// The file this `autorun` was started from: dist/bundle/autorun.mjs as shipped, or tsc's
-// dist/operator/src/cli.js. Bundled, no module but the entry knows where the program is (they all
-// live in chunks), so the entry records it for what starts `autorun agent` processes.
+// The file this `autorun` was started from: dist/bundle/autorun.mjs (the package bin launches it
+// too). Bundled, no module but the entry knows where the program is (the rest live in chunks), so
+// the entry records it for what starts `autorun agent` processes.
 let entry: string | undefined;
 
 export function setCliEntry(path: string): void {

@@ -65,12 +65,17 @@ function processesUsing(dir: string): number[] {
   return pids.map(Number).filter((pid) => pid !== process.pid && (mentions(procFile(pid, 'cmdline')) || mentions(procFile(pid, 'environ'))));
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+function signal(target: number, sig: NodeJS.Signals): void {
   try {
-    process.kill(-pid, signal);
+    process.kill(target, sig);
   } catch {
     // Already gone.
   }
+}
+
+/** The process group pid leads: a component and anything it forked. */
+function killGroup(pid: number, sig: NodeJS.Signals): void {
+  signal(-pid, sig);
 }
 
 /** Kills the components of control planes whose owning process died without cleaning up. */
@@ -90,20 +95,13 @@ export function reapOrphans(): string[] {
     // A pid may have been reused since: only kill processes whose command line points into that
     // control plane's temp dir, which every component's flags do.
     for (const pid of reg.pids) if (procFile(pid, 'cmdline').includes(reg.dir)) killGroup(pid, 'SIGKILL');
-    for (const pid of processesUsing(reg.dir)) killPid(pid);
+    // Not group leaders: killing their group could take the caller's own.
+    for (const pid of processesUsing(reg.dir)) signal(pid, 'SIGKILL');
     rmSync(reg.dir, { recursive: true, force: true });
     rmSync(path, { force: true });
     reaped.push(reg.dir);
   }
   return reaped;
-}
-
-function killPid(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
 }
 
 export class ProcessGroup {
