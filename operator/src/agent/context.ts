@@ -64,6 +64,8 @@ export interface AgentContext {
     budgetUSD?: number;
     /** max_tokens per model response. */
     maxTokens?: number;
+    /** Seconds of model outage (429, 529, 5xx, no answer) a stage rides out; the pool's spec.modelRetryWindow. */
+    retryWindowSeconds?: number;
   };
   engine: EngineName;
   /** Directory the agent clones into (an emptyDir in a Pod). */
@@ -110,6 +112,7 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_MAX_TURNS', path: 'model.maxTurns', kind: 'int' },
   { env: 'AUTORUN_BUDGET_USD', path: 'model.budgetUSD', kind: 'number' },
   { env: 'AUTORUN_MAX_TOKENS', path: 'model.maxTokens', kind: 'int' },
+  { env: 'AUTORUN_MODEL_RETRY_WINDOW_SECONDS', path: 'model.retryWindowSeconds', kind: 'int' },
   { env: 'AUTORUN_ENGINE', path: 'engine', kind: 'string' },
   { env: 'AUTORUN_WORKSPACE', path: 'workspace', kind: 'string' },
   { env: 'AUTORUN_TERMINATION_PATH', path: 'terminationPath', kind: 'string' },

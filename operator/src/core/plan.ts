@@ -5,6 +5,7 @@
 import type { CodingTaskSpec, Role } from '../api/types.js';
 import type { StageContext, StageKey } from './types.js';
 import { isFinished, latestAttempt, type StageRecord } from './records.js';
+import { isOutage } from './retryable.js';
 import { isStalled, type Round } from './stall.js';
 import { maxIterationsOf } from './limits.js';
 import { verdictOf, type Verdict } from './verdict.js';
@@ -93,7 +94,9 @@ export function plan(p: PlanInput): Step {
     if (rec.state === 'Succeeded' || (rec.state === 'Failed' && !retryFailed)) return { s: 'done', rec };
     const max = p.maxAttempts(role);
     const why = `${rec.reason ?? rec.state}${rec.summary && rec.summary !== rec.reason ? `: ${rec.summary}` : ''}`;
-    if (rec.attempt + 1 >= max) {
+    // Attempts lost to a model outage do not count: only the task's timeout and cost end those.
+    const counted = p.records.filter((r) => r.iteration === iteration && r.role === role && !isOutage(r)).length;
+    if (!isOutage(rec) && counted >= max) {
       const reason = rec.state === 'Failed' ? 'AgentFailed' : (rec.reason ?? 'StageFailed');
       return { s: 'fail', step: failed(reason, `stage ${rec.name} failed after ${plural(max, 'attempt')} (${why})`) };
     }

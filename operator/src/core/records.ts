@@ -2,6 +2,7 @@
 // call, so they are written from observations once and a finished record is never rewritten.
 import type { Role, StageResult, StageStatus } from '../api/types.js';
 import type { ObservedStage, StageKey } from './types.js';
+import { isOutage } from './retryable.js';
 
 /** A stage record, as status.stages keeps it. */
 export type StageRecord = StageStatus;
@@ -97,7 +98,7 @@ function recordOf(prev: StageRecord | undefined, o: ObservedStage, now: Date): S
 
 export interface Merged {
   records: StageRecord[];
-  /** Stages whose agent reported outcome Error in this call: retrying will not help. */
+  /** Stages whose agent reported outcome Error in this call: retrying will not help (outages aside). */
   agentErrors: StageRecord[];
 }
 
@@ -110,7 +111,7 @@ export function mergeObservations(records: readonly StageRecord[], observed: rea
     if (prev && isFinished(prev)) continue;
     const next = recordOf(prev, o, now);
     byName.set(o.name, next);
-    if (o.result?.outcome === 'Error' && o.state === 'Finished') agentErrors.push(next);
+    if (o.result?.outcome === 'Error' && o.state === 'Finished' && !isOutage(next)) agentErrors.push(next);
   }
   return { records: [...byName.values()].sort(compareKeys), agentErrors };
 }

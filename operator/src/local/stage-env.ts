@@ -4,7 +4,7 @@ import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '
 import { vertexEnv } from '../agent/credentials.js';
 import { scrubEnv } from '../util/secrets.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
-import { poolDefaults, roleSettings } from '../api/pool-roles.js';
+import { modelRetryWindowSeconds, poolDefaults, roleSettings } from '../api/pool-roles.js';
 import type { StageContext, StageKey } from '../core/types.js';
 import { STAGE_MARKER_ENV } from './stage-process.js';
 import type { StageFiles } from './state.js';
@@ -64,6 +64,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
       baseURL: model.baseURL,
       maxTurns: settings.maxTurns,
       budgetUSD: i.budgetUSD,
+      retryWindowSeconds: modelRetryWindowSeconds(i.pool),
     },
     engine: settings.engine,
     workspace: i.files.workspace,

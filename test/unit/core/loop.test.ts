@@ -140,6 +140,25 @@ const scenarios: Scenario[] = [
     started: names('i1-code-a0', 'i1-test-a0'),
   },
   {
+    name: 'a model outage outlasting the agent\'s retry window: the stage is retried past maxAttempts, then passes',
+    pool: { maxAttempts: () => 2 },
+    script: {
+      code: [error('code', 'ModelUnavailable', 'the model API was unavailable for the whole retry window'), error('code', 'ModelUnavailable', 'still 529'), error('code', 'ModelUnavailable', 'still 529'), ok('code', 'c1')],
+      test: [ok('test', 't1')],
+      run: [ran(10, 10)],
+    },
+    phases: ['Coding', 'Running', 'Succeeded'],
+    reason: 'TestsPassed',
+    started: names('i1-code-a0', 'i1-test-a0', 'i1-code-a1', 'i1-code-a2', 'i1-code-a3', 'i1-run-a0'),
+  },
+  {
+    name: 'a model outage that never ends: the task ends at its timeout, not with StageError',
+    spec: { limits: { maxIterations: 5, maxCostUSD: '5', timeout: '30m' } },
+    script: { code: [error('code', 'ModelUnavailable', 'the model API was unavailable for the whole retry window')], test: [ok('test', 't1')] },
+    phases: ['Coding', 'Failed'],
+    reason: 'Timeout',
+  },
+  {
     name: 'the code agent gives up on every attempt',
     pool: { maxAttempts: () => 2 },
     script: { code: [gaveUp('code')], test: [ok('test', 't1')] },

@@ -28,7 +28,7 @@ import {
 } from './labels.js';
 import { ownerReference } from './owner.js';
 import { REPORT_KEY } from './report.js';
-import { gpuResource, poolDefaults, roleSettings } from '../../api/pool-roles.js';
+import { gpuResource, modelRetryWindowSeconds, poolDefaults, roleSettings } from '../../api/pool-roles.js';
 import type { RoleSettings } from '../../api/pool-roles.js';
 
 /** The container whose termination message carries the StageResult. */
@@ -141,6 +141,7 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
       baseURL: model.baseURL,
       maxTurns: s.maxTurns,
       budgetUSD: remainingBudgetUSD(task),
+      retryWindowSeconds: modelRetryWindowSeconds(pool),
     };
   }
   if (key.role === 'repair' && input.reportConfigMap) ctx.failureReportPath = `${REPORT_DIR}/${REPORT_KEY}`;
