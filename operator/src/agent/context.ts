@@ -37,6 +37,10 @@ export interface AgentContext {
   failing?: string[];
   /** Summaries of previous repair attempts, oldest first (repair). */
   previousAttempts?: string[];
+  /** Repair after hidden acceptance tests failed: how many (nothing else of them is ever given). */
+  hiddenFailed?: number;
+  /** The task author's hint for that case (spec.test.acceptance.hint). */
+  acceptanceHint?: string;
   /** JSON FailureReport file written by the last run stage (repair). */
   failureReportPath?: string;
   /** Tests the repair agent flagged as wrong (test role revises exactly these). */
@@ -99,6 +103,8 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_FAILING', path: 'failing', kind: 'list' },
   { env: 'AUTORUN_PREVIOUS_ATTEMPTS', path: 'previousAttempts', kind: 'list' },
   { env: 'AUTORUN_FAILURE_REPORT', path: 'failureReportPath', kind: 'string' },
+  { env: 'AUTORUN_HIDDEN_FAILED', path: 'hiddenFailed', kind: 'int' },
+  { env: 'AUTORUN_ACCEPTANCE_HINT', path: 'acceptanceHint', kind: 'string' },
   { env: 'AUTORUN_FLAGGED_TESTS', path: 'flaggedTests', kind: 'list' },
   { env: 'AUTORUN_FRESH_START', path: 'freshStart', kind: 'bool' },
   { env: 'AUTORUN_TEST_COMMAND', path: 'test.command', kind: 'string' },

@@ -148,8 +148,20 @@ export function plan(p: PlanInput): Step {
       if (kind === 'initial') testsRef = g.recs[1]?.commit ?? testsRef;
     } else {
       const last = chain[chain.length - 1] as Round;
-      const context = { codeRef, testsRef, failing: last.failing, previousAttempts: [...repairSummaries], flaggedTests: [...flagged] };
-      const g = settle([resolve(i, 'repair', context, false)], 'Repairing', i, `iteration ${i}: repairing ${plural(last.failing.length, 'failing test')}`);
+      // Hidden acceptance tests are never shown to a model: repair learns how many failed and the
+      // author's hint, not their names (the report the shells hand over is withheld too).
+      const hidden = last.level === 1;
+      const hint = p.spec.test?.acceptance?.hint;
+      const failedCount = last.failed ?? last.failing.length;
+      const context: StageContext = {
+        codeRef,
+        testsRef,
+        ...(hidden ? { hiddenFailures: { failed: failedCount, ...(hint ? { hint } : {}) } } : { failing: last.failing }),
+        previousAttempts: [...repairSummaries],
+        flaggedTests: [...flagged],
+      };
+      const what = hidden ? `${plural(failedCount, 'failing hidden acceptance test')}` : plural(last.failing.length, 'failing test');
+      const g = settle([resolve(i, 'repair', context, false)], 'Repairing', i, `iteration ${i}: repairing ${what}`);
       if ('step' in g) return g.step;
       const rep = g.recs[0] as StageRecord;
       repairSummaries.push(rep.summary ?? `${rep.name}: ${rep.state}`);
@@ -187,7 +199,7 @@ export function plan(p: PlanInput): Step {
         const accRec = acc.recs[0] as StageRecord;
         const av = verdictOf(accRec);
         if (av.pass) return succeeded(i, accRec, av, codeRef);
-        round = { iteration: i, level: 1, passed: av.passed, failing: av.failing };
+        round = { iteration: i, level: 1, passed: av.passed, failing: av.failing, failed: av.failed };
       } else {
         round = { iteration: i, level: 0, passed: v.passed, failing: v.failing };
       }

@@ -8,6 +8,8 @@ export interface Round {
   level: 0 | 1;
   passed: number;
   failing: string[];
+  /** How many failed (the names may be truncated). */
+  failed?: number;
   /** The repair agent gave up (outcome Failed): the code did not change. */
   gaveUp?: boolean;
 }

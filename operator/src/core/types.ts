@@ -79,6 +79,12 @@ export interface StageContext {
   testsRef?: string;
   /** Failing tests and messages from the last run, for repair; the full report is read by the shell. */
   failing?: string[];
+  /**
+   * Repair after the hidden acceptance tests failed: how many, and the author's hint. Nothing else
+   * of them (names, messages, traces, report) may reach a model, so with this set the shells hand
+   * the repair agent no failure report.
+   */
+  hiddenFailures?: { failed: number; hint?: string };
   /** Summaries of previous repair attempts. */
   previousAttempts?: string[];
   /** Tests the repair agent flagged as wrong, for the test agent to revise. */

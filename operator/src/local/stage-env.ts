@@ -47,10 +47,13 @@ export function agentContext(i: StageEnvInput): AgentContext {
     codeRef: i.context.codeRef,
     testsRef: i.context.testsRef,
     failing: i.context.failing,
+    hiddenFailed: i.context.hiddenFailures?.failed,
+    acceptanceHint: i.context.hiddenFailures?.hint,
     previousAttempts: i.context.previousAttempts,
     flaggedTests: i.context.flaggedTests,
     freshStart: i.context.freshStart,
-    failureReportPath: role === 'repair' ? i.failureReportPath : undefined,
+    // After hidden acceptance tests failed, no report: nothing of them may reach a model.
+    failureReportPath: role === 'repair' && !i.context.hiddenFailures ? i.failureReportPath : undefined,
     test: {
       command: spec.test?.command,
       timeoutSeconds: spec.test?.timeoutSeconds ?? 600,

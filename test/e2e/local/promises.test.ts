@@ -2,8 +2,8 @@
 // the built CLI, the real agent processes, real git and pytest, and the fake model server, whose
 // own record of requests is what the tests compare with.
 import { rmSync } from 'node:fs';
-import { apiError, startFakeAnthropic, type FakeAnthropic, type RecordedRequest } from '../../fakes/anthropic-server.js';
-import { build, cliEnv, CORRECT, readState, roleOf, runCli, scratch, scriptFor, taskYaml, testsFile } from './helpers.js';
+import { apiError, messagesText, startFakeAnthropic, text, toolUse, type FakeAnthropic, type RecordedRequest } from '../../fakes/anthropic-server.js';
+import { BUGGY, build, cliEnv, CORRECT, readState, roleOf, runCli, scratch, scriptFor, taskYaml, testsFile } from './helpers.js';
 
 beforeAll(() => build(), 120_000);
 
@@ -48,3 +48,58 @@ test('a model outage is not a failed task: the stage ends ModelUnavailable and t
   ]);
   expect(JSON.stringify(state)).toContain('ModelUnavailable');
 }, 180_000);
+
+test('hidden acceptance tests never reach a model: repair learns the count and the hint; no byte of them in any request', async () => {
+  const hiddenFile = 'test_hidden_acceptance.py';
+  const hidden = `from fizzbuzz import fizzbuzz
+
+
+def test_hidden_fifteen_is_fizzbuzz():
+    got = fizzbuzz(15)  # HIDDEN-COMMENT-51f0
+    assert got == "FizzBuzz", "HIDDEN-MSG-fifteen-c0de"
+`;
+  const visible = `from fizzbuzz import fizzbuzz
+
+def test_numbers():
+    assert fizzbuzz(1) == "1"
+
+def test_fizz():
+    assert fizzbuzz(9) == "Fizz"
+
+def test_buzz():
+    assert fizzbuzz(10) == "Buzz"
+`;
+  const hint = 'Multiples of both 3 and 5 matter.';
+  const repairs: string[] = [];
+  fake = await startFakeAnthropic((req) => {
+    const role = roleOf(req);
+    const last = req.body.messages.at(-1);
+    const followUp = !!last && typeof last.content !== 'string' && last.content.some((b) => b.type === 'tool_result');
+    if (followUp) return text(`The ${role} work is done.`);
+    if (role === 'repair') repairs.push(messagesText(req));
+    if (role === 'test') return toolUse('write_file', { path: 'tests/test_fizzbuzz.py', content: visible });
+    return toolUse('write_file', { path: 'fizzbuzz.py', content: role === 'code' ? BUGGY : CORRECT });
+  });
+  const cm = `---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: hidden-tests
+data:
+  ${hiddenFile}: |
+${hidden.split('\n').map((l) => (l ? `    ${l}` : '')).join('\n')}
+`;
+  const { dir } = workdir(taskYaml('hidden', `  test:\n    acceptance:\n      configMapRef: { name: hidden-tests }\n      hint: ${JSON.stringify(hint)}\n`) + cm);
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  expect({ code: r.code, out: r.stdout, err: r.stderr }).toEqual({ code: 0, out: expect.stringMatching(/^hidden +Succeeded .*AcceptancePassed$/m), err: expect.any(String) });
+  // The loop did go through a failed acceptance and a repair: the test is not vacuous.
+  expect(repairs).toHaveLength(1);
+  expect(repairs[0]).toContain('1 hidden acceptance test fails');
+  expect(repairs[0]).toContain(hint);
+  // Each line of the hidden file that is its own (the import is the visible tests' too).
+  const own = hidden.split('\n').map((l) => l.trim()).filter((l) => l.length > 8 && !visible.includes(l));
+  expect(own.length).toBeGreaterThanOrEqual(3);
+  const secrets = [...own, hiddenFile, 'test_hidden_fifteen_is_fizzbuzz', 'HIDDEN-MSG', 'HIDDEN-COMMENT'];
+  const bodies = fake.requests.map((q) => JSON.stringify(q.body)).join('\n');
+  expect(secrets.filter((s) => bodies.includes(JSON.stringify(s).slice(1, -1)))).toEqual([]);
+}, 240_000);

@@ -207,6 +207,21 @@ describe('decide() scenarios', () => {
 });
 
 describe('decide() scenario details', () => {
+  test('after hidden acceptance tests fail, repair learns how many and the author\'s hint, never their names', () => {
+    const hint = 'negative inputs are part of the goal';
+    const t = simulate(world({ spec: spec({ test: { acceptance: { configMapRef: { name: 'fizzbuzz-acceptance' }, hint } } }) }), {
+      ...coded,
+      run: [ran(10, 10)],
+      acceptance: [ran(3, 5, ['test_hidden_a', 'test_hidden_b'], [], 'acceptance'), ran(5, 5, [], [], 'acceptance')],
+      repair: [ok('repair', 'r1')],
+    });
+    expect(t.status.phase).toBe('Succeeded');
+    const repair = t.contexts.get('fizzbuzz-i2-repair-a0');
+    expect(repair).toEqual({ codeRef: 'c1', testsRef: 't1', hiddenFailures: { failed: 2, hint } });
+    expect(JSON.stringify([...t.contexts.values()])).not.toContain('test_hidden');
+    expect(t.status.message).not.toContain('test_hidden');
+  });
+
   test('the first round works from the goal alone; run and repair get refs, failures and history', () => {
     const t = simulate(world(), { ...coded, run: [ran(8, 10, ['a', 'b']), ran(9, 10, ['b']), ran(10, 10)], repair: [ok('repair', 'r1'), ok('repair', 'r2')] });
     const ctx = (n: string) => t.contexts.get(`fizzbuzz-${n}`);
@@ -237,14 +252,14 @@ describe('decide() scenario details', () => {
     expect(t.started.some((n) => n.includes('repair'))).toBe(false);
   });
 
-  test('acceptance failures go to repair', () => {
+  test('acceptance failures go to repair as a count, without the hidden names', () => {
     const t = simulate(world({ spec: spec({ test: acceptance }) }), {
       ...coded,
       run: [ran(10, 10)],
       acceptance: [ran(4, 5, ['hidden_15'], [], 'acceptance'), ran(5, 5, [], [], 'acceptance')],
       repair: [ok('repair', 'r1')],
     });
-    expect(t.contexts.get('fizzbuzz-i2-repair-a0')?.failing).toEqual(['hidden_15']);
+    expect(t.contexts.get('fizzbuzz-i2-repair-a0')).toEqual({ codeRef: 'c1', testsRef: 't1', hiddenFailures: { failed: 1 } });
     expect(t.contexts.get('fizzbuzz-i2-acceptance-a0')).toEqual({ codeRef: 'r1', testsRef: 't1' });
   });
 

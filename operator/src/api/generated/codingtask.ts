@@ -79,6 +79,10 @@ export interface CodingTaskSpec {
        * Command that runs the acceptance tests. Defaults to spec.test.command.
        */
       command?: string;
+      /**
+       * What the repair agent is told when the hidden tests fail, besides how many failed (it never sees their code, names or messages). Written by the task's author, for example "inputs may be negative".
+       */
+      hint?: string;
     };
   };
   /**

@@ -120,6 +120,8 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
     codeRef: context.codeRef,
     testsRef: context.testsRef,
     failing: context.failing,
+    hiddenFailed: context.hiddenFailures?.failed,
+    acceptanceHint: context.hiddenFailures?.hint,
     previousAttempts: context.previousAttempts,
     flaggedTests: context.flaggedTests,
     freshStart: context.freshStart,
