@@ -41,6 +41,10 @@ export interface AgentContext {
   hiddenFailed?: number;
   /** The task author's hint for that case (spec.test.acceptance.hint). */
   acceptanceHint?: string;
+  /** Repair after the test command hung (killed at its timeout). */
+  testsHung?: boolean;
+  /** The test that was running when it was killed, when known. */
+  hungTest?: string;
   /** JSON FailureReport file written by the last run stage (repair). */
   failureReportPath?: string;
   /** Tests the repair agent flagged as wrong (test role revises exactly these). */
@@ -104,6 +108,8 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_PREVIOUS_ATTEMPTS', path: 'previousAttempts', kind: 'list' },
   { env: 'AUTORUN_FAILURE_REPORT', path: 'failureReportPath', kind: 'string' },
   { env: 'AUTORUN_HIDDEN_FAILED', path: 'hiddenFailed', kind: 'int' },
+  { env: 'AUTORUN_TESTS_HUNG', path: 'testsHung', kind: 'bool' },
+  { env: 'AUTORUN_HUNG_TEST', path: 'hungTest', kind: 'string' },
   { env: 'AUTORUN_ACCEPTANCE_HINT', path: 'acceptanceHint', kind: 'string' },
   { env: 'AUTORUN_FLAGGED_TESTS', path: 'flaggedTests', kind: 'list' },
   { env: 'AUTORUN_FRESH_START', path: 'freshStart', kind: 'bool' },

@@ -90,6 +90,7 @@ function recordOf(prev: StageRecord | undefined, o: ObservedStage, now: Date): S
       inputTokens: r.usage?.inputTokens,
       outputTokens: r.usage?.outputTokens,
       flaggedTests: r.flaggedTests?.length ? r.flaggedTests.slice(0, MAX_NAMES) : undefined,
+      hungTest: r.hungTest,
     });
   }
   const reason = o.failureReason ?? (o.state === 'Lost' ? 'Lost' : 'NoResult');

@@ -85,6 +85,8 @@ export interface StageContext {
    * the repair agent no failure report.
    */
   hiddenFailures?: { failed: number; hint?: string };
+  /** Repair after the test command hung (killed at spec.test.timeoutSeconds); test: the one running, when known. */
+  testsHung?: { test?: string };
   /** Summaries of previous repair attempts. */
   previousAttempts?: string[];
   /** Tests the repair agent flagged as wrong, for the test agent to revise. */

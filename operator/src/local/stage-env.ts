@@ -49,6 +49,8 @@ export function agentContext(i: StageEnvInput): AgentContext {
     failing: i.context.failing,
     hiddenFailed: i.context.hiddenFailures?.failed,
     acceptanceHint: i.context.hiddenFailures?.hint,
+    testsHung: i.context.testsHung ? true : undefined,
+    hungTest: i.context.testsHung?.test,
     previousAttempts: i.context.previousAttempts,
     flaggedTests: i.context.flaggedTests,
     freshStart: i.context.freshStart,

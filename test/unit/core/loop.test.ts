@@ -207,6 +207,16 @@ describe('decide() scenarios', () => {
 });
 
 describe('decide() scenario details', () => {
+  test('a hung test run: repair is told the tests hung and which test; the task\'s end says so', () => {
+    const hung = { ...ran(2, 3, []), outcome: 'Failed' as const, reason: 'TestTimeout', summary: 'tests hung: killed after 5s', hungTest: 'tests/test_x.py::test_waits' };
+    const t = simulate(world({ spec: spec({ limits: { maxIterations: 2, maxCostUSD: '5', timeout: '2h' } }) }), { ...coded, run: [hung], repair: [ok('repair', 'r1')] });
+    expect(t.contexts.get('fizzbuzz-i2-repair-a0')).toEqual({ codeRef: 'c1', testsRef: 't1', testsHung: { test: 'tests/test_x.py::test_waits' } });
+    expect(t.phases).toContain('Repairing');
+    expect(t.status.reason).toBe('MaxIterations');
+    expect(t.status.message).toBe('iteration 3 would exceed spec.limits.maxIterations (2); the tests still hang: the tests hung: tests/test_x.py::test_waits was killed at spec.test.timeoutSeconds');
+    expect(t.status.message).not.toMatch(/0 tests/);
+  });
+
   test('after hidden acceptance tests fail, repair learns how many and the author\'s hint, never their names', () => {
     const hint = 'negative inputs are part of the goal';
     const t = simulate(world({ spec: spec({ test: { acceptance: { configMapRef: { name: 'fizzbuzz-acceptance' }, hint } } }) }), {

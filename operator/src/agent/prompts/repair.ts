@@ -14,6 +14,11 @@ export function repairPrompt(ctx: AgentContext, tools: string, report: string | 
   const system = `You are the repair agent of an automated coding loop. The implementation of a goal in a ${ctx.language} project fails some of its tests. Find the cause of each failure and fix the implementation with small, targeted changes. Tests that passed must keep passing. ${tests} ${workspaceRules(tools)}`;
   const parts = [`Goal:\n${ctx.goal}`];
   if (ctx.failing?.length) parts.push(`Failing tests:\n${ctx.failing.map((f) => `- ${f}`).join('\n')}`);
+  if (ctx.testsHung) {
+    parts.push(
+      `The last test run hung: it was killed at its timeout (${ctx.test.timeoutSeconds}s)${ctx.hungTest ? ` while ${ctx.hungTest} was running` : ''}. Find what never finishes (an endless loop, a blocking read or wait, a deadlock) and make the code return promptly.`,
+    );
+  }
   if (ctx.hiddenFailed !== undefined) {
     // All that may be said of hidden tests: that they failed, how many, and the author's own hint.
     const n = ctx.hiddenFailed;

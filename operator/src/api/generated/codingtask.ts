@@ -340,6 +340,10 @@ export interface StageStatus {
    */
   flaggedTests?: string[];
   /**
+   * For a run or acceptance stage killed at spec.test.timeoutSeconds, the test that was running, when the runner said.
+   */
+  hungTest?: string;
+  /**
    * Model cost of this stage in US dollars.
    */
   costUSD?: string;

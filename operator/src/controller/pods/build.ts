@@ -122,6 +122,8 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
     failing: context.failing,
     hiddenFailed: context.hiddenFailures?.failed,
     acceptanceHint: context.hiddenFailures?.hint,
+    testsHung: context.testsHung ? true : undefined,
+    hungTest: context.testsHung?.test,
     previousAttempts: context.previousAttempts,
     flaggedTests: context.flaggedTests,
     freshStart: context.freshStart,
