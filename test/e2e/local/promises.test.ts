@@ -103,3 +103,34 @@ ${hidden.split('\n').map((l) => (l ? `    ${l}` : '')).join('\n')}
   const bodies = fake.requests.map((q) => JSON.stringify(q.body)).join('\n');
   expect(secrets.filter((s) => bodies.includes(JSON.stringify(s).slice(1, -1)))).toEqual([]);
 }, 240_000);
+
+test('a hanging test is reported as such: repair is told which test hung, and the task ends saying so', async () => {
+  const hanging = `import time
+from fizzbuzz import fizzbuzz
+
+def test_numbers():
+    assert fizzbuzz(1) == "1"
+
+def test_waits_for_ever():
+    time.sleep(300)
+`;
+  const repairs: string[] = [];
+  fake = await startFakeAnthropic((req) => {
+    const role = roleOf(req);
+    const last = req.body.messages.at(-1);
+    const followUp = !!last && typeof last.content !== 'string' && last.content.some((b) => b.type === 'tool_result');
+    if (followUp) return text(`The ${role} work is done.`);
+    if (role === 'repair') repairs.push(messagesText(req));
+    if (role === 'test') return toolUse('write_file', { path: 'tests/test_fizzbuzz.py', content: hanging });
+    return toolUse('write_file', { path: 'fizzbuzz.py', content: `${CORRECT}\n# ${role} ${repairs.length}\n` });
+  });
+  const { dir } = workdir(taskYaml('hangs', '  test:\n    timeoutSeconds: 2\n  limits:\n    maxIterations: 2\n'));
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  expect(r.code).toBe(1);
+  expect(repairs).toHaveLength(1);
+  expect(repairs[0]).toContain('The last test run hung: it was killed at its timeout (2s) while tests/test_fizzbuzz.py::test_waits_for_ever was running');
+  expect(repairs[0]).not.toMatch(/repairing 0|0 failing/);
+  const state = readState(dir, 'hangs');
+  expect(state.status.reason).toBe('MaxIterations');
+  expect(JSON.stringify(state.status)).toContain('the tests still hang: the tests hung: tests/test_fizzbuzz.py::test_waits_for_ever was killed at spec.test.timeoutSeconds');
+}, 240_000);

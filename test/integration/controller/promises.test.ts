@@ -52,3 +52,50 @@ test.concurrent('a model outage is not a failed task: ModelUnavailable is retrie
   expect(operator).toBeDefined();
   expect(agents.errors).toEqual([]);
 });
+
+test.concurrent('hidden acceptance tests never reach a model: the repair Pod gets the count and the hint, no report and no name', async () => {
+  const task = 'hidden';
+  const secret = 'test_hidden_secret_negative_zero';
+  const hint = 'Zero and negative numbers are in the goal.';
+  scripts.set(task, (s) => {
+    if (s.role !== 'acceptance') return { result: success(s) };
+    if (s.iteration === 1) {
+      return { result: { role: 'acceptance', outcome: 'Failed', reason: 'AcceptanceFailed', commit: 'acc-1', summary: `1 failed: ${secret}`, tests: { passed: 4, failed: 1, total: 5, failing: [secret] } } };
+    }
+    return { result: success(s) };
+  });
+  await createTask(ns, task, { acceptance: true, acceptanceHint: hint });
+  await kube().core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: `${task}-acceptance` }, data: { 'test_hidden.py': `def ${secret}():\n    assert False\n` } } });
+  const t = await waitForPhase(ns, task, ['Succeeded', 'Failed'], 90_000);
+  expect({ phase: t.status?.phase, reason: t.status?.reason }).toEqual({ phase: 'Succeeded', reason: 'AcceptancePassed' });
+  const repair = await kube().core.readNamespacedPod({ namespace: ns, name: `${task}-i2-repair-a0` });
+  const env = await envOf(repair.metadata!.name!);
+  expect(env.AUTORUN_HIDDEN_FAILED).toBe('1');
+  expect(env.AUTORUN_ACCEPTANCE_HINT).toBe(hint);
+  expect(env.AUTORUN_FAILING).toBeUndefined();
+  expect(env.AUTORUN_FAILURE_REPORT).toBeUndefined();
+  // Nothing of the hidden tests in the Pod at all: not in its env, volumes or mounts.
+  expect(JSON.stringify(repair.spec)).not.toContain(secret);
+  expect(JSON.stringify(repair.spec)).not.toContain('-report');
+  const cms = await kube().core.listNamespacedConfigMap({ namespace: ns });
+  expect(cms.items.map((c) => c.metadata!.name)).not.toContain(`${task}-i2-report`);
+});
+
+test.concurrent('a hanging test is reported as such: the record keeps the hung test, repair is told, the task ends saying so', async () => {
+  const task = 'hangs';
+  const hung = 'tests/test_fizzbuzz.py::test_waits_for_ever';
+  scripts.set(task, (s) =>
+    s.role === 'run'
+      ? { result: { role: 'run', outcome: 'Failed', reason: 'TestTimeout', commit: `run-${s.iteration}`, hungTest: hung, summary: `tests hung: killed after 600s while ${hung} ran`, tests: { passed: 1, failed: 0, total: 1, failing: [] } } }
+      : { result: success(s) },
+  );
+  await createTask(ns, task, { maxIterations: 2 });
+  const t = await waitForPhase(ns, task, ['Succeeded', 'Failed'], 90_000);
+  expect(t.status?.reason).toBe('MaxIterations');
+  expect(t.status?.message).toBe(`iteration 3 would exceed spec.limits.maxIterations (2); the tests still hang: the tests hung: ${hung} was killed at spec.test.timeoutSeconds`);
+  // The apiserver kept the field (the CRD schema has it; an unknown field would have been pruned).
+  expect((t.status?.stages ?? []).find((s) => s.name === `${task}-i1-run-a0`)?.hungTest).toBe(hung);
+  const env = await envOf(`${task}-i2-repair-a0`);
+  expect(env.AUTORUN_TESTS_HUNG).toBe('true');
+  expect(env.AUTORUN_HUNG_TEST).toBe(hung);
+});
