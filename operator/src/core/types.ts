@@ -93,6 +93,8 @@ export interface StageContext {
   flaggedTests?: string[];
   /** True for the code agent after a stall: start again from the goal and the tests. */
   freshStart?: boolean;
+  /** Model stages: the dollars this stage may spend (core/budget.ts), its share of what the task has left. */
+  budgetUSD?: number;
 }
 
 export interface LoopOutput {

@@ -303,8 +303,6 @@ export class Runner {
       this.saidNoGpu = true;
       this.o.progress.message(`no GPU found (nvidia-smi -L): ${key.role} stages, which the pool gives ${want} GPU(s), run without one`);
     }
-    const spent = costOf(t.state.status).totalUSD;
-    const budget = maxCostOf(t.state.task.spec) - spent;
     const stage: LocalStage = { name: stageName, ...key, state: 'Running', startTime: this.now().toISOString(), ...(devices?.length ? { devices } : {}) };
     const env = stageEnv(
       {
@@ -316,7 +314,7 @@ export class Runner {
         repositoryUrl: t.repositoryUrl,
         failureReportPath: key.role === 'repair' ? this.lastFailureReport(t) : undefined,
         acceptanceDir: t.acceptanceDir,
-        budgetUSD: budget > 0 ? Number(budget.toFixed(4)) : undefined,
+        budgetUSD: context.budgetUSD,
         devices,
         marker: this.marker(name, stageName),
       },

@@ -207,6 +207,28 @@ describe('decide() scenarios', () => {
 });
 
 describe('decide() scenario details', () => {
+  test('the cost cap holds for the task: code ∥ test split what is left, a retry draws on its own share, repair gets the rest', () => {
+    const spend = (role: 'code' | 'test' | 'repair', costUSD: number, extra = {}) => ({ ...ok(role, `${role}1`), usage: { inputTokens: 1, outputTokens: 1, costUSD }, ...extra });
+    const t = simulate(world({ spec: spec({ limits: { maxIterations: 5, maxCostUSD: '1', timeout: '2h' } }), pool: pool({ gpuHourUSD: 0 }) }), {
+      code: [{ ...gaveUp('code'), usage: { inputTokens: 1, outputTokens: 1, costUSD: 0.2 } }, spend('code', 0.1)],
+      test: [spend('test', 0.3)],
+      run: [ran(8, 10, ['a', 'b']), ran(10, 10)],
+      repair: [spend('repair', 0.05)],
+    });
+    expect(t.status.phase).toBe('Succeeded');
+    expect(Object.fromEntries(t.budgets)).toEqual({
+      'fizzbuzz-i1-code-a0': 0.5,
+      'fizzbuzz-i1-test-a0': 0.5,
+      // Its first attempt spent 0.2 of the code stage's half.
+      'fizzbuzz-i1-code-a1': 0.3,
+      // What all stages before it left: 1 - 0.2 - 0.1 - 0.3.
+      'fizzbuzz-i2-repair-a0': 0.4,
+    });
+    // Stages live at once never hold more than the cap between them.
+    expect(t.budgets.get('fizzbuzz-i1-code-a0')! + t.budgets.get('fizzbuzz-i1-test-a0')!).toBeLessThanOrEqual(1);
+    expect(t.budgets.has('fizzbuzz-i1-run-a0')).toBe(false);
+  });
+
   test('a hung test run: repair is told the tests hung and which test; the task\'s end says so', () => {
     const hung = { ...ran(2, 3, []), outcome: 'Failed' as const, reason: 'TestTimeout', summary: 'tests hung: killed after 5s', hungTest: 'tests/test_x.py::test_waits' };
     const t = simulate(world({ spec: spec({ limits: { maxIterations: 2, maxCostUSD: '5', timeout: '2h' } }) }), { ...coded, run: [hung], repair: [ok('repair', 'r1')] });

@@ -97,14 +97,6 @@ function resources(s: RoleSettings, gpu: string, withGpus: boolean): V1ResourceR
   return r.requests || r.limits ? r : undefined;
 }
 
-function remainingBudgetUSD(task: CodingTask): number | undefined {
-  const max = task.spec.limits?.maxCostUSD;
-  if (max === undefined) return undefined;
-  const spent = Number(task.status?.cost?.totalUSD ?? 0);
-  const left = Number(max) - (Number.isFinite(spent) ? spent : 0);
-  return Math.max(0, Math.round(left * 10_000) / 10_000);
-}
-
 /** The stage's AgentContext as env (agent/context.ts owns the mapping). */
 function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, string> {
   const { task, pool, key, context } = input;
@@ -144,7 +136,7 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
       name: model.name ?? poolDefaults().modelName,
       baseURL: model.baseURL,
       maxTurns: s.maxTurns,
-      budgetUSD: remainingBudgetUSD(task),
+      budgetUSD: context.budgetUSD,
       retryWindowSeconds: modelRetryWindowSeconds(pool),
     };
   }
