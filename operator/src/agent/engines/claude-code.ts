@@ -10,6 +10,8 @@ import type { ApiFailure } from './api-errors.js';
 import { hopelessRetry, mapClaudeResult, parseStreamJson, transientRetry } from './stream-json.js';
 import { DEFAULT_RETRY_WINDOW_SECONDS } from './retry.js';
 import { MODEL_UNAVAILABLE } from '../../core/retryable.js';
+import { addUsage, emptyUsage } from '../pricing.js';
+import { noteSpend } from '../spend.js';
 import { modelCredential, noCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { killGroup, spawnGroup } from '../children.js';
@@ -166,6 +168,25 @@ export function claudeModelEnv(req: Pick<EngineRequest, 'model' | 'env'>): { env
   return { env: { [credEnv]: cred.value, ...(baseURL ? { ANTHROPIC_BASE_URL: baseURL } : {}) } };
 }
 
+/**
+ * The session's spend so far from its assistant events (one per content block, each carrying its
+ * message's usage), so a session stopped before its result still reports what it cost.
+ */
+function sessionMeter(model: string): (ev: Record<string, unknown>) => void {
+  const byMessage = new Map<string, { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }>();
+  return (ev) => {
+    if (ev.type !== 'assistant') return;
+    const m = ev.message as { id?: string; usage?: Record<string, number> } | undefined;
+    if (!m?.id || !m.usage) return;
+    byMessage.set(m.id, m.usage);
+    let usage = emptyUsage();
+    for (const u of byMessage.values()) {
+      usage = addUsage(model, usage, { inputTokens: u.input_tokens ?? 0, outputTokens: u.output_tokens ?? 0, cacheReadTokens: u.cache_read_input_tokens ?? 0, cacheWriteTokens: u.cache_creation_input_tokens ?? 0 });
+    }
+    noteSpend(usage);
+  };
+}
+
 export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
   const none = { inputTokens: 0, outputTokens: 0, costUSD: 0 };
@@ -189,7 +210,11 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
   const bin = req.env.AUTORUN_CLAUDE_BIN || 'claude';
   try {
     const windowSeconds = model.retryWindowSeconds ?? DEFAULT_RETRY_WINDOW_SECONDS;
-    const s = await runSession(bin, claudeArgs(req), req.workspace, env, windowSeconds * 1000, (ev) => transcript.log('claude', { message: ev }));
+    const meter = sessionMeter(model.name);
+    const s = await runSession(bin, claudeArgs(req), req.workspace, env, windowSeconds * 1000, (ev) => {
+      transcript.log('claude', { message: ev });
+      meter(ev);
+    });
     const mapped = mapClaudeResult(s.events, model.name, model.maxTurns, model.budgetUSD);
     if (mapped.reason !== 'EngineCrashed') return mapped;
     if (s.outage) {

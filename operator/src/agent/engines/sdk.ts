@@ -8,6 +8,7 @@ import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
 import { modelCredential, noCredential } from '../credentials.js';
 import { overBudget } from './budget.js';
+import { noteSpend } from '../spend.js';
 import { callModel, ModelCallError, modelCallFailure, retryAfterMs, type CallFailure } from './retry.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { vertexClient, vertexCredentialFailure, vertexSettings } from './vertex.js';
@@ -115,6 +116,7 @@ export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
       cacheReadTokens: u.cache_read_input_tokens ?? 0,
       cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
     });
+    noteSpend(usage);
     const text = msg.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
     if (text) finalText = text;
     const toolUses = msg.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
