@@ -89,7 +89,11 @@ export class Runner {
         if (this.o.tasks.every((t) => isTerminal(t.state.status)) && this.live.size === 0) break;
         await this.sleep(this.nextWake());
       }
-      if (this.stopping) await this.stopAll();
+      if (this.stopping) {
+        await this.stopAll();
+        // Fold in what the stopped stages reported on their way out (their spend), starting nothing.
+        this.pass();
+      }
     } finally {
       if (tick) clearInterval(tick);
       for (const t of this.o.tasks) this.o.dir.save(t.state);

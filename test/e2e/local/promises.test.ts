@@ -2,8 +2,9 @@
 // the built CLI, the real agent processes, real git and pytest, and the fake model server, whose
 // own record of requests is what the tests compare with.
 import { rmSync } from 'node:fs';
-import { apiError, messagesText, startFakeAnthropic, text, toolUse, type FakeAnthropic, type RecordedRequest } from '../../fakes/anthropic-server.js';
-import { BUGGY, build, cliEnv, CORRECT, readState, roleOf, runCli, scratch, scriptFor, taskYaml, testsFile } from './helpers.js';
+import { costUSD } from '../../../operator/src/agent/pricing.js';
+import { apiError, billedUSD, messagesText, startFakeAnthropic, text, toolUse, type FakeAnthropic, type RecordedRequest } from '../../fakes/anthropic-server.js';
+import { BUGGY, build, cliEnv, CORRECT, readState, roleOf, runCli, scratch, scriptFor, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
 
 beforeAll(() => build(), 120_000);
 
@@ -133,4 +134,39 @@ def test_waits_for_ever():
   const state = readState(dir, 'hangs');
   expect(state.status.reason).toBe('MaxIterations');
   expect(JSON.stringify(state.status)).toContain('the tests still hang: the tests hung: tests/test_fizzbuzz.py::test_waits_for_ever was killed at spec.test.timeoutSeconds');
+}, 240_000);
+
+test('the cost cap holds for the task: code ∥ test split the budget, and a stage stopped mid-call still reports its spend', async () => {
+  // $0.45 a call at claude-sonnet-4-6 prices ($3/M in, $15/M out).
+  const call = { input_tokens: 100_000, output_tokens: 10_000 };
+  let testCalls = 0;
+  fake = await startFakeAnthropic((req) => {
+    if (roleOf(req) === 'code') return toolUse('list_files', {}, { usage: call });
+    return testCalls++ === 0 ? toolUse('list_files', {}, { usage: call }) : { kind: 'hang' };
+  });
+  const { dir } = workdir(taskYaml('capped', '  limits:\n    maxCostUSD: "1"\n'));
+  const cli = startCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  // The code stage ends on its budget while the test stage waits on a call that never answers.
+  const codeDone = () => {
+    try {
+      return readState(dir, 'capped').stages.some((s) => s.name === 'capped-i1-code-a0' && s.state === 'Finished');
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(() => codeDone() && testCalls === 2, 120_000, 'the code stage to end and the test stage to hang');
+  cli.child.kill('SIGINT');
+  const r = await cli.done;
+  expect(r.code).toBe(130);
+  const codeCalls = fake.requests.filter((q) => roleOf(q) === 'code').length;
+  // Half of the $1 each: the code stage stops after the call that took it past $0.50 (old: $1).
+  expect(codeCalls).toBe(2);
+  const billed = billedUSD(fake, costUSD);
+  expect(billed).toBeCloseTo(1.35, 6);
+  const state = readState(dir, 'capped') as unknown as { status: { cost?: { llmUSD?: string } }; stages: { name: string; result?: { reason?: string; usage?: { costUSD: number } } }[] };
+  // What the model API billed is what the task shows, the stopped test stage's $0.45 included.
+  expect(Number(state.status.cost?.llmUSD)).toBeCloseTo(billed, 4);
+  expect(state.stages.find((s) => s.name === 'capped-i1-test-a0')?.result).toMatchObject({ reason: 'Stopped', usage: { costUSD: 0.45 } });
+  // Over the cap by less than one call.
+  expect(billed - 1).toBeLessThan(0.45);
 }, 240_000);
