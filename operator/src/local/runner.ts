@@ -15,8 +15,7 @@
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { secretValues, redact } from '../util/secrets.js';
 import type { AgentPool, Phase } from '../api/types.js';
-import { decide, isTerminal, costOf } from '../core/loop.js';
-import { maxCostOf } from '../core/limits.js';
+import { decide, isTerminal } from '../core/loop.js';
 import type { Action, ObservedStage, PoolView, StageContext, StageKey } from '../core/types.js';
 import type { GpuAllocator } from './gpus.js';
 import type { Progress } from './progress.js';
