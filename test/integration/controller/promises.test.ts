@@ -99,3 +99,25 @@ test.concurrent('a hanging test is reported as such: the record keeps the hung t
   expect(env.AUTORUN_TESTS_HUNG).toBe('true');
   expect(env.AUTORUN_HUNG_TEST).toBe(hung);
 });
+
+test.concurrent('the cost cap holds for the task: code ∥ test Pods each get half of what is left; a stopped stage\'s spend is counted', async () => {
+  const task = 'capped';
+  const spent = (costUSD: number) => ({ inputTokens: 1000, outputTokens: 100, costUSD });
+  scripts.set(task, (s) => {
+    // The test agent was stopped (SIGTERM: an eviction, a drained node) after spending $0.30, and said so.
+    if (s.role === 'test' && s.attempt === 0) return { result: { role: 'test', outcome: 'Error', reason: 'Stopped', summary: 'stopped by SIGTERM before the stage finished', usage: spent(0.3) } };
+    if (s.role === 'code' || s.role === 'test') return { result: { ...success(s), usage: spent(0.1) } };
+    return { result: success(s) };
+  });
+  await createTask(ns, task, { maxCostUSD: '1' });
+  const t = await waitForPhase(ns, task, ['Succeeded', 'Failed'], 90_000);
+  expect({ phase: t.status?.phase, reason: t.status?.reason }).toEqual({ phase: 'Succeeded', reason: 'TestsPassed' });
+  const budget = async (pod: string) => (await envOf(pod)).AUTORUN_BUDGET_USD;
+  expect(await budget(`${task}-i1-code-a0`)).toBe('0.5');
+  expect(await budget(`${task}-i1-test-a0`)).toBe('0.5');
+  // The retry draws on what the stopped attempt left of the test stage's half.
+  expect(await budget(`${task}-i1-test-a1`)).toBe('0.2');
+  // Every dollar the agents reported, the stopped attempt's included.
+  expect(t.status?.cost?.llmUSD).toBe('0.5000');
+  expect((t.status?.stages ?? []).find((s) => s.name === `${task}-i1-test-a0`)).toMatchObject({ state: 'Error', reason: 'Stopped', costUSD: '0.300000' });
+});
