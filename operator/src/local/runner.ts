@@ -399,10 +399,10 @@ export class Runner {
     return { ...rest, ...outcome, state: 'Finished', finishTime, ...(s.devices?.length ? { gpuSeconds: Math.round(seconds * s.devices.length) } : {}) };
   }
 
-  /** The report of the latest failed run or acceptance stage, for the repair agent. */
+  /** The report of the latest failed run stage, for the repair agent (an acceptance report never: hidden). */
   private lastFailureReport(t: LocalTask): string | undefined {
     const runs = t.state.stages
-      .filter((s) => (s.role === 'run' || s.role === 'acceptance') && s.state === 'Finished' && s.result?.outcome === 'Failed')
+      .filter((s) => s.role === 'run' && s.state === 'Finished' && s.result?.outcome === 'Failed')
       .sort((a, b) => (a.finishTime ?? '').localeCompare(b.finishTime ?? ''));
     const last = runs.at(-1);
     if (!last) return undefined;
