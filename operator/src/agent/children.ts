@@ -71,12 +71,23 @@ export async function stopChildren(graceMs = 2000): Promise<number> {
   // the grace ends is then only a wasted SIGKILL, never a missed one.
   while (!escalated && Date.now() < deadline && groups.some(groupExists)) await new Promise((r) => setTimeout(r, 50));
   for (const g of groups) if (groupExists(g)) killGroup(g, 'SIGKILL');
+  // A SIGKILLed process takes a moment to die: the stage reports only once its groups are gone.
+  const end = Date.now() + GONE_WAIT_MS;
+  while (hasProc && Date.now() < end && groups.some(groupAlive)) await new Promise((r) => setTimeout(r, 20));
   return groups.length;
 }
 
+const GONE_WAIT_MS = 5000;
+
+/** Whether a process group still has a member that is not a zombie. */
+function groupAlive(pgid: number): boolean {
+  for (const { pgrp, state } of processTable().values()) if (pgrp === pgid && state !== 'Z') return true;
+  return false;
+}
+
 /** pid → (parent pid, state) of every process, from /proc (empty where there is none). */
-function processTable(): Map<number, { ppid: number; state: string }> {
-  const table = new Map<number, { ppid: number; state: string }>();
+function processTable(): Map<number, { ppid: number; pgrp: number; state: string }> {
+  const table = new Map<number, { ppid: number; pgrp: number; state: string }>();
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -88,8 +99,8 @@ function processTable(): Map<number, { ppid: number; state: string }> {
     try {
       // The command name may hold spaces and parentheses: the fields after its last ')' are fixed.
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.set(Number(e), { ppid: Number(ppid), state: state ?? '' });
+      const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(e), { ppid: Number(ppid), pgrp: Number(pgrp), state: state ?? '' });
     } catch {
       // gone meanwhile
     }
