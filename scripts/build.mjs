@@ -34,6 +34,8 @@ const out = await build({
   target: 'node22',
   minify: true,
   sourcemap: 'linked',
+  // Stack traces need only the mappings; the sources are in the repository (and 19 MB is 7 MB less).
+  sourcesContent: false,
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
   // CommonJS dependencies call require(); an ES module has none of its own.
