@@ -70,8 +70,13 @@ function compareRank(a: Ranked, b: Ranked): number {
   return b.priority - a.priority || a.queued - b.queued || a.created - b.created || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-/** Does the pod belong to this pool: its pool label, or (for Pods without one) one of its tasks. */
-function podsOfPool(pool: AgentPool, tasks: Set<string>, pods: V1Pod[]): V1Pod[] {
+/** The key of the Pod's task as taskKey() gives it, through the task label (see labelValue). */
+function labelKey(namespace: string | undefined, label: string): string {
+  return `${namespace ?? ''}/${label}`;
+}
+
+/** Does the pod belong to this pool: its pool label, or (for Pods without one) one of its tasks (by labelKey). */
+function podsOfPool(pool: AgentPool, tasks: Map<string, string>, pods: V1Pod[]): V1Pod[] {
   const ns = pool.metadata.namespace;
   const label = labelValue(pool.metadata.name);
   return pods.filter((p) => {
@@ -79,7 +84,7 @@ function podsOfPool(pool: AgentPool, tasks: Set<string>, pods: V1Pod[]): V1Pod[]
     const own = p.metadata?.labels?.[POOL_LABEL];
     if (own !== undefined) return own === label;
     const task = p.metadata?.labels?.[TASK_LABEL];
-    return task !== undefined && tasks.has(`${ns ?? ''}/${task}`);
+    return task !== undefined && tasks.has(labelKey(ns, task));
   });
 }
 
@@ -96,8 +101,9 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
     return { byTask, activeTasks: 0, queuedTasks: 0, gpusInUse: 0, gpuLimit: 0, gpuAvailable: () => false, claimGpus: () => false };
   }
   const tasks = tasksOfPool(pool, allTasks);
-  const keys = new Set(tasks.map(taskKey));
-  const poolPods = podsOfPool(pool, keys, pods);
+  // Task label keys → task keys: the label is the name unless that is longer than a label may be.
+  const byLabel = new Map(tasks.map((t) => [labelKey(t.metadata.namespace, labelValue(t.metadata.name)), taskKey(t)]));
+  const poolPods = podsOfPool(pool, byLabel, pods);
   const resource = gpuResource(pool);
 
   const withLivePods = new Set<string>();
@@ -106,7 +112,8 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
     if (!isLivePod(p)) continue;
     gpusInUse += podGpus(p, resource);
     const task = p.metadata?.labels?.[TASK_LABEL];
-    if (task !== undefined) withLivePods.add(`${p.metadata?.namespace ?? ''}/${task}`);
+    const owner = task === undefined ? undefined : byLabel.get(labelKey(p.metadata?.namespace, task));
+    if (owner !== undefined) withLivePods.add(owner);
   }
 
   let holders = 0;

@@ -344,7 +344,8 @@ export class Agents {
 
   private onPod(pod: k8s.V1Pod): void {
     const name = pod.metadata!.name!;
-    const taskOf = pod.metadata?.labels?.[TASK_LABEL] ?? '';
+    // The owner names the task in full; the label is a shortened name when that is over 63 characters.
+    const taskOf = pod.metadata?.ownerReferences?.find((o) => o.kind === 'CodingTask')?.name ?? pod.metadata?.labels?.[TASK_LABEL] ?? '';
     this.addsByTask.set(taskOf, (this.addsByTask.get(taskOf) ?? 0) + 1);
     // A Pod of the same name but another uid is a new Pod (a task deleted and applied again).
     if (this.seen.get(name)?.pod.metadata?.uid === pod.metadata?.uid) return;
@@ -353,7 +354,7 @@ export class Agents {
     const l = pod.metadata!.labels ?? {};
     const stage: StagePod = {
       name,
-      task: l[TASK_LABEL]!,
+      task: taskOf,
       role: l[ROLE_LABEL] as Role,
       iteration: Number(l[ITERATION_LABEL]),
       attempt: Number(l[ATTEMPT_LABEL]),

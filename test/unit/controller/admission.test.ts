@@ -86,6 +86,18 @@ describe('computeAdmission: slots', () => {
     expect(positions(a)).toEqual({ q1: 1, q2: 2 });
   });
 
+  it('a task named longer than a label value (its task label is shortened) holds its slot by its live Pods', () => {
+    const name = `${'long-'.repeat(20)}name`;
+    const susp = mkTask(name, { phase: 'Suspended', suspend: true });
+    const q1 = mkTask('q1', { created: 1 });
+    const pod = mkPod(susp, p, 'code');
+    expect(pod.metadata!.labels!['autorun.dev/task']).not.toBe(name);
+    expect(admitted(computeAdmission(p, [susp, q1], [pod]))).toEqual(['q1', name].sort());
+    // A Pod without the pool label (made before there was one) is still found through its task.
+    delete pod.metadata!.labels!['autorun.dev/pool'];
+    expect(admitted(computeAdmission(pool({ maxConcurrentTasks: 1 }), [susp, q1], [pod]))).toEqual([name]);
+  });
+
   it('suspended, finished and deleted tasks neither hold a slot nor wait', () => {
     const tasks = [
       mkTask('s', { phase: 'Suspended', suspend: true }),
