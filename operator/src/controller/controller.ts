@@ -139,6 +139,11 @@ export class Controller {
     return this.queue !== undefined;
   }
 
+  /** Leading, and nothing to reconcile now: no key waiting or in a worker (delayed keys not counted). */
+  idle(): boolean {
+    return this.queue !== undefined && this.queue.len() === 0 && this.queue.inFlight() === 0;
+  }
+
   async start(): Promise<void> {
     if (this.started) throw new Error('controller already started');
     this.started = true;
