@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { REQUIRED_NODE, satisfies } from '../../../operator/src/node-version.js';
 import { build, CLI, cliEnv, REPO_ROOT } from './helpers.js';
 
@@ -42,6 +42,25 @@ test.each([
     expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
       status: 1,
       stdout: '',
+      stderr: `autorun needs Node.js >= ${REQUIRED_NODE}, but ${bin} is Node.js ${version}: put a newer node first on PATH (a clone after \`npm ci\` has one in node_modules/.bin)\n`,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('on an old Node, `npx --prefix <clone> autorun` from outside the clone says the same one line', () => {
+  const { bin, version } = oldNode();
+  const npx = join(dirname(bin), 'npx');
+  if (!existsSync(npx)) throw new Error(`no npx beside ${bin}: this test runs the old Node's own npx`);
+  const dir = mkdtempSync(join(tmpdir(), 'autorun-e2e-oldnpx-'));
+  try {
+    const env = Object.fromEntries(Object.entries(cliEnv(undefined)).filter(([k]) => !/^npm_/i.test(k)));
+    env.PATH = [dirname(bin), ...(process.env.PATH ?? '').split(delimiter).filter((d) => !d.includes('node_modules'))].join(delimiter);
+    env.npm_config_update_notifier = 'false';
+    const r = spawnSync(npx, ['--no-install', '--prefix', REPO_ROOT, 'autorun', 'run', 'task.yaml'], { cwd: dir, env, encoding: 'utf8' });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({
+      status: 1,
       stderr: `autorun needs Node.js >= ${REQUIRED_NODE}, but ${bin} is Node.js ${version}: put a newer node first on PATH (a clone after \`npm ci\` has one in node_modules/.bin)\n`,
     });
   } finally {
