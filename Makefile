@@ -32,7 +32,7 @@ lint: deps
 	npm run lint
 
 test: deps build
-	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm test -- --ci
+	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci
 
 test-unit: deps
 	npm run test:unit -- --ci
@@ -41,7 +41,7 @@ test-e2e: deps build
 	npm test -- --ci --selectProjects e2e
 
 test-integration: deps build
-	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm run test:integration -- --ci
+	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm run test:integration -- --ci
 
 # A control plane with 16 fake L4 nodes for a person to use; prints the KUBECONFIG to export.
 cluster: deps build

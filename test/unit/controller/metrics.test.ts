@@ -17,7 +17,7 @@ const at = (sec: number): string => new Date(Date.parse(T0) + sec * 1000).toISOS
 async function value(m: ControllerMetrics, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
   // A histogram's _sum and _count are values of the histogram itself, told apart by metricName.
   const base = name.replace(/_(sum|count)$/, '');
-  const metric = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name || (x.type === 'histogram' && x.name === base));
+  const metric = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name || (String(x.type) === 'histogram' && x.name === base));
   const v = metric?.values.find(
     (x) => ((x as { metricName?: string }).metricName ?? metric.name) === name && Object.entries(labels).every(([k, want]) => String(x.labels[k]) === want),
   );
