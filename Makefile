@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 TOOLS_BIN = $(shell hack/build-tools.sh)
 
-.PHONY: all deps tools build generate lint test test-unit test-e2e test-integration cluster bench clean
+.PHONY: all deps tools chromium build generate lint test test-unit test-e2e test-integration cluster bench clean
 
 all: build
 
@@ -21,6 +21,11 @@ deps: node_modules/.installed
 tools:
 	@hack/build-tools.sh
 
+# Debian's Chromium, for the report page's browser tests (test/harness/browser.ts); nothing when it
+# is there already. About a minute from Debian's mirror when it is not.
+chromium:
+	@command -v chromium >/dev/null || { s=; [ "$$(id -u)" = 0 ] || s=sudo; $$s apt-get update -qq && $$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 build: deps
 	npm run build
 
@@ -31,16 +36,16 @@ lint: deps
 	node scripts/generate.mjs --check
 	npm run lint
 
-test: deps build
+test: deps build chromium
 	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci
 
 test-unit: deps
 	npm run test:unit -- --ci
 
-test-e2e: deps build
+test-e2e: deps build chromium
 	npm test -- --ci --selectProjects e2e
 
-test-integration: deps build
+test-integration: deps build chromium
 	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm run test:integration -- --ci
 
 # A control plane with 16 fake L4 nodes for a person to use; prints the KUBECONFIG to export.

@@ -23,6 +23,7 @@ export interface TaskTally {
 export const NO_RESPONSE = '<error>';
 
 const POOL = ['namespace', 'pool'] as const;
+const GAUGES_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 type PoolLabel = (typeof POOL)[number];
 
 export class ControllerMetrics {
@@ -54,7 +55,12 @@ export class ControllerMetrics {
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     // No prefix: the standard process_* and nodejs_* names that stock dashboards and alerts expect.
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
+    if (opts.processMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges that prom-client names like counters (promtool: "non-counter metrics should not have
+      // _total suffix"); the same counts by type stay, as nodejs_active_{handles,requests,resources}.
+      for (const n of GAUGES_NAMED_TOTAL) this.registry.removeSingleMetric(n);
+    }
     this.reconciles = new Counter({ name: 'autorun_reconciles_total', help: 'Reconciles by kind and result.', labelNames: ['kind', 'result'], registers });
     this.reconcileSeconds = new Histogram({
       name: 'autorun_reconcile_duration_seconds',

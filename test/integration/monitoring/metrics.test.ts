@@ -10,6 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { eventually } from '../../harness/kube.js';
 import { kubectl, kubectlOk } from '../../harness/kubectl.js';
 import { repoRoot, tool } from '../../harness/tools.js';
 import { createPool, createTask, failingRun, success, TestBed, waitForPhase, type Script } from '../controller/support.js';
@@ -48,12 +49,16 @@ async function helm(args: string[]): Promise<string> {
   return (await run(tool('helm'), args, { env, maxBuffer: 16 << 20 })).stdout;
 }
 
-/** Sample values by the exact series text (name{labels}), summed over series matching a prefix. */
-function sample(prefix: string): number {
-  return exposition
-    .split('\n')
-    .filter((l) => l.startsWith(prefix))
-    .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+/** The sum of the samples of `name` whose labels include `labels`. */
+function sample(name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of exposition.split('\n')) {
+    const m = /^([A-Za-z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
 }
 
 beforeAll(async () => {
@@ -73,9 +78,17 @@ beforeAll(async () => {
   const operator = await bed.startOperator({ port: 0, processMetrics: true });
   for (const t of scripts.keys()) await createTask(bed.ns, t);
   for (const t of scripts.keys()) await waitForPhase(bed.ns, t, ['Succeeded', 'Failed'], 120_000);
-  const res = await fetch(`http://127.0.0.1:${operator.port}/metrics`);
-  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-  exposition = await res.text();
+  // The pool's status (which its gauges show) is written at most every few seconds: scrape until it
+  // has caught up with the finished tasks.
+  await eventually(
+    async () => {
+      const res = await fetch(`http://127.0.0.1:${operator.port}/metrics`);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      exposition = await res.text();
+      return sample('autorun_pool_tasks', { namespace: bed.ns, pool: 'default', state: 'active' }) === 0 && exposition.includes('autorun_pool_tasks{');
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
 });
 
 afterAll(() => bed?.tearDown());
@@ -101,25 +114,31 @@ test('the names Prometheus users expect: process_*, nodejs_*, informer restarts 
 });
 
 test('the task and stage series tell what the tasks did', () => {
-  const p = `namespace="${bed.ns}",pool="default"`;
-  expect(sample(`autorun_tasks_finished_total{${p},phase="Succeeded",reason="TestsPassed"}`)).toBe(3);
-  expect(sample(`autorun_tasks_finished_total{${p},phase="Failed"`)).toBe(1);
+  const p = { namespace: bed.ns, pool: 'default' };
+  expect(sample('autorun_tasks_finished_total', { ...p, phase: 'Succeeded', reason: 'TestsPassed' })).toBe(3);
+  expect(sample('autorun_tasks_finished_total', { ...p, phase: 'Failed' })).toBe(1);
   // Iterations to green: green 1, retried 1, repaired 2.
-  expect(sample(`autorun_task_iterations_count{${p}}`)).toBe(3);
-  expect(sample(`autorun_task_iterations_sum{${p}}`)).toBe(4);
-  expect(sample(`autorun_task_iterations_bucket{${p},le="1"}`)).toBe(2);
-  expect(sample(`autorun_stage_retries_total{${p},role="run",reason="OOMKilled"}`)).toBe(1);
-  expect(sample(`autorun_stages_finished_total{${p},role="code",state="Error",reason="Unauthorized"}`)).toBe(1);
-  expect(sample(`autorun_task_queue_wait_seconds_count{${p}}`)).toBe(4);
-  // Model cost: 0.02 for each code and test stage that ran and each repair (the failing code stage wrote no usage).
-  expect(sample(`autorun_model_cost_usd_total{${p},role="repair"}`)).toBeCloseTo(0.02);
-  expect(sample(`autorun_pool_gpu_limit{${p}}`)).toBe(2);
-  expect(sample(`autorun_pool_tasks{${p},state="active"}`)).toBe(0);
+  expect(sample('autorun_task_iterations_count', p)).toBe(3);
+  expect(sample('autorun_task_iterations_sum', p)).toBe(4);
+  expect(sample('autorun_task_iterations_bucket', { ...p, le: '1' })).toBe(2);
+  expect(sample('autorun_stage_retries_total', { ...p, role: 'run', reason: 'OOMKilled' })).toBe(1);
+  expect(sample('autorun_stages_finished_total', { ...p, role: 'code', state: 'Error', reason: 'Unauthorized' })).toBe(1);
+  expect(sample('autorun_task_queue_wait_seconds_count', p)).toBe(4);
+  // Model cost: the one repair's 0.02.
+  expect(sample('autorun_model_cost_usd_total', { ...p, role: 'repair' })).toBeCloseTo(0.02);
+  expect(sample('autorun_pool_gpu_limit', p)).toBe(2);
+  expect(sample('autorun_pool_tasks', { ...p, state: 'active' })).toBe(0);
 });
 
 test('every dashboard query reads only exported metrics and parses as PromQL', async () => {
   const dashboard = JSON.parse(readFileSync(join(root, 'charts/autorun/dashboards/autorun.json'), 'utf8'));
-  const exported = new Set(exposition.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(l)![0]));
+  // Every family /metrics declares (a labelled counter with no sample yet is declared all the same),
+  // with a histogram's _bucket, _sum and _count series.
+  const exported = new Set<string>();
+  for (const m of exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    exported.add(m[1]!);
+    if (m[2] === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exported.add(m[1]! + suffix);
+  }
   const exprs = dashboardExpressions(dashboard);
   expect(exprs.length).toBeGreaterThan(20);
   const unknown = exprs.flatMap(({ where, expr }) => metricNames(expr).filter((n) => !exported.has(n)).map((n) => `${where}: ${n}`));

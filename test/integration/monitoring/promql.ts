@@ -3,7 +3,9 @@
 // label matchers, ranges and comments are dropped, then every identifier is a metric name except
 // functions (followed by "("), keywords, and the label lists of by/without/on/ignoring/group_*.
 
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'and', 'or', 'unless', 'atan2', 'start', 'end', 'inf', 'nan']);
+// Aggregation operators, which may take their by/without clause before the parenthesis.
+const AGGREGATIONS = ['sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio'];
+const KEYWORDS = new Set([...AGGREGATIONS, 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'and', 'or', 'unless', 'atan2', 'start', 'end', 'inf', 'nan']);
 const LABEL_LIST = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
 
 export function metricNames(expr: string): string[] {
