@@ -1,6 +1,7 @@
 // The chart refuses values that cannot work, loudly: helm lint, template and install (values.schema.json),
 // template and install (templates/_validate.tpl, for rules across values), and spreads and protects its replicas: a PodDisruptionBudget and
 // hostname anti-affinity when there is more than one, runAsGroup on the Pod.
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -30,6 +31,8 @@ async function render(...set: string[]): Promise<Obj[]> {
   if (!r.ok) throw new Error(r.out);
   return parseAllDocuments(r.out).map((d) => d.toJS() as Obj).filter(Boolean);
 }
+
+const podTemplate = (docs: Obj[]): V1PodTemplateSpec => (docs.find((d) => d.kind === 'Deployment')!.spec as { template: V1PodTemplateSpec }).template;
 
 // Each impossible value and what helm must say about it (the field, and for the template rules the fix).
 const impossible: Array<[string, string[], RegExp]> = [
@@ -70,23 +73,23 @@ describe('chart values', () => {
     const two = await render();
     const pdb = two.find((d) => d.kind === 'PodDisruptionBudget')!;
     expect(pdb.spec).toMatchObject({ minAvailable: 1, selector: { matchLabels: { 'app.kubernetes.io/component': 'operator' } } });
-    const pod = (two.find((d) => d.kind === 'Deployment')!.spec as { template: { metadata: { labels: Record<string, string> }; spec: Record<string, any> } }).template;
-    const term = pod.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0];
+    const pod = podTemplate(two);
+    const term = pod.spec!.affinity!.podAntiAffinity!.preferredDuringSchedulingIgnoredDuringExecution![0]!;
     expect(term.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
     // The term selects the operator's own Pods.
-    expect(pod.metadata.labels).toMatchObject(term.podAffinityTerm.labelSelector.matchLabels);
-    expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 });
+    expect(pod.metadata!.labels).toMatchObject(term.podAffinityTerm.labelSelector!.matchLabels!);
+    expect(pod.spec!.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 });
 
     const one = await render('replicaCount=1');
     expect(one.map((d) => d.kind)).not.toContain('PodDisruptionBudget');
-    expect((one.find((d) => d.kind === 'Deployment')!.spec as { template: { spec: Record<string, unknown> } }).template.spec.affinity).toBeUndefined();
+    expect(podTemplate(one).spec!.affinity).toBeUndefined();
 
     const required = await render('podAntiAffinity=required');
-    const req = (required.find((d) => d.kind === 'Deployment')!.spec as { template: { spec: Record<string, any> } }).template.spec.affinity.podAntiAffinity;
-    expect(req.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe('kubernetes.io/hostname');
+    const req = podTemplate(required).spec!.affinity!.podAntiAffinity!;
+    expect(req.requiredDuringSchedulingIgnoredDuringExecution![0]!.topologyKey).toBe('kubernetes.io/hostname');
     // An affinity of the user's own replaces the default.
     const own = await render('affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool');
-    expect(Object.keys((own.find((d) => d.kind === 'Deployment')!.spec as { template: { spec: Record<string, any> } }).template.spec.affinity)).toEqual(['nodeAffinity']);
+    expect(Object.keys(podTemplate(own).spec!.affinity!)).toEqual(['nodeAffinity']);
   });
 
   describe('helm install', () => {
