@@ -258,11 +258,12 @@ async function main(): Promise<void> {
     await agents.start();
 
     const cli = cliPath();
-    // As the chart runs it: its NODE_OPTIONS (the V8 heap cap) unless the environment says otherwise.
-    const chartValues = parse(readFileSync(join(repoRoot(), 'charts', 'autorun', 'values.yaml'), 'utf8')) as { nodeOptions?: string };
+    // As the chart runs it: its NODE_OPTIONS (the V8 heap cap) and malloc settings unless the environment says otherwise.
+    const chartValues = parse(readFileSync(join(repoRoot(), 'charts', 'autorun', 'values.yaml'), 'utf8')) as { nodeOptions?: string; mallocEnv?: Record<string, string> };
     const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? chartValues.nodeOptions ?? '').split(' ').filter(Boolean);
     operator = spawn(process.execPath, [...nodeArgs, cli, 'operator', `--namespace=${ns}`, `--leader-election-namespace=${ns}`, '--port=0', '--identity=bench'], {
-      env: { ...process.env, KUBECONFIG: file, AUTORUN_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
+      // The chart's glibc malloc settings too, unless the environment sets its own.
+      env: { ...chartValues.mallocEnv, ...process.env, KUBECONFIG: file, AUTORUN_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let port = 0;

@@ -1,6 +1,6 @@
 // The chart refuses values that cannot work, loudly: helm lint, template and install (values.schema.json),
 // template and install (templates/_validate.tpl, for rules across values), and spreads and protects its replicas: a PodDisruptionBudget and
-// hostname anti-affinity when there is more than one, runAsGroup on the Pod.
+// hostname anti-affinity when there is more than one, runAsGroup on the Pod, glibc malloc settings.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -79,6 +79,8 @@ describe('chart values', () => {
     // The term selects the operator's own Pods.
     expect(pod.metadata!.labels).toMatchObject(term.podAffinityTerm.labelSelector!.matchLabels!);
     expect(pod.spec!.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 });
+    // glibc malloc tuned for the operator (README "Targets": 187 → 170 MiB with 10,000 tasks).
+    expect(pod.spec!.containers[0]!.env).toEqual(expect.arrayContaining([{ name: 'MALLOC_ARENA_MAX', value: '2' }, { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' }]));
 
     const one = await render('replicaCount=1');
     expect(one.map((d) => d.kind)).not.toContain('PodDisruptionBudget');
