@@ -29,6 +29,7 @@ type PoolLabel = (typeof POOL)[number];
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly reconciles: Counter<'kind' | 'result'>;
+  readonly transitions: Counter;
   readonly reconcileSeconds: Histogram<'kind'>;
   readonly apiWrites: Counter<'verb' | 'resource' | 'code'>;
   readonly queueDepth: Gauge;
@@ -62,6 +63,7 @@ export class ControllerMetrics {
       for (const n of GAUGES_NAMED_TOTAL) this.registry.removeSingleMetric(n);
     }
     this.reconciles = new Counter({ name: 'autorun_reconciles_total', help: 'Reconciles by kind and result.', labelNames: ['kind', 'result'], registers });
+    this.transitions = new Counter({ name: 'autorun_task_phase_transitions_total', help: 'Task phase changes written: reconciles per task are judged against these.', registers });
     this.reconcileSeconds = new Histogram({
       name: 'autorun_reconcile_duration_seconds',
       help: 'Time spent in one reconcile.',
