@@ -6,8 +6,8 @@ set -euo pipefail
 pkgs=("$@")
 if [[ ${#pkgs[@]} == 0 ]]; then
   # containerd/runc/CNI plugins: the real node; umoci/debootstrap: the image build; busybox-static:
-  # tiny test images; bubblewrap: unprivileged namespaces; skopeo: pushing the OCI archives.
-  pkgs=(containerd runc containernetworking-plugins umoci debootstrap busybox-static bubblewrap skopeo)
+  # tiny test images; bubblewrap: unprivileged namespaces; skopeo: pushing the OCI archives; jq: index.json.
+  pkgs=(containerd runc containernetworking-plugins umoci debootstrap busybox-static bubblewrap skopeo jq)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

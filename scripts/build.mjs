@@ -7,7 +7,8 @@
 // 3. the package's bin, dist/operator/src/cli.js: a launcher of the bundle (tsc does not emit cli.ts).
 //    It keeps the path the bin always had: `npx autorun` in a clone links the package into npm's
 //    npx cache once, bin path included, and a link to a path that moved would stay broken there;
-// 4. the bin made executable, which neither tool does.
+// 4. the bin and the bundle's entry (the image links it as `autorun`, and the Pods exec it) made
+//    executable, which neither tool does.
 // tsc's exit status is kept; it emits despite type errors, so the rest runs either way.
 // --bundle-only skips tsc (the image build: the bench and test helpers are not in its context).
 import { spawnSync } from 'node:child_process';
@@ -57,7 +58,8 @@ for (const f of out.outputFiles) writeIfChanged(f.path, f.contents);
 writeIfChanged(join(root, 'dist', 'operator', 'src', 'cli.js'), "#!/usr/bin/env node\n// autorun's package bin: the esbuild bundle (scripts/build.mjs).\nimport '../../bundle/autorun.mjs';\n");
 
 const { bin } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-for (const file of Object.values(typeof bin === 'string' ? { bin } : (bin ?? {}))) {
+const executables = [...Object.values(typeof bin === 'string' ? { bin } : (bin ?? {})), join('dist', 'bundle', 'autorun.mjs')];
+for (const file of executables) {
   if (existsSync(join(root, file))) chmodSync(join(root, file), 0o755);
 }
 process.exit(r.status ?? 1);
