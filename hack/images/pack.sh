@@ -14,7 +14,8 @@
 #   --out FILE     write the OCI archive (a tar of the layout) here, atomically
 #   --config FLAG  passed to `umoci config`, e.g. --config --config.entrypoint=/pause (repeatable)
 #   LAYER-DIR      a tree laid out from /, appended as one layer (owners, modes, mtimes kept)
-# The image inside the layout is tagged "image". Prints nothing on stdout.
+# The image inside the layout is tagged "image". Prints nothing on stdout. With SOURCE_DATE_EPOCH
+# set, the config's and history's dates are that time: the same trees give the same image digest.
 set -euo pipefail
 from='' layout='' out='' refs=() config=() layers=()
 while [[ $# -gt 0 ]]; do
@@ -41,14 +42,23 @@ else
   umoci init --layout "$oci"
   umoci new --image "$oci:image"
 fi
+created=()
+if [[ -n ${SOURCE_DATE_EPOCH:-} ]]; then
+  created=(--history.created "$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)")
+fi
 for dir in "${layers[@]}"; do
   [[ -d $dir ]] || { echo "pack.sh: layer $dir is not a directory" >&2; exit 2; }
   # Sorted and numeric so that the same tree gives the same layer digest; GNU format keeps no atime.
-  tar -C "$dir" --sort=name --numeric-owner --format=gnu -cf "$work/layer.tar" .
-  umoci raw add-layer --image "$oci:image" --history.created_by "autorun pack $(basename "$dir")" "$work/layer.tar"
+  # The tree's own directory is not an entry: its mode (mktemp's 0700) would become the image's /.
+  (cd "$dir" && find . -mindepth 1 -maxdepth 1 -printf '%P\n' | LC_ALL=C sort) > "$work/members"
+  tar -C "$dir" --sort=name --numeric-owner --format=gnu -cf "$work/layer.tar" -T "$work/members"
+  umoci raw add-layer --image "$oci:image" "${created[@]}" --history.created_by "autorun pack $(basename "$dir")" "$work/layer.tar"
   rm -f "$work/layer.tar"
 done
-if [[ ${#config[@]} -gt 0 ]]; then umoci config --image "$oci:image" "${config[@]}"; fi
+if [[ ${#config[@]} -gt 0 ]]; then
+  [[ ${#created[@]} -gt 0 ]] && config+=(--created "${created[1]}" "${created[@]}")
+  umoci config --image "$oci:image" "${config[@]}"
+fi
 umoci gc --layout "$oci"
 if [[ ${#refs[@]} -gt 0 ]]; then
   # One index entry per name, all pointing at the manifest tagged "image".
