@@ -1,6 +1,7 @@
 // What global-setup and `make cluster` share: a control plane with the autorun CRDs installed
 // and Established, the real node (real-node.ts) beside the kwok ones, and a cluster.json next to its
 // kubeconfig for tests to find both.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ControlPlane, type StartOptions } from './control-plane.js';
@@ -33,7 +34,7 @@ export async function installCrds(kubeconfig: string): Promise<string[]> {
 
 /**
  * The images hack/build-images.sh built (AUTORUN_IMAGES_DIR: its images.json and OCI archives), for
- * the real node to import; none when the variable is unset.
+ * the real node to import; none when the variable is unset (startCluster sets it).
  */
 export function builtImages(): NodeImage[] {
   const dir = process.env.AUTORUN_IMAGES_DIR;
@@ -72,6 +73,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     ]);
     realNode = node;
     if (realNode) {
+      // As tools.ts does for the Go binaries: a run started without the Makefile builds (or reuses) them.
+      process.env.AUTORUN_IMAGES_DIR ??= execFileSync(join(repoRoot(), 'hack', 'build-images.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
       await waitNodeReady(controlPlane.kubeconfig, realNode.info.name, 90_000);
       const imported = await realNode.importImages(builtImages());
       if (options.verbose) process.stderr.write(`[real-node] up in ${Date.now() - started} ms${imported.length ? `, imported ${imported.join(', ')}` : ''}\n`);
