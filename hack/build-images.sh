@@ -38,8 +38,14 @@ REF_PYTHON="ghcr.io/autorun-dev/toolchain-python:3.11"
 REF_NODE="ghcr.io/autorun-dev/toolchain-node:${node_version%%.*}"
 PATH_ENV="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+work="$(mktemp -d "${TMPDIR:-/tmp}/autorun-images.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+# The two debootstraps side by side (mostly downloads and dpkg): a cold build waits for one.
+"$here/images/rootfs.sh" python python3,python3-pytest > "$work/python-rootfs" &
+python_pid=$!
 agent_rootfs="$("$here/images/rootfs.sh" agent git,ca-certificates,openssh-client)"
-python_rootfs="$("$here/images/rootfs.sh" python python3,python3-pytest)"
+wait "$python_pid" || { echo "build-images: the python rootfs failed" >&2; exit 1; }
+python_rootfs="$(cat "$work/python-rootfs")"
 
 hash_of() { sha256sum | cut -c1-16; }
 # A tree's content as its layer will hold it (names, modes, owners, link targets, bytes).
@@ -83,9 +89,8 @@ runtime="$(cached_tree image-layer-autorun-runtime autorun_runtime "$node_versio
 toolchain="$(cached_tree image-layer-node-toolchain node_toolchain "$node_version $npm_version $jest_version")"
 
 # The app layer: a fresh bundle of this checkout (not dist/'s, which keeps older builds' chunks).
-app="$(mktemp -d "${TMPDIR:-/tmp}/autorun-app.XXXXXX")"
-trap 'rm -rf "$app"' EXIT
-chmod 0755 "$app"
+app="$work/app"
+mkdir -m 0755 "$app"
 mkdir -p "$app/opt/autorun/dist" "$app/usr/local/bin"
 (cd "$root" && node scripts/build.mjs --bundle-only --outdir "$app/opt/autorun/dist/bundle") >&2
 cp -R "$root/crds" "$app/opt/autorun/crds"
