@@ -116,6 +116,8 @@ export interface RealPoolOptions {
   runImage?: string;
   runTimeoutSeconds?: number;
   runLimits?: Record<string, string>;
+  /** Replaces the run role's command (the agent program), for a container that must misbehave itself. */
+  runCommand?: string[];
   llmTimeoutSeconds?: number;
 }
 
@@ -146,6 +148,7 @@ export function realPool(o: RealPoolOptions): AgentPool {
           maxAttempts: 1,
           timeoutSeconds: o.runTimeoutSeconds ?? 300,
           ...(o.runLimits ? { resources: { limits: o.runLimits } } : {}),
+          ...(o.runCommand ? { command: o.runCommand } : {}),
         },
       },
     },
