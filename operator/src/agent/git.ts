@@ -107,13 +107,16 @@ export class Git {
       const local = await this.resolve(ref);
       if (local) return local;
     }
-    const r = await this.exec(['fetch', '--quiet', 'origin', ref]);
+    let r = await this.exec(['fetch', '--quiet', 'origin', ref]);
     if (r.exitCode !== 0) {
       // git fetch exits 128 for a missing ref and for everything else alike: ask the remote. A
       // commit id is never a remote ref name, so for one the answer is "not found" too.
       const listed = await this.tryRun(['ls-remote', '--exit-code', 'origin', ref], NO_SUCH_REMOTE_REF);
       if (listed === undefined) return undefined;
-      throw this.failure(['fetch', 'origin', ref], r);
+      // Listed: a parallel stage may have pushed it just now (the test role fetches the code ref
+      // while the code role runs), so fetch once more; a second failure is git's real one.
+      r = await this.exec(['fetch', '--quiet', 'origin', ref]);
+      if (r.exitCode !== 0) throw this.failure(['fetch', 'origin', ref], r);
     }
     return this.resolve('FETCH_HEAD');
   }
