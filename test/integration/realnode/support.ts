@@ -3,6 +3,7 @@
 // bridge address (the one address Pods reach), pools whose every role is steered onto the real node,
 // and waiting for a stage Pod the way the operator sees it (its own observeStage).
 import type { V1Pod } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { withDefaults } from '../../../operator/src/api/defaults.js';
@@ -46,6 +47,8 @@ export interface GitHost {
   push(name: string, ref: string, files: Record<string, string>): string;
   /** The sha a ref points at, or undefined. */
   resolve(name: string, ref: string): string | undefined;
+  /** `git show <rev:path>` in the bare repository. */
+  show(name: string, revPath: string): string;
   close(): Promise<void>;
 }
 
@@ -88,6 +91,9 @@ export async function startGitHost(): Promise<GitHost> {
       } catch {
         return undefined;
       }
+    },
+    show(name, revPath) {
+      return execFileSync('git', ['--git-dir', bare(name), 'show', revPath], { encoding: 'utf8' });
     },
     async close() {
       await daemon.close();
