@@ -89,6 +89,7 @@ describe('the chart on the real node', () => {
   let host: GitHost;
   let fake: FakeAnthropic;
   let valuesDir: string;
+  let leader = '';
 
   beforeAll(async () => {
     const node = realNode();
@@ -145,7 +146,7 @@ describe('the chart on the real node', () => {
       if (!names.includes(l.spec?.holderIdentity ?? '')) throw new Error(`lease held by ${l.spec?.holderIdentity}, not one of ${names.join(', ')}`);
       return l;
     }, { timeoutMs: 60_000, intervalMs: 250 });
-    const leader = lease.spec!.holderIdentity!;
+    leader = lease.spec!.holderIdentity!;
 
     await createStageSecrets(teamNs, { apiKey: 'sk-ant-realnode-chart-0123456789', gitToken: 'realnode-chart-git-token' });
     await kube().custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: teamNs, plural: 'agentpools', body: realPool({ namespace: teamNs, modelURL: fake.url }) });
@@ -161,6 +162,7 @@ describe('the chart on the real node', () => {
       if (phase !== 'Succeeded') throw new Error(`task fizz is ${phase ?? 'new'}: ${JSON.stringify(t.status?.conditions ?? [])}`);
       return t;
     }, { timeoutMs: 420_000, intervalMs: 500 });
+    const succeeded = Date.now();
     await clock.stop();
     const pods = [...clock.pods.values()].filter((p) => p.metadata?.labels?.[TASK_LABEL] === 'fizz');
     // On a failure: the status and every stage's result, as the kubelet reported them.
@@ -174,9 +176,10 @@ describe('the chart on the real node', () => {
     const runPod = role('run')[0]!;
     expect(await logsOf(teamNs, runPod.metadata!.name!, AGENT_CONTAINER)).toMatch(/3 of 3 tests pass/);
     expect(fake.requests.length).toBeGreaterThanOrEqual(4);
-    // The leader did it: its log names the task; the other replica's does not reconcile.
-    const leaderLog = (await kubectl(['logs', '-n', opNs, leader])).stdout;
-    expect(leaderLog).toMatch(/fizz/);
+    // The leader did it: its log names the task; the follower's does not (it does not reconcile).
+    const logs = async (pod: string) => (await kubectl(['logs', '-n', opNs, pod])).stdout;
+    expect(await logs(leader)).toMatch(/fizz/);
+    expect(await logs(names.find((n) => n !== leader)!)).not.toMatch(/fizz/);
 
     const first = Math.min(...[...role('code'), ...role('test')].map((p) => clock.running.get(`${p.metadata!.name}/${AGENT_CONTAINER}`)!));
     // A stage is over for the operator when its agent container has ended (observeStage), before
@@ -188,12 +191,43 @@ describe('the chart on the real node', () => {
       applyToFirstStageContainerRunningMs: first - applied,
       codeAndTestEndedToRunCheckoutRunningMs: clock.running.get(`${runName}/${CHECKOUT_CONTAINER}`)! - firstDone,
       codeAndTestEndedToRunAgentRunningMs: clock.running.get(`${runName}/${AGENT_CONTAINER}`)! - firstDone,
-      applyToSucceededMs: Date.now() - applied,
+      applyToSucceededMs: succeeded - applied,
       operatorPods: names,
       leader,
     };
     writeFileSync(FIGURES, `${JSON.stringify(figures, null, 2)}\n`);
     process.stdout.write(`[realnode chart] ${JSON.stringify(figures)}\n`);
     for (const v of [figures.applyToFirstStageContainerRunningMs, figures.codeAndTestEndedToRunCheckoutRunningMs, figures.codeAndTestEndedToRunAgentRunningMs]) expect(Number.isFinite(v)).toBe(true);
+  });
+
+  it('when the leader Pod is deleted another operator Pod takes the Lease and drives the next task', async () => {
+    expect(leader).not.toBe('');
+    // A graceful delete: the kubelet sends SIGTERM and the leader releases its Lease on the way out.
+    const deleted = Date.now();
+    await kube().core.deleteNamespacedPod({ namespace: opNs, name: leader });
+    const next = await eventually(async () => {
+      const l = await kube().coordination.readNamespacedLease({ namespace: opNs, name: `${FULLNAME}-leader` });
+      const holder = l.spec?.holderIdentity ?? '';
+      if (!holder || holder === leader) throw new Error(`lease still held by ${holder || 'nobody'}`);
+      return holder;
+    }, { timeoutMs: 120_000, intervalMs: 250 });
+    const takenOver = Date.now();
+    const pod = await kube().core.readNamespacedPod({ namespace: opNs, name: next });
+    expect(onRealNode(pod)).toBe(true);
+
+    const repo = host.repo('chart-fizz2', { 'README.md': 'fizzbuzz\n' });
+    await kube().custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: teamNs, plural: 'codingtasks', body: realTask(teamNs, 'fizz2', repo) });
+    const task = await eventually(async () => {
+      const t = (await kube().custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: teamNs, plural: 'codingtasks', name: 'fizz2' })) as CodingTask;
+      if (t.status?.phase !== 'Succeeded' && t.status?.phase !== 'Failed') throw new Error(`task fizz2 is ${t.status?.phase ?? 'new'}`);
+      return t;
+    }, { timeoutMs: 420_000, intervalMs: 500 });
+    expect(`${task.status?.phase} ${task.status?.reason ?? ''} ${task.status?.message ?? ''}`).toMatch(/^Succeeded /);
+    const stages = (await kube().core.listNamespacedPod({ namespace: teamNs, labelSelector: `${TASK_LABEL}=fizz2` })).items;
+    expect(stages.map((p) => `${p.metadata!.labels![ROLE_LABEL]} on ${p.spec?.nodeName}`).sort()).toEqual(['code', 'run', 'test'].map((r) => `${r} on ${realNode().name}`));
+    expect((await kubectl(['logs', '-n', opNs, next])).stdout).toMatch(/fizz2/);
+    const figures = { ...(JSON.parse(readFileSync(FIGURES, 'utf8')) as object), leaderPodDeletedToNewHolderMs: takenOver - deleted, newLeader: next };
+    writeFileSync(FIGURES, `${JSON.stringify(figures, null, 2)}\n`);
+    process.stdout.write(`[realnode chart] failover ${JSON.stringify({ leaderPodDeletedToNewHolderMs: takenOver - deleted })}\n`);
   });
 });
