@@ -167,25 +167,26 @@ function cleanSlot(slot: number, dir: string | undefined): void {
   if (dir && !process.env.AUTORUN_KEEP_CONTROL_PLANE) rmSync(dir, { recursive: true, force: true });
 }
 
-/** Claims a free slot (bridge, subnet, cgroup root, containerd root), reaping slots of dead runs. */
+/** Reaps the slots of every dead run, then claims a free one (bridge, subnet, cgroup root, containerd root). */
 function claimSlot(): Slot {
   mkdirSync(slotDir, { recursive: true });
+  const file = (index: number) => join(slotDir, `slot-${index}.json`);
   for (let index = 0; index < SLOTS; index++) {
-    const file = join(slotDir, `slot-${index}.json`);
-    if (existsSync(file)) {
-      let rec: SlotRecord | undefined;
-      try {
-        rec = JSON.parse(readFileSync(file, 'utf8')) as SlotRecord;
-      } catch {
-        // A half-written record: its owner died while claiming.
-      }
-      if (rec && alive(rec.owner)) continue;
-      cleanSlot(index, rec?.dir);
-      rmSync(file, { force: true });
-    }
+    if (!existsSync(file(index))) continue;
+    let rec: SlotRecord | undefined;
     try {
-      writeFileSync(file, JSON.stringify({ owner: process.pid, dir: '' } as SlotRecord), { flag: 'wx' });
-      return { index, file };
+      rec = JSON.parse(readFileSync(file(index), 'utf8')) as SlotRecord;
+    } catch {
+      // A half-written record: its owner died while claiming.
+    }
+    if (rec && alive(rec.owner)) continue;
+    cleanSlot(index, rec?.dir || undefined);
+    rmSync(file(index), { force: true });
+  }
+  for (let index = 0; index < SLOTS; index++) {
+    try {
+      writeFileSync(file(index), JSON.stringify({ owner: process.pid, dir: '' } as SlotRecord), { flag: 'wx' });
+      return { index, file: file(index) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw err;
