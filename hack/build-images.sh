@@ -13,6 +13,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 cache="${AUTORUN_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/autorun}"
 out="$cache/images"
+if [[ $(id -u) != 0 ]]; then
+  echo "build-images: needs root (debootstrap chroots into the rootfs it builds, and the layers keep its root-owned files); run make as root" >&2
+  exit 1
+fi
 mkdir -p "$out"
 exec 8>"$cache/images.lock"
 flock 8
