@@ -87,6 +87,18 @@ test('each archive names its image for containerd and for skopeo, the autorun im
   expect(images.autorun.refs).toEqual([`ghcr.io/autorun-dev/autorun:${version}`, `ghcr.io/autorun-dev/autorun-agent:${version}`]);
 });
 
+test('skopeo reads the archives by the refs images/README.md pushes them by', () => {
+  // What `skopeo copy oci-archive:ARCHIVE:REF docker://REGISTRY/...` reads; a dir: destination
+  // stands in for the registry (no network here).
+  const dest = join(work, 'skopeo-python');
+  execFileSync('skopeo', ['copy', '--quiet', `oci-archive:${images.python.archive}:${images.python.ref}`, `dir:${dest}`]);
+  const copied = json<{ layers: Descriptor[] }>(join(dest, 'manifest.json'));
+  expect(copied.layers).toHaveLength(manifest('python').layers.length);
+  // The autorun archive under its second name, the chart's default agent image.
+  const agent = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${images.autorun.archive}:${images.autorun.refs[1]}`], { encoding: 'utf8' })) as { Digest: string };
+  expect(agent.Digest).toBe(images.autorun.digest);
+});
+
 test('the autorun image: entrypoint, user 65532, HOME=/tmp, and `autorun` an executable script in its own last layer', () => {
   const { config, layers } = manifest('autorun');
   expect(config.config).toMatchObject({ User: '65532:65532', Entrypoint: ['node', `${AGENT_INSTALL_DIR}/dist/bundle/autorun.mjs`], WorkingDir: AGENT_INSTALL_DIR });
