@@ -20,6 +20,13 @@ mkdir -p "$cache"
 exec 9>"$dir.lock"
 flock 9
 if [[ -f $dir.complete ]]; then echo "$dir"; exit 0; fi
+# What no stage reads: manuals, translations (git runs with LC_ALL=C), docs but the licences.
+trim() {
+  rm -rf "$1"/usr/share/man/* "$1"/usr/share/info/*
+  find "$1/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+  find "$1/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+  find "$1/usr/share/doc" -mindepth 1 -type d -empty -delete
+}
 start=$(date +%s)
 echo "debootstrap $suite minbase + $packages into $dir (1-3 minutes, once)" >&2
 tmp="$dir.tmp"
@@ -27,6 +34,7 @@ rm -rf "$tmp"
 debootstrap --variant=minbase --include="$packages" "$suite" "$tmp" "$mirror" >&2
 chroot "$tmp" apt-get clean
 rm -rf "$tmp"/var/lib/apt/lists/* "$tmp"/var/cache/apt/*.bin "$tmp"/var/log/* "$tmp"/dev/* "$tmp"/run/* "$tmp"/tmp/*
+trim "$tmp"
 # debootstrap writes the build machine's resolv.conf and hostname; the kubelet mounts its own.
 : > "$tmp/etc/resolv.conf"
 echo localhost > "$tmp/etc/hostname"
