@@ -342,7 +342,8 @@ describe('buildStagePod: passes API validation rules', () => {
   const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
   const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
   it.each(ROLES)('%s: label values, env names, quantities, unique volume names', (role) => {
-    const pod = build(role, { task: task({}, { name: 'a'.repeat(40) }) });
+    // The longest name an object may have: the Pod's name and labels are shortened with a hash.
+    const pod = build(role, { task: task({}, { name: `${'a'.repeat(126)}.${'b'.repeat(126)}` }) });
     for (const v of Object.values(pod.metadata!.labels!)) {
       expect(v.length).toBeLessThanOrEqual(63);
       expect(v).toMatch(LABEL_VALUE);
