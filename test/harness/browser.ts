@@ -1,4 +1,4 @@
-// A real headless Chromium (Debian's, installed by `make chromium`) driven by playwright-core, for
+// A real headless Chromium (Debian's, installed by hack/install-debs.sh) driven by playwright-core, for
 // pages the project writes. The browser is offline and every request a page makes is recorded and
 // refused, so a page that needs the network shows it in `requests` (and renders without it).
 import { existsSync } from 'node:fs';
@@ -19,7 +19,7 @@ export interface OfflinePage {
 }
 
 export async function openOffline(file: string, viewport = { width: 1100, height: 900 }): Promise<OfflinePage> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`make chromium\` (Debian's chromium package) or set AUTORUN_CHROMIUM`);
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run \`hack/install-debs.sh chromium fonts-liberation\` or set AUTORUN_CHROMIUM`);
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
