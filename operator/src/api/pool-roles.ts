@@ -4,6 +4,7 @@
 import type { AgentPool, Role } from './types.js';
 import { LLM_ROLES } from './types.js';
 import { withDefaults } from './defaults.js';
+import type { AgentContext } from '../agent/context.js';
 
 type PoolSpec = AgentPool['spec'];
 type LlmRoleSpec = NonNullable<NonNullable<PoolSpec['roles']>['code']>;
@@ -13,7 +14,7 @@ type Quantities = { [k: string]: number | string | undefined };
 interface CrdDefaults {
   agentImage: string;
   gpuResource: string;
-  modelProvider: 'anthropic' | 'vertex' | 'openai-compatible';
+  modelProvider: 'anthropic' | 'vertex' | 'openai-compatible' | 'local';
   modelName: string;
   apiKeyKey: string;
   llm: { engine: 'sdk' | 'claude-code'; gpus: number; timeoutSeconds: number; maxTurns: number; maxAttempts: number };
@@ -100,4 +101,20 @@ export function gpuLimit(pool: AgentPool | undefined): number {
 /** GPUs one stage of this role holds. */
 export function gpusOf(pool: AgentPool, role: Role): number {
   return roleSettings(pool, role).gpus;
+}
+
+type PoolModel = NonNullable<PoolSpec['model']>;
+
+/** The agent's model settings from a pool's spec.model, the same in a Pod and a local process. */
+export function modelContext(model: Partial<PoolModel>, maxTurns: number, budgetUSD: number | undefined): AgentContext['model'] {
+  return {
+    provider: model.provider ?? poolDefaults().modelProvider,
+    name: model.name ?? poolDefaults().modelName,
+    baseURL: model.baseURL,
+    maxTurns,
+    budgetUSD,
+    maxTokens: model.maxTokens,
+    requestTimeoutSeconds: model.requestTimeoutSeconds,
+    price: model.price ? { inputUSDPerMTok: Number(model.price.inputUSDPerMTok), outputUSDPerMTok: Number(model.price.outputUSDPerMTok) } : undefined,
+  };
 }
