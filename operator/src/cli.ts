@@ -10,6 +10,7 @@ commands:
   status                 show the tasks of the last or running local run
   agent --role ROLE      the agent program (code, test, run, repair) inside a Pod or process
   operator               the Kubernetes operator
+  model pull|path|list   fetch the local provider's model into the cache (no key needed)
 `;
 
 type Main = (argv: string[]) => Promise<number>;
@@ -19,6 +20,7 @@ const commands: Record<string, () => Promise<{ main: Main }>> = {
   status: () => import('./local/status.js'),
   agent: () => import('./agent/main.js'),
   operator: () => import('./controller/main.js'),
+  model: () => import('./model-cli.js'),
 };
 
 const [cmd, ...rest] = process.argv.slice(2);
