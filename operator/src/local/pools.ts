@@ -75,6 +75,7 @@ function anthropicProblem(pools: AgentPool[], env: NodeJS.ProcessEnv): string[] 
     '  (or ANTHROPIC_AUTH_TOKEN for a gateway that takes a bearer token).',
     '  Or use a model server of your own: an AgentPool with spec.model.provider: openai-compatible and',
     "  spec.model.baseURL (for example http://localhost:8000/v1 for vLLM), named by the task's spec.pool.",
+    ...(env.AUTORUN_MODEL_PROVIDER === 'anthropic' ? ['  Or unset AUTORUN_MODEL_PROVIDER to run the local engine: a small model on this machine, no key.'] : ['  Or use provider local: a small model run on this machine, no key.']),
   ];
 }
 
