@@ -83,6 +83,7 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
   // A session that can write files but has written none has not done its job yet.
   const writes = tools.some((t) => WRITE_TOOLS.has(t.name));
   let wrote = false;
+  let previousCall: string | undefined;
   for (let turn = 1; turn <= model.maxTurns; turn++) {
     const t = await adapter.next(turn);
     if ('reason' in t) {
@@ -113,6 +114,10 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
       } else {
         r = await executeTool(tools, call.name, call.input);
         if (WRITE_TOOLS.has(call.name) && !r.isError) wrote = true;
+        // Small models repeat a call whose answer they already have (list_files, over and over).
+        const key = `${call.name} ${JSON.stringify(call.input)}`;
+        if (key === previousCall && !WRITE_TOOLS.has(call.name)) r = { ...r, text: `${r.text}\n\n(You made this exact call just before and got the same answer. Take the next step of the task now.)` };
+        previousCall = key;
         const command = (call.input as { command?: unknown })?.command;
         if (call.name === 'run_command' && typeof command === 'string' && isTestCommand(command)) lastTest = { command, exit: r.text.split('\n')[0] ?? '' };
       }

@@ -58,3 +58,11 @@ test('test commands are recognised; the grammar keeps only the required properti
   expect(grammarSchema(tools.find((t) => t.name === 'run_command')!)).toEqual({ type: 'object', properties: { command: { type: 'string' } } });
   expect(grammarSchema(tools.find((t) => t.name === 'write_file')!)).toEqual({ type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } } });
 });
+
+test('a call repeated with the same input gets its answer with a nudge to move on', async () => {
+  const ws = tempDir();
+  const { adapter, results } = scripted([call('list_files', {}), call('list_files', {}), call('write_file', { path: 'a.py', content: 'A = 1\n' }), call('finished', { summary: 'ok' })]);
+  await toolLoop(request(ws), adapter, { finishTool: true });
+  expect(results[0]![0]!.text).not.toContain('exact call');
+  expect(results[1]![0]!.text).toContain('You made this exact call just before');
+});
