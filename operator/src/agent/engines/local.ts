@@ -90,14 +90,36 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
   const adapter: ProviderAdapter = {
     async next(): Promise<ModelTurn | ApiFailure> {
       const before = sequence.tokenMeter.getState();
+      const maxTokens = model.maxTokens ?? DEFAULT_LOCAL_MAX_TOKENS;
+      // maxTokens bounds text, not a function call's arguments: a runaway string argument (the same
+      // line again and again) is cut off here, by its length in characters (~4 per token).
+      const cutOff = new AbortController();
+      let paramChars = 0;
       let r;
       try {
-        r = await chat.generateResponse(history, { functions, temperature: 0, seed: 0, maxTokens: model.maxTokens ?? DEFAULT_LOCAL_MAX_TOKENS, lastEvaluationContextWindow: { history } });
+        r = await chat.generateResponse(history, {
+          functions,
+          temperature: 0,
+          seed: 0,
+          maxTokens,
+          lastEvaluationContextWindow: { history },
+          signal: cutOff.signal,
+          stopOnAbortSignal: true,
+          onFunctionCallParamsChunk: (c) => {
+            paramChars += c.paramsChunk.length;
+            if (paramChars > maxTokens * 4) cutOff.abort();
+          },
+        });
       } catch (e) {
-        return { reason: 'ModelFailed', summary: `local model ${model.name}: ${(e as Error).message}` };
+        if (!cutOff.signal.aborted) return { reason: 'ModelFailed', summary: `local model ${model.name}: ${(e as Error).message}` };
+        r = undefined;
       }
       const after = sequence.tokenMeter.getState();
       const usage = { inputTokens: after.usedInputTokens - before.usedInputTokens, outputTokens: after.usedOutputTokens - before.usedOutputTokens };
+      if (!r || cutOff.signal.aborted) {
+        transcript.log('cut-off', { chars: paramChars, maxTokens });
+        return { text: '', calls: [], stop: 'max_tokens', usage };
+      }
       const fc = r.functionCalls ?? [];
       return {
         text: r.response.trim(),
