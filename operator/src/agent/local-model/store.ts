@@ -88,6 +88,15 @@ export async function ensureModel(name: string, opts: { env?: NodeJS.ProcessEnv;
   const { path, model } = modelFile(name, env, opts.cwd);
   if (existsSync(path)) return path;
   if (!model) throw new ModelError(`model file ${path} does not exist`);
+  return pullModel(model, { env, log });
+}
+
+/** Fetches a catalog model into its cache path, whatever is there. */
+export async function pullModel(model: CatalogModel, opts: { env?: NodeJS.ProcessEnv; log?: (s: string) => void } = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? (() => {});
+  const { name } = model;
+  const path = cachedPath(model, env);
   const cache = modelCacheDir(env);
   mkdirSync(cache, { recursive: true });
   const only = env[MODEL_SOURCE_ENV];
