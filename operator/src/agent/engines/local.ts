@@ -88,7 +88,9 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
   ];
   let calls = 0;
   const adapter: ProviderAdapter = {
-    async next(): Promise<ModelTurn | ApiFailure> {
+    async next(_turn, avoid): Promise<ModelTurn | ApiFailure> {
+      // Greedy decoding repeats itself exactly: a call made twice alike is not on offer next turn.
+      const offered = avoid.length ? (Object.fromEntries(Object.entries(functions).filter(([n]) => !avoid.includes(n))) as ChatModelFunctions) : functions;
       const before = sequence.tokenMeter.getState();
       const maxTokens = model.maxTokens ?? DEFAULT_LOCAL_MAX_TOKENS;
       // maxTokens bounds text, not a function call's arguments: a runaway string argument (the same
@@ -98,7 +100,7 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
       let r;
       try {
         r = await chat.generateResponse(history, {
-          functions,
+          functions: offered,
           temperature: 0,
           seed: 0,
           maxTokens,

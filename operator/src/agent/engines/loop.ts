@@ -32,8 +32,11 @@ export interface ToolResult {
 }
 
 export interface ProviderAdapter {
-  /** One model turn over the conversation so far, or why the call failed for good. */
-  next(turn: number): Promise<ModelTurn | ApiFailure>;
+  /**
+   * One model turn over the conversation so far, or why the call failed for good. `avoid`: tools the
+   * model just called twice alike; a grammar-constrained provider leaves them out of this turn.
+   */
+  next(turn: number, avoid: string[]): Promise<ModelTurn | ApiFailure>;
   /** Appends the model's turn and the results of its calls to the conversation. */
   record(turn: ModelTurn, results: ToolResult[]): void;
   /** Appends a user message (the loop's nudges). */
@@ -84,8 +87,10 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
   const writes = tools.some((t) => WRITE_TOOLS.has(t.name));
   let wrote = false;
   let previousCall: string | undefined;
+  let avoid: string[] = [];
   for (let turn = 1; turn <= model.maxTurns; turn++) {
-    const t = await adapter.next(turn);
+    const t = await adapter.next(turn, avoid);
+    avoid = [];
     if ('reason' in t) {
       transcript.log('model-error', { turn, reason: t.reason, summary: t.summary });
       return { outcome: 'Error', reason: t.reason, summary: t.summary, finalText, usage, turns: turn - 1 };
@@ -116,7 +121,10 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         if (WRITE_TOOLS.has(call.name) && !r.isError) wrote = true;
         // Small models repeat a call whose answer they already have (list_files, over and over).
         const key = `${call.name} ${JSON.stringify(call.input)}`;
-        if (key === previousCall && !WRITE_TOOLS.has(call.name)) r = { ...r, text: `${r.text}\n\n(You made this exact call just before and got the same answer. Take the next step of the task now.)` };
+        if (key === previousCall && !WRITE_TOOLS.has(call.name)) {
+          r = { ...r, text: `${r.text}\n\n(You made this exact call just before and got the same answer. Take the next step of the task now.)` };
+          avoid = [call.name];
+        }
         previousCall = key;
         const command = (call.input as { command?: unknown })?.command;
         if (call.name === 'run_command' && typeof command === 'string' && isTestCommand(command)) lastTest = { command, exit: r.text.split('\n')[0] ?? '' };

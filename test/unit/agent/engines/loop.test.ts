@@ -10,12 +10,14 @@ import { model, recordingTranscript, tempDir } from '../helpers.js';
 
 const call = (name: string, input: Record<string, unknown>): ModelTurn => ({ text: '', calls: [{ id: name, name, input }], stop: 'tool_calls', usage: { inputTokens: 10, outputTokens: 5 } });
 
-function scripted(turns: ModelTurn[]): { adapter: ProviderAdapter; results: ToolResult[][] } {
+function scripted(turns: ModelTurn[]): { adapter: ProviderAdapter; results: ToolResult[][]; avoided: string[][] } {
   const results: ToolResult[][] = [];
+  const avoided: string[][] = [];
   return {
     results,
+    avoided,
     adapter: {
-      next: async () => turns.shift() ?? { reason: 'BadResponse', summary: 'script ended' },
+      next: async (_turn, avoid) => (avoided.push(avoid), turns.shift() ?? { reason: 'BadResponse', summary: 'script ended' }),
       record: (_t, r) => void results.push(r),
       say: () => {},
     },
@@ -61,8 +63,10 @@ test('test commands are recognised; the grammar keeps only the required properti
 
 test('a call repeated with the same input gets its answer with a nudge to move on', async () => {
   const ws = tempDir();
-  const { adapter, results } = scripted([call('list_files', {}), call('list_files', {}), call('write_file', { path: 'a.py', content: 'A = 1\n' }), call('finished', { summary: 'ok' })]);
+  const { adapter, results, avoided } = scripted([call('list_files', {}), call('list_files', {}), call('write_file', { path: 'a.py', content: 'A = 1\n' }), call('finished', { summary: 'ok' })]);
   await toolLoop(request(ws), adapter, { finishTool: true });
   expect(results[0]![0]!.text).not.toContain('exact call');
   expect(results[1]![0]!.text).toContain('You made this exact call just before');
+  // The turn after the repeat is asked without the repeated tool, and only that turn.
+  expect(avoided).toEqual([[], [], ['list_files'], []]);
 });
