@@ -94,7 +94,7 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
       const before = sequence.tokenMeter.getState();
       const maxTokens = model.maxTokens ?? DEFAULT_LOCAL_MAX_TOKENS;
       // maxTokens bounds text, not a function call's arguments: a runaway string argument (the same
-      // line again and again) is cut off here, by its length in characters (~4 per token).
+      // line again and again) is cut off here, at 3 characters per token allowed (code runs 3–4).
       const cutOff = new AbortController();
       let paramChars = 0;
       let r;
@@ -109,7 +109,7 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
           stopOnAbortSignal: true,
           onFunctionCallParamsChunk: (c) => {
             paramChars += c.paramsChunk.length;
-            if (paramChars > maxTokens * 4) cutOff.abort();
+            if (paramChars > maxTokens * 3) cutOff.abort();
           },
         });
       } catch (e) {
