@@ -5,6 +5,7 @@ import type { AgentPool, Role } from './types.js';
 import { LLM_ROLES } from './types.js';
 import { withDefaults } from './defaults.js';
 import { parseDuration } from '../core/limits.js';
+import type { AgentContext } from '../agent/context.js';
 
 type PoolSpec = AgentPool['spec'];
 type LlmRoleSpec = NonNullable<NonNullable<PoolSpec['roles']>['code']>;
@@ -15,7 +16,7 @@ type Quantities = { [k: string]: number | string | undefined };
 interface CrdDefaults {
   agentImage: string;
   gpuResource: string;
-  modelProvider: 'anthropic' | 'vertex' | 'openai-compatible';
+  modelProvider: 'anthropic' | 'vertex' | 'openai-compatible' | 'local';
   modelName: string;
   apiKeyKey: string;
   llm: { engine: 'sdk' | 'claude-code'; gpus: number; timeoutSeconds: number; maxTurns: number; maxAttempts: number };
@@ -124,4 +125,21 @@ export function gpusOf(pool: AgentPool, role: Role): number {
 export function modelRetryWindowSeconds(pool: AgentPool | undefined): number {
   const ms = parseDuration(pool?.spec?.modelRetryWindow ?? '10m') ?? 600_000;
   return Math.max(0, Math.round(ms / 1000));
+}
+
+type PoolModel = NonNullable<PoolSpec['model']>;
+
+/** The agent's model settings from a pool's spec.model, the same in a Pod and a local process. */
+export function modelContext(model: Partial<PoolModel>, maxTurns: number, budgetUSD: number | undefined, retryWindowSeconds: number): AgentContext['model'] {
+  return {
+    provider: model.provider ?? poolDefaults().modelProvider,
+    name: model.name ?? poolDefaults().modelName,
+    baseURL: model.baseURL,
+    maxTurns,
+    budgetUSD,
+    retryWindowSeconds,
+    maxTokens: model.maxTokens,
+    requestTimeoutSeconds: model.requestTimeoutSeconds,
+    price: model.price ? { inputUSDPerMTok: Number(model.price.inputUSDPerMTok), outputUSDPerMTok: Number(model.price.outputUSDPerMTok) } : undefined,
+  };
 }

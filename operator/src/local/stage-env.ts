@@ -4,7 +4,7 @@ import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '
 import { vertexEnv } from '../agent/credentials.js';
 import { scrubEnv } from '../util/secrets.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
-import { modelRetryWindowSeconds, poolDefaults, roleSettings } from '../api/pool-roles.js';
+import { modelContext, modelRetryWindowSeconds, roleSettings } from '../api/pool-roles.js';
 import type { StageContext, StageKey } from '../core/types.js';
 import { STAGE_MARKER_ENV } from './stage-process.js';
 import type { StageFiles } from './state.js';
@@ -63,14 +63,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
       acceptanceDir: role === 'acceptance' ? i.acceptanceDir : undefined,
       acceptanceCommand: role === 'acceptance' ? spec.test?.acceptance?.command : undefined,
     },
-    model: {
-      provider: model.provider ?? poolDefaults().modelProvider,
-      name: model.name ?? poolDefaults().modelName,
-      baseURL: model.baseURL,
-      maxTurns: settings.maxTurns,
-      budgetUSD: i.budgetUSD,
-      retryWindowSeconds: modelRetryWindowSeconds(i.pool),
-    },
+    model: modelContext(model, settings.maxTurns, i.budgetUSD, modelRetryWindowSeconds(i.pool)),
     engine: settings.engine,
     workspace: i.files.workspace,
     terminationPath: i.files.result,

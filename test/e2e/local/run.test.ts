@@ -167,13 +167,15 @@ test('Ctrl-C (SIGINT): stops the agents, saves the state, exits 130; the rerun f
   expect(readState(dir, 'interrupt').stages.map((st) => st.name).sort()).toEqual(['interrupt-i1-code-a0', 'interrupt-i1-run-a0', 'interrupt-i1-test-a0']);
 }, 240_000);
 
-test('without ANTHROPIC_API_KEY it says what to set, exits 2 and starts nothing', async () => {
+test('with the Anthropic provider named but no ANTHROPIC_API_KEY it says what to set, exits 2 and starts nothing', async () => {
   const { dir } = workdir(taskYaml('no-key'));
-  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(undefined));
+  // With no provider named, no key means the local engine (real-model.test.ts).
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(undefined, { AUTORUN_MODEL_PROVIDER: 'anthropic' }));
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/ANTHROPIC_API_KEY/);
   expect(r.stderr).toMatch(/export ANTHROPIC_API_KEY=/);
   expect(r.stderr).toMatch(/provider: openai-compatible/);
+  expect(r.stderr).toMatch(/Or unset AUTORUN_MODEL_PROVIDER to run the local engine/);
   expect(r.stderr).toMatch(/Nothing was started/);
   expect(existsSync(join(dir, '.autorun'))).toBe(false);
 }, 60_000);

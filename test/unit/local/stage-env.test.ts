@@ -23,7 +23,7 @@ const parent = {
   AUTORUN_CONTEXT_FILE: '/etc/stale.json',
 };
 
-function input(role: 'code' | 'run' | 'repair' | 'acceptance', extra: Partial<StageEnvInput> = {}, pool: AgentPool = defaultPool({})): StageEnvInput {
+function input(role: 'code' | 'run' | 'repair' | 'acceptance', extra: Partial<StageEnvInput> = {}, pool: AgentPool = defaultPool({ AUTORUN_MODEL_PROVIDER: 'anthropic' })): StageEnvInput {
   const files = new StateDir('/state').stageFiles('fizzbuzz', `fizzbuzz-i2-${role}-a0`);
   return { task: task({ limits: { maxIterations: 3 } }), pool, key: { iteration: 2, role, attempt: 0 }, context: {}, files, repositoryUrl: '/state/fizzbuzz/repo', marker: 'm', ...extra };
 }
@@ -84,7 +84,7 @@ describe('stageEnv', () => {
   });
 
   test('pool settings: engine, model, role env literals', () => {
-    const base = defaultPool({});
+    const base = defaultPool({ AUTORUN_MODEL_PROVIDER: 'anthropic' });
     const pool = {
       ...base,
       spec: {

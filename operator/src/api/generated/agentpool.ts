@@ -78,13 +78,34 @@ export interface AgentPoolSpec {
    */
   model: {
     /**
-     * anthropic (the Anthropic API), vertex (Claude on Vertex AI with Workload Identity) or openai-compatible (for example vLLM on the pool's L4s).
+     * anthropic (the Anthropic API), vertex (Claude on Vertex AI with Workload Identity), openai-compatible (for example vLLM on the pool's L4s) or local (a GGUF model run inside the agent by llama.cpp: no server, no key).
      */
-    provider?: "anthropic" | "vertex" | "openai-compatible";
+    provider?: "anthropic" | "vertex" | "openai-compatible" | "local";
     /**
-     * Model id as the provider names it.
+     * Model id as the provider names it. For provider local: a known model name (fetched once into the model cache and checked against its pinned sha256) or the path of a .gguf file.
      */
     name?: string;
+    /**
+     * Most tokens of one model response (max_tokens); the engine's default when unset.
+     */
+    maxTokens?: number;
+    /**
+     * Seconds one model request may take before it is abandoned (openai-compatible); default 600.
+     */
+    requestTimeoutSeconds?: number;
+    /**
+     * US dollars per million tokens, for a model the built-in price table does not know (a self-hosted or gateway model); without it such a model's tokens cost $0 against maxCostUSD and the stage says "no price known".
+     */
+    price?: {
+      /**
+       * Price of a million input tokens, a decimal string such as "0.20".
+       */
+      inputUSDPerMTok: string;
+      /**
+       * Price of a million output tokens, a decimal string such as "0.60".
+       */
+      outputUSDPerMTok: string;
+    };
     /**
      * API endpoint; required for openai-compatible, optional otherwise (a proxy).
      */

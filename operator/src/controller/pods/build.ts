@@ -28,7 +28,7 @@ import {
 } from './labels.js';
 import { ownerReference } from './owner.js';
 import { REPORT_KEY } from './report.js';
-import { gpuResource, modelRetryWindowSeconds, poolDefaults, roleSettings } from '../../api/pool-roles.js';
+import { gpuResource, modelContext, modelRetryWindowSeconds, poolDefaults, roleSettings } from '../../api/pool-roles.js';
 import type { RoleSettings } from '../../api/pool-roles.js';
 
 /** The container whose termination message carries the StageResult. */
@@ -131,14 +131,7 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
   if (s.llm) {
     ctx.goal = spec.goal;
     ctx.engine = s.engine;
-    ctx.model = {
-      provider: model.provider ?? poolDefaults().modelProvider,
-      name: model.name ?? poolDefaults().modelName,
-      baseURL: model.baseURL,
-      maxTurns: s.maxTurns,
-      budgetUSD: context.budgetUSD,
-      retryWindowSeconds: modelRetryWindowSeconds(pool),
-    };
+    ctx.model = modelContext(model, s.maxTurns, context.budgetUSD, modelRetryWindowSeconds(pool));
   }
   if (key.role === 'repair' && input.reportConfigMap) ctx.failureReportPath = `${REPORT_DIR}/${REPORT_KEY}`;
   if (key.role === 'acceptance') {
@@ -167,7 +160,7 @@ function modelKeyEnv(pool: AgentPool): V1EnvVar[] {
   const provider = model.provider ?? poolDefaults().modelProvider;
   const ref = model.apiKeySecretRef;
   // Vertex authenticates with Workload Identity: a key there would be unused and one more secret held.
-  if (!ref || provider === 'vertex') return [];
+  if (!ref || provider === 'vertex' || provider === 'local') return [];
   return [secretEnv(API_KEY_ENV[provider], ref.name, ref.key ?? poolDefaults().apiKeyKey)];
 }
 
