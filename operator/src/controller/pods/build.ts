@@ -30,6 +30,7 @@ import { ownerReference } from './owner.js';
 import { REPORT_KEY } from './report.js';
 import { gpuResource, poolDefaults, roleSettings } from '../../api/pool-roles.js';
 import type { RoleSettings } from '../../api/pool-roles.js';
+import { mebibytes, quantityBytes } from '../../api/quantity.js';
 
 /** The container whose termination message carries the StageResult. */
 export const AGENT_CONTAINER = 'agent';
@@ -82,9 +83,27 @@ function quantities(q: { [k: string]: number | string | undefined } | undefined,
   return Object.keys(out).length ? out : undefined;
 }
 
-function resources(s: RoleSettings, gpu: string, withGpus: boolean): V1ResourceRequirements | undefined {
+/** The runner emptyDir: the copied agent program (node and the bundle, about 120 MB). */
+const RUNNER_SIZE = '1Gi';
+/** Room in a container's ephemeral-storage limit for its logs and writable layer, beside the volumes. */
+const CONTAINER_LAYER_SIZE = 2 ** 30;
+
+/**
+ * Without an ephemeral-storage limit of the pool's own, the container's is the Pod's scratch volumes
+ * plus its logs and layer: the kubelet evicts a Pod using more than its containers' limits add up
+ * to (emptyDirs included), so a limit below the volumes' sizes would evict a Pod within them.
+ */
+function ephemeralLimit(s: RoleSettings, volumes: string[], requests: Record<string, string> | undefined): string {
+  const own = s.resources.limits?.['ephemeral-storage'];
+  if (own !== undefined) return String(own);
+  const total = volumes.reduce((sum, q) => sum + quantityBytes(q), CONTAINER_LAYER_SIZE);
+  const request = requests?.['ephemeral-storage'];
+  return mebibytes(Math.max(total, request === undefined ? 0 : quantityBytes(request)));
+}
+
+function resources(s: RoleSettings, gpu: string, withGpus: boolean, volumes: string[]): V1ResourceRequirements {
   const requests = quantities(s.resources.requests, gpu);
-  const limits = quantities(s.resources.limits, gpu);
+  const limits = { ...quantities(s.resources.limits, gpu), 'ephemeral-storage': ephemeralLimit(s, volumes, requests) };
   const r: V1ResourceRequirements = {};
   if (withGpus && s.gpus > 0) {
     // Extended resources must have requests equal to limits.
@@ -93,8 +112,8 @@ function resources(s: RoleSettings, gpu: string, withGpus: boolean): V1ResourceR
     return r;
   }
   if (requests) r.requests = requests;
-  if (limits) r.limits = limits;
-  return r.requests || r.limits ? r : undefined;
+  r.limits = limits;
+  return r;
 }
 
 function remainingBudgetUSD(task: CodingTask): number | undefined {
@@ -229,9 +248,10 @@ export function buildStagePod(input: StagePodInput): V1Pod {
   const context = literal(contextEnv(input, s));
   const termination = { terminationMessagePath: TERMINATION_LOG, terminationMessagePolicy: 'File' };
   const volumes: V1Volume[] = [
-    { name: VOLUME.workspace, emptyDir: {} },
-    { name: VOLUME.tmp, emptyDir: {} },
+    { name: VOLUME.workspace, emptyDir: { sizeLimit: s.storage.workspace } },
+    { name: VOLUME.tmp, emptyDir: { sizeLimit: s.storage.tmp } },
   ];
+  const sizes = [s.storage.workspace, s.storage.tmp];
   const containers: V1Container[] = [];
   const initContainers: V1Container[] = [];
 
@@ -251,11 +271,11 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       volumeMounts: mounts,
       ...termination,
     };
-    const res = resources(s, gpu, true);
-    if (res) main.resources = res;
+    main.resources = resources(s, gpu, true, sizes);
     containers.push(main);
   } else {
-    volumes.push({ name: VOLUME.runner, emptyDir: { sizeLimit: '1Gi' } });
+    volumes.push({ name: VOLUME.runner, emptyDir: { sizeLimit: RUNNER_SIZE } });
+    sizes.push(RUNNER_SIZE);
     const checkout: V1Container = {
       name: CHECKOUT_CONTAINER,
       image: s.agentImage,
@@ -275,8 +295,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
     }
     // The same CPU and memory as the main container: the Pod's request is the larger of the two, so
     // this costs nothing and keeps the Pod valid under a LimitRange or ResourceQuota.
-    const checkoutRes = resources(s, gpu, false);
-    if (checkoutRes) checkout.resources = checkoutRes;
+    checkout.resources = resources(s, gpu, false, sizes);
     initContainers.push(checkout);
 
     const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR), mount(VOLUME.runner, RUNNER_DIR, true)];
@@ -294,8 +313,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       volumeMounts: mounts,
       ...termination,
     };
-    const res = resources(s, gpu, true);
-    if (res) main.resources = res;
+    main.resources = resources(s, gpu, true, sizes);
     containers.push(main);
   }
 

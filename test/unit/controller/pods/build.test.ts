@@ -105,10 +105,51 @@ describe('buildStagePod: role templates', () => {
 
   it('converts resource quantities to strings and keeps CPU and memory', () => {
     const r = main(build('run')).resources!;
-    expect(r.requests).toEqual({ cpu: '1', memory: '2Gi', 'nvidia.com/gpu': '1' });
-    expect(r.limits).toEqual({ memory: '4294967296', 'nvidia.com/gpu': '1' });
-    expect(main(build('code')).resources).toEqual({ requests: { cpu: '500m' } });
-    expect(main(build('test')).resources).toBeUndefined();
+    expect(r.requests).toEqual({ cpu: '1', memory: '2Gi', 'ephemeral-storage': '512Mi', 'nvidia.com/gpu': '1' });
+    expect(r.limits).toEqual({ memory: '4294967296', 'ephemeral-storage': '7168Mi', 'nvidia.com/gpu': '1' });
+    expect(main(build('code')).resources).toEqual({ requests: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '512Mi' }, limits: { 'ephemeral-storage': '6144Mi' } });
+  });
+});
+
+describe('buildStagePod: requests and disk', () => {
+  const bare = pool({ roles: {} });
+  const qos = (pod: V1Pod): string => {
+    // The kubelet's rule: BestEffort when no container requests or limits cpu or memory.
+    const any = allContainers(pod).some((c) => ['cpu', 'memory'].some((k) => c.resources?.requests?.[k] ?? c.resources?.limits?.[k]));
+    return any ? 'not BestEffort' : 'BestEffort';
+  };
+
+  it.each(ROLES)('%s: a pool without resources still requests CPU, memory and disk', (role) => {
+    const pod = build(role, { pool: bare });
+    expect(qos(pod)).toBe('not BestEffort');
+    const llm = LLM.includes(role);
+    for (const c of allContainers(pod)) {
+      expect([c.name, c.resources?.requests]).toEqual([c.name, expect.objectContaining(llm ? { cpu: '250m', memory: '512Mi' } : { cpu: '500m', memory: '1Gi' })]);
+      expect(c.resources?.requests?.['ephemeral-storage']).toBe('512Mi');
+      // workspace 4Gi + tmp 1Gi (+ the runner's 1Gi) + 1Gi for logs and the writable layer
+      expect(c.resources?.limits?.['ephemeral-storage']).toBe(llm ? '6144Mi' : '7168Mi');
+    }
+    const sizes = Object.fromEntries(pod.spec!.volumes!.filter((v) => v.emptyDir).map((v) => [v.name, v.emptyDir!.sizeLimit]));
+    expect(sizes).toEqual(llm ? { workspace: '4Gi', tmp: '1Gi' } : { workspace: '4Gi', tmp: '1Gi', runner: '1Gi' });
+  });
+
+  it('the pool sets the volume sizes, and the ephemeral-storage limit follows them', () => {
+    const p = pool({ roles: { test: { storage: { workspace: '1.5Gi', tmp: '512Mi' } }, run: { storage: { workspace: '20Gi' } } } });
+    const t = build('test', { pool: p });
+    expect(t.spec!.volumes!.filter((v) => v.emptyDir).map((v) => v.emptyDir!.sizeLimit)).toEqual(['1.5Gi', '512Mi']);
+    expect(main(t).resources!.limits!['ephemeral-storage']).toBe('3072Mi');
+    const r = build('run', { pool: p });
+    expect(main(r).resources!.limits!['ephemeral-storage']).toBe(`${(20 + 1 + 1 + 1) * 1024}Mi`);
+  });
+
+  it('a limit without a request is left for the apiserver to copy; the pool\'s own ephemeral-storage values win', () => {
+    const p = pool({ roles: { code: { resources: { limits: { memory: '256Mi', 'ephemeral-storage': '2Gi' }, requests: { 'ephemeral-storage': '1Gi' } } } } });
+    const r = main(build('code', { pool: p })).resources!;
+    expect(r.requests).toEqual({ cpu: '250m', 'ephemeral-storage': '1Gi' });
+    expect(r.limits).toEqual({ memory: '256Mi', 'ephemeral-storage': '2Gi' });
+    // A request above the computed limit raises the limit (request > limit is an invalid Pod).
+    const big = pool({ roles: { code: { resources: { requests: { 'ephemeral-storage': '50Gi' } } } } });
+    expect(main(build('code', { pool: big })).resources!.limits!['ephemeral-storage']).toBe(`${50 * 1024}Mi`);
   });
 });
 
@@ -129,7 +170,7 @@ describe('buildStagePod: GPUs only where gpus > 0', () => {
   it('a pool serving its own model gives the LLM roles GPUs, selector and tolerations too', () => {
     const p = pool({ gpu: { resource: 'example.com/gpu', limit: 8 }, roles: { code: { gpus: 2 }, run: { gpus: 0 } } });
     const code = build('code', { pool: p });
-    expect(main(code).resources!.limits).toEqual({ 'example.com/gpu': '2' });
+    expect(main(code).resources!.limits).toEqual({ 'ephemeral-storage': '6144Mi', 'example.com/gpu': '2' });
     expect(code.spec!.nodeSelector).toBeDefined();
     expect(code.spec!.tolerations).toHaveLength(1);
     const run = build('run', { pool: p });
@@ -141,7 +182,7 @@ describe('buildStagePod: GPUs only where gpus > 0', () => {
   it('drops a GPU the role template lists under resources: GPUs come from gpus alone', () => {
     const p = pool({ roles: { test: { resources: { limits: { 'nvidia.com/gpu': 1, memory: '1Gi' } } } } });
     const pod = build('test', { pool: p });
-    expect(main(pod).resources).toEqual({ limits: { memory: '1Gi' } });
+    expect(main(pod).resources).toEqual({ requests: { cpu: '250m', 'ephemeral-storage': '512Mi' }, limits: { memory: '1Gi', 'ephemeral-storage': '6144Mi' } });
     expect(pod.spec!.tolerations).toBeUndefined();
   });
 });
