@@ -14,6 +14,8 @@
 //                                                by an earlier task of the same name is deleted)
 //   events               create patch            core/v1 Events on the task
 //   leases               get create update       leader election (coordination.k8s.io/v1)
+//   networkpolicies      list watch create update  the stage Pods' policies (netpol/build.ts): informer,
+//                                                created before a namespace's first stage Pod, restored when changed
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
@@ -29,5 +31,6 @@ export const OPERATOR_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'delete'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch', 'create', 'update'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
