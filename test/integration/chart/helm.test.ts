@@ -72,7 +72,7 @@ describe('helm chart', () => {
     };
     const allowed: Array<[string, string, string]> = [
       ['create', 'pods', teamNs], ['delete', 'pods', teamNs], ['get', 'pods/log', teamNs], ['watch', 'codingtasks.autorun.dev', teamNs],
-      ['patch', 'codingtasks.autorun.dev/status', teamNs], ['patch', 'agentpools.autorun.dev/status', teamNs],
+      ['update', 'codingtasks.autorun.dev/status', teamNs], ['patch', 'agentpools.autorun.dev/status', teamNs],
       ['create', 'configmaps', teamNs], ['create', 'events', teamNs], ['update', 'leases.coordination.k8s.io', ns],
     ];
     for (const [verb, res, n] of allowed) expect(`${verb} ${res}: ${await can(verb, res, n)}`).toBe(`${verb} ${res}: yes`);
