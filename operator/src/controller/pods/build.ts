@@ -11,7 +11,8 @@
 //   token, non-root, read-only root, no capabilities, seccomp RuntimeDefault.
 import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1SecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { contextToEnv } from '../../agent/context.js';
-import { vertexEnv } from '../../agent/credentials.js';
+import { MODEL_API_KEY_FILE_ENV, vertexEnv } from '../../agent/credentials.js';
+import { SANDBOX_ENV } from '../../agent/sandbox.js';
 import type { AgentContext } from '../../agent/context.js';
 import type { AgentPool, CodingTask } from '../../api/types.js';
 import type { StageContext, StageKey } from '../../core/types.js';
@@ -51,7 +52,6 @@ export const STAGE_UID = 65532;
 
 export const GIT_TOKEN_ENV = 'AUTORUN_GIT_TOKEN';
 const GIT_TOKEN_DEFAULT_KEY = 'token';
-const API_KEY_ENV = { anthropic: 'ANTHROPIC_API_KEY', 'openai-compatible': 'OPENAI_API_KEY' } as const;
 
 /**
  * The init container's script: copy the agent program, then let it do the checkout (it owns the
@@ -73,7 +73,7 @@ export interface StagePodInput {
   operatorImage?: string;
 }
 
-const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report' } as const;
+const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report', modelKey: 'model-key' } as const;
 
 function quantities(q: { [k: string]: number | string | undefined } | undefined, drop: string): Record<string, string> | undefined {
   if (!q) return undefined;
@@ -184,13 +184,26 @@ function vertexPodEnv(pool: AgentPool): V1EnvVar[] {
   return literal(vertexEnv(pool.spec.model));
 }
 
-function modelKeyEnv(pool: AgentPool): V1EnvVar[] {
+/** Where the model key's Secret is mounted in LLM Pods; the agent reads it (AUTORUN_MODEL_API_KEY_FILE). */
+export const MODEL_KEY_DIR = '/var/run/autorun/model';
+const MODEL_KEY_FILE = 'api-key';
+
+/**
+ * The model key as a file, not an env var: PID 1's environment (readable by anything of the same
+ * user in the container) holds no key, and the agent's command sandbox covers the directory. 0400:
+ * the kubelet adds group read for fsGroup (the stage user's group), nobody else reads it.
+ */
+function modelKey(pool: AgentPool): { env: V1EnvVar[]; volume?: V1Volume; mount?: V1VolumeMount } {
   const model = pool.spec.model ?? {};
   const provider = model.provider ?? poolDefaults().modelProvider;
   const ref = model.apiKeySecretRef;
   // Vertex authenticates with Workload Identity: a key there would be unused and one more secret held.
-  if (!ref || provider === 'vertex') return [];
-  return [secretEnv(API_KEY_ENV[provider], ref.name, ref.key ?? poolDefaults().apiKeyKey)];
+  if (!ref || provider === 'vertex') return { env: [] };
+  return {
+    env: [{ name: MODEL_API_KEY_FILE_ENV, value: `${MODEL_KEY_DIR}/${MODEL_KEY_FILE}` }],
+    volume: { name: VOLUME.modelKey, secret: { secretName: ref.name, items: [{ key: ref.key ?? poolDefaults().apiKeyKey, path: MODEL_KEY_FILE }], defaultMode: 0o400 } },
+    mount: mount(VOLUME.modelKey, MODEL_KEY_DIR, true),
+  };
 }
 
 /**
@@ -261,12 +274,17 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       volumes.push({ name: VOLUME.report, configMap: { name: input.reportConfigMap, defaultMode: 0o444 } });
       mounts.push(mount(VOLUME.report, REPORT_DIR, true));
     }
+    const keyFile = modelKey(pool);
+    if (keyFile.volume && keyFile.mount) {
+      volumes.push(keyFile.volume);
+      mounts.push(keyFile.mount);
+    }
     const main: V1Container = {
       name: AGENT_CONTAINER,
       image: s.image,
       command: s.command ?? ['autorun', 'agent', '--role', key.role],
       workingDir: WORKSPACE_DIR,
-      env: mergeEnv([...context, ...vertexPodEnv(pool), ...modelKeyEnv(pool), ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }], s.env),
+      env: mergeEnv([...context, ...vertexPodEnv(pool), ...keyFile.env, ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }], s.env),
       securityContext: containerSecurity(false),
       volumeMounts: mounts,
       ...termination,
@@ -308,7 +326,9 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       image: s.image,
       command: s.command ?? [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/bundle/autorun.mjs`, 'agent', '--role', key.role, '--phase', 'test'],
       workingDir: WORKSPACE_DIR,
-      env: mergeEnv(context, cacheDefaults, s.env),
+      // The Pod is this container's sandbox (no secret, no token, the NetworkPolicy; bubblewrap is
+      // not in a toolchain image): the agent runs the tests directly.
+      env: mergeEnv([...context, { name: SANDBOX_ENV, value: 'off' }], cacheDefaults, s.env),
       securityContext: containerSecurity(true),
       volumeMounts: mounts,
       ...termination,

@@ -7,6 +7,7 @@ import type { StageContext, StageKey } from '../../../../operator/src/core/types
 import {
   ACCEPTANCE_DIR,
   AGENT_CONTAINER,
+  MODEL_KEY_DIR,
   CHECKOUT_CONTAINER,
   REPORT_DIR,
   RUNNER_DIR,
@@ -188,19 +189,33 @@ describe('buildStagePod: GPUs only where gpus > 0', () => {
 });
 
 describe('buildStagePod: credentials', () => {
-  it.each(LLM)('%s gets the model key and git token by secretKeyRef only', (role) => {
-    const c = main(build(role));
-    expect(secretRefs(c).sort()).toEqual(['ANTHROPIC_API_KEY=anthropic/api-key', 'AUTORUN_GIT_TOKEN=git-creds/token']);
+  it.each(LLM)('%s gets the model key as a 0400 Secret file (in no environment) and the git token by secretKeyRef', (role) => {
+    const pod = build(role);
+    const c = main(pod);
+    expect(secretRefs(c).sort()).toEqual(['AUTORUN_GIT_TOKEN=git-creds/token']);
     expect(Object.keys(literalEnv(c))).not.toContain('ANTHROPIC_API_KEY');
+    expect(literalEnv(c).AUTORUN_MODEL_API_KEY_FILE).toBe(`${MODEL_KEY_DIR}/api-key`);
+    expect(pod.spec!.volumes!.find((v) => v.name === 'model-key')).toEqual({ name: 'model-key', secret: { secretName: 'anthropic', items: [{ key: 'api-key', path: 'api-key' }], defaultMode: 0o400 } });
+    expect(c.volumeMounts).toContainEqual({ name: 'model-key', mountPath: MODEL_KEY_DIR, readOnly: true });
+    // Commands the model runs are sandboxed in LLM Pods (the default); only the run Pods turn it off.
+    expect(literalEnv(c).AUTORUN_SANDBOX).toBeUndefined();
+  });
+
+  it.each(EXEC)('%s mounts no model key and runs its tests unsandboxed: the Pod holds no secret', (role) => {
+    const pod = build(role);
+    expect(pod.spec!.volumes!.some((v) => v.secret)).toBe(false);
+    expect(literalEnv(main(pod)).AUTORUN_SANDBOX).toBe('off');
+    expect(literalEnv(init(pod)!).AUTORUN_MODEL_API_KEY_FILE).toBeUndefined();
   });
 
   it.each([
-    ['openai-compatible', 'OPENAI_API_KEY=vllm/key'],
+    ['openai-compatible', 'vllm'],
     ['vertex', undefined],
   ] as const)('provider %s', (provider, expected) => {
     const p = pool({ model: { provider, name: 'm', baseURL: 'http://vllm:8000/v1', apiKeySecretRef: { name: 'vllm', key: 'key' } } });
-    const refs = secretRefs(main(build('code', { pool: p }))).filter((r) => !r.startsWith('AUTORUN_GIT_TOKEN'));
-    expect(refs).toEqual(expected ? [expected] : []);
+    const pod = build('code', { pool: p });
+    expect(secretRefs(main(pod)).filter((r) => !r.startsWith('AUTORUN_GIT_TOKEN'))).toEqual([]);
+    expect(pod.spec!.volumes!.filter((v) => v.secret).map((v) => v.secret!.secretName)).toEqual(expected ? [expected] : []);
   });
 
   it('vertex: project and region as plain env, no key', () => {
@@ -333,14 +348,14 @@ describe('buildStagePod: the stage context reaches the agent', () => {
   });
 
   it('role env may replace HOME but never the stage context or a credential', () => {
-    const p = pool({ roles: { code: { env: [{ name: 'HOME', value: '/home/agent' }, { name: 'AUTORUN_ROLE', value: 'run' }, { name: 'ANTHROPIC_API_KEY', value: 'x' }, { name: 'FOO', value: 'a' }, { name: 'FOO', value: 'b' }, { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] } } });
+    const p = pool({ roles: { code: { env: [{ name: 'HOME', value: '/home/agent' }, { name: 'AUTORUN_ROLE', value: 'run' }, { name: 'AUTORUN_MODEL_API_KEY_FILE', value: '/elsewhere' }, { name: 'FOO', value: 'a' }, { name: 'FOO', value: 'b' }, { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] } } });
     const c = main(build('code', { pool: p }));
     const names = (c.env ?? []).map((e) => e.name);
     expect(new Set(names).size).toBe(names.length);
     const env = envOf(c);
     expect(env.HOME!.value).toBe('/home/agent');
     expect(env.AUTORUN_ROLE!.value).toBe('code');
-    expect(env.ANTHROPIC_API_KEY!.valueFrom).toBeDefined();
+    expect(env.AUTORUN_MODEL_API_KEY_FILE!.value).toBe(`${MODEL_KEY_DIR}/api-key`);
     expect(env.FOO!.value).toBe('b');
     expect(env.TOKEN!.valueFrom).toEqual({ secretKeyRef: { name: 's', key: 'k' } });
   });
