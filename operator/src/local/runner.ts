@@ -319,6 +319,7 @@ export class Runner {
         budgetUSD: budget > 0 ? Number(budget.toFixed(4)) : undefined,
         devices,
         marker: this.marker(name, stageName),
+        stateRoot: this.o.dir.root,
       },
       this.env,
     );

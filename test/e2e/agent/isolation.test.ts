@@ -106,3 +106,65 @@ describe.each([
     expect(run.stdout + run.stderr + run.raw).not.toContain(key);
   }, 120_000);
 });
+
+/** A generated test that hunts for the key (and the network), then fails so its output lands in the report. */
+function testAttack(home: string, keyFile: string, port: number): string {
+  return `import glob, os, socket
+
+def read(p):
+    try:
+        return open(p, "rb").read().replace(b"\\0", b"\\n").decode(errors="replace")
+    except Exception as e:
+        return repr(e)
+
+def test_hunt_for_the_key():
+    out = ["DUMP-BEGIN"]
+    p = os.getppid()
+    while p > 1:
+        out.append("== ancestor %d\\n%s" % (p, read("/proc/%d/environ" % p)))
+        p = int(read("/proc/%d/stat" % p).rsplit(")", 1)[1].split()[1])
+    for f in ["/proc/self/environ", "/proc/1/environ", ${JSON.stringify(join(home, '.bashrc'))}, ${JSON.stringify(join(home, '.config/anthropic/key'))}, ${JSON.stringify(keyFile)}]:
+        out.append("== %s\\n%s" % (f, read(f)))
+    out.append("== env\\n" + "\\n".join("%s=%s" % kv for kv in os.environ.items()))
+    out.append("== all\\n" + "\\n".join(l for f in glob.glob("/proc/[0-9]*/environ") for l in read(f).split("\\n") if "KEY" in l or "TOKEN" in l))
+    try:
+        socket.create_connection(("127.0.0.1", ${port}), timeout=2).close()
+        out.append("NET-REACHED")
+    except OSError:
+        out.append("NET-BLOCKED")
+    out.append("DUMP-END")
+    assert False, "\\n".join(out)
+`;
+}
+
+describe.each([
+  ['sandboxed', undefined],
+  ['unsandboxed (the control: the attack is real)', 'off'],
+] as const)('run stage, %s', (_label, sandbox) => {
+  test('a generated test that hunts for the key and the network', async () => {
+    const dir = tempDir('autorun-isolation-');
+    const remote = makeRemote(dir, { 'README.md': 'fizzbuzz\n' });
+    const key = `sk-ant-isolation-${randomBytes(12).toString('hex')}`;
+    const { home, keyFile } = keyedHome(dir, key);
+    // Something to connect to: the fake model server on loopback.
+    fake = await startFakeAnthropic([]);
+    const port = Number(new URL(fake.url).port);
+    pushFiles(dir, remote, 'refs/autorun/fizz/code', { 'm.py': 'x = 1\n' });
+    pushFiles(dir, remote, 'refs/autorun/fizz/tests', { 'test_hunt.py': testAttack(home, keyFile, port) });
+    const reportPath = join(dir, 'report.json');
+    // The run agent holds no key itself (the local tier scrubs it); its parent does, as `autorun run` does.
+    const ctx = baseContext(dir, 'run', { reportPath });
+    const run = await runAgent(dir, ctx, { HOME: home, ...(sandbox ? { AUTORUN_SANDBOX: sandbox } : {}) }, { parentEnv: { ANTHROPIC_API_KEY: key } });
+    expectContract(run);
+    expect(run.result).toMatchObject({ role: 'run', outcome: 'Failed', reason: 'TestsFailed' });
+    const report = readFileSync(reportPath, 'utf8');
+    expect(report).toMatch(/DUMP-BEGIN[\s\S]*PATH=[\s\S]*DUMP-END/);
+    if (sandbox === 'off') {
+      expect(report).toContain(key);
+      expect(report).toContain('NET-REACHED');
+      return;
+    }
+    expect(report).toContain('NET-BLOCKED');
+    expect(report + run.stdout + run.stderr + run.raw).not.toContain(key);
+  }, 120_000);
+});
