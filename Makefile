@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 TOOLS_BIN = $(shell hack/build-tools.sh)
 
-.PHONY: all deps tools build generate lint test test-unit test-e2e test-integration cluster bench clean
+.PHONY: all deps tools sandbox build generate lint test test-unit test-e2e test-integration cluster bench clean
 
 all: build
 
@@ -17,6 +17,14 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 deps: node_modules/.installed
+
+# bubblewrap: the sandbox of the commands a model runs and of the tests (operator/src/agent/sandbox.ts),
+# and what the tests of it run. Installed from Debian when missing (a few seconds; once per machine).
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null 2>&1 || \
+	  { $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends bubblewrap; }; }
+	@bwrap --version >/dev/null
 
 tools:
 	@hack/build-tools.sh
@@ -31,13 +39,13 @@ lint: deps
 	node scripts/generate.mjs --check
 	npm run lint
 
-test: deps build
+test: deps sandbox build
 	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm test -- --ci
 
-test-unit: deps
+test-unit: deps sandbox
 	npm run test:unit -- --ci
 
-test-e2e: deps build
+test-e2e: deps sandbox build
 	npm test -- --ci --selectProjects e2e
 
 test-integration: deps build
