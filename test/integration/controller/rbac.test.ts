@@ -9,7 +9,6 @@ import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import type { Controller } from '../../../operator/src/controller/controller.js';
 import { runPolicyName } from '../../../operator/src/controller/netpol/build.js';
 import { reportConfigMapName } from '../../../operator/src/controller/pods/report.js';
 import { OPERATOR_RULES } from '../../../operator/src/controller/rbac.js';
