@@ -15,6 +15,8 @@ import { MODEL_API_KEY_FILE_ENV } from './credentials.js';
 export const SANDBOX_ENV = 'AUTORUN_SANDBOX';
 /** Extra paths to cover, ':'-separated (the local tier's state directory). */
 export const SANDBOX_HIDE_ENV = 'AUTORUN_SANDBOX_HIDE';
+/** Directories commands may write besides the workspace, ':'-separated (a shared cache, say): yours to open. */
+export const SANDBOX_WRITABLE_ENV = 'AUTORUN_SANDBOX_WRITABLE';
 /**
  * Toolchains people install under HOME (pyenv, nvm, rustup, Go's module cache...): shown read-only
  * in the otherwise empty HOME, where the rest (dotfiles, ~/.ssh, ~/.config, an exported key in
@@ -92,7 +94,8 @@ export function sandboxArgs(argv: string[], o: SandboxOptions): string[] {
     for (const c of TOOLCHAIN_CREDENTIALS) if (existsSync(join(home, c))) args.push('--ro-bind', '/dev/null', join(home, c));
   }
   for (const p of o.readOnly ?? []) args.push('--ro-bind', p, p);
-  for (const p of o.writable ?? []) args.push('--bind', p, p);
+  const writable = [...(o.writable ?? []), ...(o.env[SANDBOX_WRITABLE_ENV] ?? '').split(':').filter((p) => p && existsSync(p)).map((p) => resolve(p))];
+  for (const p of writable) args.push('--bind', p, p);
   // After the covers: a workspace under a hidden directory (the local state dir) stays reachable.
   // HOME keeps its path (pyenv, Go and npm derive theirs from it), now an empty private tmpfs.
   args.push('--bind', ws, ws, '--chdir', ws, '--', ...argv);
