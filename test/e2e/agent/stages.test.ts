@@ -75,16 +75,14 @@ test('a hanging test command is killed at its timeout, with its whole process gr
   pushFiles(dir, remote, 'refs/autorun/fizz/tests', {
     'tests/test_slow.py': `import subprocess, time\nfrom slow import f\n\ndef test_hangs():\n    subprocess.Popen(["sleep", "${seconds}"])\n    time.sleep(300)\n`,
   });
-  const started = Date.now();
+  // Killed at its timeout, not waited for (the test sleeps 300 s, past this test's own timeout).
   const run = runAgent(dir, baseContext(dir, 'run', { test: { timeoutSeconds: 3, allowRepairToEditTests: false }, reportPath: join(dir, 'report.json') }));
   // The grandchild did start (the test waits for it, then for its end).
   await waitUntil(() => processesWith(seconds).length > 0, 30_000);
   const r = await run;
-  const took = Date.now() - started;
   expectContract(r);
   expect(r.result).toMatchObject({ role: 'run', outcome: 'Failed', reason: 'TestTimeout' });
   expect(r.result.summary).toMatch(/killed after 3s/);
-  expect(took).toBeLessThan(20_000);
   await waitUntil(() => processesWith(seconds).length === 0, 5_000);
   expect(processesWith(seconds)).toEqual([]);
   expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))).toMatchObject({ timedOut: true });
