@@ -102,7 +102,7 @@ export class KubeApi {
 
   async createNetworkPolicy(namespace: string, policy: V1NetworkPolicy): Promise<'created' | 'exists'> {
     try {
-      await this.counted('create', 'networkpolicies', undefined, () => this.networking.createNamespacedNetworkPolicy({ namespace, body: policy }));
+      await this.counted('create', 'networkpolicies', undefined, () => this.networking.createNamespacedNetworkPolicyWithHttpInfo({ namespace, body: policy }));
       return 'created';
     } catch (err) {
       if (httpCode(err) === 409) return 'exists';
@@ -113,7 +113,7 @@ export class KubeApi {
   /** PUT with the resourceVersion it was compared against: a concurrent edit is a Conflict, retried. */
   async replaceNetworkPolicy(namespace: string, policy: V1NetworkPolicy): Promise<void> {
     await this.counted('update', 'networkpolicies', undefined, () =>
-      this.networking.replaceNamespacedNetworkPolicy({ namespace, name: policy.metadata!.name!, body: policy }),
+      this.networking.replaceNamespacedNetworkPolicyWithHttpInfo({ namespace, name: policy.metadata!.name!, body: policy }),
     );
   }
 
