@@ -87,6 +87,8 @@ export interface StageResult {
   reason?: string;
   /** Repair may flag tests it believes are wrong instead of editing them. */
   flaggedTests?: string[];
+  /** Run/acceptance killed at its timeout (reason TestTimeout): the test that was running, when known. */
+  hungTest?: string;
   /** True when the message was cut to fit STAGE_RESULT_MAX_BYTES. */
   truncated?: boolean;
 }

@@ -79,12 +79,22 @@ export interface StageContext {
   testsRef?: string;
   /** Failing tests and messages from the last run, for repair; the full report is read by the shell. */
   failing?: string[];
+  /**
+   * Repair after the hidden acceptance tests failed: how many, and the author's hint. Nothing else
+   * of them (names, messages, traces, report) may reach a model, so with this set the shells hand
+   * the repair agent no failure report.
+   */
+  hiddenFailures?: { failed: number; hint?: string };
+  /** Repair after the test command hung (killed at spec.test.timeoutSeconds); test: the one running, when known. */
+  testsHung?: { test?: string };
   /** Summaries of previous repair attempts. */
   previousAttempts?: string[];
   /** Tests the repair agent flagged as wrong, for the test agent to revise. */
   flaggedTests?: string[];
   /** True for the code agent after a stall: start again from the goal and the tests. */
   freshStart?: boolean;
+  /** Model stages: the dollars this stage may spend (core/budget.ts), its share of what the task has left. */
+  budgetUSD?: number;
 }
 
 export interface LoopOutput {

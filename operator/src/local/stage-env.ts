@@ -6,7 +6,7 @@ import { scrubEnv } from '../util/secrets.js';
 import { resolve } from 'node:path';
 import { SANDBOX_HIDE_ENV } from '../agent/sandbox.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
-import { poolDefaults, roleSettings } from '../api/pool-roles.js';
+import { modelRetryWindowSeconds, poolDefaults, roleSettings } from '../api/pool-roles.js';
 import type { StageContext, StageKey } from '../core/types.js';
 import { STAGE_MARKER_ENV } from './stage-process.js';
 import type { StageFiles } from './state.js';
@@ -51,10 +51,15 @@ export function agentContext(i: StageEnvInput): AgentContext {
     codeRef: i.context.codeRef,
     testsRef: i.context.testsRef,
     failing: i.context.failing,
+    hiddenFailed: i.context.hiddenFailures?.failed,
+    acceptanceHint: i.context.hiddenFailures?.hint,
+    testsHung: i.context.testsHung ? true : undefined,
+    hungTest: i.context.testsHung?.test,
     previousAttempts: i.context.previousAttempts,
     flaggedTests: i.context.flaggedTests,
     freshStart: i.context.freshStart,
-    failureReportPath: role === 'repair' ? i.failureReportPath : undefined,
+    // After hidden acceptance tests failed, no report: nothing of them may reach a model.
+    failureReportPath: role === 'repair' && !i.context.hiddenFailures ? i.failureReportPath : undefined,
     test: {
       command: spec.test?.command,
       timeoutSeconds: spec.test?.timeoutSeconds ?? 600,
@@ -68,6 +73,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
       baseURL: model.baseURL,
       maxTurns: settings.maxTurns,
       budgetUSD: i.budgetUSD,
+      retryWindowSeconds: modelRetryWindowSeconds(i.pool),
     },
     engine: settings.engine,
     workspace: i.files.workspace,

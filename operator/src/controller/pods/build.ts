@@ -29,7 +29,7 @@ import {
 } from './labels.js';
 import { ownerReference } from './owner.js';
 import { REPORT_KEY } from './report.js';
-import { gpuResource, poolDefaults, roleSettings } from '../../api/pool-roles.js';
+import { gpuResource, modelRetryWindowSeconds, poolDefaults, roleSettings } from '../../api/pool-roles.js';
 import type { RoleSettings } from '../../api/pool-roles.js';
 import { mebibytes, quantityBytes } from '../../api/quantity.js';
 
@@ -116,14 +116,6 @@ function resources(s: RoleSettings, gpu: string, withGpus: boolean, volumes: str
   return r;
 }
 
-function remainingBudgetUSD(task: CodingTask): number | undefined {
-  const max = task.spec.limits?.maxCostUSD;
-  if (max === undefined) return undefined;
-  const spent = Number(task.status?.cost?.totalUSD ?? 0);
-  const left = Number(max) - (Number.isFinite(spent) ? spent : 0);
-  return Math.max(0, Math.round(left * 10_000) / 10_000);
-}
-
 /** The stage's AgentContext as env (agent/context.ts owns the mapping). */
 function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, string> {
   const { task, pool, key, context } = input;
@@ -139,6 +131,10 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
     codeRef: context.codeRef,
     testsRef: context.testsRef,
     failing: context.failing,
+    hiddenFailed: context.hiddenFailures?.failed,
+    acceptanceHint: context.hiddenFailures?.hint,
+    testsHung: context.testsHung ? true : undefined,
+    hungTest: context.testsHung?.test,
     previousAttempts: context.previousAttempts,
     flaggedTests: context.flaggedTests,
     freshStart: context.freshStart,
@@ -159,7 +155,8 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
       name: model.name ?? poolDefaults().modelName,
       baseURL: model.baseURL,
       maxTurns: s.maxTurns,
-      budgetUSD: remainingBudgetUSD(task),
+      budgetUSD: context.budgetUSD,
+      retryWindowSeconds: modelRetryWindowSeconds(pool),
     };
   }
   if (key.role === 'repair' && input.reportConfigMap) ctx.failureReportPath = `${REPORT_DIR}/${REPORT_KEY}`;
