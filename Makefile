@@ -54,7 +54,7 @@ test: deps build
 test-model: deps build model
 	npm test -- --ci --selectProjects model
 
-test-unit: deps
+test-unit: deps debs
 	npm run test:unit -- --ci
 
 test-e2e: deps build

@@ -21,7 +21,18 @@ interface CrdDefaults {
   apiKeyKey: string;
   llm: { engine: 'sdk' | 'claude-code'; gpus: number; timeoutSeconds: number; maxTurns: number; maxAttempts: number };
   run: { gpus: number; timeoutSeconds: number; maxAttempts: number };
+  storage: { workspace: string; tmp: string };
 }
+
+/**
+ * Requests of a resource the role leaves unset in both requests and limits (with only a limit the
+ * apiserver copies it into the request). No stage Pod is BestEffort, the first evicted under pressure
+ * and scheduled as if free; the crds/ description of `resources` states the same figures.
+ */
+export const DEFAULT_REQUESTS = {
+  llm: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '512Mi' },
+  run: { cpu: '500m', memory: '1Gi', 'ephemeral-storage': '512Mi' },
+} as const;
 
 let defaults: CrdDefaults | undefined;
 
@@ -39,6 +50,7 @@ export function poolDefaults(): CrdDefaults {
     apiKeyKey: spec.model.apiKeySecretRef!.key!,
     llm: { engine: code.engine!, gpus: code.gpus!, timeoutSeconds: code.timeoutSeconds!, maxTurns: code.maxTurns!, maxAttempts: code.maxAttempts! },
     run: { gpus: run.gpus!, timeoutSeconds: run.timeoutSeconds!, maxAttempts: run.maxAttempts! },
+    storage: { workspace: code.storage!.workspace!, tmp: code.storage!.tmp! },
   };
   return defaults;
 }
@@ -53,7 +65,10 @@ export interface RoleSettings {
   agentImage: string;
   command?: string[];
   env: EnvEntry[];
+  /** The pool's resources with DEFAULT_REQUESTS filled in. */
   resources: { requests?: Quantities; limits?: Quantities };
+  /** emptyDir sizes (quantities). */
+  storage: { workspace: string; tmp: string };
   gpus: number;
   timeoutSeconds: number;
   maxAttempts: number;
@@ -95,7 +110,8 @@ export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string
     command: r.command,
     // The run role's schema allows only literal values; anything else is dropped, never passed on.
     env: llm ? (r.env ?? []) : (r.env ?? []).filter((e) => typeof e.value === 'string').map((e) => ({ name: e.name, value: e.value })),
-    resources: r.resources ?? {},
+    resources: withDefaultRequests(r.resources ?? {}, llm ? DEFAULT_REQUESTS.llm : DEFAULT_REQUESTS.run),
+    storage: { workspace: r.storage?.workspace ?? d.storage.workspace, tmp: r.storage?.tmp ?? d.storage.tmp },
     gpus,
     timeoutSeconds: r.timeoutSeconds ?? defaults.timeoutSeconds,
     maxAttempts: r.maxAttempts ?? defaults.maxAttempts,
@@ -105,6 +121,12 @@ export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string
     nodeSelector: { ...(onGpuNodes ? definedValues(spec.nodeSelector) : {}), ...definedValues(r.nodeSelector) },
     tolerations: [...(onGpuNodes ? (spec.tolerations ?? []) : []), ...(r.tolerations ?? [])],
   };
+}
+
+function withDefaultRequests(r: { requests?: Quantities; limits?: Quantities }, defaults: Record<string, string>): RoleSettings['resources'] {
+  const requests: Quantities = { ...r.requests };
+  for (const [k, v] of Object.entries(defaults)) if (requests[k] === undefined && r.limits?.[k] === undefined) requests[k] = v;
+  return r.limits ? { requests, limits: r.limits } : { requests };
 }
 
 export function gpuResource(pool: AgentPool | undefined): string {

@@ -320,6 +320,7 @@ export class Runner {
         budgetUSD: context.budgetUSD,
         devices,
         marker: this.marker(name, stageName),
+        stateRoot: this.o.dir.root,
       },
       this.env,
     );

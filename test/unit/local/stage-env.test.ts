@@ -60,6 +60,11 @@ describe('stageEnv', () => {
     expect(env[STAGE_MARKER_ENV]).toBe('m');
   });
 
+  test('every stage\'s command sandbox covers the state directory (the sibling stages and other tasks)', () => {
+    for (const role of ['code', 'run'] as const) expect(stageEnv(input(role, { stateRoot: '/state' }), parent).AUTORUN_SANDBOX_HIDE).toBe('/state');
+    expect(stageEnv(input('code'), parent).AUTORUN_SANDBOX_HIDE).toBeUndefined();
+  });
+
   test('no stage gets the Slack settings: the run reports to Slack itself', () => {
     const slack = { ...parent, SLACK_BOT_TOKEN: 'xoxb-0123456789-abcdef', SLACK_CHANNEL: 'C1', SLACK_API_URL: 'http://127.0.0.1:9/api/' };
     for (const role of ['code', 'repair', 'run'] as const) expect(Object.keys(stageEnv(input(role), slack)).filter((k) => k.startsWith('SLACK_'))).toEqual([]);

@@ -199,7 +199,7 @@ export interface LlmRoleSpec {
     };
   }[];
   /**
-   * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+   * CPU, memory and ephemeral-storage requests and limits of the role's container (GPUs come from gpus). A resource left unset in both requests and limits gets a default request (code, test, repair: cpu 250m, memory 512Mi; run and acceptance: cpu 500m, memory 1Gi; all: ephemeral-storage 512Mi), so no stage Pod is BestEffort; an unset ephemeral-storage limit is the sum of the storage sizes plus 1Gi for logs and the container's writable layer.
    */
   resources?: {
     /**
@@ -220,6 +220,19 @@ export interface LlmRoleSpec {
        */
       [k: string]: number | string | undefined;
     };
+  };
+  /**
+   * Sizes of the stage's scratch volumes (emptyDir sizeLimit): the kubelet evicts a Pod whose volume outgrows its size, so generated code cannot fill the node's disk.
+   */
+  storage?: {
+    /**
+     * Size of /workspace, the git checkout and everything the stage builds in it.
+     */
+    workspace?: string;
+    /**
+     * Size of /tmp, also HOME and the caches of the stage's tools.
+     */
+    tmp?: string;
   };
   /**
    * Node labels this role's Pods must match, for example a CPU node pool for the LLM roles. Added to the pool's nodeSelector when the role has GPUs (the role's value wins for the same key).
@@ -306,7 +319,7 @@ export interface RunRoleSpec {
     value: string;
   }[];
   /**
-   * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+   * CPU, memory and ephemeral-storage requests and limits of the role's container (GPUs come from gpus). A resource left unset in both requests and limits gets a default request (code, test, repair: cpu 250m, memory 512Mi; run and acceptance: cpu 500m, memory 1Gi; all: ephemeral-storage 512Mi), so no stage Pod is BestEffort; an unset ephemeral-storage limit is the sum of the storage sizes plus 1Gi for logs and the container's writable layer.
    */
   resources?: {
     /**
@@ -327,6 +340,19 @@ export interface RunRoleSpec {
        */
       [k: string]: number | string | undefined;
     };
+  };
+  /**
+   * Sizes of the stage's scratch volumes (emptyDir sizeLimit): the kubelet evicts a Pod whose volume outgrows its size, so generated code cannot fill the node's disk.
+   */
+  storage?: {
+    /**
+     * Size of /workspace, the git checkout and everything the stage builds in it.
+     */
+    workspace?: string;
+    /**
+     * Size of /tmp, also HOME and the caches of the stage's tools.
+     */
+    tmp?: string;
   };
   /**
    * Node labels this role's Pods must match, for example a CPU node pool for the LLM roles. Added to the pool's nodeSelector when the role has GPUs (the role's value wins for the same key).
