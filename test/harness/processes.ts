@@ -175,10 +175,18 @@ export class ProcessGroup {
 
   async stop(graceMs = 5000): Promise<void> {
     for (const m of this.procs) if (!m.exited && m.child.pid) killGroup(m.child.pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline && this.procs.some((m) => !m.exited)) await new Promise((r) => setTimeout(r, 50));
+    await this.exited(graceMs);
+    // A component still shutting down after the grace (a loaded apiserver) is killed; SIGKILL lands
+    // at once but the process is gone only once reaped, so wait for that too: stop() leaves nothing.
+    for (const m of this.procs) if (!m.exited && m.child.pid) killGroup(m.child.pid, 'SIGKILL');
+    await this.exited(10_000);
     this.killNow();
     this.removeHooks();
+  }
+
+  private async exited(withinMs: number): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    while (Date.now() < deadline && this.procs.some((m) => !m.exited)) await new Promise((r) => setTimeout(r, 50));
   }
 
   /** Synchronous: usable from 'exit' handlers. Kills every group and removes dir and registry. */

@@ -30,7 +30,8 @@ def test_waits_for_ever():
 `,
   });
   const reportPath = join(dir, 'report.json');
-  const r = await runAgent(dir, baseContext(dir, 'run', { test: { timeoutSeconds: 3, allowRepairToEditTests: false }, reportPath }));
+  // The helper's pid file is outside the workspace: the test's sandbox must let it write there.
+  const r = await runAgent(dir, baseContext(dir, 'run', { test: { timeoutSeconds: 3, allowRepairToEditTests: false }, reportPath }), { AUTORUN_SANDBOX_WRITABLE: dir });
   // Checked first, the moment the agent is done: nothing it started may outlive its report.
   const helper = Number(readFileSync(pidFile, 'utf8'));
   expect(isAlive(helper)).toBe(false);
