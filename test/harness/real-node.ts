@@ -573,10 +573,16 @@ function passThrough(host: string, port: number, toHost: string, toPort: number)
         client.destroy();
         upstream.destroy();
       };
-      client.on('error', end);
-      upstream.on('error', end);
-      client.on('close', end);
-      upstream.on('close', end);
+      // Either side's FIN ends both at once (TLS needs no half-close): a client Pod gone with the
+      // bridge leaves unsent bytes that would hold the socket (and jest's main process) open for the
+      // whole TCP retransmission timeout after the apiserver stopped.
+      for (const s of [client, upstream]) {
+        s.on('error', end);
+        s.on('end', end);
+        s.on('close', end);
+        // The harness's own process must never stay alive for a proxied connection.
+        s.unref();
+      }
     });
     server.once('error', reject);
     server.listen(port, host, () => {
