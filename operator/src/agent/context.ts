@@ -8,7 +8,8 @@ import type { Role } from '../api/types.js';
 export type Language = 'python' | 'javascript' | 'typescript' | 'go' | 'other';
 export type Provider = 'anthropic' | 'vertex' | 'openai-compatible';
 export type EngineName = 'sdk' | 'claude-code';
-export const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance'];
+export const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance', 'publish'];
+export type PullRequestProvider = 'github' | 'gitlab';
 
 export interface AgentContext {
   /** CodingTask name; names the stage refs refs/autorun/<task>/{code,tests}. */
@@ -72,6 +73,17 @@ export interface AgentContext {
   terminationPath: string;
   /** Where the run role writes the full failure report (JSON). */
   reportPath?: string;
+  /** Publish only: where and what to open (spec.repository.pullRequest and the core's text). */
+  pullRequest?: {
+    provider: PullRequestProvider;
+    /** API base URL; the provider's public API when unset. */
+    apiURL?: string;
+    /** owner/name or the GitLab project path; derived from repository.url when unset. */
+    repository?: string;
+    draft?: boolean;
+    title: string;
+    body: string;
+  };
 }
 
 type Kind = 'string' | 'int' | 'number' | 'bool' | 'list';
@@ -114,6 +126,12 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_WORKSPACE', path: 'workspace', kind: 'string' },
   { env: 'AUTORUN_TERMINATION_PATH', path: 'terminationPath', kind: 'string' },
   { env: 'AUTORUN_REPORT_PATH', path: 'reportPath', kind: 'string' },
+  { env: 'AUTORUN_PR_PROVIDER', path: 'pullRequest.provider', kind: 'string' },
+  { env: 'AUTORUN_PR_API_URL', path: 'pullRequest.apiURL', kind: 'string' },
+  { env: 'AUTORUN_PR_REPOSITORY', path: 'pullRequest.repository', kind: 'string' },
+  { env: 'AUTORUN_PR_DRAFT', path: 'pullRequest.draft', kind: 'bool' },
+  { env: 'AUTORUN_PR_TITLE', path: 'pullRequest.title', kind: 'string' },
+  { env: 'AUTORUN_PR_BODY', path: 'pullRequest.body', kind: 'string' },
 ];
 
 /** Names the mounted JSON file (an AgentContext, possibly partial) read before the env. */
@@ -209,6 +227,12 @@ export function completeContext(partial: Record<string, unknown>): AgentContext 
   need('repository.url');
   const role = oneOf('role', p.role, ROLES);
   if (role === 'code' || role === 'test' || role === 'repair') need('goal');
+  if (role === 'publish') {
+    need('pullRequest.provider');
+    need('pullRequest.title');
+    oneOf('pullRequest.provider', getPath(p, 'pullRequest.provider'), ['github', 'gitlab'] as const);
+    setPath(p, 'pullRequest.body', getPath(p, 'pullRequest.body') ?? '');
+  }
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(String(p.task))) throw new ContextError(`task ${JSON.stringify(p.task)} is not a Kubernetes object name`);
   const test = (p.test ?? {}) as Partial<AgentContext['test']>;
   const model = (p.model ?? {}) as Partial<AgentContext['model']>;

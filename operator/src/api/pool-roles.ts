@@ -62,11 +62,20 @@ export function isLlmRole(role: Role): role is (typeof LLM_ROLES)[number] {
   return (LLM_ROLES as readonly string[]).includes(role);
 }
 
-/** The role's settings; acceptance runs the hidden tests with the run role's settings. */
+/** The publish stage only calls the git host's API: seconds of work, no GPU, no model. */
+export const PUBLISH_TIMEOUT_SECONDS = 300;
+
+/**
+ * The role's settings; acceptance runs the hidden tests with the run role's settings. publish has no
+ * settings in the pool: it runs the agent image with the LLM roles' retry count.
+ */
 export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string): RoleSettings {
   const spec = pool.spec ?? {};
   const d = poolDefaults();
   const agentImage = spec.agentImage ?? fallbackImage ?? d.agentImage;
+  if (role === 'publish') {
+    return { role, llm: false, image: agentImage, agentImage, env: [], resources: {}, gpus: 0, timeoutSeconds: PUBLISH_TIMEOUT_SECONDS, maxAttempts: d.llm.maxAttempts, engine: d.llm.engine, maxTurns: d.llm.maxTurns };
+  }
   const llm = isLlmRole(role);
   const r: LlmRoleSpec = llm ? (spec.roles?.[role] ?? {}) : (spec.roles?.run ?? {});
   const defaults = llm ? d.llm : d.run;

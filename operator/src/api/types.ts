@@ -87,6 +87,8 @@ export interface StageResult {
   reason?: string;
   /** Repair may flag tests it believes are wrong instead of editing them. */
   flaggedTests?: string[];
+  /** The pull (merge) request a publish stage opened or updated. */
+  pullRequestURL?: string;
   /** True when the message was cut to fit STAGE_RESULT_MAX_BYTES. */
   truncated?: boolean;
 }

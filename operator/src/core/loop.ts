@@ -10,6 +10,7 @@ import { diffEvents } from './events.js';
 import { deadlineOf, maxCostOf } from './limits.js';
 import { stageName } from './names.js';
 import { plan, type DoneStep, type Step, type WorkStep } from './plan.js';
+import { pullRequestText } from './pull-request.js';
 import { compareKeys, isFinished, liveStages, mergeObservations, pendingRecord, type Merged, type StageRecord } from './records.js';
 import { isTerminal, summarize } from './status.js';
 
@@ -82,7 +83,12 @@ function finish(status: CodingTaskStatus, records: StageRecord[], done: DoneStep
   status.message = done.message;
   status.completionTime ??= now;
   if (done.phase === 'Succeeded') {
-    status.result = { ...status.result, branch: input.spec.repository?.branch ?? `autorun/${input.name}`, ...(done.commit ? { commit: done.commit } : {}) };
+    status.result = {
+      ...status.result,
+      branch: input.spec.repository?.branch ?? `autorun/${input.name}`,
+      ...(done.commit ? { commit: done.commit } : {}),
+      ...(done.pullRequestURL ? { pullRequestURL: done.pullRequestURL } : {}),
+    };
   }
   const g = input.generation;
   let c = status.conditions;
@@ -118,7 +124,8 @@ function work(status: CodingTaskStatus, records: StageRecord[], step: WorkStep, 
     }
     // A record without an observation was started but not seen yet (cache lag, a lost create, a
     // restarted local tier): starting it again under the same name is idempotent.
-    actions.push({ type: 'StartStage', stage: w.key, name, context: w.context });
+    const context = w.key.role === 'publish' ? { ...w.context, pullRequest: pullRequestText(input.name, spec, next, pool.gpuHourUSD) } : w.context;
+    actions.push({ type: 'StartStage', stage: w.key, name, context });
     if (!rec) next.push(pendingRecord(name, w.key, now));
   }
   next.sort(compareKeys);

@@ -9,7 +9,7 @@ import { isStalled, type Round } from './stall.js';
 import { maxIterationsOf } from './limits.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
-export type ActivePhase = 'Coding' | 'Running' | 'Repairing' | 'Accepting';
+export type ActivePhase = 'Coding' | 'Running' | 'Repairing' | 'Accepting' | 'Publishing';
 
 export interface WantedStage {
   key: StageKey;
@@ -35,6 +35,8 @@ export interface DoneStep {
   message: string;
   /** The commit whose tests passed. */
   commit?: string;
+  /** The pull request the publish stage opened or updated. */
+  pullRequestURL?: string;
 }
 
 export type Step = WorkStep | DoneStep;
@@ -112,13 +114,23 @@ export function plan(p: PlanInput): Step {
     return { step: { kind: 'work', phase, iteration, message, stages, ...(first ? { retryAt: first.at, retryNote: first.note } : {}) } };
   };
 
-  const succeeded = (iteration: number, rec: StageRecord, v: Verdict, codeRef?: string): DoneStep => ({
+  const passed = (iteration: number, rec: StageRecord, v: Verdict, codeRef?: string): DoneStep => ({
     kind: 'done',
     phase: 'Succeeded',
     reason: rec.role === 'acceptance' ? 'AcceptancePassed' : 'TestsPassed',
     message: `${rec.role === 'acceptance' ? 'acceptance tests' : 'tests'} passed (${v.passed}/${v.total}) in iteration ${iteration}`,
     ...((rec.commit ?? codeRef) ? { commit: rec.commit ?? codeRef } : {}),
   });
+  // With spec.repository.pullRequest a publish stage (the only one holding the PR token) opens or
+  // updates the pull request before the task succeeds; retried like a crashed Pod when it fails.
+  const succeeded = (iteration: number, rec: StageRecord, v: Verdict, codeRef?: string): Step => {
+    const done = passed(iteration, rec, v, codeRef);
+    if (!p.spec.repository?.pullRequest) return done;
+    const pub = settle([resolve(iteration, 'publish', { codeRef: done.commit }, true)], 'Publishing', iteration, `iteration ${iteration}: ${done.message}; opening the pull request`);
+    if ('step' in pub) return pub.step;
+    const url = pub.recs[0]?.pullRequestURL;
+    return { ...done, message: `${done.message}; pull request ${url ?? '(no URL reported)'}`, ...(url ? { pullRequestURL: url } : {}) };
+  };
 
   let codeRef: string | undefined;
   let testsRef: string | undefined;

@@ -26,7 +26,7 @@ import { gpuLimit, gpusOf, roleSettings } from '../api/pool-roles.js';
 import { adoptStage, isStageProcess, readStageResult, spawnStage, transcriptTail, type StageExit, type StageHandle } from './stage-process.js';
 import type { LocalStage, StateDir, TaskState } from './state.js';
 
-const ACTIVE: readonly Phase[] = ['Coding', 'Running', 'Repairing', 'Accepting'];
+const ACTIVE: readonly Phase[] = ['Coding', 'Running', 'Repairing', 'Accepting', 'Publishing'];
 const KILL_GRACE_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

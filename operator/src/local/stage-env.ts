@@ -1,7 +1,7 @@
 // What a local stage process gets: the agent context (the same AgentContext the operator puts in a
 // Pod, through the same contextToEnv mapping), GPU devices, and only the secrets its role may hold.
 import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '../agent/context.js';
-import { vertexEnv } from '../agent/credentials.js';
+import { PR_TOKEN_VARS, vertexEnv } from '../agent/credentials.js';
 import { scrubEnv } from '../util/secrets.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
 import { poolDefaults, roleSettings } from '../api/pool-roles.js';
@@ -70,6 +70,10 @@ export function agentContext(i: StageEnvInput): AgentContext {
     terminationPath: i.files.result,
     reportPath: EXECUTES_GENERATED_CODE.includes(role) ? i.files.report : undefined,
   };
+  const pr = spec.repository?.pullRequest;
+  if (role === 'publish' && pr && i.context.pullRequest) {
+    ctx.pullRequest = { provider: pr.provider, apiURL: pr.apiURL, repository: pr.repository, draft: pr.draft ?? false, ...i.context.pullRequest };
+  }
   return ctx;
 }
 
@@ -84,6 +88,8 @@ export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.e
   // SLACK_*: `autorun run` reports to Slack itself; no agent needs the bot token.
   let env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(parent).filter(([k]) => !contextVars.has(k) && !k.startsWith('SLACK_')));
   if (EXECUTES_GENERATED_CODE.includes(i.key.role)) env = scrubEnv(env);
+  // The pull-request token is the publish stage's alone, as its Secret is in the cluster.
+  if (i.key.role !== 'publish') for (const k of PR_TOKEN_VARS) delete env[k];
   const settings = roleSettings(i.pool, i.key.role);
   for (const e of settings.env) if (e.value !== undefined) env[e.name] = e.value;
   if (settings.llm) Object.assign(env, vertexEnv(i.pool.spec.model));

@@ -16,6 +16,7 @@ export interface TaskSummary {
   cost?: string;
   branch?: string;
   commit?: string;
+  pullRequestURL?: string;
 }
 
 export function summarize(namespace: string, name: string, goal: string, status: CodingTaskStatus | undefined): TaskSummary {
@@ -31,5 +32,6 @@ export function summarize(namespace: string, name: string, goal: string, status:
     cost: status?.cost?.summary,
     branch: status?.result?.branch,
     commit: status?.result?.commit,
+    pullRequestURL: status?.result?.pullRequestURL,
   };
 }

@@ -263,6 +263,8 @@ export function success(stage: StagePod, costUSD = 0.01): StageResult {
     case 'run':
     case 'acceptance':
       return { role: stage.role, outcome: 'Succeeded', commit, summary: '10 passed', tests: { passed: 10, failed: 0, total: 10, failing: [] } };
+    case 'publish':
+      return { role: 'publish', outcome: 'Succeeded', summary: 'opened pull request #1', pullRequestURL: `https://github.com/example/repo/pull/1` };
   }
 }
 

@@ -45,6 +45,40 @@ export interface CodingTaskSpec {
        */
       key?: string;
     };
+    /**
+     * Open a pull request (GitHub) or merge request (GitLab) from the task branch into baseRef when the tests pass; a request already open for the branch is updated, not duplicated. A publish stage does it, the only stage that holds credentialsSecretRef.
+     */
+    pullRequest?: {
+      /**
+       * github or gitlab.
+       */
+      provider: "github" | "gitlab";
+      /**
+       * API base URL for GitHub Enterprise (https://HOST/api/v3) or a self-managed GitLab (https://HOST). Defaults to https://api.github.com or https://gitlab.com.
+       */
+      apiURL?: string;
+      /**
+       * owner/name on GitHub, the project path (group/subgroup/name) on GitLab. Derived from spec.repository.url when unset.
+       */
+      repository?: string;
+      /**
+       * Open the request as a draft.
+       */
+      draft?: boolean;
+      /**
+       * Secret holding an API token that may open pull requests. Mounted into the publish stage's Pod only, never into a stage that runs code. In the local tier the token comes from AUTORUN_PR_TOKEN, GITHUB_TOKEN or GITLAB_TOKEN.
+       */
+      credentialsSecretRef?: {
+        /**
+         * Name of the Secret in the task's namespace.
+         */
+        name: string;
+        /**
+         * Key in the Secret holding the token.
+         */
+        key?: string;
+      };
+    };
   };
   /**
    * How the tests are run and judged.
@@ -120,7 +154,16 @@ export interface CodingTaskStatus {
    * One-word summary of where the task is; conditions carry the detail.
    */
   phase?:
-    "Pending" | "Queued" | "Coding" | "Running" | "Repairing" | "Accepting" | "Suspended" | "Succeeded" | "Failed";
+    | "Pending"
+    | "Queued"
+    | "Coding"
+    | "Running"
+    | "Repairing"
+    | "Accepting"
+    | "Publishing"
+    | "Suspended"
+    | "Succeeded"
+    | "Failed";
   /**
    * Machine-readable reason for the phase, for example Stalled or CostLimit.
    */
@@ -223,6 +266,10 @@ export interface CodingTaskStatus {
      * Commit whose tests passed.
      */
     commit?: string;
+    /**
+     * The pull (or merge) request carrying the result.
+     */
+    pullRequestURL?: string;
   };
 }
 /**
@@ -269,7 +316,7 @@ export interface StageStatus {
   /**
    * The agent role.
    */
-  role: "code" | "test" | "run" | "repair" | "acceptance";
+  role: "code" | "test" | "run" | "repair" | "acceptance" | "publish";
   /**
    * Retry number after infrastructure failures, from 0.
    */
@@ -343,6 +390,10 @@ export interface StageStatus {
    * GPU-seconds this stage held.
    */
   gpuSeconds?: number;
+  /**
+   * The pull request a publish stage opened or updated.
+   */
+  pullRequestURL?: string;
   /**
    * Model input tokens.
    */

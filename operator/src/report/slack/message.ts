@@ -5,7 +5,7 @@ import { redactTokenShapes as scrubSecrets } from '../../util/secrets.js';
 
 const PHASE_EMOJI: Record<string, string> = {
   Pending: ':hourglass:', Queued: ':hourglass_flowing_sand:', Coding: ':pencil2:', Running: ':test_tube:',
-  Repairing: ':wrench:', Accepting: ':mag:', Suspended: ':double_vertical_bar:', Succeeded: ':white_check_mark:', Failed: ':x:',
+  Repairing: ':wrench:', Accepting: ':mag:', Publishing: ':outbox_tray:', Suspended: ':double_vertical_bar:', Succeeded: ':white_check_mark:', Failed: ':x:',
 };
 
 export interface SlackMessage {
@@ -36,7 +36,7 @@ export function taskMessage(t: TaskSummary): SlackMessage {
     { type: 'section', text: { type: 'mrkdwn', text: scrubSecrets(`*${t.namespace}/${t.name}*\n>${truncate(t.goal.replace(/\n+/g, ' '), 280)}`) } },
     { type: 'section', fields },
   ];
-  const result = [t.branch && `branch \`${t.branch}\``, t.commit && `commit \`${t.commit.slice(0, 12)}\``].filter(Boolean);
+  const result = [t.branch && `branch \`${t.branch}\``, t.commit && `commit \`${t.commit.slice(0, 12)}\``, t.pullRequestURL && `<${t.pullRequestURL}|pull request>`].filter(Boolean);
   if (result.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: result.join(' · ') }] });
   if (t.message) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: scrubSecrets(truncate(t.message, 500)) }] });
   return { text: headline(t), blocks };
