@@ -10,8 +10,6 @@ import type { Provider, PullRequestProvider } from './context.js';
 /** The publish stage's pull-request token, then the providers' customary variables (local tier). */
 export const PR_TOKEN_ENV = 'AUTORUN_PR_TOKEN';
 export const PR_TOKEN_FALLBACKS: Record<PullRequestProvider, string[]> = { github: ['GITHUB_TOKEN', 'GH_TOKEN'], gitlab: ['GITLAB_TOKEN'] };
-/** Every variable a PR token may arrive in: only the publish stage gets them (local/stage-env.ts). */
-export const PR_TOKEN_VARS: readonly string[] = [PR_TOKEN_ENV, ...new Set(Object.values(PR_TOKEN_FALLBACKS).flat())];
 
 /** A key meant for this agent whatever the provider; it wins over the provider's usual variable. */
 export const MODEL_API_KEY_ENV = 'AUTORUN_MODEL_API_KEY';

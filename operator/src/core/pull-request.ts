@@ -52,7 +52,7 @@ export function pullRequestText(task: string, spec: CodingTaskSpec, records: rea
   lines.push('', '| stage | state | tests | summary |', '| --- | --- | --- | --- |');
   for (const r of done) {
     const t = r.tests ? `${r.tests.passed}/${r.tests.total}` : '';
-    lines.push(`| ${r.name} | ${r.state}${r.reason && r.state !== 'Succeeded' ? ` (${r.reason})` : ''} | ${t} | ${cell(r.summary)} |`);
+    lines.push(`| ${r.name} | ${r.state}${r.reason && r.reason !== r.state && r.state !== 'Succeeded' ? ` (${r.reason})` : ''} | ${t} | ${cell(r.summary)} |`);
   }
   let body = redactTokenShapes(lines.join('\n'));
   if (body.length > MAX_BODY) body = `${body.slice(0, MAX_BODY - 40)}\n\n… (cut; the task's status has every stage)`;

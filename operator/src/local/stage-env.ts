@@ -1,7 +1,7 @@
 // What a local stage process gets: the agent context (the same AgentContext the operator puts in a
 // Pod, through the same contextToEnv mapping), GPU devices, and only the secrets its role may hold.
 import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '../agent/context.js';
-import { PR_TOKEN_VARS, vertexEnv } from '../agent/credentials.js';
+import { PR_TOKEN_ENV, vertexEnv } from '../agent/credentials.js';
 import { scrubEnv } from '../util/secrets.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
 import { poolDefaults, roleSettings } from '../api/pool-roles.js';
@@ -88,8 +88,10 @@ export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.e
   // SLACK_*: `autorun run` reports to Slack itself; no agent needs the bot token.
   let env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(parent).filter(([k]) => !contextVars.has(k) && !k.startsWith('SLACK_')));
   if (EXECUTES_GENERATED_CODE.includes(i.key.role)) env = scrubEnv(env);
-  // The pull-request token is the publish stage's alone, as its Secret is in the cluster.
-  if (i.key.role !== 'publish') for (const k of PR_TOKEN_VARS) delete env[k];
+  // AUTORUN_PR_TOKEN is the publish stage's alone, as its Secret is in the cluster. GITHUB_TOKEN and
+  // GITLAB_TOKEN stay where they were (a git credential helper may push with them); the run and
+  // acceptance stages lose them with every other secret above.
+  if (i.key.role !== 'publish') delete env[PR_TOKEN_ENV];
   const settings = roleSettings(i.pool, i.key.role);
   for (const e of settings.env) if (e.value !== undefined) env[e.name] = e.value;
   if (settings.llm) Object.assign(env, vertexEnv(i.pool.spec.model));
