@@ -14,6 +14,7 @@ import type { CodingTask } from '../api/types.js';
 import { detectGpus, GpuAllocator } from './gpus.js';
 import { acquireLock, LockedError } from './lock.js';
 import { missingCredentials, resolvePools } from './pools.js';
+import { PR_TOKEN_ENV, PR_TOKEN_FALLBACKS } from '../agent/credentials.js';
 import { Progress } from './progress.js';
 import { checkLocalRemote, ensureFreshRepository, resolveRepositoryUrl } from './repo.js';
 import { Runner, type LocalTask } from './runner.js';
@@ -87,6 +88,11 @@ export async function main(argv: string[]): Promise<number> {
     const url = resolveRepositoryUrl(t.spec.repository.url, source.file);
     const bad = checkLocalRemote(url);
     if (bad) problems.push(`${source.file}: document ${source.document} (CodingTask ${t.metadata.name}): spec.repository.url: ${bad}`);
+    const pr = t.spec.repository.pullRequest;
+    const tokenVars = pr ? [PR_TOKEN_ENV, ...PR_TOKEN_FALLBACKS[pr.provider]] : [];
+    if (pr && !tokenVars.some((v) => process.env[v])) {
+      problems.push(`${source.file}: document ${source.document} (CodingTask ${t.metadata.name}): spec.repository.pullRequest: no ${pr.provider} token: set ${tokenVars.join(' or ')}`);
+    }
     urls.set(t.metadata.name, url);
   }
   if (problems.length) return fail(`${problems.join('\n')}\nNothing was started.`);
