@@ -19,10 +19,13 @@ function clip(s: string, n: number): string {
 
 const cell = (s: string | undefined): string => clip(s ?? '', MAX_CELL).replace(/\|/g, '\\|');
 
-/** The first sentence or line of the goal, as a title. */
+/** The first sentence or line of the goal, as a title, cut at a word when it is long. */
 export function pullRequestTitle(goal: string): string {
-  const first = goal.trim().split(/\n|(?<=[.!?])\s/)[0] ?? goal;
-  return redactTokenShapes(clip(first.replace(/[.!?]$/, ''), MAX_TITLE));
+  const first = (goal.trim().split(/\n|(?<=[.!?])\s/)[0] ?? goal).replace(/\s+/g, ' ').replace(/[.!?]$/, '');
+  if (first.length <= MAX_TITLE) return redactTokenShapes(first);
+  const cut = first.slice(0, MAX_TITLE - 1);
+  const word = cut.lastIndexOf(' ');
+  return redactTokenShapes(`${(word > MAX_TITLE / 2 ? cut.slice(0, word) : cut).replace(/[\s,;:]+$/, '')}…`);
 }
 
 export function pullRequestText(task: string, spec: CodingTaskSpec, records: readonly StageRecord[], gpuHourUSD: number): { title: string; body: string } {

@@ -64,7 +64,7 @@ test('a passing task opens one draft pull request; the same task run again updat
 
   const pulls = gh.pulls('acme/fizzbuzz');
   expect(pulls).toHaveLength(1);
-  expect(pulls[0]).toMatchObject({ number: 1, head: 'autorun/published', base: 'main', draft: true, title: 'Implement fizzbuzz(n) in fizzbuzz.py: "Fizz" for multiples of 3, "Buzz"…' });
+  expect(pulls[0]).toMatchObject({ number: 1, head: 'autorun/published', base: 'main', draft: true, title: 'Implement fizzbuzz(n) in fizzbuzz.py: "Fizz" for multiples of 3…' });
   expect(pulls[0]!.body).toContain('- **Tests:** 5/5 passed');
   expect(pulls[0]!.body).toContain('- **Iterations:** 1 of at most 5');
   expect(pulls[0]!.body).toMatch(/- \*\*Cost:\*\* \$\d+\.\d\d \(models \$\d+\.\d\d\)/);

@@ -81,6 +81,7 @@ test.each([
   ['Add a CLI\nwith flags', 'Add a CLI'],
   ['x'.repeat(100), `${'x'.repeat(71)}…`],
   ['Use key sk-ant-abcdefghijklmnop here', 'Use key [redacted] here'],
+  ['Implement fizzbuzz(n) in fizzbuzz.py returning Fizz, Buzz, FizzBuzz or the number as a string', 'Implement fizzbuzz(n) in fizzbuzz.py returning Fizz, Buzz, FizzBuzz or…'],
 ])('pullRequestTitle(%j)', (goal, title) => {
   expect(pullRequestTitle(goal)).toBe(title);
 });
