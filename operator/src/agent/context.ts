@@ -44,6 +44,8 @@ export interface AgentContext {
   flaggedTests?: string[];
   /** Code role after a stall: start again from the goal and the existing tests. */
   freshStart?: boolean;
+  /** Hints from people (spec.guidance), for repair and a fresh start. */
+  guidance?: string[];
   test: {
     /** Shell command that runs the tests; detected from the language when unset. */
     command?: string;
@@ -111,6 +113,7 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_FAILURE_REPORT', path: 'failureReportPath', kind: 'string' },
   { env: 'AUTORUN_FLAGGED_TESTS', path: 'flaggedTests', kind: 'list' },
   { env: 'AUTORUN_FRESH_START', path: 'freshStart', kind: 'bool' },
+  { env: 'AUTORUN_GUIDANCE', path: 'guidance', kind: 'list' },
   { env: 'AUTORUN_TEST_COMMAND', path: 'test.command', kind: 'string' },
   { env: 'AUTORUN_TEST_TIMEOUT_SECONDS', path: 'test.timeoutSeconds', kind: 'int' },
   { env: 'AUTORUN_ALLOW_REPAIR_TO_EDIT_TESTS', path: 'test.allowRepairToEditTests', kind: 'bool' },

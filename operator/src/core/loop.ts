@@ -53,6 +53,7 @@ export function decide(input: LoopInput): LoopOutput {
 /** Which end, if any, the task reaches now. Success wins over a limit hit by the last stage. */
 function terminalOutcome(input: LoopInput, step: Step, merged: Merged): DoneStep | undefined {
   if (step.kind === 'done' && step.phase === 'Succeeded') return step;
+  if (input.spec.stop) return { kind: 'done', phase: 'Failed', reason: 'Stopped', message: 'stopped for good: spec.stop is true' };
   const err = merged.agentErrors[0];
   if (err) {
     // The agent itself says it cannot work (bad credentials, git unreachable): retrying won't help.

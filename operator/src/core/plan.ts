@@ -145,7 +145,7 @@ export function plan(p: PlanInput): Step {
     if (kind !== 'repair') {
       // Code and test agents both work from the goal alone (AgentCoder); a fresh start rewrites
       // the code from the goal and the existing tests.
-      const rs = [resolve(i, 'code', kind === 'fresh' ? { freshStart: true, testsRef } : {}, true)];
+      const rs = [resolve(i, 'code', kind === 'fresh' ? { freshStart: true, testsRef, guidance: p.spec.guidance } : {}, true)];
       if (kind === 'initial') rs.push(resolve(i, 'test', {}, true));
       const message =
         kind === 'initial'
@@ -157,7 +157,7 @@ export function plan(p: PlanInput): Step {
       if (kind === 'initial') testsRef = g.recs[1]?.commit ?? testsRef;
     } else {
       const last = chain[chain.length - 1] as Round;
-      const context = { codeRef, testsRef, failing: last.failing, previousAttempts: [...repairSummaries], flaggedTests: [...flagged] };
+      const context = { codeRef, testsRef, failing: last.failing, previousAttempts: [...repairSummaries], flaggedTests: [...flagged], guidance: p.spec.guidance };
       const g = settle([resolve(i, 'repair', context, false)], 'Repairing', i, `iteration ${i}: repairing ${plural(last.failing.length, 'failing test')}`);
       if ('step' in g) return g.step;
       const rep = g.recs[0] as StageRecord;

@@ -50,6 +50,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
     previousAttempts: i.context.previousAttempts,
     flaggedTests: i.context.flaggedTests,
     freshStart: i.context.freshStart,
+    guidance: i.context.guidance,
     failureReportPath: role === 'repair' ? i.failureReportPath : undefined,
     test: {
       command: spec.test?.command,

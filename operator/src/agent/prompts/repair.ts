@@ -1,5 +1,5 @@
 import type { AgentContext } from '../context.js';
-import { workspaceRules } from './common.js';
+import { guidanceSection, workspaceRules } from './common.js';
 import type { Prompt } from './common.js';
 
 /** Most characters of the failure report put in the prompt; the model can run the tests for more. */
@@ -15,6 +15,7 @@ export function repairPrompt(ctx: AgentContext, tools: string, report: string | 
   const parts = [`Goal:\n${ctx.goal}`];
   if (ctx.failing?.length) parts.push(`Failing tests:\n${ctx.failing.map((f) => `- ${f}`).join('\n')}`);
   if (report) parts.push(`Failure report of the last run:\n${report.length > REPORT_IN_PROMPT ? report.slice(0, REPORT_IN_PROMPT) + '\n[report truncated]' : report}`);
+  if (ctx.guidance?.length) parts.push(guidanceSection(ctx.guidance));
   if (ctx.previousAttempts?.length) parts.push(`Previous repair attempts (they did not fix everything; try something different where they failed):\n${ctx.previousAttempts.map((a, i) => `${i + 1}. ${a}`).join('\n')}`);
   parts.push('Fix the implementation now.');
   return { system, prompt: parts.join('\n\n') };

@@ -125,6 +125,7 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
     previousAttempts: context.previousAttempts,
     flaggedTests: context.flaggedTests,
     freshStart: context.freshStart,
+    guidance: context.guidance,
     test: {
       command: spec.test?.command,
       timeoutSeconds: spec.test?.timeoutSeconds ?? 600,
