@@ -5,7 +5,7 @@
   verbs: ["get", "list", "watch"]
 - apiGroups: ["autorun.dev"]
   resources: ["codingtasks"]
-  verbs: ["patch"]
+  verbs: ["patch", "create"]
 - apiGroups: ["autorun.dev"]
   resources: ["codingtasks/status", "agentpools/status"]
   verbs: ["update", "patch"]

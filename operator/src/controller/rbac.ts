@@ -3,7 +3,9 @@
 // operator runs as, so a call missing here fails in the tests, not in a cluster.
 //
 //   codingtasks          get list watch          informer
-//   codingtasks          patch                   the Slack thread annotation (metadata merge patch)
+//   codingtasks          patch                   the Slack thread annotation (metadata merge patch); Slack's
+//                                                controls: spec.suspend, spec.stop, spec.guidance
+//   codingtasks          create                  Slack's /autorun new and Retry (a new task)
 //   codingtasks/status   update patch            status writes (PUT with resourceVersion)
 //   agentpools           get list watch          informer
 //   agentpools/status    update patch            pool counters (merge patch)
@@ -22,7 +24,7 @@ export interface PolicyRule {
 
 export const OPERATOR_RULES: readonly PolicyRule[] = [
   { apiGroups: ['autorun.dev'], resources: ['codingtasks', 'agentpools'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['autorun.dev'], resources: ['codingtasks'], verbs: ['patch'] },
+  { apiGroups: ['autorun.dev'], resources: ['codingtasks'], verbs: ['patch', 'create'] },
   { apiGroups: ['autorun.dev'], resources: ['codingtasks/status', 'agentpools/status'], verbs: ['update', 'patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
