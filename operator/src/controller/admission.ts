@@ -46,7 +46,7 @@ export interface Admission {
 }
 
 /** Phases in which a task does not work; in every other phase it holds a slot. */
-const IDLE_PHASES = new Set(['Pending', 'Queued', 'Suspended', 'Succeeded', 'Failed']);
+const IDLE_PHASES = new Set(['Pending', 'Queued', 'Suspended', 'NeedsInput', 'Succeeded', 'Failed']);
 const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
 
 export function taskKey(task: Pick<CodingTask, 'metadata'>): string {

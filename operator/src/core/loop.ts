@@ -38,7 +38,9 @@ export function decide(input: LoopInput): LoopOutput {
       flaggedOf: (name) => observedResults.get(name)?.flaggedTests,
     });
     const done = terminalOutcome(input, step, merged);
-    if (done) {
+    if (done && escalates(input, done)) {
+      needsInput(status, records, done, input, actions);
+    } else if (done) {
       records = finish(status, records, done, input, actions);
     } else {
       records = work(status, records, step as WorkStep, input, actions);
@@ -69,6 +71,27 @@ function terminalOutcome(input: LoopInput, step: Step, merged: Merged): DoneStep
     return { kind: 'done', phase: 'Failed', reason: 'CostLimit', message: `spent $${cost.totalUSD.toFixed(4)}, reaching spec.limits.maxCostUSD ($${max})` };
   }
   return step.kind === 'done' ? step : undefined;
+}
+
+/** Escalation: Stalled and MaxIterations wait for a person instead of ending the task. */
+function escalates(input: LoopInput, done: DoneStep): boolean {
+  return input.spec.escalation?.enabled === true && done.phase === 'Failed' && (done.reason === 'Stalled' || done.reason === 'MaxIterations');
+}
+
+function needsInput(status: CodingTaskStatus, records: StageRecord[], done: DoneStep, input: LoopInput, actions: Action[]): void {
+  actions.push(...stopActions(records, input.observed));
+  const message = `${done.message}; waiting for a person: grant iterations (spec.escalation.grants), ideally with a hint (spec.guidance), or stop the task (spec.stop)`;
+  status.phase = 'NeedsInput';
+  status.reason = done.reason;
+  status.message = message;
+  const g = input.generation;
+  let c = status.conditions;
+  c = setCondition(c, { type: 'Ready', status: 'False', reason: done.reason, message }, input.now, g);
+  c = setCondition(c, { type: 'Progressing', status: 'False', reason: 'NeedsInput', message }, input.now, g);
+  c = setCondition(c, { type: 'NeedsInput', status: 'True', reason: done.reason, message }, input.now, g);
+  status.conditions = c;
+  // Only the deadline can still change anything without a person.
+  actions.push({ type: 'RequeueAt', at: deadlineOf(input.spec, input.createdAt).toISOString() });
 }
 
 function stopActions(records: readonly StageRecord[], observed: readonly ObservedStage[]): Action[] {
@@ -161,6 +184,9 @@ function work(status: CodingTaskStatus, records: StageRecord[], step: WorkStep, 
   if (gate === 'Queued' && !status.queuedAt) status.queuedAt = now.toISOString();
 
   status.conditions = conditionsFor(status, input, gate, gpuWait, unschedulable);
+  if (getCondition(status.conditions, 'NeedsInput')?.status === 'True') {
+    status.conditions = setCondition(status.conditions, { type: 'NeedsInput', status: 'False', reason: 'Resumed', message: `resumed by a grant of iterations (${input.spec.escalation?.grants?.length ?? 0} so far)` }, input.now, input.generation);
+  }
 
   const deadline = deadlineOf(spec, input.createdAt).toISOString();
   const wake = [deadline, ...(step.retryAt && !gate ? [step.retryAt] : [])].sort()[0] as string;

@@ -6,7 +6,7 @@ import type { CodingTaskSpec, Role } from '../api/types.js';
 import type { StageContext, StageKey } from './types.js';
 import { isFinished, latestAttempt, type StageRecord } from './records.js';
 import { isStalled, type Round } from './stall.js';
-import { maxIterationsOf } from './limits.js';
+import { iterationCapOf, resumesOf } from './limits.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
 export type ActivePhase = 'Coding' | 'Running' | 'Repairing' | 'Accepting' | 'Publishing';
@@ -78,7 +78,9 @@ function clean(context: StageContext): StageContext {
 }
 
 export function plan(p: PlanInput): Step {
-  const maxIterations = maxIterationsOf(p.spec);
+  const maxIterations = iterationCapOf(p.spec);
+  const resumes = resumesOf(p.spec);
+  let forgiven = 0;
   const allowEdit = p.spec.test?.allowRepairToEditTests === true;
   const hasAcceptance = p.spec.test?.acceptance !== undefined;
 
@@ -203,7 +205,12 @@ export function plan(p: PlanInput): Step {
     }
 
     chain.push(round);
-    if (isStalled(chain)) {
+    if (isStalled(chain) && freshStarts >= 1 && forgiven < resumes) {
+      // A person resumed the task after this stall (escalation): carry on repairing from here.
+      forgiven++;
+      chain = [round];
+      kind = 'repair';
+    } else if (isStalled(chain)) {
       if (freshStarts >= 1) {
         return failed('Stalled', `no progress in two repair rounds in a row after a fresh start (iteration ${i}, ${plural(round.failing.length, 'failing test')})`);
       }
@@ -215,7 +222,9 @@ export function plan(p: PlanInput): Step {
       kind = 'repair';
     }
     if (i + 1 > maxIterations) {
-      return failed('MaxIterations', `iteration ${i + 1} would exceed spec.limits.maxIterations (${maxIterations}); ${plural(round.failing.length, 'test')} still failing`);
+      const granted = maxIterations - (p.spec.limits?.maxIterations ?? maxIterations);
+      const cap = granted > 0 ? `spec.limits.maxIterations plus the granted iterations (${maxIterations})` : `spec.limits.maxIterations (${maxIterations})`;
+      return failed('MaxIterations', `iteration ${i + 1} would exceed ${cap}; ${plural(round.failing.length, 'test')} still failing`);
     }
   }
 }

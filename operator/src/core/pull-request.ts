@@ -3,6 +3,7 @@
 import type { CodingTaskSpec } from '../api/types.js';
 import { redactTokenShapes } from '../util/secrets.js';
 import { costOfRecords } from './cost.js';
+import { iterationCapOf } from './limits.js';
 import { isFinished, type StageRecord } from './records.js';
 import { verdictOf } from './verdict.js';
 
@@ -49,7 +50,7 @@ export function pullRequestText(task: string, spec: CodingTaskSpec, records: rea
     const v = verdictOf(acceptance);
     lines.push(`- **Hidden acceptance tests:** ${v.passed}/${v.total} passed`);
   }
-  lines.push(`- **Iterations:** ${iterations} of at most ${spec.limits?.maxIterations ?? 5}`);
+  lines.push(`- **Iterations:** ${iterations} of at most ${iterationCapOf(spec)}`);
   const gpu = cost.gpuSeconds ? `, ${cost.gpuSeconds} GPU-seconds` : '';
   lines.push(`- **Cost:** $${cost.totalUSD.toFixed(2)} (models $${cost.llmUSD.toFixed(2)}${gpu})`);
   lines.push('', '| stage | state | tests | summary |', '| --- | --- | --- | --- |');

@@ -67,9 +67,12 @@ function classify(e: unknown, what: string): PublishError {
   return new PublishError(`${what}: ${status ? `HTTP ${status}: ` : ''}${msg}`, 'PublishFailed', false);
 }
 
+const QUIET = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
 async function github(r: PublishRequest): Promise<PullRequestRef> {
   const [owner, repo] = r.repository.split('/') as [string, string];
-  const gh = new Octokit({ auth: r.token, baseUrl: r.apiURL.replace(/\/$/, ''), userAgent: 'autorun' });
+  // Octokit logs failed requests to the console; the transcript records the outcome instead.
+  const gh = new Octokit({ auth: r.token, baseUrl: r.apiURL.replace(/\/$/, ''), userAgent: 'autorun', log: QUIET });
   const open = await gh.rest.pulls.list({ owner, repo, head: `${owner}:${r.head}`, base: r.base, state: 'open', per_page: 1 });
   const existing = open.data[0];
   if (existing) {

@@ -145,6 +145,598 @@ export interface CodingTaskSpec {
    */
   stop?: boolean;
   /**
+   * Ask a person instead of giving up: a task that would end Failed with reason Stalled or MaxIterations waits in phase NeedsInput instead (no stage runs, no pool slot held, no cost accrues; spec.limits.timeout still applies) until a grant resumes it.
+   */
+  escalation?: {
+    /**
+     * Wait in NeedsInput instead of failing on Stalled or MaxIterations.
+     */
+    enabled?: boolean;
+    /**
+     * A Slack user group ID (S…) mentioned in the task's thread when it needs input.
+     */
+    notifyUserGroup?: string;
+    /**
+     * Resumes given by people (Slack, kubectl patch), oldest first. Each grant adds its iterations to spec.limits.maxIterations and lets the loop carry on past one stall; add spec.guidance with it to tell the agents what to do differently.
+     *
+     * @maxItems 10
+     *
+     * Items: One resume by a person.
+     */
+    grants?:
+      | []
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ];
+  };
+  /**
    * Hints from people (a Slack thread reply, kubectl patch), oldest first. Every later repair stage, and the code stage of a fresh start, receives them with the failure report.
    *
    * @maxItems 20
@@ -306,6 +898,7 @@ export interface CodingTaskStatus {
     | "Accepting"
     | "Publishing"
     | "Suspended"
+    | "NeedsInput"
     | "Succeeded"
     | "Failed";
   /**
@@ -317,7 +910,7 @@ export interface CodingTaskStatus {
    */
   message?: string;
   /**
-   * Standard conditions. Types are Ready, Progressing, Succeeded, Failed, PoolReady and Schedulable.
+   * Standard conditions. Types are Ready, Progressing, Succeeded, Failed, PoolReady, Schedulable and NeedsInput.
    */
   conditions?: CodingTaskCondition[];
   /**
