@@ -13,6 +13,7 @@ import { SLACK_THREAD_ANNOTATION } from './slack.js';
 
 export const RETRY_OF_LABEL = 'autorun.dev/retry-of';
 const MAX_GUIDANCE = 20;
+const MAX_GRANTS = 10;
 /** Task names are at most 40 characters; generateName adds 5. */
 const RETRY_PREFIX_MAX = 33;
 
@@ -44,14 +45,25 @@ export class KubeControl implements ControlTarget {
   }
 
   async guide(ref: TaskRef, text: string, actor: Actor): Promise<void> {
-    // Read-modify-write with the resourceVersion: two replies at once must both land.
+    const t = await this.appendTo(ref, (spec) => ({ guidance: [...(spec.guidance ?? []), text].slice(-MAX_GUIDANCE) }));
+    await this.event(t, 'GuidanceFromSlack', `guidance from ${actorText(actor)} for the next repair stage: ${text}`);
+  }
+
+  async grant(ref: TaskRef, iterations: number, actor: Actor): Promise<void> {
+    const t = await this.appendTo(ref, (spec) => {
+      const grants = [...(spec.escalation?.grants ?? []), { iterations, by: actorText(actor).slice(0, 256) }];
+      if (grants.length > MAX_GRANTS) throw new Error(`${ref.namespace}/${ref.name} has had ${MAX_GRANTS} grants already: stop it or retry it`);
+      return { escalation: { grants } };
+    });
+    await this.event(t, 'GrantedFromSlack', `${iterations} more iterations granted by ${actorText(actor)}`);
+  }
+
+  /** Read-modify-write of list fields with the resourceVersion: two replies at once must both land. */
+  private async appendTo(ref: TaskRef, change: (spec: CodingTask['spec']) => object): Promise<CodingTask> {
     for (let attempt = 0; ; attempt++) {
       const cur = await this.api.readTask(ref.namespace, ref.name);
-      const guidance = [...(cur.spec.guidance ?? []), text].slice(-MAX_GUIDANCE);
       try {
-        const t = await this.api.patchTask(ref.namespace, ref.name, { metadata: { resourceVersion: cur.metadata.resourceVersion }, spec: { guidance } });
-        await this.event(t, 'GuidanceFromSlack', `guidance from ${actorText(actor)} for the next repair stage: ${text}`);
-        return;
+        return await this.api.patchTask(ref.namespace, ref.name, { metadata: { resourceVersion: cur.metadata.resourceVersion }, spec: change(cur.spec) });
       } catch (err) {
         if (httpCode(err) !== 409 || attempt >= 4) throw err;
       }

@@ -101,7 +101,7 @@ export class TaskReporter {
   /** Queues the update of the task's thread and returns at once. */
   report(task: CodingTask, status: CodingTaskStatus, events: TaskEvent[]): void {
     const { namespace, name } = task.metadata;
-    const p = this.reporter.report(summarize(namespace!, name, task.spec.goal ?? '', status), events).finally(() => this.pending.delete(p));
+    const p = this.reporter.report(summarize(namespace!, name, task.spec.goal ?? '', status, task.spec.escalation?.notifyUserGroup), events).finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
 

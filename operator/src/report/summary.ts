@@ -17,9 +17,11 @@ export interface TaskSummary {
   branch?: string;
   commit?: string;
   pullRequestURL?: string;
+  /** A Slack user group to mention when the task needs input (spec.escalation.notifyUserGroup). */
+  notifyUserGroup?: string;
 }
 
-export function summarize(namespace: string, name: string, goal: string, status: CodingTaskStatus | undefined): TaskSummary {
+export function summarize(namespace: string, name: string, goal: string, status: CodingTaskStatus | undefined, notifyUserGroup?: string): TaskSummary {
   return {
     namespace,
     name,
@@ -33,5 +35,6 @@ export function summarize(namespace: string, name: string, goal: string, status:
     branch: status?.result?.branch,
     commit: status?.result?.commit,
     pullRequestURL: status?.result?.pullRequestURL,
+    ...(notifyUserGroup ? { notifyUserGroup } : {}),
   };
 }

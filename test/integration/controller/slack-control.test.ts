@@ -3,7 +3,7 @@
 // user, and a thread reply that reaches the next repair stage's context, each checked where it
 // lands: the CodingTask's spec, its Events (naming the Slack user), its Pods, and what Bolt posts.
 import { jest } from '@jest/globals';
-import type { V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { GROUP, VERSION, type CodingTask } from '../../../operator/src/api/types.js';
 import { RETRY_OF_LABEL } from '../../../operator/src/controller/slack-control.js';
 import { SLACK_THREAD_ANNOTATION } from '../../../operator/src/controller/slack.js';
@@ -212,4 +212,53 @@ test('/autorun list, status and new (with arguments and through the form); a ref
   });
   expect(byForm.metadata.name).toMatch(/^slack-[a-z0-9]{5}$/);
   expect(byForm.spec.repository).toMatchObject({ url: 'https://github.com/acme/primes.git' });
+});
+
+test('escalation: a task out of iterations waits in NeedsInput with no Pod running, pings the user group, and a thread reply resumes it', async () => {
+  scripts.set('ask', (s) => (s.role === 'run' && s.iteration === 1 ? { result: failingRun(s, ['test_fizz_15']) } : { result: success(s) }));
+  await kube().custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: bed.ns,
+    plural: 'codingtasks',
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'CodingTask',
+      metadata: { name: 'ask' },
+      spec: { goal: 'Implement fizzbuzz(n) in fizzbuzz.py', limits: { maxIterations: 1 }, escalation: { enabled: true, notifyUserGroup: 'SONCALL' } },
+    },
+  });
+  const ts = await threadOf('ask');
+  const waiting = await waitForPhase(bed.ns, 'ask', ['NeedsInput', 'Failed', 'Succeeded']);
+  expect(waiting.status).toMatchObject({ phase: 'NeedsInput', reason: 'MaxIterations' });
+  expect(waiting.status?.conditions?.find((c) => c.type === 'NeedsInput')).toMatchObject({ status: 'True', reason: 'MaxIterations' });
+  expect(waiting.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'NeedsInput' });
+  const live = (await kube().core.listNamespacedPod({ namespace: bed.ns, labelSelector: 'autorun.dev/task=ask' })).items.filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''));
+  expect(live).toEqual([]);
+  await eventually(() => threadReplies(ts).some((t) => t.startsWith('<!subteam^SONCALL> *NeedsInput*: iteration 2 would exceed spec.limits.maxIterations (1)')));
+  await eventually(() => slack.callsOf('chat.update').some((c) => c.args.ts === ts && JSON.stringify(c.args.blocks).includes('"action_id":"autorun_grant"')));
+
+  await reply('UALICE', ts, 'check 15 before 3 and 5');
+  const repair = await eventually(() => pod('ask-i2-repair-a0'), { timeoutMs: 30_000 });
+  expect(JSON.parse(envOf(repair, 'AUTORUN_GUIDANCE') ?? '[]')).toEqual(['check 15 before 3 and 5']);
+  const done = await waitForPhase(bed.ns, 'ask', ['Succeeded', 'Failed']);
+  expect(done.status?.phase).toBe('Succeeded');
+  expect(done.spec.escalation?.grants).toEqual([{ iterations: 2, by: 'Slack user UALICE' }]);
+  expect(done.status?.conditions?.find((c) => c.type === 'NeedsInput')).toMatchObject({ status: 'False', reason: 'Resumed' });
+  await eventually(async () => (await eventReasons('ask')).includes('GrantedFromSlack: 2 more iterations granted by Slack user UALICE'));
+});
+
+test('escalation: kubectl patch resumes a waiting task with the iterations it grants', async () => {
+  scripts.set('ask-kubectl', (s) => (s.role === 'run' && s.iteration === 1 ? { result: failingRun(s, ['test_fizz_15']) } : { result: success(s) }));
+  await createTask(bed.ns, 'ask-kubectl', { maxIterations: 1 });
+  await kube().custom.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, namespace: bed.ns, plural: 'codingtasks', name: 'ask-kubectl', body: { spec: { escalation: { enabled: true } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  await waitForPhase(bed.ns, 'ask-kubectl', ['NeedsInput']);
+  const { kubectl } = await import('../../harness/kubectl.js');
+  const patched = await kubectl(['patch', 'ct', 'ask-kubectl', '-n', bed.ns, '--type', 'json', '-p', '[{"op":"add","path":"/spec/escalation/grants","value":[{"iterations":1,"by":"kubectl"}]}]']);
+  expect(patched.code).toBe(0);
+  const done = await waitForPhase(bed.ns, 'ask-kubectl', ['Succeeded', 'Failed']);
+  expect(done.status).toMatchObject({ phase: 'Succeeded', iteration: 2 });
 });

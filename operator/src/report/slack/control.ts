@@ -9,7 +9,7 @@ import { redactTokenShapes } from '../../util/secrets.js';
 import type { TaskSummary } from '../summary.js';
 import type { Access } from './access.js';
 import { headline } from './message.js';
-import { ACTIONS } from './buttons.js';
+import { ACTIONS, GRANT_ITERATIONS } from './buttons.js';
 
 export { ACTIONS, buttonsFor } from './buttons.js';
 
@@ -41,6 +41,8 @@ export interface ControlTarget {
   /** A failed task again, as a new task with the same spec and the hint added; its name. */
   retry(ref: TaskRef, hint: string | undefined, actor: Actor): Promise<string>;
   guide(ref: TaskRef, text: string, actor: Actor): Promise<void>;
+  /** Resumes a task waiting in NeedsInput with more iterations (spec.escalation.grants). */
+  grant(ref: TaskRef, iterations: number, actor: Actor): Promise<void>;
   create(namespace: string, task: NewTask, actor: Actor): Promise<string>;
 }
 
@@ -91,7 +93,7 @@ export function registerControls(app: App, o: ControlOptions): void {
   };
   const actorOf = (id: string, name?: string): Actor => ({ id, ...(name ? { name } : {}) });
 
-  app.action<BlockAction<ButtonAction>>(/^autorun_(suspend|resume|stop|retry)$/, async ({ ack, body, action }) => {
+  app.action<BlockAction<ButtonAction>>(/^autorun_(suspend|resume|stop|retry|grant)$/, async ({ ack, body, action }) => {
     await ack();
     try {
       const [namespace, name] = splitRef(action.value ?? '');
@@ -114,6 +116,9 @@ export function registerControls(app: App, o: ControlOptions): void {
         case ACTIONS.stop:
           await target.stop(ref, actor);
           return await inThread(ref, `:octagonal_sign: Stopped for good by ${who}.`);
+        case ACTIONS.grant:
+          await target.grant(ref, GRANT_ITERATIONS, actor);
+          return await inThread(ref, `:arrow_forward: ${GRANT_ITERATIONS} more iterations granted by ${who}; the task carries on from where it stopped. A reply here gives the agents a hint.`);
         case ACTIONS.retry:
           await app.client.views.open({ trigger_id: body.trigger_id, view: retryView(ref) as never });
           return;
@@ -216,7 +221,13 @@ export function registerControls(app: App, o: ControlOptions): void {
       if (!(await access.allows(m.user, ref.namespace))) return await refuse(m.channel, m.user, ref.namespace);
       const text = redactTokenShapes(m.text.trim()).slice(0, 4000);
       await target.guide(ref, text, actorOf(m.user));
-      await inThread(ref, `:memo: Guidance from <@${m.user}> recorded: the next repair stage receives it.`);
+      // A hint to a task that waits for a person is also the go-ahead to carry on.
+      if (ref.summary.phase === 'NeedsInput') {
+        await target.grant(ref, GRANT_ITERATIONS, actorOf(m.user));
+        await inThread(ref, `:memo: Guidance from <@${m.user}> recorded and ${GRANT_ITERATIONS} more iterations granted: the task carries on with the next repair.`);
+      } else {
+        await inThread(ref, `:memo: Guidance from <@${m.user}> recorded: the next repair stage receives it.`);
+      }
     } catch (err) {
       onError(err);
     }

@@ -70,7 +70,8 @@ export class SlackReporter {
     }
     this.lastText.set(key, digest);
     for (const e of events) {
-      await this.app.client.chat.postMessage({ channel: this.channel, thread_ts: ts, text: eventReply(e.reason, e.message, e.kind) });
+      const ping = e.reason === 'NeedsInput' && task.notifyUserGroup ? `<!subteam^${task.notifyUserGroup}> ` : '';
+      await this.app.client.chat.postMessage({ channel: this.channel, thread_ts: ts, text: ping + eventReply(e.reason, e.message, e.kind) });
     }
   }
 }

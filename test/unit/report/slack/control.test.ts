@@ -34,6 +34,9 @@ class RecordingTarget implements ControlTarget {
   async guide(r: TaskRef, text: string, a: Actor) {
     this.calls.push(`guide ${r.name} ${text} ${a.id}`);
   }
+  async grant(r: TaskRef, n: number, a: Actor) {
+    this.calls.push(`grant ${r.name} ${n} ${a.id}`);
+  }
   async create(ns: string, t: { goal: string }, a: Actor) {
     this.calls.push(`create ${ns} ${t.goal} ${a.id}`);
     return 'slack-abcde';
@@ -101,6 +104,7 @@ describe('over HTTP events, signed', () => {
 test.each([
   ['Coding', ['autorun_suspend', 'autorun_stop']],
   ['Suspended', ['autorun_resume', 'autorun_stop']],
+  ['NeedsInput', ['autorun_grant', 'autorun_stop']],
   ['Failed', ['autorun_retry']],
   ['Succeeded', []],
 ])('buttons in phase %s', (phase, ids) => {
