@@ -225,6 +225,9 @@ function outcomeLine(t: LocalTask, dir: StateDir): string {
     const where = existsSync(t.repositoryUrl) ? ` in ${rel && !rel.startsWith('..') ? rel : t.repositoryUrl}` : '';
     return `${name}: ${s.message ?? 'succeeded'}; branch ${s.result?.branch ?? `autorun/${name}`}${s.result?.commit ? ` at ${s.result.commit.slice(0, 12)}` : ''}${where}\n`;
   }
+  if (s.phase === 'NeedsInput') {
+    return `${name}: needs input (${s.reason ?? 'NeedsInput'}): ${s.message ?? ''}. To carry on, add to its manifest spec.escalation.grants (for example [{iterations: 2}]) and, if you like, spec.guidance (your hint), then run the same command again; it resumes where it stopped\n`;
+  }
   if (s.phase === 'Failed') return `${name}: failed (${s.reason ?? 'Failed'}): ${s.message ?? ''}; transcripts in ${join(dir.taskDir(name), 'stages')}\n`;
   return `${name}: ${s.phase ?? 'Pending'}${s.message ? `: ${s.message}` : ''}\n`;
 }

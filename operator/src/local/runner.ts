@@ -86,7 +86,8 @@ export class Runner {
         this.pass();
         this.render();
         if (this.stopping) break;
-        if (this.o.tasks.every((t) => isTerminal(t.state.status)) && this.live.size === 0) break;
+        // A task waiting for a person (escalation) has nothing left to run until its manifest grants more.
+        if (this.o.tasks.every((t) => isTerminal(t.state.status) || t.state.status.phase === 'NeedsInput') && this.live.size === 0) break;
         await this.sleep(this.nextWake());
       }
       if (this.stopping) await this.stopAll();
