@@ -122,6 +122,9 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
     byTask.set(key, { admitted: false });
     // A finished, suspended or deleted task waits for nothing (resuming one puts it back in line).
     if (TERMINAL_PHASES.has(phase) || t.spec.suspend || t.metadata.deletionTimestamp) continue;
+    // A task waiting for a person (NeedsInput) stands in line only once its spec changed since (a
+    // grant): until then a free slot must go to a task that can use it.
+    if (phase === 'NeedsInput' && t.status?.observedGeneration !== undefined && t.status.observedGeneration >= (t.metadata.generation ?? 0)) continue;
     const created = millis(t.metadata.creationTimestamp);
     const queuedAt = t.status?.queuedAt;
     waiting.push({ key, priority: t.spec.priority ?? 0, queued: queuedAt ? millis(queuedAt) : created, created });

@@ -198,7 +198,9 @@ export class Runner {
     const pool = t.pool;
     const same = this.queueOrder().filter((o) => o.pool === pool);
     const holders = same.filter((o) => this.holdsSlot(o));
-    const waiting = same.filter((o) => !isTerminal(o.state.status) && !o.state.task.spec.suspend && !this.holdsSlot(o));
+    // As in the operator's admission: a task waiting for a person stands in line only once granted more.
+    const asking = (o: LocalTask) => o.state.status.phase === 'NeedsInput' && (o.state.status.observedGeneration ?? 0) >= (o.state.task.metadata.generation ?? 1);
+    const waiting = same.filter((o) => !isTerminal(o.state.status) && !o.state.task.spec.suspend && !asking(o) && !this.holdsSlot(o));
     const free = Math.max(0, (pool.spec.maxConcurrentTasks ?? 4) - holders.length);
     const idx = waiting.indexOf(t);
     const admitted = holders.includes(t) || (idx >= 0 && idx < free);
