@@ -3,7 +3,7 @@
 // real Secret, a scratch HOME and termination-message file. Returns what the container wrote to its
 // termination message, for a finisher (kubelet.ts completePod) to report through the Pod status.
 // What the process does on the network is real: the tests point it at loopback fakes.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

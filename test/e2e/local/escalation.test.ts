@@ -2,7 +2,6 @@
 // carry on) instead of failing; granting iterations and a hint in its manifest and running the same
 // command again resumes it where it stopped, and the hint reaches the repair prompt the model sees.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { messagesText, startFakeAnthropic, systemText, type FakeAnthropic } from '../../fakes/anthropic-server.js';
 import { BUGGY, build, cliEnv, CORRECT, readState, runCli, scratch, scriptFor, taskYaml, testsFile } from './helpers.js';
 
