@@ -19,7 +19,7 @@ import { Progress } from './progress.js';
 import { checkLocalRemote, ensureFreshRepository, resolveRepositoryUrl } from './repo.js';
 import { Runner, type LocalTask } from './runner.js';
 import { LocalSlack } from './slack.js';
-import { STATE_VERSION, StateDir, type TaskState } from './state.js';
+import { STATE_VERSION, StateDir, withPeople, type TaskState } from './state.js';
 import { DEFAULT_STATE_DIR } from './status.js';
 
 const USAGE = `usage: autorun run FILE... [--state-dir DIR] [--agent-command CMD]
@@ -140,7 +140,10 @@ export async function main(argv: string[]): Promise<number> {
     );
     const slack = LocalSlack.fromEnv(process.env, local, dir, secretValues(process.env), (line) => progress.message(line));
     if (slack) progress.message(`autorun: reporting to Slack channel ${process.env.SLACK_CHANNEL}`);
+    const controls = slack ? await slack.startControls(() => runner?.poke()) : false;
+    if (controls) progress.message('autorun: taking Slack controls (buttons, thread replies, /autorun); a task that needs input waits for a person');
     runner = new Runner({
+      waitForPeople: controls,
       dir,
       tasks: local,
       agentCommand: parsed.values['agent-command'] ? splitCommand(parsed.values['agent-command']) : defaultAgentCommand(),
@@ -151,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     if (interruptedBy) runner.interrupt();
     const { interrupted } = await runner.run();
     if (slack && !(await slack.flush())) progress.message('slack: gave up waiting for the last Slack updates');
+    await slack?.stopControls();
     progress.finish(runner.rows());
     for (const t of local) process.stdout.write(outcomeLine(t, dir));
     if (interrupted) {
@@ -185,6 +189,7 @@ function loadOrCreate(dir: StateDir, task: CodingTask, pool: string, source: str
     return state;
   }
   const generation = prev.task.metadata.generation ?? 1;
+  task = { ...task, spec: withPeople(task.spec, prev.people) };
   const changed = JSON.stringify(prev.task.spec) !== JSON.stringify(task.spec);
   if (changed) progress.message(`${name}: the spec changed since the last run (generation ${generation + 1})`);
   else progress.message(`${name}: resuming (${prev.status.phase ?? 'Pending'}, ${prev.stages.filter((s) => s.state === 'Finished').length} stage(s) finished)`);

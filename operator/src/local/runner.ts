@@ -58,6 +58,8 @@ export interface RunnerOptions {
   progress: Progress;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
+  /** Keep running while a task waits in NeedsInput: someone can resume it (Slack controls). */
+  waitForPeople?: boolean;
   /** Called after a decision that changed the task's status or produced events (Slack). */
   onReport?: (t: LocalTask, events: { kind: 'Normal' | 'Warning'; reason: string; message: string }[]) => void;
 }
@@ -87,7 +89,8 @@ export class Runner {
         this.render();
         if (this.stopping) break;
         // A task waiting for a person (escalation) has nothing left to run until its manifest grants more.
-        if (this.o.tasks.every((t) => isTerminal(t.state.status) || t.state.status.phase === 'NeedsInput') && this.live.size === 0) break;
+        const waits = (t: LocalTask) => !this.o.waitForPeople && t.state.status.phase === 'NeedsInput';
+        if (this.o.tasks.every((t) => isTerminal(t.state.status) || waits(t)) && this.live.size === 0) break;
         await this.sleep(this.nextWake());
       }
       if (this.stopping) await this.stopAll();
@@ -96,6 +99,11 @@ export class Runner {
       for (const t of this.o.tasks) this.o.dir.save(t.state);
     }
     return { interrupted: this.stopping };
+  }
+
+  /** Decide again now: a person changed a task (Slack controls). */
+  poke(): void {
+    this.wake();
   }
 
   /** Stops every stage process, records the state, and makes run() return. A second call kills at once. */
