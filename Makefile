@@ -1,10 +1,14 @@
-# autorun — set-up and tests. `make test` works from a fresh clone: it installs the npm packages,
-# builds (or reuses) the Go-built control plane, and runs unit, agent e2e and integration tests.
+# autorun — set-up and tests. `make test` works from a fresh clone: it installs the npm packages and
+# the Debian packages of the real node and the image build, builds (or reuses) the Go-built control
+# plane and kubelet and the project's images, and runs unit, agent e2e and integration tests.
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 TOOLS_BIN = $(shell hack/build-tools.sh)
+# What the tests that start clusters or run images need: Debian packages (only those missing), the
+# Go-built tools, the images (OCI archives; seconds when cached). Exported for the jest run.
+PREPARE = hack/install-debs.sh && export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)"
 
-.PHONY: all deps tools build generate lint test test-unit test-e2e test-integration cluster bench clean
+.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration cluster bench clean
 
 all: build
 
@@ -18,8 +22,15 @@ node_modules/.installed: package.json package-lock.json
 
 deps: node_modules/.installed
 
+debs:
+	@hack/install-debs.sh
+
 tools:
 	@hack/build-tools.sh
+
+# The autorun image and the toolchain images as OCI archives (images/README.md); prints their directory.
+images: deps debs
+	@hack/build-images.sh
 
 build: deps
 	npm run build
@@ -32,23 +43,23 @@ lint: deps
 	npm run lint
 
 test: deps build
-	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm test -- --ci
+	@$(PREPARE) && npm test -- --ci
 
 test-unit: deps
 	npm run test:unit -- --ci
 
 test-e2e: deps build
-	npm test -- --ci --selectProjects e2e
+	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" && npm test -- --ci --selectProjects e2e
 
 test-integration: deps build
-	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm run test:integration -- --ci
+	@$(PREPARE) && npm run test:integration -- --ci
 
-# A control plane with 16 fake L4 nodes for a person to use; prints the KUBECONFIG to export.
+# A control plane with 16 fake L4 nodes and the real node for a person to use; prints the KUBECONFIG to export.
 cluster: deps build
-	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && node dist/test/harness/cluster-cli.js up
+	@$(PREPARE) && node dist/test/harness/cluster-cli.js up
 
 bench: deps build
-	@export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" && npm run bench
+	@$(PREPARE) && npm run bench
 
 clean:
 	rm -rf dist node_modules .autorun

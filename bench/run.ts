@@ -15,6 +15,7 @@
 //   BENCH_BURST_TASKS tasks (default 100) released at once by their pool appearing: the operator's Pod create rate
 //   BENCH_GPU_TASKS, BENCH_RUN_SECONDS   the GPU phase: tasks (default 64) in a pool with twice as many task slots
 //                     as GPUs, whose run stages hold their GPU this long (default 10); LLM stages stay instant
+//   BENCH_GPU_SLOTS   that pool's task slots (default 32): with as many as tasks (e.g. 200), up to 184 wait for a GPU
 //   BENCH_LOG_LEVEL, BENCH_LOG_FILE   the operator's log level, and a file to keep its whole log in
 //   BENCH_OPERATOR_NODE_ARGS          node flags for the operator (default: the chart's nodeOptions), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 //   BENCH_SETTLE_SECONDS              how long the idle operator is watched for its settled RSS (default 30)
@@ -35,6 +36,7 @@ const TASKS = Number(process.env.BENCH_TASKS ?? 40);
 const RSS_TASKS = Number(process.env.BENCH_RSS_TASKS ?? 2000);
 const PROBES = Number(process.env.BENCH_PROBES ?? 10);
 const GPU_TASKS = Number(process.env.BENCH_GPU_TASKS ?? 64);
+const GPU_SLOTS = Number(process.env.BENCH_GPU_SLOTS ?? 32);
 const RUN_SECONDS = Number(process.env.BENCH_RUN_SECONDS ?? 10);
 const BURST_TASKS = Number(process.env.BENCH_BURST_TASKS ?? 100);
 const ns = 'bench';
@@ -334,9 +336,10 @@ async function main(): Promise<void> {
     // tasks spend most of their time in (GPU-less) LLM stages, so its GPUs idle by construction. A
     // pool meant to keep its GPUs busy admits more tasks than it has GPUs: their run stages then
     // wait for a GPU, and what this measures is how fast a freed GPU goes to the next one.
-    await createPool(ns, { name: 'gpu', isolationPrefix: 'bench', maxConcurrentTasks: 32, gpuLimit: 16 });
+    await createPool(ns, { name: 'gpu', isolationPrefix: 'bench', maxConcurrentTasks: GPU_SLOTS, gpuLimit: 16 });
     const gpuNames = Array.from({ length: GPU_TASKS }, (_, i) => `g-${i}`);
     const gpuApplied = new Map<string, number>();
+    const beforeGpu = await scrape(port);
     await Promise.all(
       gpuNames.map(async (n) => {
         gpuApplied.set(n, Date.now());
@@ -346,6 +349,12 @@ async function main(): Promise<void> {
     const gpuFinished = await allFinished('g-', GPU_TASKS);
     const gpuBusy = gpuBusyWhileQueued(agents, 'g-', gpuFinished, gpuApplied, 16);
     const gpuHandoffs = gpuHandoffsOf(agents, 'g-');
+    // Reconciles per task under GPU contention, against the task's phase transitions: a freed GPU
+    // should wake the waiter it can serve, not every waiting task (design target: ≤ 3 × transitions).
+    const afterGpu = await scrape(port);
+    const delta = (name: string, labels?: string) => sum(afterGpu, name, labels) - sum(beforeGpu, name, labels);
+    const gpuReconciles = delta('autorun_reconciles_total', 'kind="task"');
+    const gpuTransitions = delta('autorun_task_phase_transitions_total');
 
     // Pod creation throughput: BURST_TASKS tasks wait for a pool that does not exist yet; when it
     // appears, with a slot for each, the operator must create a code and a test Pod for every one
@@ -407,7 +416,18 @@ async function main(): Promise<void> {
       },
       apiWritesPerIteration: { withoutEvents: +(taskWrites / iterations).toFixed(2), events: +(eventWrites / iterations).toFixed(2), target: '≤ 6' },
       reconcilesPerTask: +(reconciles / TASKS).toFixed(2),
-      gpusBusyWhileQueued: { ...gpuBusy, tasks: GPU_TASKS, runStageSeconds: RUN_SECONDS, slots: 32, gpus: 16, target: '≥ 0.98' },
+      // Status is written on the loop's transitions, not on every stage going Pending → Running or
+      // finishing beside a partner that still runs (those ride along with the next write).
+      statusWritesPerTransition: { batch: +(sum(m, 'autorun_api_writes_total', 'resource="codingtasks/status"') / sum(m, 'autorun_task_phase_transitions_total')).toFixed(2), target: '≤ 1.25' },
+      gpusBusyWhileQueued: { ...gpuBusy, tasks: GPU_TASKS, runStageSeconds: RUN_SECONDS, slots: GPU_SLOTS, gpus: 16, target: '≥ 0.98' },
+      gpuContention: {
+        reconcilesPerTask: +(gpuReconciles / GPU_TASKS).toFixed(2),
+        transitionsPerTask: +(gpuTransitions / GPU_TASKS).toFixed(2),
+        reconcilesPerTransition: +(gpuReconciles / gpuTransitions).toFixed(2),
+        tasks: GPU_TASKS,
+        slots: GPU_SLOTS,
+        target: 'reconcilesPerTransition ≤ 3',
+      },
       gpuHandoffMs: { p50: percentile(gpuHandoffs, 50), p99: percentile(gpuHandoffs, 99), n: gpuHandoffs.length, note: 'GPU Pod seen finished → the next GPU Pod created, while every GPU was taken' },
       podCreatesPerSecond: { operatorBurst: burst && +burst.podsPerSecond.toFixed(1), apiserverRaw: +raw.toFixed(1), ratio: burst && +(burst.podsPerSecond / raw).toFixed(2), pods: burst?.pods, operatorWritesPerSecondInBurst: burst && +burst.writesPerSecond.toFixed(1), batchAverage: +(podsCreated / wallS).toFixed(1), target: 'operatorBurst ≥ 0.8 × apiserverRaw' },
       operatorRssMiB: { afterBatch: +rssBatch.toFixed(1), [`with${RSS_TASKS}Tasks`]: +rssMany.toFixed(1), [`with${RSS_TASKS}TasksAfter${settleS}sIdle`]: +rssSettled.toFixed(1), heapUsedMiB: mib('autorun_operator_nodejs_heap_size_used_bytes'), heapTotalMiB: mib('autorun_operator_nodejs_heap_size_total_bytes'), externalMiB: mib('autorun_operator_nodejs_external_memory_bytes'), idleTasksReconciledInSeconds: idleS, target: '≤ 150 with 10,000 tasks' },

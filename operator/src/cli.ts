@@ -1,31 +1,18 @@
 #!/usr/bin/env node
-// The one autorun binary: the operator, the agent program in every Pod, and the local tier.
+// The entry of the one autorun binary (dist/bundle/autorun.mjs). It must load on an older Node to
+// say that it is one: ES modules' static imports are all evaluated before any code runs, so this
+// file imports only node: builtins and node-version.ts (inlined by the bundler, no imports of its
+// own), and everything else comes in by the dynamic import below, after the check.
 import { fileURLToPath } from 'node:url';
-import { setCliEntry } from './self.js';
+import { nodeVersionProblem } from './node-version.js';
 
-const USAGE = `usage: autorun <command> [args]
-
-commands:
-  run FILE...            run CodingTasks on this machine, agents as local processes
-  status                 show the tasks of the last or running local run
-  agent --role ROLE      the agent program (code, test, run, repair) inside a Pod or process
-  operator               the Kubernetes operator
-`;
-
-type Main = (argv: string[]) => Promise<number>;
-
-const commands: Record<string, () => Promise<{ main: Main }>> = {
-  run: () => import('./local/run.js'),
-  status: () => import('./local/status.js'),
-  agent: () => import('./agent/main.js'),
-  operator: () => import('./controller/main.js'),
-};
-
-const [cmd, ...rest] = process.argv.slice(2);
-if (!cmd || cmd === '-h' || cmd === '--help' || !commands[cmd]) {
-  process.stderr.write(USAGE);
-  process.exit(cmd && cmd !== '-h' && cmd !== '--help' ? 2 : 0);
+const problem = nodeVersionProblem(process.versions.node, process.execPath);
+if (problem) {
+  process.stderr.write(`${problem}\n`);
+  process.exit(1);
 }
-setCliEntry(fileURLToPath(import.meta.url));
-const mod = await commands[cmd]!();
-process.exitCode = await mod.main(rest);
+// Stack traces name operator/src/…ts lines, not the minified bundle's: the bundle ships linked
+// source maps, and only modules loaded after this call are mapped (all but this entry).
+process.setSourceMapsEnabled(true);
+const { runCli } = await import('./commands.js');
+process.exitCode = await runCli(process.argv.slice(2), fileURLToPath(import.meta.url));

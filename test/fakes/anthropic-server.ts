@@ -193,7 +193,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startFakeAnthropic(script: Script): Promise<FakeAnthropic> {
+/** host: where to listen (a Pod on the real test node reaches only the bridge's address). */
+export async function startFakeAnthropic(script: Script, host = '127.0.0.1'): Promise<FakeAnthropic> {
   const requests: RecordedRequest[] = [];
   const queue = Array.isArray(script) ? [...script] : undefined;
   const hanging = new Set<ServerResponse>();
@@ -249,10 +250,10 @@ export async function startFakeAnthropic(script: Script): Promise<FakeAnthropic>
       }
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {

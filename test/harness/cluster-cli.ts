@@ -4,6 +4,7 @@
 // everything it started.
 import { startCluster } from './cluster.js';
 import { createL4Nodes } from './nodes.js';
+import { REAL_NODE_LABEL } from './real-node.js';
 
 async function up(nodes: number): Promise<void> {
   const started = Date.now();
@@ -14,6 +15,10 @@ async function up(nodes: number): Promise<void> {
     `\ncontrol plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s with ${nodes} fake nvidia-l4 nodes; component logs in ${cluster.info.dir}/logs\n\n` +
     `export KUBECONFIG=${cluster.info.kubeconfig}\n` +
     `export PATH=${cluster.info.toolsBin}:$PATH   # kubectl and helm matching the cluster\n\n` +
+    (cluster.info.realNode
+      ? `real node ${cluster.info.realNode.name} (taint ${REAL_NODE_LABEL}=true:NoSchedule) at ${cluster.info.realNode.ip}; Pods reach the apiserver at ${cluster.info.realNode.apiserverFromPods}\n` +
+        `ctr --address ${cluster.info.realNode.containerdSocket} -n k8s.io images ls   # its containerd\n\n`
+      : '') +
     'Ctrl-C stops it.\n',
   );
   // The children are unref'd and signal listeners do not hold the event loop: this timer does.
@@ -27,7 +32,7 @@ async function up(nodes: number): Promise<void> {
     process.once('SIGTERM', stop);
   });
   process.stdout.write('\nstopping...\n');
-  await cluster.controlPlane.stop();
+  await cluster.stop();
 }
 
 const [command = 'up', ...rest] = process.argv.slice(2);

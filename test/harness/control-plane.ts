@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPki, type CertPair, type Pki } from './pki.js';
 import { ProcessGroup, reapOrphans } from './processes.js';
+import { REAL_NODE_NAME } from './real-node.js';
 import { repoRoot, tool } from './tools.js';
 
 /** The annotation kwok is told to manage; fake nodes carry it (see nodes.ts). */
@@ -32,6 +33,8 @@ export interface StartOptions {
   verbose?: boolean;
   /** Extra kube-apiserver flags, e.g. --watch-cache=false so watches read etcd directly. */
   apiserverArgs?: string[];
+  /** More addresses the apiserver's serving certificate names (the real node's bridge address). */
+  servingIPs?: string[];
 }
 
 interface Ports {
@@ -53,6 +56,8 @@ const IDENTITIES = {
   // The aggregation layer's client; with it configured the controller manager and scheduler find
   // the request-header CA they look up at start instead of logging its absence every second.
   'front-proxy': { user: 'front-proxy-client', groups: [] },
+  // The real node's kubelet, authorized by the Node authorizer as on any cluster (real-node.ts).
+  kubelet: { user: `system:node:${REAL_NODE_NAME}`, groups: ['system:nodes'] },
 };
 
 async function freePorts(n: number): Promise<number[]> {
@@ -165,7 +170,7 @@ export class ControlPlane {
       const ports: Ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, controllerManager: controllerManager!, scheduler: scheduler!, kwok: kwok! };
       const pkiDir = join(dir, 'pki');
       mkdirSync(pkiDir);
-      const pki = createPki(pkiDir, IDENTITIES);
+      const pki = createPki(pkiDir, IDENTITIES, options.servingIPs ?? []);
       const cp = new ControlPlane(dir, ports, pki, group);
       await cp.boot(deadline, log, options.apiserverArgs ?? []);
       log(`ready in ${dir}; KUBECONFIG=${cp.kubeconfig}`);
@@ -247,7 +252,10 @@ export class ControlPlane {
       `--tls-cert-file=${pki.serving.cert}`,
       `--tls-private-key-file=${pki.serving.key}`,
       `--client-ca-file=${pki.caCert}`,
-      '--authorization-mode=RBAC',
+      // Node first: the real node's kubelet gets exactly what a kubelet gets on any cluster.
+      '--authorization-mode=Node,RBAC',
+      // `kubectl logs` and exec: the apiserver dials the node IP, not its (unresolvable) name.
+      '--kubelet-preferred-address-types=InternalIP',
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
       `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,

@@ -3,5 +3,5 @@
 export default async function globalTeardown(): Promise<void> {
   const cluster = globalThis.__autorunCluster;
   globalThis.__autorunCluster = undefined;
-  await cluster?.controlPlane.stop();
+  await cluster?.stop();
 }

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
+import type { RealNodeInfo } from './real-node.js';
 
 export interface ClusterInfo {
   kubeconfig: string;
@@ -16,6 +17,8 @@ export interface ClusterInfo {
   /** The control plane's temp dir; logs/ holds each component's log. */
   dir: string;
   toolsBin: string;
+  /** The real node (real-node.ts), unless AUTORUN_REAL_NODE=0. */
+  realNode?: RealNodeInfo;
 }
 
 export function clusterInfo(): ClusterInfo {

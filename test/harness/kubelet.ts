@@ -160,12 +160,16 @@ export function evictPod(namespace: string, name: string, options: Omit<FinishOp
   }, options);
 }
 
-/** The Pod outlived spec.activeDeadlineSeconds: the kubelet kills it with reason DeadlineExceeded. */
-export function exceedDeadline(namespace: string, name: string, options: Omit<FinishOptions, 'exitCode' | 'reason'> = {}): Promise<k8s.V1Pod> {
+/**
+ * The Pod outlived spec.activeDeadlineSeconds: the kubelet stops it with reason DeadlineExceeded. The
+ * container's exit code is what SIGTERM gives: 143 for a process that exits on TERM, as the agent does
+ * (seen on the real node, test/integration/realnode/endings.test.ts); 137 only after the grace period.
+ */
+export function exceedDeadline(namespace: string, name: string, options: Omit<FinishOptions, 'reason'> = {}): Promise<k8s.V1Pod> {
   return finish(namespace, name, {
     phase: 'Failed',
     reason: 'DeadlineExceeded',
     message: 'Pod was active on the node longer than the specified deadline',
-    container: { exitCode: 137, reason: 'Error', name: options.container },
+    container: { exitCode: options.exitCode ?? 143, reason: 'Error', name: options.container },
   }, options);
 }

@@ -53,7 +53,7 @@ function subjectOf(id: Identity): string {
   return id.groups.map((g) => `/O=${g}`).join('') + `/CN=${id.user}`;
 }
 
-export function createPki(dir: string, identities: Record<string, Identity>): Pki {
+export function createPki(dir: string, identities: Record<string, Identity>, servingIPs: string[] = []): Pki {
   const caKey = join(dir, 'ca.key');
   const caCert = join(dir, 'ca.crt');
   newKey(caKey, dir);
@@ -63,10 +63,12 @@ export function createPki(dir: string, identities: Record<string, Identity>): Pk
     dir,
   );
   const ca = { cert: caCert, key: caKey };
-  // The in-cluster names matter only to Pods that would call the apiserver through its Service.
+  // The in-cluster names matter only to Pods that would call the apiserver through its Service;
+  // servingIPs (the real node's bridge address) is where Pods on the real node reach it.
+  const extra = servingIPs.map((ip) => `,IP:${ip}`).join('');
   const serving = sign(dir, 'apiserver', '/CN=kube-apiserver',
     'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-    'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n', ca);
+    `subjectAltName=IP:127.0.0.1,IP:10.96.0.1${extra},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n`, ca);
   const clients: Record<string, CertPair> = {};
   for (const [name, id] of Object.entries(identities)) {
     clients[name] = sign(dir, `client-${name}`, subjectOf(id),

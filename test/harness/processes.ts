@@ -53,7 +53,7 @@ function procFile(pid: number | string, file: 'cmdline' | 'environ'): string {
 }
 
 /** Processes other than this one whose command line or environment names dir (Linux /proc). */
-function processesUsing(dir: string): number[] {
+export function processesUsing(dir: string): number[] {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
@@ -115,6 +115,7 @@ export class ProcessGroup {
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   private hooked = false;
+  private readonly cleanups: (() => void)[] = [];
 
   readonly dir: string;
 
@@ -148,6 +149,14 @@ export class ProcessGroup {
     return managed;
   }
 
+  /**
+   * Synchronous clean-up of what is not a process of a group (a real node's containers, cgroups and
+   * bridge): run by killNow after the groups are killed, before the dir goes, in reverse order.
+   */
+  onKill(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
   /** The last lines of a component's log, for error messages. */
   tail(m: Managed, lines = 30): string {
     try {
@@ -176,6 +185,13 @@ export class ProcessGroup {
   killNow(): void {
     // Groups, not just the leaders: a component's own children (none today) go too.
     for (const m of this.procs) if (m.child.pid) killGroup(m.child.pid, 'SIGKILL');
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      try {
+        cleanup();
+      } catch (err) {
+        process.stderr.write(`clean-up of ${this.dir} failed: ${(err as Error).message}\n`);
+      }
+    }
     if (!process.env.AUTORUN_KEEP_CONTROL_PLANE) rmSync(this.dir, { recursive: true, force: true });
     rmSync(this.registryFile, { force: true });
   }

@@ -3,8 +3,9 @@
 // branch update all compute the same commit id from the same two inputs without sharing state.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as absolute } from 'node:path';
 import { execFileCapped } from './exec.js';
+import type { ExecResult } from './exec.js';
 
 export const AUTHOR = { name: 'autorun', email: 'autorun@autorun.dev' };
 /** Date of the synthetic root commit made when the remote has no commits yet. */
@@ -13,9 +14,24 @@ const GIT_TIMEOUT_MS = 10 * 60_000;
 
 export class GitError extends Error {}
 
+/** Exit status git uses for "no" (rev-parse --verify --quiet, merge-base --is-ancestor, ls-files --error-unmatch). */
+const NO = 1;
+/** Exit status of `ls-remote --exit-code` when the remote answered and has no such ref. */
+const NO_SUCH_REMOTE_REF = 2;
+
 /** Removes credentials from URLs in text (https://user:token@host → https://***@host). */
 export function scrubUrl(text: string): string {
   return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1***@');
+}
+
+/**
+ * What git said, for the stage result: its fatal/error lines (the cause; the lines after them are
+ * generic advice such as "Please make sure you have the correct access rights"), else the last lines.
+ */
+export function gitMessage(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /^(remote: )?(fatal|error):/i.test(l));
+  return (errors.length ? errors.slice(0, 4) : lines.slice(-3)).join(' ').slice(0, 1000);
 }
 
 export class Git {
@@ -25,7 +41,9 @@ export class Git {
   ) {}
 
   private config(): string[] {
-    const c = ['-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', '-c', 'core.hooksPath=/dev/null', '-c', 'init.defaultBranch=main', '-c', 'advice.detachedHead=false'];
+    // The kubelet creates the workspace emptyDir owned by root while the stage runs as 65532: git
+    // would refuse every command there ("detected dubious ownership"). Trusted here, and only here.
+    const c = ['-c', `safe.directory=${absolute(this.dir)}`, '-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', '-c', 'core.hooksPath=/dev/null', '-c', 'init.defaultBranch=main', '-c', 'advice.detachedHead=false'];
     // The token stays in the environment, never in argv or .git/config.
     if (this.baseEnv.AUTORUN_GIT_TOKEN) {
       c.push('-c', 'credential.helper=', '-c', 'credential.helper=!f() { test "$1" = get && echo username=x-access-token && echo "password=$AUTORUN_GIT_TOKEN"; }; f');
@@ -35,8 +53,32 @@ export class Git {
 
   /** Runs git; returns stdout, trimmed unless `raw` (porcelain output starts with significant spaces). */
   async run(args: string[], extraEnv: NodeJS.ProcessEnv = {}, raw = false): Promise<string> {
+    const r = await this.exec(args, extraEnv);
+    if (r.exitCode !== 0) throw this.failure(args, r);
+    return raw ? r.stdout : r.stdout.trim();
+  }
+
+  /**
+   * Runs git where exit status `no` is an answer, not a failure: returns undefined for it, and
+   * throws git's own message for anything else (a broken clone must not read as "not found").
+   */
+  async tryRun(args: string[], no = NO): Promise<string | undefined> {
+    const r = await this.exec(args);
+    if (r.exitCode === 0) return r.stdout.trim();
+    if (r.exitCode === no) return undefined;
+    throw this.failure(args, r);
+  }
+
+  private failure(args: string[], r: ExecResult): GitError {
+    const what = args.filter((a) => !a.includes('://')).slice(0, 3).join(' ');
+    return new GitError(scrubUrl(`git ${what} failed${r.timedOut ? ' (timeout)' : ''}: ${gitMessage(r.output)}`));
+  }
+
+  private exec(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<ExecResult> {
     const env: NodeJS.ProcessEnv = {
       ...this.baseEnv,
+      // git's messages reach the stage result as they are: untranslated.
+      LC_ALL: 'C',
       GIT_TERMINAL_PROMPT: '0',
       GIT_AUTHOR_NAME: AUTHOR.name,
       GIT_AUTHOR_EMAIL: AUTHOR.email,
@@ -44,20 +86,7 @@ export class Git {
       GIT_COMMITTER_EMAIL: AUTHOR.email,
       ...extraEnv,
     };
-    const r = await execFileCapped('git', [...this.config(), ...args], { cwd: this.dir, env, timeoutMs: GIT_TIMEOUT_MS, maxOutputBytes: 4 << 20 });
-    if (r.exitCode !== 0) {
-      const what = args.filter((a) => !a.includes('://')).slice(0, 3).join(' ');
-      throw new GitError(scrubUrl(`git ${what} failed${r.timedOut ? ' (timeout)' : ''}: ${r.output.trim().split('\n').slice(-3).join(' ')}`));
-    }
-    return raw ? r.stdout : r.stdout.trim();
-  }
-
-  async tryRun(args: string[]): Promise<string | undefined> {
-    try {
-      return await this.run(args);
-    } catch {
-      return undefined;
-    }
+    return execFileCapped('git', [...this.config(), ...args], { cwd: this.dir, env, timeoutMs: GIT_TIMEOUT_MS, maxOutputBytes: 4 << 20 });
   }
 
   /** Clones url into dir (which must be missing or empty), or reuses a clone already there. */
@@ -78,8 +107,17 @@ export class Git {
       const local = await this.resolve(ref);
       if (local) return local;
     }
-    const got = await this.tryRun(['fetch', '--quiet', 'origin', ref]);
-    if (got === undefined) return undefined;
+    let r = await this.exec(['fetch', '--quiet', 'origin', ref]);
+    if (r.exitCode !== 0) {
+      // git fetch exits 128 for a missing ref and for everything else alike: ask the remote. A
+      // commit id is never a remote ref name, so for one the answer is "not found" too.
+      const listed = await this.tryRun(['ls-remote', '--exit-code', 'origin', ref], NO_SUCH_REMOTE_REF);
+      if (listed === undefined) return undefined;
+      // Listed: a parallel stage may have pushed it just now (the test role fetches the code ref
+      // while the code role runs), so fetch once more; a second failure is git's real one.
+      r = await this.exec(['fetch', '--quiet', 'origin', ref]);
+      if (r.exitCode !== 0) throw this.failure(['fetch', 'origin', ref], r);
+    }
     return this.resolve('FETCH_HEAD');
   }
 
@@ -104,7 +142,7 @@ export class Git {
   }
 
   private async hasRemoteCommits(): Promise<boolean> {
-    return ((await this.tryRun(['ls-remote', '--heads', '--tags', 'origin'])) ?? '').length > 0;
+    return (await this.run(['ls-remote', '--heads', '--tags', 'origin'])).length > 0;
   }
 
   async checkout(commit: string): Promise<void> {
@@ -137,7 +175,7 @@ export class Git {
     try {
       await this.run(['merge', '--quiet', '--no-ff', '--no-edit', '-m', 'autorun: merge code and tests', tests], fixed);
     } catch (e) {
-      await this.tryRun(['merge', '--abort']);
+      await this.exec(['merge', '--abort']);
       throw new GitError(`code and tests do not merge cleanly: ${(e as Error).message}`);
     }
     return this.head();

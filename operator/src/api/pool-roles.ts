@@ -8,6 +8,7 @@ import { withDefaults } from './defaults.js';
 type PoolSpec = AgentPool['spec'];
 type LlmRoleSpec = NonNullable<NonNullable<PoolSpec['roles']>['code']>;
 export type EnvEntry = NonNullable<LlmRoleSpec['env']>[number];
+export type Toleration = NonNullable<PoolSpec['tolerations']>[number];
 type Quantities = { [k: string]: number | string | undefined };
 
 interface CrdDefaults {
@@ -56,6 +57,18 @@ export interface RoleSettings {
   maxAttempts: number;
   engine: 'sdk' | 'claude-code';
   maxTurns: number;
+  /**
+   * Where the role's Pods may run: the role's own nodeSelector and tolerations, added to the pool's
+   * (which are for GPU nodes) when the role holds GPUs; the role's label value wins for the same key.
+   */
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+}
+
+function definedValues(m: { [k: string]: string | undefined } | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m ?? {})) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 export function isLlmRole(role: Role): role is (typeof LLM_ROLES)[number] {
@@ -79,6 +92,8 @@ export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string
   const llm = isLlmRole(role);
   const r: LlmRoleSpec = llm ? (spec.roles?.[role] ?? {}) : (spec.roles?.run ?? {});
   const defaults = llm ? d.llm : d.run;
+  const gpus = r.gpus ?? defaults.gpus;
+  const onGpuNodes = gpus > 0;
   return {
     role,
     llm,
@@ -88,12 +103,14 @@ export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string
     // The run role's schema allows only literal values; anything else is dropped, never passed on.
     env: llm ? (r.env ?? []) : (r.env ?? []).filter((e) => typeof e.value === 'string').map((e) => ({ name: e.name, value: e.value })),
     resources: r.resources ?? {},
-    gpus: r.gpus ?? defaults.gpus,
+    gpus,
     timeoutSeconds: r.timeoutSeconds ?? defaults.timeoutSeconds,
     maxAttempts: r.maxAttempts ?? defaults.maxAttempts,
     // The run role calls no model: the engine and turn cap are the LLM defaults, unused.
     engine: (llm ? r.engine : undefined) ?? d.llm.engine,
     maxTurns: (llm ? r.maxTurns : undefined) ?? d.llm.maxTurns,
+    nodeSelector: { ...(onGpuNodes ? definedValues(spec.nodeSelector) : {}), ...definedValues(r.nodeSelector) },
+    tolerations: [...(onGpuNodes ? (spec.tolerations ?? []) : []), ...(r.tolerations ?? [])],
   };
 }
 

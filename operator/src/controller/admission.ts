@@ -66,12 +66,24 @@ interface Ranked {
   created: number;
 }
 
+/** A task's place in line: the same order for a slot (computeAdmission) and for a freed GPU (gpuWakeups). */
+function rankOf(t: CodingTask): Ranked {
+  const created = millis(t.metadata.creationTimestamp);
+  const queuedAt = t.status?.queuedAt;
+  return { key: taskKey(t), priority: t.spec.priority ?? 0, queued: queuedAt ? millis(queuedAt) : created, created };
+}
+
 function compareRank(a: Ranked, b: Ranked): number {
   return b.priority - a.priority || a.queued - b.queued || a.created - b.created || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-/** Does the pod belong to this pool: its pool label, or (for Pods without one) one of its tasks. */
-function podsOfPool(pool: AgentPool, tasks: Set<string>, pods: V1Pod[]): V1Pod[] {
+/** The key of the Pod's task as taskKey() gives it, through the task label (see labelValue). */
+function labelKey(namespace: string | undefined, label: string): string {
+  return `${namespace ?? ''}/${label}`;
+}
+
+/** Does the pod belong to this pool: its pool label, or (for Pods without one) one of its tasks (by labelKey). */
+function podsOfPool(pool: AgentPool, tasks: Map<string, string>, pods: V1Pod[]): V1Pod[] {
   const ns = pool.metadata.namespace;
   const label = labelValue(pool.metadata.name);
   return pods.filter((p) => {
@@ -79,7 +91,7 @@ function podsOfPool(pool: AgentPool, tasks: Set<string>, pods: V1Pod[]): V1Pod[]
     const own = p.metadata?.labels?.[POOL_LABEL];
     if (own !== undefined) return own === label;
     const task = p.metadata?.labels?.[TASK_LABEL];
-    return task !== undefined && tasks.has(`${ns ?? ''}/${task}`);
+    return task !== undefined && tasks.has(labelKey(ns, task));
   });
 }
 
@@ -96,8 +108,9 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
     return { byTask, activeTasks: 0, queuedTasks: 0, gpusInUse: 0, gpuLimit: 0, gpuAvailable: () => false, claimGpus: () => false };
   }
   const tasks = tasksOfPool(pool, allTasks);
-  const keys = new Set(tasks.map(taskKey));
-  const poolPods = podsOfPool(pool, keys, pods);
+  // Task label keys → task keys: the label is the name unless that is longer than a label may be.
+  const byLabel = new Map(tasks.map((t) => [labelKey(t.metadata.namespace, labelValue(t.metadata.name)), taskKey(t)]));
+  const poolPods = podsOfPool(pool, byLabel, pods);
   const resource = gpuResource(pool);
 
   const withLivePods = new Set<string>();
@@ -106,7 +119,8 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
     if (!isLivePod(p)) continue;
     gpusInUse += podGpus(p, resource);
     const task = p.metadata?.labels?.[TASK_LABEL];
-    if (task !== undefined) withLivePods.add(`${p.metadata?.namespace ?? ''}/${task}`);
+    const owner = task === undefined ? undefined : byLabel.get(labelKey(p.metadata?.namespace, task));
+    if (owner !== undefined) withLivePods.add(owner);
   }
 
   let holders = 0;
@@ -125,9 +139,7 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
     // A task waiting for a person (NeedsInput) stands in line only once its spec changed since (a
     // grant): until then a free slot must go to a task that can use it.
     if (phase === 'NeedsInput' && t.status?.observedGeneration !== undefined && t.status.observedGeneration >= (t.metadata.generation ?? 0)) continue;
-    const created = millis(t.metadata.creationTimestamp);
-    const queuedAt = t.status?.queuedAt;
-    waiting.push({ key, priority: t.spec.priority ?? 0, queued: queuedAt ? millis(queuedAt) : created, created });
+    waiting.push(rankOf(t));
   }
 
   waiting.sort(compareRank);
@@ -194,4 +206,32 @@ export function poolStatus(pool: AgentPool, admission: Admission, now: Date): Ag
   };
   if (generation !== undefined) status.observedGeneration = generation;
   return status;
+}
+
+/** An admitted task whose last reconcile could start nothing for want of GPUs. */
+export interface GpuWaiter {
+  task: CodingTask;
+  /** The fewest GPUs that would let it start a stage (what its refused stages asked for). */
+  gpus: number;
+}
+
+/**
+ * The GPU waiters that `free` GPUs can serve, best first in queue order (priority, then first come
+ * first served, as for slots), each taking its GPUs from what is left: a freed GPU wakes one waiter,
+ * not all of them (which cost every waiting task a reconcile per freed GPU). A waiter needing more
+ * than is left is passed over for one needing less behind it, so no GPU idles while a waiter fits;
+ * the big one is woken when enough is free. Level-based: the caller asks on every pool reconcile
+ * with what is free now, so a waiter that is not woken this time is on a later one.
+ */
+export function gpuWakeups(waiters: readonly GpuWaiter[], free: number): string[] {
+  const ranked = waiters.map((w) => ({ ...rankOf(w.task), gpus: w.gpus })).sort(compareRank);
+  const out: string[] = [];
+  let left = free;
+  for (const w of ranked) {
+    if (w.gpus <= 0 || w.gpus > left) continue;
+    out.push(w.key);
+    left -= w.gpus;
+    if (left <= 0) break;
+  }
+  return out;
 }

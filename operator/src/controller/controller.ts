@@ -14,7 +14,7 @@ import { LeaderElector } from './leader.js';
 import { ControllerMetrics } from './metrics.js';
 import { observeStage } from './pods/observe.js';
 import { trimPodForCache } from './pods/trim.js';
-import { POOL_LABEL, STAGE_POD_SELECTOR, TASK_LABEL } from './pods/labels.js';
+import { labelValue, POOL_LABEL, STAGE_POD_SELECTOR, TASK_LABEL } from './pods/labels.js';
 import { WorkQueue } from './queue.js';
 import { TaskReporter } from './slack.js';
 import { Reconciler, StaleCacheError, poolQueueKey, taskQueueKey, type Caches } from './reconcile.js';
@@ -121,11 +121,12 @@ export class Controller {
   readonly caches: Caches = {
     task: (ns, name) => this.tasks.get(name, ns),
     pool: (ns, name) => this.pools.get(name, ns),
-    podsOfTask: (ns, task) => this.podsByTask.get(key(ns, task)).flatMap((n) => this.pods.get(n, ns) ?? []),
+    // Pods are indexed by their task label, which is the task's name unless that is over 63 characters.
+    podsOfTask: (ns, task) => this.podsByTask.get(key(ns, labelValue(task))).flatMap((n) => this.pods.get(n, ns) ?? []),
     tasksOfPool: (ns, pool) => this.tasksByPool.get(key(ns, pool)).flatMap((n) => this.tasks.get(n, ns) ?? []),
     podsOfPool: (ns, pool) => {
       const names = new Set(this.podsByPool.get(key(ns, pool)));
-      for (const t of this.tasksByPool.get(key(ns, pool))) for (const n of this.podsByTask.get(key(ns, t))) names.add(n);
+      for (const t of this.tasksByPool.get(key(ns, pool))) for (const n of this.podsByTask.get(key(ns, labelValue(t)))) names.add(n);
       return [...names].flatMap((n) => this.pods.get(n, ns) ?? []);
     },
   };
@@ -136,6 +137,11 @@ export class Controller {
 
   isLeader(): boolean {
     return this.queue !== undefined;
+  }
+
+  /** Leading, and nothing to reconcile now: no key waiting or in a worker (delayed keys not counted). */
+  idle(): boolean {
+    return this.queue !== undefined && this.queue.len() === 0 && this.queue.inFlight() === 0;
   }
 
   async start(): Promise<void> {
@@ -320,17 +326,19 @@ export class Controller {
   private onPod(ev: 'add' | 'update' | 'delete', p: V1Pod): void {
     const ns = p.metadata?.namespace;
     const name = p.metadata?.name;
-    const task = p.metadata?.labels?.[TASK_LABEL];
-    if (!ns || !name || !task) return;
+    const label = p.metadata?.labels?.[TASK_LABEL];
+    if (!ns || !name || !label) return;
+    // The label is a shortened name for a task name over 63 characters; the owner has it whole.
+    const task = p.metadata?.ownerReferences?.find((o) => o.controller && o.kind === 'CodingTask')?.name ?? label;
     const pool = p.metadata?.labels?.[POOL_LABEL];
     const pk = key(ns, name);
     this.reconciler?.podSeen(ns, name);
     if (ev === 'delete') {
       this.podSeen.delete(pk);
-      this.podsByTask.remove(key(ns, task), name);
+      this.podsByTask.remove(key(ns, label), name);
       if (pool) this.podsByPool.remove(key(ns, pool), name);
     } else {
-      this.podsByTask.add(key(ns, task), name);
+      this.podsByTask.add(key(ns, label), name);
       if (pool) this.podsByPool.add(key(ns, pool), name);
       // Only what a decision reads matters: a bind, an IP assignment or a stage going Pending →
       // Running changes none of it (status records Running with its next needed write, see

@@ -19,6 +19,7 @@ export interface TaskTally {
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly reconciles: Counter<'kind' | 'result'>;
+  readonly transitions: Counter;
   readonly reconcileSeconds: Histogram<'kind'>;
   readonly apiWrites: Counter<'verb' | 'resource' | 'code'>;
   readonly queueDepth: Gauge;
@@ -32,6 +33,7 @@ export class ControllerMetrics {
     const registers = [this.registry];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'autorun_operator_' });
     this.reconciles = new Counter({ name: 'autorun_reconciles_total', help: 'Reconciles by kind and result.', labelNames: ['kind', 'result'], registers });
+    this.transitions = new Counter({ name: 'autorun_task_phase_transitions_total', help: 'Task phase changes written: reconciles per task are judged against these.', registers });
     this.reconcileSeconds = new Histogram({
       name: 'autorun_reconcile_duration_seconds',
       help: 'Time spent in one reconcile.',

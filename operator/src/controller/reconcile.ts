@@ -11,7 +11,7 @@ import { decide } from '../core/loop.js';
 import { parseStageName } from '../core/names.js';
 import type { Action, LoopOutput, ObservedStage, PoolView } from '../core/types.js';
 import type { Logger } from '../util/log.js';
-import { computeAdmission, poolStatus, type Admission } from './admission.js';
+import { computeAdmission, gpuWakeups, poolStatus, type Admission, type GpuWaiter } from './admission.js';
 import { errText } from './informer.js';
 import { httpCode, type KubeApi } from './kube.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -87,8 +87,14 @@ export class Reconciler {
   /** Our last status write per task while the cache still shows the version it replaced. */
   private readonly written = new Map<string, { baseResourceVersion: string | undefined; task: CodingTask }>();
   private readonly postedEvents = new RecentSet();
-  /** Tasks whose last reconcile started nothing and has nothing running: they wait for the pool. */
-  private readonly waiting = new Map<string, { admitted: boolean }>();
+  /**
+   * Tasks whose last reconcile started nothing and has nothing running: they wait for the pool, for
+   * a slot (not admitted) or for GPUs (gpus: the fewest that would let them start a stage; 0 when
+   * they were refused none).
+   */
+  private readonly waiting = new Map<string, { admitted: boolean; gpus: number }>();
+  /** GPU waiters woken and not reconciled yet, with the GPUs each was woken for (see reconcilePool). */
+  private readonly gpuWoken = new Map<string, number>();
   private readonly poolSeen = new Map<string, { gpusInUse: number; activeTasks: number; generation?: number }>();
   private readonly poolWrittenAt = new Map<string, number>();
   private readonly defaulted = new WeakMap<object, CodingTask>();
@@ -107,8 +113,14 @@ export class Reconciler {
     const { kind, namespace, name } = parseQueueKey(queueKey);
     const end = this.o.metrics.reconcileSeconds.startTimer({ kind });
     try {
-      if (kind === 'task') await this.reconcileTask(namespace, name);
-      else await this.reconcilePool(namespace, name);
+      if (kind === 'task') {
+        try {
+          await this.reconcileTask(namespace, name);
+        } finally {
+          // Its wake-up is spent: it took the GPUs (its Pods count from now on), or waits again.
+          this.gpuWoken.delete(`${namespace}/${name}`);
+        }
+      } else await this.reconcilePool(namespace, name);
       this.o.metrics.reconciles.inc({ kind, result: 'ok' });
     } catch (err) {
       this.o.metrics.reconciles.inc({ kind, result: err instanceof StaleCacheError ? 'conflict' : 'error' });
@@ -130,6 +142,7 @@ export class Reconciler {
     this.deleting.forget(key);
     this.written.delete(key);
     this.waiting.delete(key);
+    this.gpuWoken.delete(key);
     this.admitted.delete(key);
     this.o.reporter?.forgetTask(namespace, name);
   }
@@ -232,12 +245,17 @@ export class Reconciler {
     const startsNothing = task.spec.suspend === true || TERMINAL.has(task.status?.phase ?? '');
     const admission = pool && !startsNothing ? this.admissionOf(pool) : undefined;
     const entry = admission?.byTask.get(key);
+    let refusedGpus = Number.POSITIVE_INFINITY;
     const poolView: PoolView = {
       exists: !!pool,
       admitted: entry?.admitted ?? false,
       queuePosition: entry?.queuePosition,
       // decide() asks once per stage it is about to start, from this one snapshot.
-      gpuAvailable: (role: Role) => admission?.claimGpus(role, key) ?? false,
+      gpuAvailable: (role: Role) => {
+        const ok = admission?.claimGpus(role, key) ?? false;
+        if (!ok && pool && poolView.admitted) refusedGpus = Math.min(refusedGpus, roleSettings(pool, role).gpus);
+        return ok;
+      },
       gpuHourUSD: gpuHourUSD(pool, this.o.gpuHourUSD),
       maxAttempts: (role: Role) => (pool ? roleSettings(pool, role).maxAttempts : 1),
     };
@@ -286,7 +304,10 @@ export class Reconciler {
         if (httpCode(err) === 409) throw new StaleCacheError(`status of ${key} was computed from a stale cache`);
         throw err;
       }
-      if (out.status.phase !== phaseBefore) tally.transitions++;
+      if (out.status.phase !== phaseBefore) {
+        tally.transitions++;
+        this.o.metrics.transitions.inc();
+      }
       tally.iterations = Math.max(tally.iterations, out.status.iteration ?? 0);
       if (pool && out.status.phase !== phaseBefore) this.o.queue.add(poolQueueKey(namespace, pool.metadata.name));
     }
@@ -302,8 +323,14 @@ export class Reconciler {
 
     const live = observed.some((s) => s.state === 'Pending' || s.state === 'Running');
     const phase = out.status.phase;
-    if (started === 0 && !live && phase && !TERMINAL.has(phase) && phase !== 'Suspended') this.waiting.set(key, { admitted: poolView.admitted });
-    else this.waiting.delete(key);
+    if (started === 0 && !live && phase && !TERMINAL.has(phase) && phase !== 'Suspended') {
+      const gpus = Number.isFinite(refusedGpus) ? refusedGpus : 0;
+      const before = this.waiting.get(key);
+      this.waiting.set(key, { admitted: poolView.admitted, gpus });
+      // A new GPU waiter (or one woken whose GPUs another task took first) asks the pool to look:
+      // GPUs may have been freed since its snapshot, and no Pod event may come to say so.
+      if (gpus > 0 && pool && !before?.gpus) this.o.queue.add(poolQueueKey(namespace, pool.metadata.name));
+    } else this.waiting.delete(key);
   }
 
   /** True when a Pod was created (false when it exists already or is on its way). */
@@ -452,19 +479,31 @@ export class Reconciler {
       return;
     }
     const admission = this.admissionOf(pool);
-    // Wake the waiting tasks that can move now: a queued task the pool admits, or an admitted one
-    // waiting for a GPU once GPUs were freed. Not every waiting task on every Pod event: in a
-    // busy pool that would reconcile each of them at every stage hand-off. Before the status write,
-    // not after it: a freed GPU should not idle for an API round trip that decides nothing.
+    // Wake the waiting tasks that can move now: all of them when the pool's spec changed, a queued
+    // task the pool now admits, and as many GPU waiters as the free GPUs can serve, in queue order
+    // (gpuWakeups), not all of them: every freed GPU used to re-queue every waiting task. Free is
+    // what is free now less what waiters woken earlier are about to take; level-based, so a wake-up
+    // not given now is given on a later reconcile (every Pod event and phase change brings one, and
+    // a waiter woken in vain asks for one). Before the status write, not after it: a freed GPU
+    // should not idle for an API round trip that decides nothing.
     const seen = this.poolSeen.get(key);
     const changed = !seen || pool.metadata.generation !== seen.generation;
-    const gpusFreed = !seen || admission.gpusInUse < seen.gpusInUse;
     this.poolSeen.set(key, { gpusInUse: admission.gpusInUse, activeTasks: admission.activeTasks, generation: pool.metadata.generation });
+    const gpuWaiters: GpuWaiter[] = [];
+    let promised = 0;
     for (const t of this.o.caches.tasksOfPool(namespace, name)) {
       const tk = `${namespace}/${t.metadata.name}`;
+      promised += this.gpuWoken.get(tk) ?? 0;
       const w = this.waiting.get(tk);
       if (!w || !admission.byTask.get(tk)?.admitted) continue;
-      if (changed || !w.admitted || gpusFreed) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
+      if (changed || !w.admitted) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
+      else if (w.gpus > 0 && !this.gpuWoken.has(tk)) gpuWaiters.push({ task: t, gpus: w.gpus });
+    }
+    for (const tk of gpuWakeups(gpuWaiters, admission.gpuLimit - admission.gpusInUse - promised)) {
+      const w = this.waiting.get(tk)!;
+      this.gpuWoken.set(tk, w.gpus);
+      this.waiting.set(tk, { ...w, gpus: 0 });
+      this.o.queue.add(taskQueueKey(namespace, tk.slice(namespace.length + 1)));
     }
     const status = poolStatus(pool, admission, new Date());
     if (!jsonEqual(pool.status ?? {}, status)) {

@@ -13,8 +13,8 @@ export function eventName(objectName: string, uid: string | undefined, generatio
   // The generation tells apart a transition repeated after a spec edit (suspended, resumed,
   // suspended again); a reconcile retried for the same transition still lands on the same name.
   const h = createHash('sha256').update(`${uid ?? ''}\n${generation ?? 0}\n${reason}\n${message}`).digest('hex').slice(0, 16);
-  // Event names are DNS subdomains (253 characters); task names are at most 63.
-  return `${objectName.slice(0, 200)}.${h}`;
+  // Event names are DNS subdomains (253 characters), and so are task names: a cut one must not end in '-' or '.'.
+  return `${objectName.slice(0, 200).replace(/[-.]+$/, '')}.${h}`;
 }
 
 /** A bounded set with insertion-order eviction: remembers recent Event names to skip the 409. */

@@ -10,6 +10,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CodingTask, CodingTaskStatus } from '../api/types.js';
+import { shortName } from '../core/names.js';
 import type { ObservedStage } from '../core/types.js';
 
 export const STATE_VERSION = 1;
@@ -104,7 +105,9 @@ export class StateDir {
   }
 
   statePath(task: string): string {
-    return join(this.stateDir, `${task}.json`);
+    // A file name has at most 255 bytes and a task name up to 253 characters: room for ".json" and
+    // writeAtomic's ".<pid>.<n>.tmp".
+    return join(this.stateDir, `${shortName(task, 200)}.json`);
   }
 
   save(state: TaskState): void {

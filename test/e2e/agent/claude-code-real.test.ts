@@ -109,13 +109,12 @@ test('401: the CLI would retry for minutes; the engine stops it at the first ret
   const dir = tempDir('autorun-claude-real-');
   makeRemote(dir, { 'README.md': 'x\n' });
   fake = await startFakeAnthropic(() => apiError(401, 'invalid x-api-key'));
-  const started = Date.now();
+  // Stopped, not left to retry for minutes (past this test's timeout).
   const run = await runAgent(dir, baseContext(dir, 'code', { engine: 'claude-code' }), { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, AUTORUN_CLAUDE_BIN: CLAUDE });
   expectContract(run);
   expect(run.exitCode).toBe(2);
   expect(run.result).toMatchObject({ role: 'code', outcome: 'Error', reason: 'Unauthorized' });
   expect(run.result.summary).toMatch(/^model API 401 \(Unauthorized\): the API key was rejected/);
-  expect(Date.now() - started).toBeLessThan(15_000);
   expect(fake.requests.length).toBeLessThanOrEqual(2);
   expect(claudeEvents(transcriptOf(run)).some((e) => e.subtype === 'api_retry' && e.error_status === 401)).toBe(true);
   expect(run.raw + run.stdout + run.stderr).not.toContain(KEY);

@@ -70,9 +70,9 @@ test.each([
     agent.kill(signal);
     const { code, at } = await exited;
     expect(code).toBe(exitCode);
-    // The grace is 2 s; the agent waits for it because the grandchild ignores SIGTERM.
+    // The grace is 2 s; the agent waits for it because the grandchild ignores SIGTERM (a lower
+    // bound, which load cannot break; that it ends at all is the processes being gone).
     expect(at - sent).toBeGreaterThanOrEqual(1500);
-    expect(at - sent).toBeLessThan(6000);
     expect(processes(marker, ctx.workspace)).toEqual([]);
 
     // No result: to the loop an interrupted stage is one to run again, not a verdict on the code.
@@ -92,13 +92,12 @@ test('children started once a stop began are killed at once; a second stop does 
   const stubborn = spawnGroup('sh', ['-c', 'trap "" TERM; sleep 30 & wait'], { stdio: 'ignore' });
   const done = closed(stubborn);
   await new Promise((r) => setTimeout(r, 200)); // let the trap be set
-  const first = stopChildren(10_000);
+  // A grace longer than the test's timeout: only a second call that does not wait lets it pass.
+  const first = stopChildren(600_000);
   // A second call (a second Ctrl-C) SIGKILLs at once instead of waiting out the grace.
-  const t = Date.now();
   await stopChildren();
   expect(await first).toBe(1);
   expect(await done).toBe('SIGKILL');
-  expect(Date.now() - t).toBeLessThan(2000);
   const late = spawnGroup('sleep', ['30'], { stdio: 'ignore' });
   expect(await closed(late)).toBe('SIGKILL');
 }, 30_000);

@@ -59,13 +59,11 @@ test('a hanging test command is killed at its timeout, with its whole process gr
   pushFiles(dir, remote, 'refs/autorun/fizz/tests', {
     'tests/test_slow.py': `import subprocess, time\nfrom slow import f\n\ndef test_hangs():\n    p = subprocess.Popen(["sleep", "300"])\n    open(${JSON.stringify(pidFile)}, "w").write(str(p.pid))\n    time.sleep(300)\n`,
   });
-  const started = Date.now();
+  // Killed at its timeout, not waited for (the test sleeps 300 s, past this test's own timeout).
   const r = await runAgent(dir, baseContext(dir, 'run', { test: { timeoutSeconds: 3, allowRepairToEditTests: false }, reportPath: join(dir, 'report.json') }));
-  const took = Date.now() - started;
   expectContract(r);
   expect(r.result).toMatchObject({ role: 'run', outcome: 'Failed', reason: 'TestTimeout' });
   expect(r.result.summary).toMatch(/killed after 3s/);
-  expect(took).toBeLessThan(20_000);
   const grandchild = Number(readFileSync(pidFile, 'utf8'));
   expect(pidAlive(grandchild)).toBe(false);
   expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))).toMatchObject({ timedOut: true });

@@ -2,6 +2,7 @@
 // real pytest, and the fake Anthropic server in place of the model.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { namePrefix } from '../../../operator/src/core/names.js';
 import { messagesText, startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-server.js';
 import { BUGGY, BUGGY_ASSERTION, build, REPO_ROOT, cliEnv, CORRECT, git, lines, readState, reportSection, roleOf, runCli, scratch, scriptFor, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
 
@@ -74,6 +75,27 @@ test('a task that needs a repair: the repair agent gets the failure report, then
     'needs-repair-i2-run-a0:Succeeded',
   ].sort());
   expect(existsSync(join(dir, '.autorun', 'needs-repair', 'stages', 'needs-repair-i1-run-a0', 'failure-report.json'))).toBe(true);
+}, 180_000);
+
+test('a task with a 63-character name runs through a repair; its stages get short names with a hash', async () => {
+  const name = `fizzbuzz-with-a-name-as-long-as-a-label-may-be-${'x'.repeat(16)}`;
+  expect(name).toHaveLength(63);
+  const s = scriptFor({ code: BUGGY, tests: testsFile(), repair: () => CORRECT });
+  fake = await startFakeAnthropic(s.script);
+  const { dir } = workdir(taskYaml(name));
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+  expect(s.stagesStarted).toEqual({ code: 1, test: 1, repair: 1 });
+  const state = readState(dir, name);
+  expect(state.status).toMatchObject({ phase: 'Succeeded', iteration: 2, tests: { summary: '5/5' }, result: { branch: `autorun/${name}` } });
+  const prefix = namePrefix(name);
+  expect(prefix).toMatch(/^fizzbuzz-with-a-name-as-long-[0-9a-f]{10}$/);
+  expect(state.stages.map((st) => `${st.name}:${st.result?.outcome}`).sort()).toEqual(
+    ['i1-code-a0:Succeeded', 'i1-test-a0:Succeeded', 'i1-run-a0:Failed', 'i2-repair-a0:Succeeded', 'i2-run-a0:Succeeded'].map((x) => `${prefix}-${x}`).sort(),
+  );
+  expect(existsSync(join(dir, '.autorun', name, 'stages', `${prefix}-i1-run-a0`, 'failure-report.json'))).toBe(true);
+  const st = await runCli(['status'], dir, cliEnv(undefined));
+  expect(st.stdout).toContain(`${name}: branch autorun/${name} at `);
 }, 180_000);
 
 test('a task that never passes stops at maxIterations with exit status 1', async () => {

@@ -3,6 +3,7 @@
 // driver that finishes each stage Pod with the StageResult a real agent writes.
 import { jest } from '@jest/globals';
 import { GROUP, VERSION } from '../../../operator/src/api/types.js';
+import { stageName } from '../../../operator/src/core/names.js';
 import { reportConfigMapName, REPORT_KEY } from '../../../operator/src/controller/pods/report.js';
 import { eventually, kube } from '../../harness/kube.js';
 import type {
@@ -54,6 +55,26 @@ test('a task whose tests pass the first time succeeds after code, test and run',
   const events = await kube().core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=pass,involvedObject.kind=CodingTask` });
   expect(events.items.length).toBeGreaterThan(0);
   expect(events.items.every((e) => (e.count ?? 1) === 1)).toBe(true);
+});
+
+test.each([
+  ['63 characters (the longest label value)', `long-${'n'.repeat(58)}`],
+  ['253 characters, with dots (the longest name)', `team.fizzbuzz.${'x'.repeat(120)}.${'y'.repeat(118)}`],
+])('a task named with %s runs through code, test, run and a repair; its Pods and ConfigMap get short unique names', async (_, name) => {
+  scripts.set(name, (s) => {
+    if (s.role === 'run' && s.iteration === 1) return { result: failingRun(s, ['test_fizz']) };
+    return { result: success(s) };
+  });
+  await createTask(ns, name);
+  const t = await waitForPhase(ns, name, ['Succeeded', 'Failed']);
+  expect({ phase: t.status?.phase, reason: t.status?.reason }).toEqual({ phase: 'Succeeded', reason: 'TestsPassed' });
+  expect(stageNames(name)).toEqual(['code/i1/a0', 'repair/i2/a0', 'run/i1/a0', 'run/i2/a0', 'test/i1/a0']);
+  for (const s of agents!.stagesOf(name)) {
+    expect(s.name.length).toBeLessThanOrEqual(63);
+    expect(s.name).toBe(stageName(name, s));
+  }
+  const cm = await kube().core.readNamespacedConfigMap({ namespace: ns, name: reportConfigMapName(name, 2) });
+  expect(cm.metadata?.ownerReferences?.[0]?.name).toBe(name);
 });
 
 test('a failing run goes to repair with the failure report, then passes', async () => {

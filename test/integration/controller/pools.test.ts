@@ -93,12 +93,20 @@ test('tasks waiting for a missing pool cost a few reconciles each, not one per s
     const waiting = tasks.filter((t) => t.status?.reason === 'PoolMissing');
     if (waiting.length < names.length) throw new Error(`${waiting.length} of ${names.length} report PoolMissing`);
   });
-  // Let any wake-ups the status writes caused run out.
-  await new Promise((r) => setTimeout(r, 1500));
-  const reconciles = names.map((n) => operator.metrics.tally(`${ns}/${n}`).reconciles);
-  // Its creation and its own status write: 2 each, a spare for a resync or a conflict. Each
-  // status write used to wake all twelve (~12 each).
-  expect(Math.max(...reconciles)).toBeLessThanOrEqual(4);
+  // Counted once the operator has seen every write and has nothing left to do (a condition, not a
+  // sleep): then one more waiting task's status write must wake none of the twelve. Each such write
+  // used to wake all of them (~12 reconciles each).
+  const settled = (task: string) => eventually(() => {
+    if (operator.caches.task(ns, task)?.status?.reason !== 'PoolMissing' || !operator.idle()) throw new Error(`operator not idle after ${task}`);
+  });
+  for (const n of names) await settled(n);
+  const reconciles = () => names.map((n) => operator.metrics.tally(`${ns}/${n}`).reconciles);
+  const before = reconciles();
+  expect(Math.min(...before)).toBeGreaterThan(0);
+  await createTask(ns, 'absent-late', { pool: 'absent' });
+  await settled('absent-late');
+  expect(operator.metrics.tally(`${ns}/absent-late`).reconciles).toBeGreaterThan(0);
+  expect(reconciles()).toEqual(before);
 });
 
 test('a full pool: status counts active and queued tasks and GPUs in use, holds its GPU limit, and admits first come first served', async () => {

@@ -244,8 +244,8 @@ export interface StagePod {
 }
 
 export type Ending =
-  /** delayMs: how long the agent works once its Pod runs. */
-  | { result: StageResult; delayMs?: number }
+  /** delayMs: how long the agent works once its Pod runs; until: it finishes no sooner than this settles. */
+  | { result: StageResult; delayMs?: number; until?: Promise<unknown> }
   /** Run the Pod's agent container as a process (harness/container-process.ts) and report its message. */
   | { exec: true }
   | { oom: true }
@@ -353,7 +353,8 @@ export class Agents {
 
   private onPod(pod: k8s.V1Pod): void {
     const name = pod.metadata!.name!;
-    const taskOf = pod.metadata?.labels?.[TASK_LABEL] ?? '';
+    // The owner names the task in full; the label is a shortened name when that is over 63 characters.
+    const taskOf = pod.metadata?.ownerReferences?.find((o) => o.kind === 'CodingTask')?.name ?? pod.metadata?.labels?.[TASK_LABEL] ?? '';
     this.addsByTask.set(taskOf, (this.addsByTask.get(taskOf) ?? 0) + 1);
     // A Pod of the same name but another uid is a new Pod (a task deleted and applied again).
     if (this.seen.get(name)?.pod.metadata?.uid === pod.metadata?.uid) return;
@@ -362,7 +363,7 @@ export class Agents {
     const l = pod.metadata!.labels ?? {};
     const stage: StagePod = {
       name,
-      task: l[TASK_LABEL]!,
+      task: taskOf,
       role: l[ROLE_LABEL] as Role,
       iteration: Number(l[ITERATION_LABEL]),
       attempt: Number(l[ATTEMPT_LABEL]),
@@ -403,10 +404,10 @@ export class Agents {
         });
     }
     // The agent exits 0 whatever the outcome: the result is in the message, not the exit code.
-    if (ending.delayMs) {
-      const delay = ending.delayMs;
+    if (ending.delayMs || ending.until) {
+      const delay = ending.delayMs ?? 0;
       return waitForPod(this.namespace, stage.name, (p) => p.status?.phase === 'Running', opts.timeoutMs)
-        .then(() => new Promise((r) => setTimeout(r, delay)))
+        .then(() => Promise.all([new Promise((r) => setTimeout(r, delay)), ending.until]))
         .then(() => completePod(this.namespace, stage.name, { ...opts, terminationMessage: JSON.stringify(ending.result) }));
     }
     return completePod(this.namespace, stage.name, { ...opts, terminationMessage: JSON.stringify(ending.result) });

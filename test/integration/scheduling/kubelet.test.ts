@@ -96,7 +96,7 @@ test('failPod, oomKillPod, evictPod and exceedDeadline report what a kubelet rep
 
   const deadline = await exceedDeadline(ns, 'deadline');
   expect(deadline.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
-  expect(terminated(deadline)?.exitCode).toBe(137);
+  expect(terminated(deadline)?.exitCode).toBe(143);
 }, TIMEOUT);
 
 test('a deleted Pod on a fake node disappears, as the kubelet would confirm it', async () => {

@@ -1,7 +1,7 @@
 // The git scheme on a real bare remote: deterministic merges of code and tests, the synthetic base
 // of an empty repository, and credentials kept out of messages.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Git, scrubUrl } from '../../../operator/src/agent/git.js';
 import { tempDir } from './helpers.js';
@@ -69,4 +69,38 @@ test('a missing base ref is a clear error', async () => {
   const g2 = await clone(remote);
   await expect(g2.base('release-9')).rejects.toThrow(/base ref release-9 not found/);
   expect(await g2.base('main')).toMatch(/^[0-9a-f]{40}$/);
+});
+
+test('a ref pushed by a parallel stage between a failed fetch and the check is fetched, not an error', async () => {
+  const dir = tempDir();
+  const remote = join(dir, 'r.git');
+  sh(dir, 'init', '--quiet', '--bare', remote);
+  const a = await clone(remote);
+  const main = await commitFile(a, await a.base(undefined), 'a.py', 'refs/heads/main');
+  // A git that lets its first fetch fail as it would, then lets the other stage's push land.
+  const bin = join(dir, 'bin');
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  mkdirSync(bin);
+  writeFileSync(
+    join(bin, 'git'),
+    `#!/bin/sh\ncase " $* " in *" fetch "*) if [ ! -e "${dir}/raced" ]; then touch "${dir}/raced"; "${real}" "$@"; rc=$?; "${real}" --git-dir="${remote}" update-ref refs/autorun/t/code ${main}; exit $rc; fi;; esac\nexec "${real}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  const b = new Git(join(dir, 'b'), { PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME });
+  await b.clone(remote);
+  expect(await b.fetch('refs/autorun/t/code')).toBe(main);
+  expect(existsSync(join(dir, 'raced'))).toBe(true);
+});
+
+test('a remote gone after the clone is an error with git\'s message, not a missing ref or an empty repository', async () => {
+  const dir = tempDir();
+  const remote = join(dir, 'r.git');
+  sh(dir, 'init', '--quiet', '--bare', remote);
+  const g = await clone(remote);
+  await commitFile(g, await g.base(undefined), 'a.py', 'refs/heads/main');
+  const h = await clone(remote);
+  sh(h.dir, 'remote', 'set-url', 'origin', join(dir, 'gone.git'));
+  sh(h.dir, 'update-ref', '-d', 'refs/remotes/origin/HEAD');
+  await expect(h.fetch('refs/autorun/t/code')).rejects.toThrow(/gone\.git' does not appear to be a git repository/);
+  await expect(h.base(undefined)).rejects.toThrow(/git ls-remote .* failed: fatal: '.*gone\.git' does not appear to be a git repository/);
 });

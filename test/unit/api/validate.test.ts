@@ -67,9 +67,10 @@ describe('validate CodingTask', () => {
     expect(errorsOf('CodingTask', task({ limits: { timeout: 'soon' } }))[0]).toMatch(/^spec\.limits\.timeout: must match the pattern/);
   });
 
-  test('the metadata.name CEL rule limits the name to 40 characters', () => {
-    expect(errorsOf('CodingTask', task({}, { name: 'a'.repeat(41) }))[0]).toMatch(/^metadata\.name: must be at most 40 characters/);
-    expect(errorsOf('CodingTask', task({}, { name: 'a'.repeat(40) }))).toEqual([]);
+  test('any DNS subdomain is a valid task name, up to its 253 characters (child names are shortened)', () => {
+    expect(errorsOf('CodingTask', task({}, { name: 'a'.repeat(63) }))).toEqual([]);
+    expect(errorsOf('CodingTask', task({}, { name: `${'a'.repeat(126)}.${'b'.repeat(126)}` }))).toEqual([]);
+    expect(errorsOf('CodingTask', task({}, { name: 'a'.repeat(254) }))).toEqual(['metadata.name: must be no more than 253 characters']);
   });
 
   test('metadata.name must be a DNS subdomain', () => {

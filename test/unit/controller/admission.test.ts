@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { AgentPool, CodingTask, Phase, Role } from '../../../operator/src/api/types.js';
 import { stageName } from '../../../operator/src/core/names.js';
-import { computeAdmission, poolStatus, taskKey } from '../../../operator/src/controller/admission.js';
+import { computeAdmission, gpuWakeups, poolStatus, taskKey } from '../../../operator/src/controller/admission.js';
 import { buildStagePod } from '../../../operator/src/controller/pods/build.js';
 import { pool } from './pods/fixtures.js';
 
@@ -84,6 +84,18 @@ describe('computeAdmission: slots', () => {
     const a = computeAdmission(p, [susp, done, gone, q1, q2], pods);
     expect(admitted(a)).toEqual(['done', 'susp']);
     expect(positions(a)).toEqual({ q1: 1, q2: 2 });
+  });
+
+  it('a task named longer than a label value (its task label is shortened) holds its slot by its live Pods', () => {
+    const name = `${'long-'.repeat(20)}name`;
+    const susp = mkTask(name, { phase: 'Suspended', suspend: true });
+    const q1 = mkTask('q1', { created: 1 });
+    const pod = mkPod(susp, p, 'code');
+    expect(pod.metadata!.labels!['autorun.dev/task']).not.toBe(name);
+    expect(admitted(computeAdmission(p, [susp, q1], [pod]))).toEqual(['q1', name].sort());
+    // A Pod without the pool label (made before there was one) is still found through its task.
+    delete pod.metadata!.labels!['autorun.dev/pool'];
+    expect(admitted(computeAdmission(pool({ maxConcurrentTasks: 1 }), [susp, q1], [pod]))).toEqual([name]);
   });
 
   it('suspended, finished and deleted tasks neither hold a slot nor wait', () => {
@@ -289,5 +301,48 @@ describe('claimGpus', () => {
     expect(a.gpuAvailable('run', t)).toBe(false);
     expect(a.claimGpus('repair', t)).toBe(true);
     expect(a.gpusInUse).toBe(0);
+  });
+});
+
+describe('gpuWakeups: a freed GPU wakes only the waiters it can serve', () => {
+  const waiters = (n: number, gpus = 1) => Array.from({ length: n }, (_, i) => ({ task: mkTask(`w${i}`, { phase: 'Running', created: i }), gpus }));
+  const names = (keys: string[]) => keys.map((k) => k.split('/')[1]);
+
+  it('one freed GPU and 50 waiters: exactly one is woken, the first in line', () => {
+    expect(names(gpuWakeups(waiters(50), 1))).toEqual(['w0']);
+  });
+
+  it('three free GPUs wake three, in queue order whatever the input order', () => {
+    expect(names(gpuWakeups(waiters(10).reverse(), 3))).toEqual(['w0', 'w1', 'w2']);
+  });
+
+  it('no free GPU (all taken, or promised to waiters woken before) wakes nobody', () => {
+    expect(gpuWakeups(waiters(10), 0)).toEqual([]);
+    expect(gpuWakeups(waiters(10), -2)).toEqual([]);
+  });
+
+  it('priority first, then first come first served by queuedAt, as for slots', () => {
+    const ws = [
+      { task: mkTask('early', { phase: 'Running', created: 1 }), gpus: 1 },
+      { task: mkTask('urgent', { phase: 'Running', created: 9, priority: 5 }), gpus: 1 },
+      { task: mkTask('requeued', { phase: 'Running', created: 0, queuedAt: 20 }), gpus: 1 },
+    ];
+    expect(names(gpuWakeups(ws, 2))).toEqual(['urgent', 'early']);
+    expect(names(gpuWakeups(ws, 3))).toEqual(['urgent', 'early', 'requeued']);
+  });
+
+  it('a waiter needing more GPUs than are free is passed over for one that fits, and woken once enough are free', () => {
+    const ws = [
+      { task: mkTask('big', { phase: 'Running', created: 0 }), gpus: 4 },
+      { task: mkTask('small', { phase: 'Running', created: 1 }), gpus: 1 },
+      { task: mkTask('small2', { phase: 'Running', created: 2 }), gpus: 1 },
+    ];
+    expect(names(gpuWakeups(ws, 1))).toEqual(['small']);
+    expect(names(gpuWakeups(ws, 4))).toEqual(['big']);
+    expect(names(gpuWakeups(ws, 5))).toEqual(['big', 'small']);
+  });
+
+  it('waiters refused no GPUs are not GPU waiters', () => {
+    expect(gpuWakeups([{ task: mkTask('x', { phase: 'Running' }), gpus: 0 }], 3)).toEqual([]);
   });
 });

@@ -92,9 +92,8 @@ describe('Runner', () => {
     const code = { ...base.spec.roles!.code, timeoutSeconds: 1, maxAttempts: 1 };
     const pool = { ...base, spec: { ...base.spec, roles: { ...base.spec.roles, code } } } as AgentPool;
     const t = localTask('slow', {}, pool);
-    const started = Date.now();
+    // Killed at the deadline: the 20 s agent would otherwise have finished with a result.
     await runner([t], { FAKE_SLEEP_MS: 'code=20000' }).r.run();
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(t.state.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
     expect(t.state.stages.find((s) => s.role === 'code')).toMatchObject({ state: 'Finished', failureReason: 'DeadlineExceeded', signal: 'SIGTERM' });
   });

@@ -36,6 +36,15 @@ function state(name: string, createdAt: string): TaskState {
 }
 
 describe('state', () => {
+  test('a task named with the longest name an object may have (253 characters) is saved and found again', () => {
+    const dir = new StateDir(root);
+    const name = `${'a'.repeat(126)}.${'b'.repeat(126)}`;
+    dir.save(state(name, '2025-01-01T00:00:00.000Z'));
+    expect(dir.load(name)?.task.metadata.name).toBe(name);
+    expect(dir.loadAll().map((s) => s.task.metadata.name)).toEqual([name]);
+    expect(readdirSync(join(root, 'state'))[0]!.length).toBeLessThanOrEqual(255);
+  });
+
   test('round-trips a task with its observed stages and results', () => {
     const dir = new StateDir(root);
     const s = state('fizzbuzz', '2025-01-01T00:00:00.000Z');

@@ -197,7 +197,45 @@ export interface LlmRoleSpec {
     };
   };
   /**
-   * Whole GPUs per Pod of this role. Only roles with gpus above 0 get the pool's nodeSelector and tolerations.
+   * Node labels this role's Pods must match, for example a CPU node pool for the LLM roles. Added to the pool's nodeSelector when the role has GPUs (the role's value wins for the same key).
+   */
+  nodeSelector?: {
+    /**
+     * Value the node's label with this key must have.
+     */
+    [k: string]: string | undefined;
+  };
+  /**
+   * Tolerations of this role's Pods, for example for a tainted node pool; added to the pool's tolerations when the role has GPUs.
+   *
+   * @maxItems 32
+   *
+   * Items: A Kubernetes toleration.
+   */
+  tolerations?: {
+    /**
+     * Taint key the toleration applies to; empty with operator Exists matches all.
+     */
+    key?: string;
+    /**
+     * Exists or Equal.
+     */
+    operator?: "Exists" | "Equal";
+    /**
+     * Taint value for operator Equal.
+     */
+    value?: string;
+    /**
+     * NoSchedule, PreferNoSchedule or NoExecute; empty matches all.
+     */
+    effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute" | "";
+    /**
+     * For NoExecute, how long the Pod stays bound after the taint appears.
+     */
+    tolerationSeconds?: number;
+  }[];
+  /**
+   * Whole GPUs per Pod of this role. Only roles with gpus above 0 get the pool's nodeSelector and tolerations (besides their own).
    */
   gpus?: number;
   /**
@@ -266,7 +304,45 @@ export interface RunRoleSpec {
     };
   };
   /**
-   * Whole GPUs per run Pod; with gpus above 0 the Pod gets the pool's nodeSelector and tolerations.
+   * Node labels this role's Pods must match, for example a CPU node pool for the LLM roles. Added to the pool's nodeSelector when the role has GPUs (the role's value wins for the same key).
+   */
+  nodeSelector?: {
+    /**
+     * Value the node's label with this key must have.
+     */
+    [k: string]: string | undefined;
+  };
+  /**
+   * Tolerations of this role's Pods, for example for a tainted node pool; added to the pool's tolerations when the role has GPUs.
+   *
+   * @maxItems 32
+   *
+   * Items: A Kubernetes toleration.
+   */
+  tolerations?: {
+    /**
+     * Taint key the toleration applies to; empty with operator Exists matches all.
+     */
+    key?: string;
+    /**
+     * Exists or Equal.
+     */
+    operator?: "Exists" | "Equal";
+    /**
+     * Taint value for operator Equal.
+     */
+    value?: string;
+    /**
+     * NoSchedule, PreferNoSchedule or NoExecute; empty matches all.
+     */
+    effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute" | "";
+    /**
+     * For NoExecute, how long the Pod stays bound after the taint appears.
+     */
+    tolerationSeconds?: number;
+  }[];
+  /**
+   * Whole GPUs per run Pod; with gpus above 0 the Pod gets the pool's nodeSelector and tolerations (besides its own).
    */
   gpus?: number;
   /**

@@ -216,8 +216,8 @@ function containerSecurity(readOnlyRoot: boolean): V1SecurityContext {
 
 const mount = (name: string, mountPath: string, readOnly = false): V1VolumeMount => (readOnly ? { name, mountPath, readOnly } : { name, mountPath });
 
-function tolerations(pool: AgentPool): V1Toleration[] {
-  return (pool.spec.tolerations ?? []).map((t) => {
+function tolerations(s: RoleSettings): V1Toleration[] {
+  return s.tolerations.map((t) => {
     const out: V1Toleration = {};
     if (t.key !== undefined) out.key = t.key;
     if (t.operator !== undefined) out.operator = t.operator;
@@ -226,12 +226,6 @@ function tolerations(pool: AgentPool): V1Toleration[] {
     if (t.tolerationSeconds !== undefined) out.tolerationSeconds = t.tolerationSeconds;
     return out;
   });
-}
-
-function nodeSelector(pool: AgentPool): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(pool.spec.nodeSelector ?? {})) if (v !== undefined) out[k] = v;
-  return out;
 }
 
 export function buildStagePod(input: StagePodInput): V1Pod {
@@ -362,11 +356,9 @@ export function buildStagePod(input: StagePodInput): V1Pod {
   const spec = pod.spec!;
   if (s.llm && pool.spec.serviceAccountName) spec.serviceAccountName = pool.spec.serviceAccountName;
   if (!s.llm && pool.spec.runtimeClassName) spec.runtimeClassName = pool.spec.runtimeClassName;
-  if (s.gpus > 0) {
-    const selector = nodeSelector(pool);
-    if (Object.keys(selector).length) spec.nodeSelector = selector;
-    const tols = tolerations(pool);
-    if (tols.length) spec.tolerations = tols;
-  }
+  // GPU roles get the pool's GPU-node selector and tolerations; every role adds its own (roleSettings).
+  if (Object.keys(s.nodeSelector).length) spec.nodeSelector = { ...s.nodeSelector };
+  const tols = tolerations(s);
+  if (tols.length) spec.tolerations = tols;
   return pod;
 }

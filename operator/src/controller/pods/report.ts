@@ -6,6 +6,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { CodingTask } from '../../api/types.js';
 import { ITERATION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TASK_LABEL, labelValue } from './labels.js';
 import { ownerReference } from './owner.js';
+import { namePrefix } from '../../core/names.js';
 
 /** The ConfigMap key, which is also the file name in the repair Pod's mount. */
 export const REPORT_KEY = 'report.json';
@@ -20,7 +21,7 @@ const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 /** Deterministic per task and iteration, like stage names, so the create is idempotent. */
 export function reportConfigMapName(task: string, iteration: number): string {
-  return `${task}-i${iteration}-report`;
+  return `${namePrefix(task)}-i${iteration}-report`;
 }
 
 /** The first `max` bytes of s, not splitting a UTF-8 character; reads only what it keeps. */

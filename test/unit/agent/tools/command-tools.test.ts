@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { flagTestTool, runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import { scrubEnv } from '../../../../operator/src/util/secrets.js';
 import { tempDir } from '../helpers.js';
@@ -15,9 +17,11 @@ test('commands run in the workspace without the agent secrets', async () => {
 test('a command past its timeout is killed and says so; output is capped', async () => {
   const ws = tempDir();
   const tool = runCommandTool(ws, { PATH: process.env.PATH });
-  const started = Date.now();
-  expect(await tool.run({ command: 'sleep 30', timeout_seconds: 1 })).toMatch(/killed after 1s/);
-  expect(Date.now() - started).toBeLessThan(5000);
+  // Killed, not waited for (sleep 600 outlasts the test timeout): its pid is gone when the tool returns.
+  const pidFile = join(ws, 'sleep.pid');
+  expect(await tool.run({ command: `echo $$ > ${pidFile}; exec sleep 600`, timeout_seconds: 1 })).toMatch(/killed after 1s/);
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
   const big = await tool.run({ command: 'yes x | head -c 200000' });
   expect(big.length).toBeLessThan(31_000);
   expect(big).toContain('elided');

@@ -146,6 +146,39 @@ describe('buildStagePod: GPUs only where gpus > 0', () => {
   });
 });
 
+describe('buildStagePod: per-role nodeSelector and tolerations', () => {
+  const cpuPool = { 'cloud.google.com/gke-nodepool': 'cpu' };
+  const cpuTaint = { key: 'pool', operator: 'Equal' as const, value: 'cpu', effect: 'NoSchedule' as const };
+
+  it.each(LLM)('%s without GPUs gets its own selector and tolerations, none of the pool\'s GPU ones', (role) => {
+    const p = pool({ roles: { [role]: { nodeSelector: cpuPool, tolerations: [cpuTaint] } } });
+    const pod = build(role, { pool: p });
+    expect(pod.spec!.nodeSelector).toEqual(cpuPool);
+    expect(pod.spec!.tolerations).toEqual([cpuTaint]);
+    // The other LLM roles are not steered by this role's settings.
+    for (const other of LLM.filter((r) => r !== role)) expect(build(other, { pool: p }).spec!.nodeSelector).toBeUndefined();
+  });
+
+  it.each(EXEC)('%s with a GPU adds the run role\'s own to the pool\'s, the role winning a shared key', (role) => {
+    const p = pool({ roles: { run: { gpus: 1, nodeSelector: { 'cloud.google.com/gke-accelerator': 'nvidia-l4-spot', zone: 'a' }, tolerations: [cpuTaint] } } });
+    const pod = build(role, { pool: p });
+    expect(pod.spec!.nodeSelector).toEqual({ 'cloud.google.com/gke-accelerator': 'nvidia-l4-spot', zone: 'a' });
+    expect(pod.spec!.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }, cpuTaint]);
+  });
+
+  it('a run role without GPUs gets only its own', () => {
+    const p = pool({ roles: { run: { gpus: 0, nodeSelector: cpuPool } } });
+    expect(build('run', { pool: p }).spec!.nodeSelector).toEqual(cpuPool);
+    expect(build('acceptance', { pool: p }).spec!.tolerations).toBeUndefined();
+  });
+
+  it('roleSettings reports what the Pod gets, for the local tier and the GPU accounting alike', () => {
+    const p = pool({ roles: { code: { nodeSelector: cpuPool } } });
+    expect(roleSettings(p, 'code').nodeSelector).toEqual(cpuPool);
+    expect(roleSettings(p, 'run').nodeSelector).toEqual({ 'cloud.google.com/gke-accelerator': 'nvidia-l4' });
+  });
+});
+
 describe('buildStagePod: credentials', () => {
   it.each(LLM)('%s gets the model key and git token by secretKeyRef only', (role) => {
     const c = main(build(role));
@@ -309,7 +342,8 @@ describe('buildStagePod: passes API validation rules', () => {
   const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
   const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
   it.each(ROLES)('%s: label values, env names, quantities, unique volume names', (role) => {
-    const pod = build(role, { task: task({}, { name: 'a'.repeat(40) }) });
+    // The longest name an object may have: the Pod's name and labels are shortened with a hash.
+    const pod = build(role, { task: task({}, { name: `${'a'.repeat(126)}.${'b'.repeat(126)}` }) });
     for (const v of Object.values(pod.metadata!.labels!)) {
       expect(v.length).toBeLessThanOrEqual(63);
       expect(v).toMatch(LABEL_VALUE);

@@ -153,6 +153,8 @@ describe('observeStage', () => {
     ['OOMKilled', undefined, 137, { reason: 'OOMKilled' }, {}, 'Finished', 'OOMKilled', /memory limit/],
     ['OOMKilled with a partial message', '{"role":"run","out', 137, { reason: 'OOMKilled' }, {}, 'Finished', 'OOMKilled', /memory limit/],
     ['DeadlineExceeded', undefined, 137, { reason: 'Error' }, { reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' }, 'Finished', 'DeadlineExceeded', /deadline/],
+    // What the real kubelet reports (test/integration/realnode/endings): SIGTERM, which the agent handles.
+    ['DeadlineExceeded, the agent exiting on SIGTERM', undefined, 143, { reason: 'Error' }, { reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' }, 'Finished', 'DeadlineExceeded', /deadline/],
     ['Evicted', undefined, 137, { reason: 'Error' }, { reason: 'Evicted', message: 'The node was low on resource: ephemeral-storage.' }, 'Finished', 'Evicted', /ephemeral-storage/],
     ['killed by a drain', undefined, 143, {}, { phase: 'Running', conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting' }] }, 'Lost', 'Evicted', /Eviction API/],
     ['ContainerStatusUnknown', undefined, 137, { reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was terminated' }, {}, 'Lost', 'NodeLost', /could not be located/],
@@ -224,6 +226,17 @@ describe('observeStage', () => {
     expect(o.state).toBe('Finished');
     expect(o.failureReason).toBe(failureReason);
     expect(o.result?.reason).toBe(resultReason);
+  });
+
+  it('the deadline passing during the checkout: SIGTERM ends it with 143, the stage is DeadlineExceeded, not CheckoutFailed', () => {
+    const p = pod('run', {
+      phase: 'Failed',
+      reason: 'DeadlineExceeded',
+      message: 'Pod was active on the node longer than the specified deadline',
+      initContainerStatuses: [container('checkout', terminated(143, { reason: 'Error' }))],
+      containerStatuses: [container('agent', { waiting: { reason: 'PodInitializing' } })],
+    });
+    expect(observeStage(p)).toMatchObject({ state: 'Finished', failureReason: 'DeadlineExceeded', failureMessage: expect.stringMatching(/deadline/) });
   });
 
   it('a succeeded Pod without an agent status has a bad termination message', () => {

@@ -22,7 +22,12 @@ function report(failures: number, traceBytes: number): string {
 describe('reportConfigMapName', () => {
   it('is deterministic per task and iteration and a valid name', () => {
     expect(reportConfigMapName('fizzbuzz', 3)).toBe('fizzbuzz-i3-report');
-    expect(reportConfigMapName('a'.repeat(40), 20).length).toBeLessThanOrEqual(63);
+    expect(reportConfigMapName('a'.repeat(40), 20)).toBe(`${'a'.repeat(40)}-i20-report`);
+    // Longer names are shortened with a hash, like the stage names, and stay distinct.
+    const long = reportConfigMapName(`${'a'.repeat(60)}-1`, 20);
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^a{29}-[0-9a-f]{10}-i20-report$/);
+    expect(reportConfigMapName(`${'a'.repeat(60)}-2`, 20)).not.toBe(long);
   });
 });
 

@@ -1,0 +1,34 @@
+// The commands of the one autorun binary (the operator, the agent program in every Pod, and the
+// local tier), each loaded on demand so that a command loads only its own code. cli.ts, the entry,
+// loads this module once it has checked the Node version.
+import { setCliEntry } from './self.js';
+
+const USAGE = `usage: autorun <command> [args]
+
+commands:
+  run FILE...            run CodingTasks on this machine, agents as local processes
+  status                 show the tasks of the last or running local run
+  agent --role ROLE      the agent program (code, test, run, repair) inside a Pod or process
+  operator               the Kubernetes operator
+`;
+
+type Main = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<{ main: Main }>> = {
+  run: () => import('./local/run.js'),
+  status: () => import('./local/status.js'),
+  agent: () => import('./agent/main.js'),
+  operator: () => import('./controller/main.js'),
+};
+
+/** Runs the command argv names; entry is the file autorun was started from (see self.ts). */
+export async function runCli(argv: string[], entry: string): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || !commands[cmd]) {
+    process.stderr.write(USAGE);
+    return cmd && cmd !== '-h' && cmd !== '--help' ? 2 : 0;
+  }
+  setCliEntry(entry);
+  const mod = await commands[cmd]!();
+  return mod.main(rest);
+}

@@ -1,0 +1,110 @@
+// One whole task with every stage Pod real: the in-process operator (as the controller tests run
+// it, with its own ServiceAccount and exactly its RBAC) drives code ∥ test → run fails → repair →
+// run passes → acceptance (hidden tests from a ConfigMap) → Succeeded, all on the real kubelet. The
+// repair agent's failure report is the real run Pod's log, which the operator reads through the
+// apiserver from the kubelet (kwok could not serve one), and `kubectl logs` of every stage is readable.
+import { jest } from '@jest/globals';
+import { GROUP, VERSION, type CodingTask } from '../../../operator/src/api/types.js';
+import { AGENT_CONTAINER } from '../../../operator/src/controller/pods/build.js';
+import { REPORT_KEY, reportConfigMapName } from '../../../operator/src/controller/pods/report.js';
+import { ROLE_LABEL, TASK_LABEL } from '../../../operator/src/controller/pods/labels.js';
+import { messagesText, startFakeAnthropic, systemText, text, toolResults, toolUse, type FakeAnthropic } from '../../fakes/anthropic-server.js';
+import { kube } from '../../harness/kube.js';
+import { TestBed, waitForPhase } from '../controller/support.js';
+import { createStageSecrets, logsOf, onRealNode, realNode, realPool, startGitHost, waitStageDone, type GitHost } from './support.js';
+
+jest.setTimeout(400_000);
+
+const FIXED = 'def fizzbuzz(n):\n    if n % 15 == 0:\n        return "FizzBuzz"\n    if n % 3 == 0:\n        return "Fizz"\n    if n % 5 == 0:\n        return "Buzz"\n    return str(n)\n';
+const BUGGY = FIXED.replace('n % 15 == 0', 'n % 10 == 0');
+const TESTS = 'from fizzbuzz import fizzbuzz\n\ndef test_fizzbuzz():\n    assert fizzbuzz(15) == "FizzBuzz"\n\ndef test_fizz():\n    assert fizzbuzz(3) == "Fizz"\n\ndef test_number():\n    assert fizzbuzz(7) == "7"\n';
+const HIDDEN = 'from fizzbuzz import fizzbuzz\n\ndef test_hidden_buzz():\n    assert fizzbuzz(10) == "Buzz"\n\ndef test_hidden_thirty():\n    assert fizzbuzz(30) == "FizzBuzz"\n';
+
+let bed: TestBed;
+let gitHost: GitHost;
+let fake: FakeAnthropic;
+let repoURL: string;
+
+/** Each LLM role writes its one file on its first turn and stops on the next. */
+function agents(): Parameters<typeof startFakeAnthropic>[0] {
+  return (req) => {
+    const system = systemText(req);
+    if (toolResults(req).length) return text('Done.');
+    if (system.includes('You are the code agent')) return toolUse('write_file', { path: 'fizzbuzz.py', content: BUGGY });
+    if (system.includes('You are the test agent')) return toolUse('write_file', { path: 'test_fizzbuzz.py', content: TESTS });
+    if (system.includes('You are the repair agent')) return toolUse('write_file', { path: 'fizzbuzz.py', content: FIXED });
+    return text('unexpected request');
+  };
+}
+
+beforeAll(async () => {
+  bed = await TestBed.create('rn-task');
+  await createStageSecrets(bed.ns, { apiKey: 'sk-ant-real-node-task-77', gitToken: 'real-node-task-token-88' });
+  gitHost = await startGitHost();
+  repoURL = gitHost.repo('fizzbuzz', { 'README.md': '# fizzbuzz\n' });
+  fake = await startFakeAnthropic(agents(), realNode().ip);
+  await kube().custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: bed.ns, plural: 'agentpools', body: realPool({ namespace: bed.ns, modelURL: fake.url }) });
+  await kube().core.createNamespacedConfigMap({ namespace: bed.ns, body: { metadata: { name: 'fizzbuzz-acceptance' }, data: { 'test_hidden.py': HIDDEN } } });
+  await bed.startOperator();
+});
+
+afterAll(async () => {
+  await bed?.tearDown();
+  await fake?.close();
+  await gitHost?.close();
+});
+
+test('code ∥ test → run fails → repair → run passes → acceptance → Succeeded, every Pod on the real node', async () => {
+  const ns = bed.ns;
+  const started = Date.now();
+  const body: Omit<CodingTask, 'metadata'> & { metadata: { name: string; namespace: string } } = {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'CodingTask',
+    metadata: { name: 'fizzbuzz', namespace: ns },
+    spec: {
+      pool: 'default',
+      goal: 'Implement fizzbuzz(n) in fizzbuzz.py returning Fizz, Buzz, FizzBuzz or the number as a string.',
+      language: 'python',
+      repository: { url: repoURL, baseRef: 'main', credentialsSecretRef: { name: 'git-creds' } },
+      test: { command: 'python3 -m pytest -q', acceptance: { configMapRef: { name: 'fizzbuzz-acceptance' } } },
+      limits: { maxIterations: 3, maxCostUSD: '5', timeout: '1h' },
+    },
+  };
+  await kube().custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', body });
+  const t = await waitForPhase(ns, 'fizzbuzz', ['Succeeded', 'Failed'], 300_000);
+  process.stderr.write(`whole task apply → ${t.status?.phase}: ${Date.now() - started} ms\n`);
+  expect({ phase: t.status?.phase, reason: t.status?.reason, message: t.status?.message }).toMatchObject({ phase: 'Succeeded' });
+
+  const listed = (await kube().core.listNamespacedPod({ namespace: ns, labelSelector: `${TASK_LABEL}=fizzbuzz` })).items;
+  // The operator moves on when the agent container ends; the Pod's phase follows a moment later.
+  const pods = await Promise.all(listed.map(async (p) => (await waitStageDone(ns, p.metadata!.name!)).pod));
+  const byRole = (role: string) => pods.filter((p) => p.metadata?.labels?.[ROLE_LABEL] === role).sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+  expect({ code: byRole('code').length, test: byRole('test').length, run: byRole('run').length, repair: byRole('repair').length, acceptance: byRole('acceptance').length })
+    .toEqual({ code: 1, test: 1, run: 2, repair: 1, acceptance: 1 });
+  // Every stage ran in a container on the real node, and ended as its role says.
+  for (const p of pods) {
+    expect({ pod: p.metadata!.name, node: onRealNode(p), phase: p.status?.phase }).toEqual({ pod: p.metadata!.name, node: true, phase: expect.stringMatching(/Succeeded|Failed/) });
+  }
+  const [firstRun, secondRun] = byRole('run');
+  expect(firstRun!.status?.containerStatuses?.[0]?.state?.terminated?.message).toContain('"outcome":"Failed"');
+  expect(secondRun!.status?.containerStatuses?.[0]?.state?.terminated?.message).toContain('"outcome":"Succeeded"');
+
+  // The hand-off: the report ConfigMap holds the first run Pod's real log, pytest's failure in it,
+  // and the repair agent was shown it.
+  const iteration = Number(byRole('repair')[0]!.metadata!.labels!['autorun.dev/iteration']);
+  const report = await kube().core.readNamespacedConfigMap({ namespace: ns, name: reportConfigMapName('fizzbuzz', iteration) });
+  const runLog = await logsOf(ns, firstRun!.metadata!.name!, AGENT_CONTAINER);
+  expect(report.data?.[REPORT_KEY]).toContain("assert 'Fizz' == 'FizzBuzz'");
+  expect(runLog).toContain(report.data![REPORT_KEY]!.split('\n')[0]!);
+  const repairRequest = fake.requests.find((r) => systemText(r).includes('You are the repair agent'));
+  expect(messagesText(repairRequest!)).toContain('FizzBuzz');
+
+  // The acceptance Pod ran the hidden tests too, which no agent request ever contained.
+  const acceptance = byRole('acceptance')[0]!;
+  expect(acceptance.status?.containerStatuses?.[0]?.state?.terminated?.message).toMatch(/"outcome":"Succeeded".*"total":5/);
+  expect(JSON.stringify(fake.requests.map((r) => r.body))).not.toContain('test_hidden_thirty');
+
+  // `kubectl logs` of every stage, from the real kubelet.
+  for (const p of pods) expect(await logsOf(ns, p.metadata!.name!, AGENT_CONTAINER)).toContain('"event":"result"');
+  expect(gitHost.show('fizzbuzz', `autorun/fizzbuzz:fizzbuzz.py`)).toBe(FIXED);
+});
