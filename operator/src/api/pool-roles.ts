@@ -87,7 +87,7 @@ export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string
   const d = poolDefaults();
   const agentImage = spec.agentImage ?? fallbackImage ?? d.agentImage;
   if (role === 'publish') {
-    return { role, llm: false, image: agentImage, agentImage, env: [], resources: {}, gpus: 0, timeoutSeconds: PUBLISH_TIMEOUT_SECONDS, maxAttempts: d.llm.maxAttempts, engine: d.llm.engine, maxTurns: d.llm.maxTurns };
+    return { role, llm: false, image: agentImage, agentImage, env: [], resources: {}, gpus: 0, timeoutSeconds: PUBLISH_TIMEOUT_SECONDS, maxAttempts: d.llm.maxAttempts, engine: d.llm.engine, maxTurns: d.llm.maxTurns, nodeSelector: {}, tolerations: [] };
   }
   const llm = isLlmRole(role);
   const r: LlmRoleSpec = llm ? (spec.roles?.[role] ?? {}) : (spec.roles?.run ?? {});
