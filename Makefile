@@ -43,7 +43,7 @@ lint: deps
 	npm run lint
 
 test: deps build
-	@$(PREPARE) && npm test -- --ci
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci
 
 test-unit: deps
 	npm run test:unit -- --ci
@@ -52,7 +52,7 @@ test-e2e: deps build
 	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" && npm test -- --ci --selectProjects e2e
 
 test-integration: deps build
-	@$(PREPARE) && npm run test:integration -- --ci
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm run test:integration -- --ci
 
 # A control plane with 16 fake L4 nodes and the real node for a person to use; prints the KUBECONFIG to export.
 cluster: deps build

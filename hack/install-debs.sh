@@ -6,8 +6,10 @@ set -euo pipefail
 pkgs=("$@")
 if [[ ${#pkgs[@]} == 0 ]]; then
   # containerd/runc/CNI plugins: the real node; umoci/debootstrap: the image build; busybox-static:
-  # tiny test images; bubblewrap: unprivileged namespaces; skopeo: pushing the OCI archives; jq: index.json.
-  pkgs=(containerd runc containernetworking-plugins umoci debootstrap busybox-static bubblewrap skopeo jq)
+  # tiny test images; bubblewrap: unprivileged namespaces; skopeo: pushing the OCI archives; jq: index.json;
+  # chromium with fonts-liberation (only a Recommends of chromium, and without a font the page's text
+  # is not drawn): the report page's browser tests (test/harness/browser.ts).
+  pkgs=(containerd runc containernetworking-plugins umoci debootstrap busybox-static bubblewrap skopeo jq chromium fonts-liberation)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -8,6 +8,7 @@ const USAGE = `usage: autorun <command> [args]
 commands:
   run FILE...            run CodingTasks on this machine, agents as local processes
   status                 show the tasks of the last or running local run
+  report TASK            write an HTML page about a task (cluster, or --state-dir of a local run)
   agent --role ROLE      the agent program (code, test, run, repair) inside a Pod or process
   operator               the Kubernetes operator
 `;
@@ -17,6 +18,7 @@ type Main = (argv: string[]) => Promise<number>;
 const commands: Record<string, () => Promise<{ main: Main }>> = {
   run: () => import('./local/run.js'),
   status: () => import('./local/status.js'),
+  report: () => import('./report/html/main.js'),
   agent: () => import('./agent/main.js'),
   operator: () => import('./controller/main.js'),
 };

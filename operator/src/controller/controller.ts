@@ -186,7 +186,7 @@ export class Controller {
         log: this.log,
         onStartedLeading: () => this.startWorkers(),
         onStoppedLeading: () => void this.stopWorkers(),
-        onWrite: (verb) => this.metrics.write(verb, 'leases', 'ok'),
+        onWrite: (verb, code) => this.metrics.write(verb, 'leases', code),
       });
       this.elector.start();
     }
@@ -359,8 +359,8 @@ export class Controller {
     this.metrics.tasksByPhase.reset();
     for (const t of this.tasks.list()) this.metrics.tasksByPhase.inc({ phase: t.status?.phase ?? 'Pending' });
     for (const [name, inf] of [['codingtasks', this.tasks], ['agentpools', this.pools], ['pods', this.pods]] as const) {
-      this.metrics.informerRestarts.set({ informer: name, kind: 'error' }, inf.restarts);
-      this.metrics.informerRestarts.set({ informer: name, kind: 'relist' }, inf.relists);
+      this.metrics.informerCounts(name, inf.restarts, inf.relists);
     }
+    this.metrics.pools(this.pools.list());
   }
 }

@@ -10,6 +10,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type CoreV1Event,
+  type HttpInfo,
   type KubeConfig,
   type V1ConfigMap,
   type V1Pod,
@@ -41,13 +42,14 @@ export class KubeApi {
     this.coordination = kc.makeApiClient(CoordinationV1Api);
   }
 
-  private async counted<T>(verb: WriteVerb, resource: string, taskKey: string | undefined, call: () => Promise<T>): Promise<T> {
+  /** Runs a write through its WithHttpInfo variant, so that the metric carries the status the apiserver sent. */
+  private async counted<T>(verb: WriteVerb, resource: string, taskKey: string | undefined, call: () => Promise<HttpInfo<T>>): Promise<T> {
     try {
       const r = await call();
-      this.metrics.write(verb, resource, 'ok', taskKey);
-      return r;
+      this.metrics.write(verb, resource, r.httpStatusCode, taskKey);
+      return r.data;
     } catch (err) {
-      this.metrics.write(verb, resource, httpCode(err) ?? 0, taskKey);
+      this.metrics.write(verb, resource, httpCode(err), taskKey);
       throw err;
     }
   }
@@ -55,7 +57,7 @@ export class KubeApi {
   /** 'created', or 'exists' when a Pod of that name is already there (deterministic names). */
   async createPod(namespace: string, pod: V1Pod, taskKey: string): Promise<'created' | 'exists'> {
     try {
-      await this.counted('create', 'pods', taskKey, () => this.core.createNamespacedPod({ namespace, body: pod }));
+      await this.counted('create', 'pods', taskKey, () => this.core.createNamespacedPodWithHttpInfo({ namespace, body: pod }));
       return 'created';
     } catch (err) {
       if (httpCode(err) === 409) return 'exists';
@@ -65,7 +67,7 @@ export class KubeApi {
 
   async deletePod(namespace: string, name: string, taskKey: string): Promise<'deleted' | 'gone'> {
     try {
-      await this.counted('delete', 'pods', taskKey, () => this.core.deleteNamespacedPod({ namespace, name, propagationPolicy: 'Background' }));
+      await this.counted('delete', 'pods', taskKey, () => this.core.deleteNamespacedPodWithHttpInfo({ namespace, name, propagationPolicy: 'Background' }));
       return 'deleted';
     } catch (err) {
       if (httpCode(err) === 404) return 'gone';
@@ -75,7 +77,7 @@ export class KubeApi {
 
   async createConfigMap(namespace: string, cm: V1ConfigMap, taskKey: string): Promise<'created' | 'exists'> {
     try {
-      await this.counted('create', 'configmaps', taskKey, () => this.core.createNamespacedConfigMap({ namespace, body: cm }));
+      await this.counted('create', 'configmaps', taskKey, () => this.core.createNamespacedConfigMapWithHttpInfo({ namespace, body: cm }));
       return 'created';
     } catch (err) {
       if (httpCode(err) === 409) return 'exists';
@@ -86,7 +88,7 @@ export class KubeApi {
   /** 'deleted', or 'gone' when it was already. */
   async deleteConfigMap(namespace: string, name: string, taskKey: string): Promise<'deleted' | 'gone'> {
     try {
-      await this.counted('delete', 'configmaps', taskKey, () => this.core.deleteNamespacedConfigMap({ namespace, name }));
+      await this.counted('delete', 'configmaps', taskKey, () => this.core.deleteNamespacedConfigMapWithHttpInfo({ namespace, name }));
       return 'deleted';
     } catch (err) {
       if (httpCode(err) === 404) return 'gone';
@@ -100,7 +102,7 @@ export class KubeApi {
 
   async createEvent(namespace: string, event: CoreV1Event, taskKey: string | undefined): Promise<'created' | 'exists'> {
     try {
-      await this.counted('create', 'events', taskKey, () => this.core.createNamespacedEvent({ namespace, body: event }));
+      await this.counted('create', 'events', taskKey, () => this.core.createNamespacedEventWithHttpInfo({ namespace, body: event }));
       return 'created';
     } catch (err) {
       if (httpCode(err) === 409) return 'exists';
@@ -117,7 +119,7 @@ export class KubeApi {
   async replaceTaskStatus(task: CodingTask, status: CodingTaskStatus, taskKey: string): Promise<CodingTask> {
     const { namespace, name } = task.metadata;
     return this.counted('update', 'codingtasks/status', taskKey, () =>
-      this.custom.replaceNamespacedCustomObjectStatus({
+      this.custom.replaceNamespacedCustomObjectStatusWithHttpInfo({
         group: GROUP,
         version: VERSION,
         plural: TASKS,
@@ -131,7 +133,7 @@ export class KubeApi {
   /** A metadata merge patch on the task itself (not its status): only the given annotations change. */
   async patchTaskAnnotations(namespace: string, name: string, annotations: Record<string, string>, taskKey: string): Promise<void> {
     await this.counted('patch', TASKS, taskKey, () =>
-      this.custom.patchNamespacedCustomObject(
+      this.custom.patchNamespacedCustomObjectWithHttpInfo(
         { group: GROUP, version: VERSION, plural: TASKS, namespace, name, body: { metadata: { annotations } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       ),
@@ -165,7 +167,7 @@ export class KubeApi {
   async patchPoolStatus(pool: AgentPool, status: AgentPoolStatus): Promise<AgentPool> {
     const { namespace, name } = pool.metadata;
     return this.counted('patch', 'agentpools/status', undefined, () =>
-      this.custom.patchNamespacedCustomObjectStatus(
+      this.custom.patchNamespacedCustomObjectStatusWithHttpInfo(
         { group: GROUP, version: VERSION, plural: POOLS, namespace: namespace!, name, body: { status } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       ),

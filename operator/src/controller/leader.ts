@@ -21,8 +21,9 @@ export interface LeaderElectionOptions {
   log: Logger;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
-  /** Counts our API writes (create/update of the Lease). */
-  onWrite?: (verb: 'create' | 'update') => void;
+  /** Counts our API writes (create/update of the Lease) with the HTTP status (undefined: no response). A Lease
+   *  create answers 201 and an update 200 when they succeed (the apiserver's REST semantics). */
+  onWrite?: (verb: 'create' | 'update', code: number | undefined) => void;
 }
 
 export class LeaderElector {
@@ -137,11 +138,12 @@ export class LeaderElector {
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
       try {
-        this.o.onWrite?.('create');
         await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: this.spec(undefined, 0) } });
+        this.o.onWrite?.('create', 201);
         this.observedAt = Date.now();
         return true;
       } catch (e) {
+        this.o.onWrite?.('create', (e as { code?: number }).code);
         if ((e as { code?: number }).code === 409) return false;
         throw e;
       }
@@ -162,16 +164,17 @@ export class LeaderElector {
     if (!mine && holder && Date.now() < this.observedAt + duration) return false;
     const transitions = (spec.leaseTransitions ?? 0) + (mine ? 0 : 1);
     try {
-      this.o.onWrite?.('update');
       const updated = await api.replaceNamespacedLease({
         name,
         namespace,
         body: { metadata: { ...lease.metadata, name, namespace }, spec: this.spec(mine ? (spec.acquireTime as unknown as string) : undefined, transitions) },
       });
+      this.o.onWrite?.('update', 200);
       this.observed = { resourceVersion: updated.metadata?.resourceVersion, holder: identity, renewTime: String(updated.spec?.renewTime as unknown) };
       this.observedAt = Date.now();
       return true;
     } catch (err) {
+      this.o.onWrite?.('update', (err as { code?: number }).code);
       if ((err as { code?: number }).code === 409) return false;
       throw err;
     }
@@ -182,13 +185,20 @@ export class LeaderElector {
     try {
       const lease = await api.readNamespacedLease({ name, namespace });
       if (lease.spec?.holderIdentity !== identity) return;
-      this.o.onWrite?.('update');
       // client-go's release: no holder, a 1 s duration, so any candidate may take it immediately.
-      await api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: { metadata: lease.metadata, spec: { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new V1MicroTime(Date.now()) } },
-      });
+      await api
+        .replaceNamespacedLease({
+          name,
+          namespace,
+          body: { metadata: lease.metadata, spec: { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new V1MicroTime(Date.now()) } },
+        })
+        .then(
+          () => this.o.onWrite?.('update', 200),
+          (e: unknown) => {
+            this.o.onWrite?.('update', (e as { code?: number }).code);
+            throw e;
+          },
+        );
       this.o.log.info('released the lease', { lease: `${namespace}/${name}` });
     } catch (err) {
       this.o.log.warn('could not release the lease', { err: errText(err) });

@@ -299,6 +299,7 @@ export class Reconciler {
         const updated = await this.o.api.replaceTaskStatus(task, out.status, key);
         this.written.set(key, { baseResourceVersion: cached.metadata.resourceVersion, task: updated });
         wrote = true;
+        this.o.metrics.statusWritten(namespace, task.spec.pool ?? 'default', task.metadata.creationTimestamp, task.status ?? {}, out.status);
         this.o.log.debug('status written', { task: key, phase: out.status.phase, reason: out.status.reason });
       } catch (err) {
         if (httpCode(err) === 409) throw new StaleCacheError(`status of ${key} was computed from a stale cache`);
