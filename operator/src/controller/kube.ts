@@ -148,7 +148,7 @@ export class KubeApi {
   async patchTask(namespace: string, name: string, body: object): Promise<CodingTask> {
     const key = `${namespace}/${name}`;
     return (await this.counted('patch', TASKS, key, () =>
-      this.custom.patchNamespacedCustomObject(
+      this.custom.patchNamespacedCustomObjectWithHttpInfo(
         { group: GROUP, version: VERSION, plural: TASKS, namespace, name, body },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       ),
@@ -156,7 +156,7 @@ export class KubeApi {
   }
 
   async createTask(namespace: string, body: object): Promise<CodingTask> {
-    return (await this.counted('create', TASKS, undefined, () => this.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: TASKS, namespace, body }))) as CodingTask;
+    return (await this.counted('create', TASKS, undefined, () => this.custom.createNamespacedCustomObjectWithHttpInfo({ group: GROUP, version: VERSION, plural: TASKS, namespace, body }))) as CodingTask;
   }
 
   readTask(namespace: string, name: string): Promise<CodingTask> {
