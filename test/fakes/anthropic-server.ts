@@ -70,6 +70,11 @@ export interface FakeAnthropic {
   url: string;
   /** Requests to /v1/messages and the Vertex predict paths, in arrival order. */
   requests: RecordedRequest[];
+  /**
+   * What the "API" billed: the usage of every message it delivered in full, per model. An error,
+   * a hang or a reply cut off by the client bills nothing, as the tests assume of the real API.
+   */
+  billed: Map<string, FakeUsage & { messages: number }>;
   close(): Promise<void>;
 }
 
@@ -196,6 +201,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 /** host: where to listen (a Pod on the real test node reaches only the bridge's address). */
 export async function startFakeAnthropic(script: Script, host = '127.0.0.1'): Promise<FakeAnthropic> {
   const requests: RecordedRequest[] = [];
+  const billed = new Map<string, FakeUsage & { messages: number }>();
   const queue = Array.isArray(script) ? [...script] : undefined;
   const hanging = new Set<ServerResponse>();
   const server = createServer((req, res) => {
@@ -243,6 +249,15 @@ export async function startFakeAnthropic(script: Script, host = '127.0.0.1'): Pr
         return;
       }
       const msg = messageObject(reply, vertex?.model ?? body.model);
+      res.once('finish', () => {
+        const b = billed.get(msg.model) ?? { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, messages: 0 };
+        b.input_tokens += msg.usage.input_tokens;
+        b.output_tokens += msg.usage.output_tokens;
+        b.cache_creation_input_tokens! += msg.usage.cache_creation_input_tokens ?? 0;
+        b.cache_read_input_tokens! += msg.usage.cache_read_input_tokens ?? 0;
+        b.messages++;
+        billed.set(msg.model, b);
+      });
       if (body.stream) streamMessage(res, msg);
       else {
         res.writeHead(200, { 'content-type': 'application/json', 'request-id': newId('req') });
@@ -255,6 +270,7 @@ export async function startFakeAnthropic(script: Script, host = '127.0.0.1'): Pr
   return {
     url: `http://${host}:${port}`,
     requests,
+    billed,
     close: () =>
       new Promise<void>((resolve) => {
         for (const r of hanging) r.destroy();
@@ -262,4 +278,13 @@ export async function startFakeAnthropic(script: Script, host = '127.0.0.1'): Pr
         server.close(() => resolve());
       }),
   };
+}
+
+/** The dollars the fake billed, at autorun's own price table (the real API prices the same tokens). */
+export function billedUSD(fake: Pick<FakeAnthropic, 'billed'>, price: (model: string, t: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }) => number): number {
+  let total = 0;
+  for (const [model, b] of fake.billed) {
+    total += price(model, { inputTokens: b.input_tokens, outputTokens: b.output_tokens, cacheReadTokens: b.cache_read_input_tokens ?? 0, cacheWriteTokens: b.cache_creation_input_tokens ?? 0 });
+  }
+  return total;
 }

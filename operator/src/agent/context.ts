@@ -38,6 +38,14 @@ export interface AgentContext {
   failing?: string[];
   /** Summaries of previous repair attempts, oldest first (repair). */
   previousAttempts?: string[];
+  /** Repair after hidden acceptance tests failed: how many (nothing else of them is ever given). */
+  hiddenFailed?: number;
+  /** The task author's hint for that case (spec.test.acceptance.hint). */
+  acceptanceHint?: string;
+  /** Repair after the test command hung (killed at its timeout). */
+  testsHung?: boolean;
+  /** The test that was running when it was killed, when known. */
+  hungTest?: string;
   /** JSON FailureReport file written by the last run stage (repair). */
   failureReportPath?: string;
   /** Tests the repair agent flagged as wrong (test role revises exactly these). */
@@ -67,6 +75,8 @@ export interface AgentContext {
     budgetUSD?: number;
     /** max_tokens per model response. */
     maxTokens?: number;
+    /** Seconds of model outage (429, 529, 5xx, no answer) a stage rides out; the pool's spec.modelRetryWindow. */
+    retryWindowSeconds?: number;
   };
   engine: EngineName;
   /** Directory the agent clones into (an emptyDir in a Pod). */
@@ -111,6 +121,10 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_FAILING', path: 'failing', kind: 'list' },
   { env: 'AUTORUN_PREVIOUS_ATTEMPTS', path: 'previousAttempts', kind: 'list' },
   { env: 'AUTORUN_FAILURE_REPORT', path: 'failureReportPath', kind: 'string' },
+  { env: 'AUTORUN_HIDDEN_FAILED', path: 'hiddenFailed', kind: 'int' },
+  { env: 'AUTORUN_TESTS_HUNG', path: 'testsHung', kind: 'bool' },
+  { env: 'AUTORUN_HUNG_TEST', path: 'hungTest', kind: 'string' },
+  { env: 'AUTORUN_ACCEPTANCE_HINT', path: 'acceptanceHint', kind: 'string' },
   { env: 'AUTORUN_FLAGGED_TESTS', path: 'flaggedTests', kind: 'list' },
   { env: 'AUTORUN_FRESH_START', path: 'freshStart', kind: 'bool' },
   { env: 'AUTORUN_GUIDANCE', path: 'guidance', kind: 'list' },
@@ -125,6 +139,7 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_MAX_TURNS', path: 'model.maxTurns', kind: 'int' },
   { env: 'AUTORUN_BUDGET_USD', path: 'model.budgetUSD', kind: 'number' },
   { env: 'AUTORUN_MAX_TOKENS', path: 'model.maxTokens', kind: 'int' },
+  { env: 'AUTORUN_MODEL_RETRY_WINDOW_SECONDS', path: 'model.retryWindowSeconds', kind: 'int' },
   { env: 'AUTORUN_ENGINE', path: 'engine', kind: 'string' },
   { env: 'AUTORUN_WORKSPACE', path: 'workspace', kind: 'string' },
   { env: 'AUTORUN_TERMINATION_PATH', path: 'terminationPath', kind: 'string' },

@@ -1,7 +1,10 @@
 // Child processes with a deadline: each runs in its own process group so a timeout kills everything
 // it started (a test runner's workers, a hung grandchild), not just the shell. The groups are
 // tracked (children.ts) so that stopping the agent stops them as well.
-import { killGroup, spawnGroup } from './children.js';
+import { descendants, killGroup, killPids, spawnGroup, waitGone } from './children.js';
+
+/** Longest wait, after the final SIGKILL, for a timed-out command's processes to be gone. */
+const GONE_TIMEOUT_MS = 10_000;
 
 export interface ExecOptions {
   cwd: string;
@@ -64,11 +67,23 @@ export function execFileCapped(file: string, args: string[], opts: ExecOptions):
     const out = new CappedBuffer(max);
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
+    // What the command started, found while the hung test still holds it (once orphaned, it
+    // could no longer be told from anyone else's); kept to kill and to wait for.
+    const tree = new Set<number>();
+    const collect = (): void => {
+      if (child.pid) for (const p of descendants(child.pid)) tree.add(p);
+    };
     const timer = setTimeout(() => {
       timedOut = true;
       if (child.pid) {
+        collect();
         killGroup(child.pid, 'SIGTERM');
-        killTimer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), opts.killGraceMs ?? 2000);
+        killPids([...tree], 'SIGTERM');
+        killTimer = setTimeout(() => {
+          collect();
+          killGroup(child.pid!, 'SIGKILL');
+          killPids([...tree], 'SIGKILL');
+        }, opts.killGraceMs ?? 2000);
       }
     }, opts.timeoutMs);
     stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -82,9 +97,17 @@ export function execFileCapped(file: string, args: string[], opts: ExecOptions):
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
-      // The shell may be gone while its children still hold the group: make sure nothing lingers.
-      if (timedOut && child.pid) killGroup(child.pid, 'SIGKILL');
-      resolve({ exitCode, signal, timedOut, output: all.toString(), stdout: out.toString(), durationMs: Date.now() - started });
+      const result = (): ExecResult => ({ exitCode, signal, timedOut, output: all.toString(), stdout: out.toString(), durationMs: Date.now() - started });
+      if (!timedOut || !child.pid) {
+        resolve(result());
+        return;
+      }
+      // The shell may be gone while its children still hold the group, or run on in a session of
+      // their own: kill them all, and report only once they are gone.
+      collect();
+      killGroup(child.pid, 'SIGKILL');
+      killPids([...tree], 'SIGKILL');
+      void waitGone([...tree], GONE_TIMEOUT_MS).then(() => resolve(result()));
     };
     child.on('error', (e) => {
       all.push(`${e.message}\n`);

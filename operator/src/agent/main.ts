@@ -4,10 +4,11 @@
 // Succeeded/Failed/Error. stdout is the JSON-lines transcript.
 //
 // SIGTERM/SIGINT (Ctrl-C, the local tier stopping a stage, the kubelet stopping the Pod) stop every
-// process group the agent started, log a "stopped" event and exit 128+signal WITHOUT a termination
-// message: to both shells a stage without a result is an interrupted attempt (the local tier starts
-// it again on the next run, the loop takes the next attempt), while any result would be taken as the
-// stage's verdict (outcome Error fails the whole task: "retrying won't help").
+// process group the agent started, log a "stopped" event and exit 128+signal with no verdict: a
+// stage that spent nothing writes no termination message (an interrupted attempt: the local tier
+// starts it again on the next run, the loop takes the next attempt); one that spent money on the
+// model writes only that, as outcome Error reason Stopped, which the loop core counts and takes as
+// an interruption, so the task's cost is what the model API billed.
 import { constants } from 'node:os';
 import type { StageResult } from '../api/types.js';
 import { liveGroups, stopChildren } from './children.js';
@@ -21,6 +22,8 @@ import { publishRole } from './roles/publish-role.js';
 import type { RunPhase } from './roles/run-role.js';
 import { redact, secretValues } from '../util/secrets.js';
 import { Transcript } from './transcript.js';
+import { spentSoFar } from './spend.js';
+import { STOPPED } from '../core/retryable.js';
 
 const USAGE = `usage: autorun agent --role code|test|run|repair|acceptance|publish [--context FILE] [--phase all|checkout|test]
 
@@ -76,6 +79,28 @@ async function runStage(ctx: AgentContext, phase: RunPhase, env: NodeJS.ProcessE
  *  default 30 s grace, so the agent is done before it is killed itself. */
 const STOP_GRACE_MS = 2000;
 
+/** Where a stopped stage writes what it spent, once the context is known. */
+let stopReport: { terminationPath: string; role: StageResult['role'] } | undefined;
+
+/**
+ * The result of a stage stopped before its verdict that had spent money on the model: outcome
+ * Error, reason Stopped, its usage. The loop core takes it as an interruption (no verdict, not a
+ * failure of the task) and counts the money; a stage that spent nothing writes nothing, as before.
+ */
+function writeStopped(signal: NodeJS.Signals, transcript: Transcript): boolean {
+  const usage = spentSoFar();
+  if (!usage || !stopReport) return false;
+  const result: StageResult = { role: stopReport.role, outcome: 'Error', reason: STOPPED, summary: `stopped by ${signal} before the stage finished, after spending $${usage.costUSD.toFixed(4)} on the model`, usage };
+  try {
+    writeResult(stopReport.terminationPath, result);
+    transcript.log('result', { result });
+    return true;
+  } catch (e) {
+    transcript.log('warning', { message: `cannot write the stopped stage's spend to ${stopReport.terminationPath}: ${(e as Error).message}` });
+    return false;
+  }
+}
+
 /** Stops the children and exits on the first SIGTERM/SIGINT; a second one kills them at once. */
 function onStopSignals(transcript: Transcript, started: number, exitCode: () => number | undefined): { signal: () => NodeJS.Signals | undefined; remove: () => void } {
   let signalled: NodeJS.Signals | undefined;
@@ -88,11 +113,17 @@ function onStopSignals(transcript: Transcript, started: number, exitCode: () => 
     transcript.log('stopping', { signal, childGroups: liveGroups().length });
     void stopChildren(STOP_GRACE_MS).then((groups) => {
       const written = exitCode();
+      const spendWritten = written === undefined && writeStopped(signal, transcript);
       transcript.log('stopped', {
         signal,
         childGroups: groups,
         durationMs: Date.now() - started,
-        summary: written === undefined ? `stopped by ${signal} before the stage finished; no result written` : `stopped by ${signal} after the result was written`,
+        summary:
+          written !== undefined
+            ? `stopped by ${signal} after the result was written`
+            : spendWritten
+              ? `stopped by ${signal} before the stage finished; wrote what it spent`
+              : `stopped by ${signal} before the stage finished; no result written`,
       });
       process.exit(written ?? 128 + constants.signals[signal]);
     });
@@ -141,6 +172,7 @@ async function stage(
     }
     const ctx = loadContext(args.role ? { ...env, AUTORUN_ROLE: args.role } : env, args.context);
     terminationPath = ctx.terminationPath;
+    stopReport = { terminationPath, role: ctx.role };
     transcript.log('context', { task: ctx.task, role: ctx.role, iteration: ctx.iteration, attempt: ctx.attempt, phase: args.phase, workspace: ctx.workspace });
     result = await runStage(ctx, args.phase, env, transcript);
   } catch (e) {

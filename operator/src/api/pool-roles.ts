@@ -4,6 +4,7 @@
 import type { AgentPool, Role } from './types.js';
 import { LLM_ROLES } from './types.js';
 import { withDefaults } from './defaults.js';
+import { parseDuration } from '../core/limits.js';
 
 type PoolSpec = AgentPool['spec'];
 type LlmRoleSpec = NonNullable<NonNullable<PoolSpec['roles']>['code']>;
@@ -126,4 +127,10 @@ export function gpuLimit(pool: AgentPool | undefined): number {
 /** GPUs one stage of this role holds. */
 export function gpusOf(pool: AgentPool, role: Role): number {
   return roleSettings(pool, role).gpus;
+}
+
+/** Seconds a stage rides out a model outage: the pool's spec.modelRetryWindow (CRD default 10m). */
+export function modelRetryWindowSeconds(pool: AgentPool | undefined): number {
+  const ms = parseDuration(pool?.spec?.modelRetryWindow ?? '10m') ?? 600_000;
+  return Math.max(0, Math.round(ms / 1000));
 }

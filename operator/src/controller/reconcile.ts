@@ -359,13 +359,15 @@ export class Reconciler {
     }
     // The report's name is deterministic, so the Pod is built (and its GPUs counted in flight)
     // before the first await: no other reconcile may see the pool without it.
-    const reportConfigMap = a.stage.role === 'repair' ? reportConfigMapName(task.metadata.name, a.stage.iteration) : undefined;
+    // After hidden acceptance tests failed there is no report to hand over: nothing of them may reach a model.
+    const withReport = a.stage.role === 'repair' && !a.context.hiddenFailures;
+    const reportConfigMap = withReport ? reportConfigMapName(task.metadata.name, a.stage.iteration) : undefined;
     const pod = buildStagePod({ task, pool, key: a.stage, name: a.name, context: a.context, reportConfigMap });
     this.creating.expect(key, a.name);
     const podKey = `${namespace}/${a.name}`;
     this.inFlight.set(podKey, pod);
     try {
-      if (a.stage.role === 'repair') await this.ensureReport(task, a.stage.iteration, observed, podsByName, key);
+      if (withReport) await this.ensureReport(task, a.stage.iteration, observed, podsByName, key);
       const r = await this.o.api.createPod(namespace, pod, key);
       this.o.log.info('stage started', { task: key, pod: a.name, outcome: r });
       return r === 'created';
@@ -398,8 +400,8 @@ export class Reconciler {
     if (!last) {
       text = 'No failed test run was found for this task; work from the failing test names you were given.';
     } else if (last.role === 'acceptance') {
-      const names = last.result?.tests?.failing ?? [];
-      text = `The hidden acceptance tests failed (${last.result?.tests?.failed ?? names.length} failing). Their code is not shown to agents.\nFailing: ${names.join(', ')}`;
+      // Not reached while the core withholds the report after acceptance; kept nameless all the same.
+      text = `The hidden acceptance tests failed (${last.result?.tests?.failed ?? 0} failing). Nothing of them is shown to agents.`;
     } else {
       const container = podsByName.get(last.name)?.spec?.containers?.[0]?.name;
       try {

@@ -4,6 +4,7 @@
 import type { CodingTaskStatus, Role } from '../api/types.js';
 import type { Action, LoopInput, LoopOutput, ObservedStage } from './types.js';
 import { getCondition, setCondition } from './conditions.js';
+import { stageBudgetUSD } from './budget.js';
 import { costOfRecords } from './cost.js';
 import { isDeferrable } from './defer.js';
 import { diffEvents } from './events.js';
@@ -153,6 +154,12 @@ function work(status: CodingTaskStatus, records: StageRecord[], step: WorkStep, 
     if (!rec) next.push(pendingRecord(name, w.key, now));
   }
   next.sort(compareKeys);
+  // Budgets once every stage of this call has its record: parallel stages see each other.
+  for (const a of actions) {
+    if (a.type !== 'StartStage') continue;
+    const budgetUSD = stageBudgetUSD(spec, next, a.stage, pool.gpuHourUSD);
+    if (budgetUSD !== undefined) a.context = { ...a.context, budgetUSD };
+  }
 
   const live = liveStages(input.observed);
   const active = next.some((r) => !isFinished(r));

@@ -5,6 +5,7 @@
 import type { CodingTaskSpec, Role } from '../api/types.js';
 import type { StageContext, StageKey } from './types.js';
 import { isFinished, latestAttempt, type StageRecord } from './records.js';
+import { isOutage } from './retryable.js';
 import { isStalled, type Round } from './stall.js';
 import { iterationCapOf, resumesOf } from './limits.js';
 import { verdictOf, type Verdict } from './verdict.js';
@@ -77,6 +78,17 @@ function clean(context: StageContext): StageContext {
   ) as StageContext;
 }
 
+/** A run or acceptance stage killed at spec.test.timeoutSeconds hung; its record names the test when known. */
+function hungOf(rec: StageRecord): Pick<Round, 'hung'> {
+  return rec.reason === 'TestTimeout' ? { hung: rec.hungTest ? { test: rec.hungTest } : {} } : {};
+}
+
+/** What to say of a hang. A hidden test is not named (nothing of it may reach a model). */
+function hungWords(h: { test?: string }, hidden: boolean): string {
+  const which = h.test && !hidden ? h.test : 'the test command';
+  return `${hidden ? 'the hidden acceptance tests hung' : 'the tests hung'}: ${which} was killed at spec.test.timeoutSeconds`;
+}
+
 export function plan(p: PlanInput): Step {
   const maxIterations = iterationCapOf(p.spec);
   const resumes = resumesOf(p.spec);
@@ -97,7 +109,9 @@ export function plan(p: PlanInput): Step {
     if (rec.state === 'Succeeded' || (rec.state === 'Failed' && !retryFailed)) return { s: 'done', rec };
     const max = p.maxAttempts(role);
     const why = `${rec.reason ?? rec.state}${rec.summary && rec.summary !== rec.reason ? `: ${rec.summary}` : ''}`;
-    if (rec.attempt + 1 >= max) {
+    // Attempts lost to a model outage do not count: only the task's timeout and cost end those.
+    const counted = p.records.filter((r) => r.iteration === iteration && r.role === role && !isOutage(r)).length;
+    if (!isOutage(rec) && counted >= max) {
       const reason = rec.state === 'Failed' ? 'AgentFailed' : (rec.reason ?? 'StageFailed');
       return { s: 'fail', step: failed(reason, `stage ${rec.name} failed after ${plural(max, 'attempt')} (${why})`) };
     }
@@ -159,8 +173,22 @@ export function plan(p: PlanInput): Step {
       if (kind === 'initial') testsRef = g.recs[1]?.commit ?? testsRef;
     } else {
       const last = chain[chain.length - 1] as Round;
-      const context = { codeRef, testsRef, failing: last.failing, previousAttempts: [...repairSummaries], flaggedTests: [...flagged], guidance: p.spec.guidance };
-      const g = settle([resolve(i, 'repair', context, false)], 'Repairing', i, `iteration ${i}: repairing ${plural(last.failing.length, 'failing test')}`);
+      // Hidden acceptance tests are never shown to a model: repair learns how many failed and the
+      // author's hint, not their names (the report the shells hand over is withheld too).
+      const hidden = last.level === 1;
+      const hint = p.spec.test?.acceptance?.hint;
+      const failedCount = last.failed ?? last.failing.length;
+      const context: StageContext = {
+        codeRef,
+        testsRef,
+        ...(hidden ? { hiddenFailures: { failed: failedCount, ...(hint ? { hint } : {}) } } : { failing: last.failing }),
+        ...(last.hung ? { testsHung: hidden ? {} : last.hung } : {}),
+        previousAttempts: [...repairSummaries],
+        flaggedTests: [...flagged],
+        ...(p.spec.guidance?.length ? { guidance: p.spec.guidance } : {}),
+      };
+      const what = last.hung ? hungWords(last.hung, hidden) : hidden ? plural(failedCount, 'failing hidden acceptance test') : plural(last.failing.length, 'failing test');
+      const g = settle([resolve(i, 'repair', context, false)], 'Repairing', i, `iteration ${i}: repairing ${what}`);
       if ('step' in g) return g.step;
       const rep = g.recs[0] as StageRecord;
       repairSummaries.push(rep.summary ?? `${rep.name}: ${rep.state}`);
@@ -198,9 +226,9 @@ export function plan(p: PlanInput): Step {
         const accRec = acc.recs[0] as StageRecord;
         const av = verdictOf(accRec);
         if (av.pass) return succeeded(i, accRec, av, codeRef);
-        round = { iteration: i, level: 1, passed: av.passed, failing: av.failing };
+        round = { iteration: i, level: 1, passed: av.passed, failing: av.failing, failed: av.failed, ...hungOf(accRec) };
       } else {
-        round = { iteration: i, level: 0, passed: v.passed, failing: v.failing };
+        round = { iteration: i, level: 0, passed: v.passed, failing: v.failing, ...hungOf(runRec) };
       }
     }
 
@@ -212,7 +240,7 @@ export function plan(p: PlanInput): Step {
       kind = 'repair';
     } else if (isStalled(chain)) {
       if (freshStarts >= 1) {
-        return failed('Stalled', `no progress in two repair rounds in a row after a fresh start (iteration ${i}, ${plural(round.failing.length, 'failing test')})`);
+        return failed('Stalled', `no progress in two repair rounds in a row after a fresh start (iteration ${i}, ${round.hung ? hungWords(round.hung, round.level === 1) : plural(round.failing.length, 'failing test')})`);
       }
       freshStarts++;
       chain = [];
@@ -222,9 +250,10 @@ export function plan(p: PlanInput): Step {
       kind = 'repair';
     }
     if (i + 1 > maxIterations) {
+      const left = round.hung ? `the tests still hang: ${hungWords(round.hung, round.level === 1)}` : `${plural(round.failing.length, 'test')} still failing`;
       const granted = maxIterations - (p.spec.limits?.maxIterations ?? maxIterations);
       const cap = granted > 0 ? `spec.limits.maxIterations plus the granted iterations (${maxIterations})` : `spec.limits.maxIterations (${maxIterations})`;
-      return failed('MaxIterations', `iteration ${i + 1} would exceed ${cap}; ${plural(round.failing.length, 'test')} still failing`);
+      return failed('MaxIterations', `iteration ${i + 1} would exceed ${cap}; ${left}`);
     }
   }
 }

@@ -2,6 +2,7 @@
 // call, so they are written from observations once and a finished record is never rewritten.
 import type { Role, StageResult, StageStatus } from '../api/types.js';
 import type { ObservedStage, StageKey } from './types.js';
+import { isInterruption } from './retryable.js';
 
 /** A stage record, as status.stages keeps it. */
 export type StageRecord = StageStatus;
@@ -90,6 +91,7 @@ function recordOf(prev: StageRecord | undefined, o: ObservedStage, now: Date): S
       outputTokens: r.usage?.outputTokens,
       flaggedTests: r.flaggedTests?.length ? r.flaggedTests.slice(0, MAX_NAMES) : undefined,
       pullRequestURL: r.pullRequestURL,
+      hungTest: r.hungTest,
     });
   }
   const reason = o.failureReason ?? (o.state === 'Lost' ? 'Lost' : 'NoResult');
@@ -98,7 +100,7 @@ function recordOf(prev: StageRecord | undefined, o: ObservedStage, now: Date): S
 
 export interface Merged {
   records: StageRecord[];
-  /** Stages whose agent reported outcome Error in this call: retrying will not help. */
+  /** Stages whose agent reported outcome Error in this call: retrying will not help (outages aside). */
   agentErrors: StageRecord[];
 }
 
@@ -108,10 +110,18 @@ export function mergeObservations(records: readonly StageRecord[], observed: rea
   const agentErrors: StageRecord[] = [];
   for (const o of observed) {
     const prev = byName.get(o.name);
-    if (prev && isFinished(prev)) continue;
+    if (prev && isFinished(prev)) {
+      // A stage closed without a result (stopped with its task, its Pod deleted) may still report
+      // what it spent once its agent has exited: the money is added, nothing else is rewritten.
+      const u = o.result?.usage;
+      if (prev.state === 'Error' && prev.costUSD === undefined && u && o.state === 'Finished') {
+        byName.set(o.name, { ...prev, costUSD: u.costUSD.toFixed(6), inputTokens: u.inputTokens, outputTokens: u.outputTokens });
+      }
+      continue;
+    }
     const next = recordOf(prev, o, now);
     byName.set(o.name, next);
-    if (o.result?.outcome === 'Error' && o.state === 'Finished') agentErrors.push(next);
+    if (o.result?.outcome === 'Error' && o.state === 'Finished' && !isInterruption(next)) agentErrors.push(next);
   }
   return { records: [...byName.values()].sort(compareKeys), agentErrors };
 }

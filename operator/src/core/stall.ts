@@ -8,6 +8,10 @@ export interface Round {
   level: 0 | 1;
   passed: number;
   failing: string[];
+  /** How many failed (the names may be truncated). */
+  failed?: number;
+  /** The test command was killed at its timeout; test: the one running then, when known. */
+  hung?: { test?: string };
   /** The repair agent gave up (outcome Failed): the code did not change. */
   gaveUp?: boolean;
 }

@@ -79,6 +79,14 @@ export interface StageContext {
   testsRef?: string;
   /** Failing tests and messages from the last run, for repair; the full report is read by the shell. */
   failing?: string[];
+  /**
+   * Repair after the hidden acceptance tests failed: how many, and the author's hint. Nothing else
+   * of them (names, messages, traces, report) may reach a model, so with this set the shells hand
+   * the repair agent no failure report.
+   */
+  hiddenFailures?: { failed: number; hint?: string };
+  /** Repair after the test command hung (killed at spec.test.timeoutSeconds); test: the one running, when known. */
+  testsHung?: { test?: string };
   /** Summaries of previous repair attempts. */
   previousAttempts?: string[];
   /** Tests the repair agent flagged as wrong, for the test agent to revise. */
@@ -89,6 +97,8 @@ export interface StageContext {
   guidance?: string[];
   /** Publish only: the pull request's title and body (pull-request.ts). */
   pullRequest?: { title: string; body: string };
+  /** Model stages: the dollars this stage may spend (core/budget.ts), its share of what the task has left. */
+  budgetUSD?: number;
 }
 
 export interface LoopOutput {

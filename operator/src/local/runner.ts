@@ -15,8 +15,7 @@
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { secretValues, redact } from '../util/secrets.js';
 import type { AgentPool, Phase } from '../api/types.js';
-import { decide, isTerminal, costOf } from '../core/loop.js';
-import { maxCostOf } from '../core/limits.js';
+import { decide, isTerminal } from '../core/loop.js';
 import type { Action, ObservedStage, PoolView, StageContext, StageKey } from '../core/types.js';
 import type { GpuAllocator } from './gpus.js';
 import type { Progress } from './progress.js';
@@ -93,7 +92,11 @@ export class Runner {
         if (this.o.tasks.every((t) => isTerminal(t.state.status) || waits(t)) && this.live.size === 0) break;
         await this.sleep(this.nextWake());
       }
-      if (this.stopping) await this.stopAll();
+      if (this.stopping) {
+        await this.stopAll();
+        // Fold in what the stopped stages reported on their way out (their spend), starting nothing.
+        this.pass();
+      }
     } finally {
       if (tick) clearInterval(tick);
       for (const t of this.o.tasks) this.o.dir.save(t.state);
@@ -314,8 +317,6 @@ export class Runner {
       this.saidNoGpu = true;
       this.o.progress.message(`no GPU found (nvidia-smi -L): ${key.role} stages, which the pool gives ${want} GPU(s), run without one`);
     }
-    const spent = costOf(t.state.status).totalUSD;
-    const budget = maxCostOf(t.state.task.spec) - spent;
     const stage: LocalStage = { name: stageName, ...key, state: 'Running', startTime: this.now().toISOString(), ...(devices?.length ? { devices } : {}) };
     const env = stageEnv(
       {
@@ -327,7 +328,7 @@ export class Runner {
         repositoryUrl: t.repositoryUrl,
         failureReportPath: key.role === 'repair' ? this.lastFailureReport(t) : undefined,
         acceptanceDir: t.acceptanceDir,
-        budgetUSD: budget > 0 ? Number(budget.toFixed(4)) : undefined,
+        budgetUSD: context.budgetUSD,
         devices,
         marker: this.marker(name, stageName),
       },
@@ -409,10 +410,10 @@ export class Runner {
     return { ...rest, ...outcome, state: 'Finished', finishTime, ...(s.devices?.length ? { gpuSeconds: Math.round(seconds * s.devices.length) } : {}) };
   }
 
-  /** The report of the latest failed run or acceptance stage, for the repair agent. */
+  /** The report of the latest failed run stage, for the repair agent (an acceptance report never: hidden). */
   private lastFailureReport(t: LocalTask): string | undefined {
     const runs = t.state.stages
-      .filter((s) => (s.role === 'run' || s.role === 'acceptance') && s.state === 'Finished' && s.result?.outcome === 'Failed')
+      .filter((s) => s.role === 'run' && s.state === 'Finished' && s.result?.outcome === 'Failed')
       .sort((a, b) => (a.finishTime ?? '').localeCompare(b.finishTime ?? ''));
     const last = runs.at(-1);
     if (!last) return undefined;

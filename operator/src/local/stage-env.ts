@@ -4,7 +4,7 @@ import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '
 import { PR_TOKEN_ENV, vertexEnv } from '../agent/credentials.js';
 import { scrubEnv } from '../util/secrets.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
-import { poolDefaults, roleSettings } from '../api/pool-roles.js';
+import { modelRetryWindowSeconds, poolDefaults, roleSettings } from '../api/pool-roles.js';
 import type { StageContext, StageKey } from '../core/types.js';
 import { STAGE_MARKER_ENV } from './stage-process.js';
 import type { StageFiles } from './state.js';
@@ -47,11 +47,16 @@ export function agentContext(i: StageEnvInput): AgentContext {
     codeRef: i.context.codeRef,
     testsRef: i.context.testsRef,
     failing: i.context.failing,
+    hiddenFailed: i.context.hiddenFailures?.failed,
+    acceptanceHint: i.context.hiddenFailures?.hint,
+    testsHung: i.context.testsHung ? true : undefined,
+    hungTest: i.context.testsHung?.test,
     previousAttempts: i.context.previousAttempts,
     flaggedTests: i.context.flaggedTests,
     freshStart: i.context.freshStart,
     guidance: i.context.guidance,
-    failureReportPath: role === 'repair' ? i.failureReportPath : undefined,
+    // After hidden acceptance tests failed, no report: nothing of them may reach a model.
+    failureReportPath: role === 'repair' && !i.context.hiddenFailures ? i.failureReportPath : undefined,
     test: {
       command: spec.test?.command,
       timeoutSeconds: spec.test?.timeoutSeconds ?? 600,
@@ -65,6 +70,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
       baseURL: model.baseURL,
       maxTurns: settings.maxTurns,
       budgetUSD: i.budgetUSD,
+      retryWindowSeconds: modelRetryWindowSeconds(i.pool),
     },
     engine: settings.engine,
     workspace: i.files.workspace,

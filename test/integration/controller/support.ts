@@ -95,6 +95,8 @@ export interface PoolOptions {
   nodeSelector?: Record<string, string>;
   runMaxAttempts?: number;
   runGpus?: number;
+  /** More spec fields, merged over the ones above (roles merged per role). */
+  spec?: Record<string, unknown> & { roles?: Record<string, Record<string, unknown>> };
 }
 
 export async function createPool(namespace: string, o: PoolOptions = {}): Promise<AgentPool> {
@@ -109,7 +111,8 @@ export async function createPool(namespace: string, o: PoolOptions = {}): Promis
       nodeSelector: { ...L4_SELECTOR, ...iso?.nodeSelector, ...o.nodeSelector },
       tolerations: [GPU_TOLERATION, ...(iso?.tolerations ?? [])],
       model: { provider: 'anthropic', name: 'claude-sonnet-4-5', apiKeySecretRef: { name: 'anthropic', key: 'api-key' } },
-      roles: { run: { image: 'python:3.12-slim', gpus: o.runGpus ?? 1, maxAttempts: o.runMaxAttempts ?? 3 } },
+      ...o.spec,
+      roles: { ...o.spec?.roles, run: { image: 'python:3.12-slim', gpus: o.runGpus ?? 1, maxAttempts: o.runMaxAttempts ?? 3, ...o.spec?.roles?.run } },
     },
   };
   return (await kube().custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'agentpools', body })) as AgentPool;
@@ -121,6 +124,8 @@ export interface TaskOptions {
   acceptance?: boolean;
   pool?: string;
   repository?: CodingTask['spec']['repository'];
+  /** More spec.test.acceptance fields (a hint). */
+  acceptanceHint?: string;
 }
 
 export async function createTask(namespace: string, name: string, o: TaskOptions = {}): Promise<CodingTask> {
@@ -133,7 +138,7 @@ export async function createTask(namespace: string, name: string, o: TaskOptions
       goal: 'Implement fizzbuzz(n) in fizzbuzz.py returning Fizz, Buzz, FizzBuzz or the number as a string.',
       language: 'python',
       ...(o.repository ? { repository: o.repository } : {}),
-      test: { command: 'pytest -q', ...(o.acceptance ? { acceptance: { configMapRef: { name: `${name}-acceptance` } } } : {}) },
+      test: { command: 'pytest -q', ...(o.acceptance ? { acceptance: { configMapRef: { name: `${name}-acceptance` }, ...(o.acceptanceHint ? { hint: o.acceptanceHint } : {}) } } : {}) },
       limits: { maxIterations: o.maxIterations ?? 5, maxCostUSD: o.maxCostUSD ?? '5', timeout: '2h' },
     },
   };

@@ -77,6 +77,8 @@ export interface Trace {
   phases: string[];
   started: string[];
   contexts: Map<string, StageContext>;
+  /** The budget each model stage was started with. */
+  budgets: Map<string, number>;
   events: Extract<Action, { type: 'Event' }>[];
   stopped: string[];
   status: CodingTaskStatus;
@@ -109,7 +111,7 @@ export function simulate(w: World, script: Script, opts: { maxCalls?: number; on
     return o;
   };
   const pending = new Map<string, Outcome>();
-  const trace: Trace = { phases: [], started: [], contexts: new Map(), events: [], stopped: [], status: w.status, calls: 0 };
+  const trace: Trace = { phases: [], started: [], contexts: new Map(), budgets: new Map(), events: [], stopped: [], status: w.status, calls: 0 };
   const maxCalls = opts.maxCalls ?? 200;
 
   for (let call = 0; call < maxCalls; call++) {
@@ -130,7 +132,10 @@ export function simulate(w: World, script: Script, opts: { maxCalls?: number; on
       } else {
         if (w.observed.some((o) => o.name === a.name)) throw new Error(`${a.name} started twice`);
         trace.started.push(a.name);
-        trace.contexts.set(a.name, a.context);
+        // Budgets are their own subject (budgets in the trace); contexts hold the rest.
+        const { budgetUSD, ...context } = a.context;
+        trace.contexts.set(a.name, context);
+        if (budgetUSD !== undefined) trace.budgets.set(a.name, budgetUSD);
         pending.set(a.name, nextOutcome(a.stage.role));
         w.observed.push({ ...a.stage, name: a.name, state: 'Running', startTime: w.now.toISOString() });
       }

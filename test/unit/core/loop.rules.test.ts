@@ -184,3 +184,41 @@ describe('status bookkeeping', () => {
     expect(t.status.message).toBe('iteration 2: repairing 2 failing tests');
   });
 });
+
+describe('a stopped stage still reports what it spent', () => {
+  const stoppedResult = (costUSD: number) => ({ role: 'test' as const, outcome: 'Error' as const, reason: 'Stopped', summary: 'stopped by SIGTERM', usage: { inputTokens: 10, outputTokens: 5, costUSD } });
+
+  test('the cap ends the task and stops the test stage; its spend, reported on the way out, joins status.cost', () => {
+    const w = world({ spec: spec({ limits: { maxIterations: 5, maxCostUSD: '1', timeout: '2h' } }), pool: { ...world().pool, gpuHourUSD: 0 } });
+    const code = { ...ok('code', 'c1'), usage: { inputTokens: 1, outputTokens: 1, costUSD: 1.2 } };
+    w.observed = [
+      { name: 'fizzbuzz-i1-code-a0', iteration: 1, role: 'code', attempt: 0, state: 'Finished', result: code, finishTime: at(1).toISOString() },
+      { name: 'fizzbuzz-i1-test-a0', iteration: 1, role: 'test', attempt: 0, state: 'Running' },
+    ];
+    w.status = { stages: [rec('code', 1, { state: 'Running' }), rec('test', 1, { state: 'Running' })] };
+    const ended = step(w);
+    expect(ended.status).toMatchObject({ phase: 'Failed', reason: 'CostLimit', cost: { llmUSD: '1.2000' } });
+    expect(ended.actions).toContainEqual({ type: 'StopStage', name: 'fizzbuzz-i1-test-a0' });
+    // The agent, SIGTERMed, writes what it spent before it exits; the Pod/process is then seen finished.
+    w.observed = [w.observed[0]!, { ...w.observed[1]!, state: 'Finished', result: stoppedResult(0.35) }];
+    w.now = at(2);
+    const after = step(w);
+    expect(after.status).toMatchObject({ phase: 'Failed', reason: 'CostLimit', cost: { llmUSD: '1.5500' } });
+    expect(after.status.stages?.find((s) => s.role === 'test')).toMatchObject({ state: 'Error', reason: 'Stopped', costUSD: '0.350000' });
+  });
+
+  test('a Stopped result of a task still running is an interruption: retried, not StageError, its money counted', () => {
+    const w = world();
+    w.observed = [
+      { name: 'fizzbuzz-i1-code-a0', iteration: 1, role: 'code', attempt: 0, state: 'Finished', result: { ...stoppedResult(0.2), role: 'code' }, finishTime: at(1).toISOString() },
+      { name: 'fizzbuzz-i1-test-a0', iteration: 1, role: 'test', attempt: 0, state: 'Running' },
+    ];
+    w.status = { stages: [rec('code', 1, { state: 'Running' }), rec('test', 1, { state: 'Running' })] };
+    const out = step(w);
+    expect(out.status.phase).toBe('Coding');
+    expect(out.status.reason).not.toBe('StageError');
+    // The loop wakes for the code stage's retry, 10 s after it stopped.
+    expect(requeue(out)).toEqual([new Date(at(1).getTime() + 10_000).toISOString()]);
+    expect(out.status.cost?.llmUSD).toBe('0.2000');
+  });
+});

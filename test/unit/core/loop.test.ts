@@ -140,6 +140,25 @@ const scenarios: Scenario[] = [
     started: names('i1-code-a0', 'i1-test-a0'),
   },
   {
+    name: 'a model outage outlasting the agent\'s retry window: the stage is retried past maxAttempts, then passes',
+    pool: { maxAttempts: () => 2 },
+    script: {
+      code: [error('code', 'ModelUnavailable', 'the model API was unavailable for the whole retry window'), error('code', 'ModelUnavailable', 'still 529'), error('code', 'ModelUnavailable', 'still 529'), ok('code', 'c1')],
+      test: [ok('test', 't1')],
+      run: [ran(10, 10)],
+    },
+    phases: ['Coding', 'Running', 'Succeeded'],
+    reason: 'TestsPassed',
+    started: names('i1-code-a0', 'i1-test-a0', 'i1-code-a1', 'i1-code-a2', 'i1-code-a3', 'i1-run-a0'),
+  },
+  {
+    name: 'a model outage that never ends: the task ends at its timeout, not with StageError',
+    spec: { limits: { maxIterations: 5, maxCostUSD: '5', timeout: '30m' } },
+    script: { code: [error('code', 'ModelUnavailable', 'the model API was unavailable for the whole retry window')], test: [ok('test', 't1')] },
+    phases: ['Coding', 'Failed'],
+    reason: 'Timeout',
+  },
+  {
     name: 'the code agent gives up on every attempt',
     pool: { maxAttempts: () => 2 },
     script: { code: [gaveUp('code')], test: [ok('test', 't1')] },
@@ -188,6 +207,53 @@ describe('decide() scenarios', () => {
 });
 
 describe('decide() scenario details', () => {
+  test('the cost cap holds for the task: code ∥ test split what is left, a retry draws on its own share, repair gets the rest', () => {
+    const spend = (role: 'code' | 'test' | 'repair', costUSD: number, extra = {}) => ({ ...ok(role, `${role}1`), usage: { inputTokens: 1, outputTokens: 1, costUSD }, ...extra });
+    const t = simulate(world({ spec: spec({ limits: { maxIterations: 5, maxCostUSD: '1', timeout: '2h' } }), pool: pool({ gpuHourUSD: 0 }) }), {
+      code: [{ ...gaveUp('code'), usage: { inputTokens: 1, outputTokens: 1, costUSD: 0.2 } }, spend('code', 0.1)],
+      test: [spend('test', 0.3)],
+      run: [ran(8, 10, ['a', 'b']), ran(10, 10)],
+      repair: [spend('repair', 0.05)],
+    });
+    expect(t.status.phase).toBe('Succeeded');
+    expect(Object.fromEntries(t.budgets)).toEqual({
+      'fizzbuzz-i1-code-a0': 0.5,
+      'fizzbuzz-i1-test-a0': 0.5,
+      // Its first attempt spent 0.2 of the code stage's half.
+      'fizzbuzz-i1-code-a1': 0.3,
+      // What all stages before it left: 1 - 0.2 - 0.1 - 0.3.
+      'fizzbuzz-i2-repair-a0': 0.4,
+    });
+    // Stages live at once never hold more than the cap between them.
+    expect(t.budgets.get('fizzbuzz-i1-code-a0')! + t.budgets.get('fizzbuzz-i1-test-a0')!).toBeLessThanOrEqual(1);
+    expect(t.budgets.has('fizzbuzz-i1-run-a0')).toBe(false);
+  });
+
+  test('a hung test run: repair is told the tests hung and which test; the task\'s end says so', () => {
+    const hung = { ...ran(2, 3, []), outcome: 'Failed' as const, reason: 'TestTimeout', summary: 'tests hung: killed after 5s', hungTest: 'tests/test_x.py::test_waits' };
+    const t = simulate(world({ spec: spec({ limits: { maxIterations: 2, maxCostUSD: '5', timeout: '2h' } }) }), { ...coded, run: [hung], repair: [ok('repair', 'r1')] });
+    expect(t.contexts.get('fizzbuzz-i2-repair-a0')).toEqual({ codeRef: 'c1', testsRef: 't1', testsHung: { test: 'tests/test_x.py::test_waits' } });
+    expect(t.phases).toContain('Repairing');
+    expect(t.status.reason).toBe('MaxIterations');
+    expect(t.status.message).toBe('iteration 3 would exceed spec.limits.maxIterations (2); the tests still hang: the tests hung: tests/test_x.py::test_waits was killed at spec.test.timeoutSeconds');
+    expect(t.status.message).not.toMatch(/0 tests/);
+  });
+
+  test('after hidden acceptance tests fail, repair learns how many and the author\'s hint, never their names', () => {
+    const hint = 'negative inputs are part of the goal';
+    const t = simulate(world({ spec: spec({ test: { acceptance: { configMapRef: { name: 'fizzbuzz-acceptance' }, hint } } }) }), {
+      ...coded,
+      run: [ran(10, 10)],
+      acceptance: [ran(3, 5, ['test_hidden_a', 'test_hidden_b'], [], 'acceptance'), ran(5, 5, [], [], 'acceptance')],
+      repair: [ok('repair', 'r1')],
+    });
+    expect(t.status.phase).toBe('Succeeded');
+    const repair = t.contexts.get('fizzbuzz-i2-repair-a0');
+    expect(repair).toEqual({ codeRef: 'c1', testsRef: 't1', hiddenFailures: { failed: 2, hint } });
+    expect(JSON.stringify([...t.contexts.values()])).not.toContain('test_hidden');
+    expect(t.status.message).not.toContain('test_hidden');
+  });
+
   test('the first round works from the goal alone; run and repair get refs, failures and history', () => {
     const t = simulate(world(), { ...coded, run: [ran(8, 10, ['a', 'b']), ran(9, 10, ['b']), ran(10, 10)], repair: [ok('repair', 'r1'), ok('repair', 'r2')] });
     const ctx = (n: string) => t.contexts.get(`fizzbuzz-${n}`);
@@ -218,14 +284,14 @@ describe('decide() scenario details', () => {
     expect(t.started.some((n) => n.includes('repair'))).toBe(false);
   });
 
-  test('acceptance failures go to repair', () => {
+  test('acceptance failures go to repair as a count, without the hidden names', () => {
     const t = simulate(world({ spec: spec({ test: acceptance }) }), {
       ...coded,
       run: [ran(10, 10)],
       acceptance: [ran(4, 5, ['hidden_15'], [], 'acceptance'), ran(5, 5, [], [], 'acceptance')],
       repair: [ok('repair', 'r1')],
     });
-    expect(t.contexts.get('fizzbuzz-i2-repair-a0')?.failing).toEqual(['hidden_15']);
+    expect(t.contexts.get('fizzbuzz-i2-repair-a0')).toEqual({ codeRef: 'c1', testsRef: 't1', hiddenFailures: { failed: 1 } });
     expect(t.contexts.get('fizzbuzz-i2-acceptance-a0')).toEqual({ codeRef: 'r1', testsRef: 't1' });
   });
 

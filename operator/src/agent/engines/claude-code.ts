@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import { scrubEnv } from '../../util/secrets.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
-import { hopelessRetry, mapClaudeResult, parseStreamJson } from './stream-json.js';
+import { hopelessRetry, mapClaudeResult, parseStreamJson, transientRetry } from './stream-json.js';
+import { DEFAULT_RETRY_WINDOW_SECONDS } from './retry.js';
+import { MODEL_UNAVAILABLE } from '../../core/retryable.js';
+import { addUsage, emptyUsage } from '../pricing.js';
+import { noteSpend } from '../spend.js';
 import { modelCredential, noCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { killGroup, spawnGroup } from '../children.js';
@@ -17,6 +21,8 @@ import { vertexSettings } from './vertex.js';
 const SESSION_TIMEOUT_MS = 4 * 3600_000;
 /** Grace between SIGTERM and SIGKILL when the engine stops a session. */
 const KILL_GRACE_MS = 2000;
+/** Enough retries that the retry window (which the engine enforces) ends an outage, not the CLI's count. */
+const CLAUDE_MAX_RETRIES = 10_000;
 /** The stream-json lines kept for mapping (the result is the last one); the transcript has them all. */
 const MAX_EVENTS = 10_000;
 
@@ -64,11 +70,13 @@ interface Session {
   stderr: string;
   /** Set when the engine stopped the session itself. */
   stopped?: { status?: number; why: string };
+  /** The session was stopped because the model stayed unavailable for the whole retry window. */
+  outage?: boolean;
 }
 
 /** Runs claude in its own process group, logging each stream-json line as it arrives; stops the
  *  session (the whole group) at the deadline or at a retry notice for an error retries cannot fix. */
-function runSession(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, onEvent: (ev: Record<string, unknown>) => void): Promise<Session> {
+function runSession(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, windowMs: number, onEvent: (ev: Record<string, unknown>) => void): Promise<Session> {
   return new Promise((resolve) => {
     const session: Session = { events: [], exitCode: null, signal: null, stderr: '' };
     // spawnGroup: the agent's stop handler kills this session's group too.
@@ -82,6 +90,9 @@ function runSession(bin: string, args: string[], cwd: string, env: NodeJS.Proces
     };
     const deadline = setTimeout(() => stop(`no result within ${SESSION_TIMEOUT_MS / 60_000} minutes`), SESSION_TIMEOUT_MS);
     let pending = '';
+    // Since when the CLI has been retrying without a model answer in between: the pool's window
+    // bounds that, as it bounds the tool loops' retries (retry.ts); the CLI's own count does not.
+    let outageSince: number | undefined;
     const take = (text: string): void => {
       for (const ev of parseStreamJson(text)) {
         onEvent(ev);
@@ -89,6 +100,15 @@ function runSession(bin: string, args: string[], cwd: string, env: NodeJS.Proces
         if (session.events.length > MAX_EVENTS) session.events.splice(0, session.events.length - MAX_EVENTS);
         const status = hopelessRetry(ev);
         if (status !== undefined) stop(typeof ev.error === 'string' ? ev.error : 'the API refused the request', status);
+        if (ev.type === 'assistant') outageSince = undefined;
+        const transient = transientRetry(ev);
+        if (transient) {
+          outageSince ??= Date.now();
+          if (Date.now() - outageSince >= windowMs) {
+            session.outage = true;
+            stop(`the model API stayed unavailable for the ${Math.round(windowMs / 1000)}s retry window`, transient.status);
+          }
+        }
       }
     };
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -148,6 +168,25 @@ export function claudeModelEnv(req: Pick<EngineRequest, 'model' | 'env'>): { env
   return { env: { [credEnv]: cred.value, ...(baseURL ? { ANTHROPIC_BASE_URL: baseURL } : {}) } };
 }
 
+/**
+ * The session's spend so far from its assistant events (one per content block, each carrying its
+ * message's usage), so a session stopped before its result still reports what it cost.
+ */
+function sessionMeter(model: string): (ev: Record<string, unknown>) => void {
+  const byMessage = new Map<string, { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }>();
+  return (ev) => {
+    if (ev.type !== 'assistant') return;
+    const m = ev.message as { id?: string; usage?: Record<string, number> } | undefined;
+    if (!m?.id || !m.usage) return;
+    byMessage.set(m.id, m.usage);
+    let usage = emptyUsage();
+    for (const u of byMessage.values()) {
+      usage = addUsage(model, usage, { inputTokens: u.input_tokens ?? 0, outputTokens: u.output_tokens ?? 0, cacheReadTokens: u.cache_read_input_tokens ?? 0, cacheWriteTokens: u.cache_creation_input_tokens ?? 0 });
+    }
+    noteSpend(usage);
+  };
+}
+
 export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
   const none = { inputTokens: 0, outputTokens: 0, costUSD: 0 };
@@ -164,13 +203,23 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
     TMPDIR: tmp,
     ...modelEnv.env,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    // The CLI counts retries; the engine bounds them by time instead (the pool's retry window).
+    CLAUDE_CODE_MAX_RETRIES: String(CLAUDE_MAX_RETRIES),
     DISABLE_AUTOUPDATER: '1',
   };
   const bin = req.env.AUTORUN_CLAUDE_BIN || 'claude';
   try {
-    const s = await runSession(bin, claudeArgs(req), req.workspace, env, (ev) => transcript.log('claude', { message: ev }));
+    const windowSeconds = model.retryWindowSeconds ?? DEFAULT_RETRY_WINDOW_SECONDS;
+    const meter = sessionMeter(model.name);
+    const s = await runSession(bin, claudeArgs(req), req.workspace, env, windowSeconds * 1000, (ev) => {
+      transcript.log('claude', { message: ev });
+      meter(ev);
+    });
     const mapped = mapClaudeResult(s.events, model.name, model.maxTurns, model.budgetUSD);
     if (mapped.reason !== 'EngineCrashed') return mapped;
+    if (s.outage) {
+      return { ...mapped, reason: MODEL_UNAVAILABLE, summary: `claude stopped: ${s.stopped?.why ?? 'the model API stayed unavailable'} (last: HTTP ${s.stopped?.status ?? 'no answer'}); the loop retries the stage` };
+    }
     if (s.stopped) {
       const f = s.stopped.status === undefined ? { reason: 'Timeout', summary: `claude stopped: ${s.stopped.why}` } : apiFailure(s.stopped.status, s.stopped.why);
       return { ...mapped, reason: f.reason, summary: f.summary };

@@ -8,6 +8,8 @@ import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
 import { modelCredential, noCredential } from '../credentials.js';
 import { overBudget } from './budget.js';
+import { noteSpend } from '../spend.js';
+import { callModel, ModelCallError, modelCallFailure, retryAfterMs, type CallFailure } from './retry.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { vertexClient, vertexCredentialFailure, vertexSettings } from './vertex.js';
 
@@ -17,11 +19,10 @@ type ContentBlockParam = Anthropic.ContentBlockParam;
 type MessagesClient = { messages: Pick<Anthropic['messages'], 'stream'> };
 
 /**
- * Retries of one model call on 408/409/429/5xx/529 and connection errors. The SDK honours
- * retry-after(-ms) and otherwise backs off 0.5 s doubling to 8 s; 4 retries ride out a short
- * overload (~15 s) without hiding a long outage from the operator, which retries the whole stage.
+ * The SDK's own retries are off: every engine rides out an outage with the same policy (retry.ts),
+ * for as long as the pool's modelRetryWindow allows.
  */
-export const MODEL_MAX_RETRIES = 4;
+export const MODEL_MAX_RETRIES = 0;
 const DEFAULT_MAX_TOKENS = 8192;
 /** Most characters of one tool result sent back to the model. */
 const MAX_TOOL_RESULT = 60_000;
@@ -65,6 +66,16 @@ function modelClient(req: EngineRequest): MessagesClient | ApiFailure {
   return new Anthropic({ ...auth, baseURL: model.baseURL || env.ANTHROPIC_BASE_URL || undefined, maxRetries: MODEL_MAX_RETRIES });
 }
 
+/** What a failed SDK call says about itself, for the retry policy. */
+function callFailureOf(e: unknown): CallFailure {
+  // No Google token is not an outage: the credential will not appear by waiting.
+  if (vertexCredentialFailure(e)) return { status: 401, detail: (e as Error).message };
+  if (e instanceof Anthropic.APIError && e.status !== undefined) {
+    return { status: e.status, retryAfterMs: retryAfterMs(e.headers ?? undefined), detail: e.apiMessage ?? e.message };
+  }
+  return { detail: (e as Error).message };
+}
+
 export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
   let usage = emptyUsage();
@@ -86,10 +97,15 @@ export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
     markCacheTail(messages);
     let msg: Anthropic.Message;
     try {
-      const stream = client.messages.stream({ model: model.name, max_tokens: model.maxTokens ?? DEFAULT_MAX_TOKENS, system, tools, messages });
-      msg = await stream.finalMessage();
+      msg = await callModel(
+        () => client.messages.stream({ model: model.name, max_tokens: model.maxTokens ?? DEFAULT_MAX_TOKENS, system, tools, messages }).finalMessage(),
+        callFailureOf,
+        { windowSeconds: model.retryWindowSeconds, transcript, turn },
+      );
     } catch (e) {
-      const f = vertexCredentialFailure(e) ?? (e instanceof Anthropic.APIError ? apiFailure(e.status, e.apiMessage ?? undefined) : apiFailure(undefined, (e as Error).message));
+      const f =
+        vertexCredentialFailure(e instanceof ModelCallError ? e.cause : e) ??
+        (e instanceof ModelCallError ? modelCallFailure(e) : apiFailure(undefined, (e as Error).message));
       transcript.log('model-error', { turn, reason: f.reason, summary: f.summary });
       return { outcome: 'Error', reason: f.reason, summary: f.summary, finalText, usage, turns: turn - 1 };
     }
@@ -100,6 +116,7 @@ export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
       cacheReadTokens: u.cache_read_input_tokens ?? 0,
       cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
     });
+    noteSpend(usage);
     const text = msg.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
     if (text) finalText = text;
     const toolUses = msg.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');

@@ -4,6 +4,8 @@
 import type { Usage } from '../../api/types.js';
 import { costUSD } from '../pricing.js';
 import { apiFailure } from './api-errors.js';
+import { isTransient } from './retry.js';
+import { MODEL_UNAVAILABLE } from '../../core/retryable.js';
 import { firstLine } from './sdk.js';
 import type { EngineResult } from './types.js';
 
@@ -34,6 +36,13 @@ export function hopelessRetry(ev: Record<string, unknown>): number | undefined {
   if (ev.type !== 'system' || ev.subtype !== 'api_retry') return undefined;
   const status = ev.error_status;
   return typeof status === 'number' && HOPELESS.has(status) ? status : undefined;
+}
+
+/** A `system/api_retry` event for an outage (429, 529, 5xx, no answer), else undefined. */
+export function transientRetry(ev: Record<string, unknown>): { status?: number } | undefined {
+  if (ev.type !== 'system' || ev.subtype !== 'api_retry') return undefined;
+  const status = typeof ev.error_status === 'number' ? ev.error_status : undefined;
+  return isTransient({ status }) ? { status } : undefined;
 }
 
 /** Splits a stream into parsed objects; lines that are not JSON objects are skipped. */
@@ -130,6 +139,11 @@ export function mapClaudeResult(events: Record<string, unknown>[], model: string
     // 2.1.x names the status; older versions only said it in the text.
     const status = typeof result.api_error_status === 'number' ? result.api_error_status : statusFromText(text);
     const f = apiFailure(status, why);
+    // The CLI gave up on an outage after its own retries: the loop retries the stage.
+    const unreachable = status === undefined && /connection|ECONNREFUSED|ECONNRESET|timed? ?out/i.test(`${text} ${why}`);
+    if ((status !== undefined && isTransient({ status })) || unreachable) {
+      return { outcome: 'Error', reason: MODEL_UNAVAILABLE, summary: `the model API stayed unavailable: ${f.summary}${session}`, finalText: text, usage, turns };
+    }
     return { outcome: 'Error', reason: f.reason, summary: f.summary, finalText: text, usage, turns };
   }
   return { outcome: 'Succeeded', summary: firstLine(text) || 'the model finished', finalText: text, usage, turns };

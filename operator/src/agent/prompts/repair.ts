@@ -14,7 +14,20 @@ export function repairPrompt(ctx: AgentContext, tools: string, report: string | 
   const system = `You are the repair agent of an automated coding loop. The implementation of a goal in a ${ctx.language} project fails some of its tests. Find the cause of each failure and fix the implementation with small, targeted changes. Tests that passed must keep passing. ${tests} ${workspaceRules(tools)}`;
   const parts = [`Goal:\n${ctx.goal}`];
   if (ctx.failing?.length) parts.push(`Failing tests:\n${ctx.failing.map((f) => `- ${f}`).join('\n')}`);
-  if (report) parts.push(`Failure report of the last run:\n${report.length > REPORT_IN_PROMPT ? report.slice(0, REPORT_IN_PROMPT) + '\n[report truncated]' : report}`);
+  if (ctx.testsHung) {
+    parts.push(
+      `The last test run hung: it was killed at its timeout (${ctx.test.timeoutSeconds}s)${ctx.hungTest ? ` while ${ctx.hungTest} was running` : ''}. Find what never finishes (an endless loop, a blocking read or wait, a deadlock) and make the code return promptly.`,
+    );
+  }
+  if (ctx.hiddenFailed !== undefined) {
+    // All that may be said of hidden tests: that they failed, how many, and the author's own hint.
+    const n = ctx.hiddenFailed;
+    parts.push(
+      `Your own tests pass, but ${n === 1 ? '1 hidden acceptance test fails' : `${n} hidden acceptance tests fail`}. They are hidden on purpose: you will not see their code, names or messages. Re-read the goal for behaviour the visible tests do not cover (edge cases, errors, exact formats) and make the implementation meet all of it.`,
+    );
+    if (ctx.acceptanceHint) parts.push(`Hint from the task's author:\n${ctx.acceptanceHint}`);
+  }
+  if (report && ctx.hiddenFailed === undefined) parts.push(`Failure report of the last run:\n${report.length > REPORT_IN_PROMPT ? report.slice(0, REPORT_IN_PROMPT) + '\n[report truncated]' : report}`);
   if (ctx.guidance?.length) parts.push(guidanceSection(ctx.guidance));
   if (ctx.previousAttempts?.length) parts.push(`Previous repair attempts (they did not fix everything; try something different where they failed):\n${ctx.previousAttempts.map((a, i) => `${i + 1}. ${a}`).join('\n')}`);
   parts.push('Fix the implementation now.');

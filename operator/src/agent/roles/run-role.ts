@@ -11,6 +11,7 @@ import { execShell } from '../exec.js';
 import type { ExecResult } from '../exec.js';
 import { Git, GitError } from '../git.js';
 import { NoRunnerError, planFor } from '../runner/plan.js';
+import { hungTest } from '../runner/hung.js';
 import type { RunPlan } from '../runner/plan.js';
 import { buildFailures, tail } from '../runner/report.js';
 import type { FailureReport } from '../runner/report.js';
@@ -143,10 +144,11 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
   let reason: string | undefined;
   let summary: string;
   const what = acceptance ? 'acceptance tests' : 'tests';
+  const hung = r.timedOut ? hungTest(r.stdout, r.output) : undefined;
   if (r.timedOut) {
     outcome = 'Failed';
     reason = 'TestTimeout';
-    summary = `${what} killed after ${ctx.test.timeoutSeconds}s (timeout): ${plan.command}`;
+    summary = `${what} hung: killed after ${ctx.test.timeoutSeconds}s (spec.test.timeoutSeconds)${hung ? ` while ${hung} ran` : ''}: ${plan.command}`;
   } else if (!parsed || total === 0) {
     if (!parsed && r.exitCode === 0) {
       outcome = 'Succeeded';
@@ -175,6 +177,7 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
     command: plan.command,
     exitCode: r.exitCode,
     timedOut: r.timedOut,
+    ...(hung ? { hungTest: hung } : {}),
     durationMs: r.durationMs,
     tests: { passed, failed, total },
     failures: buildFailures(failing),
@@ -185,5 +188,5 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
     if (ctx.reportPath) writeFileSync(ctx.reportPath, JSON.stringify(report, null, 2));
     transcript.log('failure-report', { report });
   }
-  return { role, outcome, commit, tests, summary, ...(reason ? { reason } : {}) };
+  return { role, outcome, commit, tests, summary, ...(reason ? { reason } : {}), ...(hung ? { hungTest: hung } : {}) };
 }

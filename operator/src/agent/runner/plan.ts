@@ -37,7 +37,8 @@ const args = (xs: string[]): string => xs.map((x) => ' ' + q(x)).join('');
 function pytestPlan(python: string, extra: string, targets: string[], out: string, n = 0): RunPlan {
   const xml = join(out, `junit-${n}.xml`);
   return {
-    command: `${python} -m pytest -q -p no:cacheprovider -o junit_family=xunit1 --junitxml=${q(xml)}${extra}${args(targets)}`,
+    // -v names each test as it starts, so a test that hangs is named in the output when it is killed.
+    command: `${python} -m pytest -v -p no:cacheprovider -o junit_family=xunit1 --junitxml=${q(xml)}${extra}${args(targets)}`,
     parse: (_stdout, output) => {
       const x = readIf(xml);
       return x ? parseJUnit(x) : parseTextSummary(output);

@@ -9,6 +9,8 @@ export interface FailureReport {
   command: string;
   exitCode: number | null;
   timedOut: boolean;
+  /** The test that was running when the command was killed, when the runner said. */
+  hungTest?: string;
   durationMs: number;
   tests: { passed: number; failed: number; total: number };
   failures: { name: string; message: string; trace: string }[];
@@ -59,7 +61,8 @@ export function parseFailureReport(log: string): FailureReport | undefined {
 
 /** The report as text for a prompt. */
 export function renderReport(r: FailureReport): string {
-  const head = `Command: ${r.command}\nExit code: ${r.exitCode ?? 'killed'}${r.timedOut ? ' (timed out)' : ''}\nTests: ${r.tests.passed} passed, ${r.tests.failed} failed, ${r.tests.total} total`;
+  const hung = r.timedOut ? `\nThe tests hung: the command was killed at its timeout${r.hungTest ? ` while ${r.hungTest} was running` : ''}.` : '';
+  const head = `Command: ${r.command}\nExit code: ${r.exitCode ?? 'killed'}${r.timedOut ? ' (timed out)' : ''}${hung}\nTests: ${r.tests.passed} passed, ${r.tests.failed} failed, ${r.tests.total} total`;
   const fails = r.failures.map((f) => `### ${f.name}\n${f.message}\n${f.trace}`).join('\n\n');
   const flaky = r.flaky.length ? `\nFlaky (passed on re-run, not to be fixed): ${r.flaky.join(', ')}` : '';
   const out = !r.failures.length || r.timedOut ? `\n\nOutput (end):\n${r.outputTail}` : '';

@@ -70,6 +70,10 @@ export interface AgentPoolSpec {
    */
   agentImage?: string;
   /**
+   * How long a stage rides out a model outage (429, 529, 5xx, no answer) with backoff before it ends ModelUnavailable and the loop retries the stage. A Go duration, for example 10m.
+   */
+  modelRetryWindow?: string;
+  /**
    * The model the LLM roles call, and the credentials they call it with.
    */
   model: {

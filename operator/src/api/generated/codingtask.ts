@@ -113,6 +113,10 @@ export interface CodingTaskSpec {
        * Command that runs the acceptance tests. Defaults to spec.test.command.
        */
       command?: string;
+      /**
+       * What the repair agent is told when the hidden tests fail, besides how many failed (it never sees their code, names or messages). Written by the task's author, for example "inputs may be negative".
+       */
+      hint?: string;
     };
   };
   /**
@@ -1119,6 +1123,10 @@ export interface StageStatus {
    * Items: A test name as the test runner reports it.
    */
   flaggedTests?: string[];
+  /**
+   * For a run or acceptance stage killed at spec.test.timeoutSeconds, the test that was running, when the runner said.
+   */
+  hungTest?: string;
   /**
    * Model cost of this stage in US dollars.
    */

@@ -30,7 +30,7 @@ import {
 } from './labels.js';
 import { ownerReference } from './owner.js';
 import { REPORT_KEY } from './report.js';
-import { gpuResource, poolDefaults, roleSettings } from '../../api/pool-roles.js';
+import { gpuResource, modelRetryWindowSeconds, poolDefaults, roleSettings } from '../../api/pool-roles.js';
 import type { RoleSettings } from '../../api/pool-roles.js';
 
 /** The container whose termination message carries the StageResult. */
@@ -99,14 +99,6 @@ function resources(s: RoleSettings, gpu: string, withGpus: boolean): V1ResourceR
   return r.requests || r.limits ? r : undefined;
 }
 
-function remainingBudgetUSD(task: CodingTask): number | undefined {
-  const max = task.spec.limits?.maxCostUSD;
-  if (max === undefined) return undefined;
-  const spent = Number(task.status?.cost?.totalUSD ?? 0);
-  const left = Number(max) - (Number.isFinite(spent) ? spent : 0);
-  return Math.max(0, Math.round(left * 10_000) / 10_000);
-}
-
 /** The stage's AgentContext as env (agent/context.ts owns the mapping). */
 function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, string> {
   const { task, pool, key, context } = input;
@@ -122,6 +114,10 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
     codeRef: context.codeRef,
     testsRef: context.testsRef,
     failing: context.failing,
+    hiddenFailed: context.hiddenFailures?.failed,
+    acceptanceHint: context.hiddenFailures?.hint,
+    testsHung: context.testsHung ? true : undefined,
+    hungTest: context.testsHung?.test,
     previousAttempts: context.previousAttempts,
     flaggedTests: context.flaggedTests,
     freshStart: context.freshStart,
@@ -143,7 +139,8 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
       name: model.name ?? poolDefaults().modelName,
       baseURL: model.baseURL,
       maxTurns: s.maxTurns,
-      budgetUSD: remainingBudgetUSD(task),
+      budgetUSD: context.budgetUSD,
+      retryWindowSeconds: modelRetryWindowSeconds(pool),
     };
   }
   if (key.role === 'repair' && input.reportConfigMap) ctx.failureReportPath = `${REPORT_DIR}/${REPORT_KEY}`;

@@ -111,6 +111,28 @@ wait
   expect(alive).toBe(false);
 });
 
+test('529 retry notices past the pool\'s retry window stop the session: ModelUnavailable, the CLI told to keep retrying', async () => {
+  const dir = tempDir();
+  const bin = join(dir, 'claude');
+  // The CLI retries an overload and announces each retry; this one would go on for ever.
+  writeFileSync(
+    bin,
+    `#!/bin/sh
+env > "${dir}/env"
+printf '%s\\n' '{"type":"system","subtype":"init","session_id":"s3"}'
+while :; do
+  printf '%s\\n' '{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10000,"retry_delay_ms":50,"error_status":529,"error":"overloaded","session_id":"s3"}'
+  sleep 0.05
+done
+`,
+  );
+  chmodSync(bin, 0o755);
+  const res = await claudeCodeEngine(request(dir, bin, { model: model({ retryWindowSeconds: 0 }) }));
+  expect(res).toMatchObject({ outcome: 'Error', reason: 'ModelUnavailable' });
+  expect(res.summary).toMatch(/unavailable for the 0s retry window \(last: HTTP 529\)/);
+  expect(readFileSync(join(dir, 'env'), 'utf8')).toMatch(/^CLAUDE_CODE_MAX_RETRIES=10000$/m);
+});
+
 // The real CLI cannot reach Vertex AI offline, so this checks the env it is started with: Claude
 // Code's documented Vertex switches, Google ADC for auth, and no Anthropic key.
 test('provider vertex starts claude in Vertex mode with the Pod region and project and no API key', async () => {

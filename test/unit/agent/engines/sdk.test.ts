@@ -107,12 +107,38 @@ test.each([
   expect(lines.join('')).not.toContain(KEY);
 });
 
-test('persistent 429 ends as Error RateLimited after the bounded retries', async () => {
+test('an outage of many 529s is ridden out: the SDK makes no retries of its own, the shared policy does', async () => {
   const ws = tempDir();
-  fake = await startFakeAnthropic(() => apiError(429, 'rate limited', { 'retry-after-ms': '5' }));
-  const res = await sdkEngine(request(ws).req);
-  expect(res).toMatchObject({ outcome: 'Error', reason: 'RateLimited' });
-  expect(fake.requests).toHaveLength(5);
+  // Eight overloaded answers (more than any SDK retry count), each with the server's short wait.
+  const outage = Array.from({ length: 8 }, () => apiError(529, 'Overloaded', { 'retry-after-ms': '5' }));
+  fake = await startFakeAnthropic([...outage, apiError(503, 'unavailable', { 'retry-after': '0' }), text('done')]);
+  const { req, lines } = request(ws);
+  const res = await sdkEngine(req);
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'done' });
+  expect(fake.requests).toHaveLength(10);
+  expect(lines.filter((l) => l.includes('"event":"model-retry"'))).toHaveLength(9);
+});
+
+test('an outage longer than the retry window ends ModelUnavailable (the loop retries the stage), one try per logged retry', async () => {
+  const ws = tempDir();
+  fake = await startFakeAnthropic(() => apiError(529, 'Overloaded', { 'retry-after-ms': '5' }));
+  const { req, lines } = request(ws, model({ retryWindowSeconds: 0 }));
+  const res = await sdkEngine(req);
+  expect(res).toMatchObject({ outcome: 'Error', reason: 'ModelUnavailable', turns: 0 });
+  expect(res.summary).toMatch(/unavailable for the whole retry window \(0s, 1 attempts, last: HTTP 529 Overloaded\)/);
+  expect(fake.requests).toHaveLength(1 + lines.filter((l) => l.includes('"event":"model-retry"')).length);
+});
+
+test('a connection refused is an outage too', async () => {
+  const ws = tempDir();
+  fake = await startFakeAnthropic([text('never')]);
+  const url = fake.url;
+  await fake.close();
+  const { req } = request(ws, model({ retryWindowSeconds: 0 }));
+  fake = await startFakeAnthropic([text('unused')]);
+  const res = await sdkEngine({ ...req, model: { ...req.model, baseURL: url } });
+  expect(res).toMatchObject({ outcome: 'Error', reason: 'ModelUnavailable' });
+  expect(res.summary).toMatch(/last: no answer/);
 });
 
 test('without a credential it fails before calling the model, naming every variable it reads', async () => {

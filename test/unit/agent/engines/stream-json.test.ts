@@ -1,5 +1,5 @@
 // Claude Code headless stream-json, as recorded from `claude -p --output-format stream-json --verbose`.
-import { hopelessRetry, mapClaudeResult, parseStreamJson } from '../../../../operator/src/agent/engines/stream-json.js';
+import { hopelessRetry, mapClaudeResult, parseStreamJson, transientRetry } from '../../../../operator/src/agent/engines/stream-json.js';
 
 const init = '{"type":"system","subtype":"init","cwd":"/workspace","session_id":"5f1c","tools":["Bash","Edit","Read","Write"],"model":"claude-sonnet-4-5","permissionMode":"acceptEdits"}';
 const assistant = '{"type":"assistant","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"tool_use","id":"toolu_1","name":"Write","input":{"file_path":"/workspace/a.py","content":"x=1\\n"}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":5}},"session_id":"5f1c"}';
@@ -65,7 +65,27 @@ test('API failures reported as text map to reasons', () => {
   const r401 = mapClaudeResult(parseStreamJson(result('"subtype":"success","is_error":true,"result":"Invalid API key · Please run /login"')), 'm', 7);
   expect(r401).toMatchObject({ outcome: 'Error', reason: 'Unauthorized' });
   const r529 = mapClaudeResult(parseStreamJson(result('"subtype":"success","is_error":true,"result":"API Error: 529 {\\"type\\":\\"error\\",\\"error\\":{\\"type\\":\\"overloaded_error\\"}}"')), 'm', 7);
-  expect(r529).toMatchObject({ outcome: 'Error', reason: 'Overloaded' });
+  // An outage the CLI gave up on is the loop's to retry, not the task's end.
+  expect(r529).toMatchObject({ outcome: 'Error', reason: 'ModelUnavailable' });
+  expect(r529.summary).toMatch(/529 \(Overloaded\)/);
+});
+
+test.each([429, 500, 502, 503, 504, 529])('api_error_status %d is an outage: ModelUnavailable', (status) => {
+  const r = mapClaudeResult(parseStreamJson(result(`"subtype":"success","is_error":true,"api_error_status":${status},"result":"API Error: ${status}"`)), 'm', 7);
+  expect(r).toMatchObject({ outcome: 'Error', reason: 'ModelUnavailable' });
+});
+
+test('a connection failure the CLI reports as text is an outage', () => {
+  const r = mapClaudeResult(parseStreamJson(result('"subtype":"success","is_error":true,"result":"API Error: Connection error."')), 'm', 7);
+  expect(r).toMatchObject({ outcome: 'Error', reason: 'ModelUnavailable' });
+});
+
+test('retry notices for outages are transient; for refusals they are not', () => {
+  const retry = (status: number | null) => ({ type: 'system', subtype: 'api_retry', attempt: 1, error_status: status });
+  expect(transientRetry(retry(529))).toEqual({ status: 529 });
+  expect(transientRetry(retry(null))).toEqual({ status: undefined });
+  expect(transientRetry(retry(401))).toBeUndefined();
+  expect(transientRetry({ type: 'assistant' })).toBeUndefined();
 });
 
 test('no result line: the CLI crashed', () => {

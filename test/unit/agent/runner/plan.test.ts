@@ -40,7 +40,7 @@ describe('python', () => {
   test('pytest with a JUnit report in the out dir; python when on PATH, else python3', () => {
     const p = input({ env: { PATH: bin('python') } });
     const plan = planFor(p);
-    expect(plan.command).toBe(`python -m pytest -q -p no:cacheprovider -o junit_family=xunit1 --junitxml='${join(p.out, 'junit-0.xml')}'`);
+    expect(plan.command).toBe(`python -m pytest -v -p no:cacheprovider -o junit_family=xunit1 --junitxml='${join(p.out, 'junit-0.xml')}'`);
     expect(planFor(input({})).command).toMatch(/^python3 -m pytest /);
     // Counts come from the XML the run wrote, and from the text when it wrote none.
     expect(plan.parse('', fixture('pytest-q.out'))!.counts).toEqual({ passed: 1, failed: 1, total: 2 });
@@ -150,9 +150,9 @@ describe('go', () => {
 describe('a given command', () => {
   test('pytest and python -m pytest keep their arguments and get a JUnit report', () => {
     const p = input({ language: 'python', command: 'pytest -x tests/unit' });
-    expect(planFor(p).command).toBe(`python3 -m pytest -q -p no:cacheprovider -o junit_family=xunit1 --junitxml='${join(p.out, 'junit-0.xml')}' -x tests/unit`);
+    expect(planFor(p).command).toBe(`python3 -m pytest -v -p no:cacheprovider -o junit_family=xunit1 --junitxml='${join(p.out, 'junit-0.xml')}' -x tests/unit`);
     expect(planFor(input({ command: 'python3.12 -m pytest' })).command).toBe('python3.12 -m pytest'); // not a python it knows: text
-    expect(planFor(input({ command: 'python -m pytest -q' })).command).toMatch(/^python -m pytest -q -p no:cacheprovider/);
+    expect(planFor(input({ command: 'python -m pytest -q' })).command).toMatch(/^python -m pytest -v -p no:cacheprovider .* -q$/);
   });
 
   test('go test gets -json, keeps its flags and packages, and re-runs with -run after them', () => {

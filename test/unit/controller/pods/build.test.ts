@@ -318,10 +318,11 @@ describe('buildStagePod: the stage context reaches the agent', () => {
     expect(env.HOME?.value).toBe('/tmp');
   });
 
-  it('passes the remaining budget to LLM stages', () => {
+  it('passes the budget the loop core gave the stage, not the whole remainder', () => {
     const t = task({ limits: { maxCostUSD: '5' } });
     t.status = { cost: { totalUSD: '1.25' } };
-    expect(envOf(main(build('repair', { task: t }))).AUTORUN_BUDGET_USD?.value).toBe('3.75');
+    expect(envOf(main(build('code', { task: t }, { budgetUSD: 1.875 }))).AUTORUN_BUDGET_USD?.value).toBe('1.875');
+    expect(envOf(main(build('run', { task: t }, { budgetUSD: 1.875 }))).AUTORUN_BUDGET_USD).toBeUndefined();
   });
 
   it('role env may replace HOME but never the stage context or a credential', () => {
