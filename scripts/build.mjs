@@ -45,6 +45,8 @@ const out = await build({
   chunkNames: 'chunks/[name]-[hash]',
   // CommonJS dependencies call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __autorunRequire } from 'node:module'; const require = __autorunRequire(import.meta.url);" },
+  // llama.cpp's native addon and its per-platform prebuilt packages load from node_modules at run time.
+  external: ['node-llama-cpp'],
   logLevel: 'warning',
   write: false,
 });

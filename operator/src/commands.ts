@@ -11,6 +11,7 @@ commands:
   report TASK            write an HTML page about a task (cluster, or --state-dir of a local run)
   agent --role ROLE      the agent program (code, test, run, repair) inside a Pod or process
   operator               the Kubernetes operator
+  model pull|path|list   fetch the local provider's model into the cache (no key needed)
 `;
 
 type Main = (argv: string[]) => Promise<number>;
@@ -21,6 +22,7 @@ const commands: Record<string, () => Promise<{ main: Main }>> = {
   report: () => import('./report/html/main.js'),
   agent: () => import('./agent/main.js'),
   operator: () => import('./controller/main.js'),
+  model: () => import('./model-cli.js'),
 };
 
 /** Runs the command argv names; entry is the file autorun was started from (see self.ts). */

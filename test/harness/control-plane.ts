@@ -60,6 +60,27 @@ const IDENTITIES = {
   kubelet: { user: `system:node:${REAL_NODE_NAME}`, groups: ['system:nodes'] },
 };
 
+/** The apiserver's audit log, under the control plane's logs/. */
+export const AUDIT_LOG = 'audit.log';
+
+function writeAuditPolicy(dir: string): string {
+  const path = join(dir, 'audit-policy.yaml');
+  writeFileSync(
+    path,
+    [
+      'apiVersion: audit.k8s.io/v1',
+      'kind: Policy',
+      'omitStages: [RequestReceived]',
+      'rules:',
+      '  - {level: None, userGroups: ["system:serviceaccounts:kube-system"]}',
+      '  - {level: Metadata, userGroups: ["system:serviceaccounts"]}',
+      '  - {level: None}',
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
 async function freePorts(n: number): Promise<number[]> {
   // All listeners stay open until every port is known, so the n ports differ.
   const servers = await Promise.all(
@@ -271,6 +292,11 @@ export class ControlPlane {
       `--proxy-client-cert-file=${pki.clients['front-proxy']!.cert}`,
       `--proxy-client-key-file=${pki.clients['front-proxy']!.key}`,
       '--profiling=false',
+      // Every request of a ServiceAccount outside kube-system (the operator runs as one), for the
+      // test that compares the operator's calls with its RBAC rules (controller/rbac.test.ts).
+      `--audit-policy-file=${writeAuditPolicy(dir)}`,
+      `--audit-log-path=${join(dir, 'logs', AUDIT_LOG)}`,
+      '--audit-log-format=json',
       ...apiserverArgs,
     ]);
     await this.waitFor('kube-apiserver /readyz', deadline, async () => {

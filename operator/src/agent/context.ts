@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import type { Role } from '../api/types.js';
 
 export type Language = 'python' | 'javascript' | 'typescript' | 'go' | 'other';
-export type Provider = 'anthropic' | 'vertex' | 'openai-compatible';
+export type Provider = 'anthropic' | 'vertex' | 'openai-compatible' | 'local';
+export const PROVIDERS: readonly Provider[] = ['anthropic', 'vertex', 'openai-compatible', 'local'];
 export type EngineName = 'sdk' | 'claude-code';
 export const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance', 'publish'];
 export type PullRequestProvider = 'github' | 'gitlab';
@@ -77,6 +78,10 @@ export interface AgentContext {
     maxTokens?: number;
     /** Seconds of model outage (429, 529, 5xx, no answer) a stage rides out; the pool's spec.modelRetryWindow. */
     retryWindowSeconds?: number;
+    /** Seconds one model request may take (openai-compatible). */
+    requestTimeoutSeconds?: number;
+    /** The pool's price when the built-in table has none (a self-hosted or gateway model). */
+    price?: { inputUSDPerMTok: number; outputUSDPerMTok: number };
   };
   engine: EngineName;
   /** Directory the agent clones into (an emptyDir in a Pod). */
@@ -140,6 +145,9 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_BUDGET_USD', path: 'model.budgetUSD', kind: 'number' },
   { env: 'AUTORUN_MAX_TOKENS', path: 'model.maxTokens', kind: 'int' },
   { env: 'AUTORUN_MODEL_RETRY_WINDOW_SECONDS', path: 'model.retryWindowSeconds', kind: 'int' },
+  { env: 'AUTORUN_MODEL_REQUEST_TIMEOUT_SECONDS', path: 'model.requestTimeoutSeconds', kind: 'int' },
+  { env: 'AUTORUN_MODEL_PRICE_INPUT', path: 'model.price.inputUSDPerMTok', kind: 'number' },
+  { env: 'AUTORUN_MODEL_PRICE_OUTPUT', path: 'model.price.outputUSDPerMTok', kind: 'number' },
   { env: 'AUTORUN_ENGINE', path: 'engine', kind: 'string' },
   { env: 'AUTORUN_WORKSPACE', path: 'workspace', kind: 'string' },
   { env: 'AUTORUN_TERMINATION_PATH', path: 'terminationPath', kind: 'string' },
@@ -268,7 +276,7 @@ export function completeContext(partial: Record<string, unknown>): AgentContext 
     },
     model: {
       ...model,
-      provider: oneOf('model.provider', model.provider ?? poolDefaults().modelProvider, ['anthropic', 'vertex', 'openai-compatible'] as const),
+      provider: oneOf('model.provider', model.provider ?? poolDefaults().modelProvider, PROVIDERS),
       name: model.name ?? poolDefaults().modelName,
       maxTurns: model.maxTurns ?? poolDefaults().llm.maxTurns,
     },

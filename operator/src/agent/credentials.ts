@@ -13,6 +13,25 @@ export const PR_TOKEN_FALLBACKS: Record<PullRequestProvider, string[]> = { githu
 
 /** A key meant for this agent whatever the provider; it wins over the provider's usual variable. */
 export const MODEL_API_KEY_ENV = 'AUTORUN_MODEL_API_KEY';
+/**
+ * A file holding that key (a Pod's Secret mount, mode 0400): the key then is in no process's
+ * environment, PID 1's included, and the command sandbox covers the file's directory.
+ */
+export const MODEL_API_KEY_FILE_ENV = 'AUTORUN_MODEL_API_KEY_FILE';
+
+/** env with the key file's contents as AUTORUN_MODEL_API_KEY (in this process's memory only). */
+export function withModelKeyFile(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const file = env[MODEL_API_KEY_FILE_ENV];
+  if (!file) return env;
+  let key: string;
+  try {
+    key = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new Error(`${MODEL_API_KEY_FILE_ENV} names ${file}, which cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!key) throw new Error(`${MODEL_API_KEY_FILE_ENV} names ${file}, which is empty`);
+  return { ...env, [MODEL_API_KEY_ENV]: key };
+}
 /** A short-lived Google access token used instead of ADC: for tests and token-minting proxies. */
 export const VERTEX_TOKEN_ENV = 'AUTORUN_VERTEX_ACCESS_TOKEN';
 /** The Vertex settings under the names Claude Code and Anthropic's Vertex client read. */

@@ -1,6 +1,7 @@
 // Child processes with a deadline: each runs in its own process group so a timeout kills everything
 // it started (a test runner's workers, a hung grandchild), not just the shell. The groups are
 // tracked (children.ts) so that stopping the agent stops them as well.
+import { bwrapPath, sandboxArgs, sandboxEnabled } from './sandbox.js';
 import { descendants, killGroup, killPids, spawnGroup, waitGone } from './children.js';
 
 /** Longest wait, after the final SIGKILL, for a timed-out command's processes to be gone. */
@@ -119,4 +120,26 @@ export function execFileCapped(file: string, args: string[], opts: ExecOptions):
 
 export function execShell(command: string, opts: ExecOptions): Promise<ExecResult> {
   return execFileCapped('/bin/sh', ['-c', command], opts);
+}
+
+export interface SandboxedExecOptions extends ExecOptions {
+  /** The agent's own environment: what the sandbox hides is read from it (sandbox.ts). */
+  agentEnv: NodeJS.ProcessEnv;
+  /** false for generated code under test: no network at all. */
+  network: boolean;
+}
+
+export const SANDBOX_UNAVAILABLE =
+  'the command sandbox (bubblewrap) could not start: install bubblewrap (Debian: apt-get install bubblewrap), or set AUTORUN_SANDBOX=off to run commands unsandboxed, where they can read the model key';
+
+/** A shell command in the bubblewrap sandbox (unless AUTORUN_SANDBOX=off); opts.env must hold no secret. */
+export async function execSandboxed(command: string, opts: SandboxedExecOptions): Promise<ExecResult> {
+  if (!sandboxEnabled(opts.agentEnv)) return execShell(command, opts);
+  const args = sandboxArgs(['/bin/sh', '-c', command], { workspace: opts.cwd, network: opts.network, env: opts.agentEnv });
+  const r = await execFileCapped(bwrapPath(opts.agentEnv), args, opts);
+  // bwrap's own failures (no binary, namespaces refused) say "bwrap: ..." and exit 1 before the command ran.
+  if ((r.exitCode === 127 && /ENOENT/.test(r.output)) || (r.exitCode === 1 && /^bwrap: /.test(r.output))) {
+    return { ...r, output: `${SANDBOX_UNAVAILABLE} (${r.output.trim()})` };
+  }
+  return r;
 }

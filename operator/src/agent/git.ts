@@ -94,11 +94,11 @@ export class Git {
     if (existsSync(join(this.dir, '.git'))) return;
     await mkdir(this.dir, { recursive: true });
     if ((await readdir(this.dir)).length) throw new GitError(`workspace ${this.dir} is not empty and not a git clone`);
-    await this.run(['clone', '--quiet', '--no-checkout', url, '.']);
+    await this.run(['clone', '--quiet', '--no-checkout', '--', url, '.']);
   }
 
   async resolve(rev: string): Promise<string | undefined> {
-    return this.tryRun(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]);
+    return this.tryRun(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]);
   }
 
   /** Fetches a ref or commit from origin; returns its commit id, or undefined when the remote lacks it. */
@@ -107,15 +107,15 @@ export class Git {
       const local = await this.resolve(ref);
       if (local) return local;
     }
-    let r = await this.exec(['fetch', '--quiet', 'origin', ref]);
+    let r = await this.exec(['fetch', '--quiet', '--', 'origin', ref]);
     if (r.exitCode !== 0) {
       // git fetch exits 128 for a missing ref and for everything else alike: ask the remote. A
       // commit id is never a remote ref name, so for one the answer is "not found" too.
-      const listed = await this.tryRun(['ls-remote', '--exit-code', 'origin', ref], NO_SUCH_REMOTE_REF);
+      const listed = await this.tryRun(['ls-remote', '--exit-code', '--', 'origin', ref], NO_SUCH_REMOTE_REF);
       if (listed === undefined) return undefined;
       // Listed: a parallel stage may have pushed it just now (the test role fetches the code ref
       // while the code role runs), so fetch once more; a second failure is git's real one.
-      r = await this.exec(['fetch', '--quiet', 'origin', ref]);
+      r = await this.exec(['fetch', '--quiet', '--', 'origin', ref]);
       if (r.exitCode !== 0) throw this.failure(['fetch', 'origin', ref], r);
     }
     return this.resolve('FETCH_HEAD');
@@ -142,10 +142,12 @@ export class Git {
   }
 
   private async hasRemoteCommits(): Promise<boolean> {
-    return (await this.run(['ls-remote', '--heads', '--tags', 'origin'])).length > 0;
+    return (await this.run(['ls-remote', '--heads', '--tags', '--', 'origin'])).length > 0;
   }
 
+  /** commit is a resolved id: git 2.39's checkout --detach takes no --end-of-options. */
   async checkout(commit: string): Promise<void> {
+    if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new GitError(`not a commit id: ${commit}`);
     await this.run(['checkout', '--quiet', '--force', '--detach', commit]);
     await this.run(['clean', '-fdq']);
   }
@@ -155,7 +157,7 @@ export class Git {
   }
 
   async isAncestor(a: string, b: string): Promise<boolean> {
-    return (await this.tryRun(['merge-base', '--is-ancestor', a, b])) !== undefined;
+    return (await this.tryRun(['merge-base', '--is-ancestor', '--end-of-options', a, b])) !== undefined;
   }
 
   /**
@@ -169,11 +171,11 @@ export class Git {
       await this.checkout(tests);
       return tests;
     }
-    const dates = (await this.run(['log', '-1', '--format=%ct', code])) + '\n' + (await this.run(['log', '-1', '--format=%ct', tests]));
+    const dates = (await this.run(['log', '-1', '--format=%ct', '--end-of-options', code])) + '\n' + (await this.run(['log', '-1', '--format=%ct', '--end-of-options', tests]));
     const latest = Math.max(...dates.split('\n').map(Number));
     const fixed = { GIT_AUTHOR_DATE: `${latest} +0000`, GIT_COMMITTER_DATE: `${latest} +0000` };
     try {
-      await this.run(['merge', '--quiet', '--no-ff', '--no-edit', '-m', 'autorun: merge code and tests', tests], fixed);
+      await this.run(['merge', '--quiet', '--no-ff', '--no-edit', '-m', 'autorun: merge code and tests', '--end-of-options', tests], fixed);
     } catch (e) {
       await this.exec(['merge', '--abort']);
       throw new GitError(`code and tests do not merge cleanly: ${(e as Error).message}`);
@@ -221,7 +223,7 @@ export class Git {
     const specs = updates.map((u) => `+${u.commit}:${u.ref.startsWith('refs/') ? u.ref : `refs/heads/${u.ref}`}`);
     for (let i = 1; ; i++) {
       try {
-        await this.run(['push', '--quiet', '--no-verify', 'origin', ...specs]);
+        await this.run(['push', '--quiet', '--no-verify', '--', 'origin', ...specs]);
         return;
       } catch (e) {
         if (i >= attempts) throw e;

@@ -14,6 +14,7 @@ import type { StageResult } from '../api/types.js';
 import { liveGroups, stopChildren } from './children.js';
 import { ContextError, ROLES, loadContext } from './context.js';
 import type { AgentContext } from './context.js';
+import { withModelKeyFile } from './credentials.js';
 import { GitError } from './git.js';
 import { exitCodeFor, writeResult } from './result.js';
 import { llmRole } from './roles/llm-role.js';
@@ -140,13 +141,19 @@ function onStopSignals(transcript: Transcript, started: number, exitCode: () => 
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let keyProblem: string | undefined;
+  try {
+    env = withModelKeyFile(env);
+  } catch (e) {
+    keyProblem = (e as Error).message;
+  }
   const secrets = secretValues(env);
   const transcript = new Transcript(secrets);
   const started = Date.now();
   let written: number | undefined;
   const stop = onStopSignals(transcript, started, () => written);
   try {
-    return await stage(argv, env, secrets, transcript, started, stop.signal, (code) => (written = code));
+    return await stage(argv, env, secrets, transcript, started, stop.signal, (code) => (written = code), keyProblem);
   } finally {
     stop.remove();
   }
@@ -160,6 +167,7 @@ async function stage(
   started: number,
   stoppedBy: () => NodeJS.Signals | undefined,
   wrote: (exitCode: number) => void,
+  keyProblem: string | undefined,
 ): Promise<number> {
   let result: StageResult;
   let terminationPath = env.AUTORUN_TERMINATION_PATH || '/dev/termination-log';
@@ -173,6 +181,7 @@ async function stage(
     const ctx = loadContext(args.role ? { ...env, AUTORUN_ROLE: args.role } : env, args.context);
     terminationPath = ctx.terminationPath;
     stopReport = { terminationPath, role: ctx.role };
+    if (keyProblem) throw new ContextError(keyProblem);
     transcript.log('context', { task: ctx.task, role: ctx.role, iteration: ctx.iteration, attempt: ctx.attempt, phase: args.phase, workspace: ctx.workspace });
     result = await runStage(ctx, args.phase, env, transcript);
   } catch (e) {

@@ -44,6 +44,20 @@ export function priceOf(model: string): { price: Price; known: boolean; estimate
   return { price: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 }, known: false, estimated: false };
 }
 
+/** A pool's own price (spec.model.price): cache reads and writes bill as input. */
+export function poolPrice(p: { inputUSDPerMTok: number; outputUSDPerMTok: number } | undefined): Price | undefined {
+  return p ? { input: p.inputUSDPerMTok, output: p.outputUSDPerMTok, cacheRead: p.inputUSDPerMTok, cacheWrite: p.inputUSDPerMTok } : undefined;
+}
+
+/**
+ * What a stage says when its model's cost cannot be counted: no table price and no pool price, so
+ * the task's maxCostUSD cannot bite. Undefined when the cost is known (or the model is local: $0).
+ */
+export function unknownPriceNote(model: { provider: string; name: string; price?: unknown }): string | undefined {
+  if (model.provider === 'local' || model.price || priceOf(model.name).known) return undefined;
+  return `no price known for model ${model.name}: its tokens are counted but cost $0 against maxCostUSD; set the pool's spec.model.price (USD per million input/output tokens) to enforce it`;
+}
+
 export interface TokenCounts {
   inputTokens: number;
   outputTokens: number;
@@ -52,8 +66,8 @@ export interface TokenCounts {
 }
 
 /** US dollars, rounded to a millionth of a dollar so sums stay stable. */
-export function costUSD(model: string, t: TokenCounts): number {
-  const { price } = priceOf(model);
+export function costUSD(model: string, t: TokenCounts, override?: Price): number {
+  const price = override ?? priceOf(model).price;
   const micro = t.inputTokens * price.input + t.outputTokens * price.output + (t.cacheReadTokens ?? 0) * price.cacheRead + (t.cacheWriteTokens ?? 0) * price.cacheWrite;
   return Math.round(micro) / 1e6;
 }
@@ -63,12 +77,12 @@ export function emptyUsage(): Usage {
 }
 
 /** Adds one response's tokens to a running total and recomputes its cost. */
-export function addUsage(model: string, total: Usage, t: TokenCounts): Usage {
+export function addUsage(model: string, total: Usage, t: TokenCounts, price?: Price): Usage {
   const sum = {
     inputTokens: total.inputTokens + t.inputTokens,
     outputTokens: total.outputTokens + t.outputTokens,
     cacheReadTokens: (total.cacheReadTokens ?? 0) + (t.cacheReadTokens ?? 0),
     cacheWriteTokens: (total.cacheWriteTokens ?? 0) + (t.cacheWriteTokens ?? 0),
   };
-  return { ...sum, costUSD: costUSD(model, sum) };
+  return { ...sum, costUSD: costUSD(model, sum, price) };
 }

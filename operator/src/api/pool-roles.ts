@@ -5,6 +5,7 @@ import type { AgentPool, Role } from './types.js';
 import { LLM_ROLES } from './types.js';
 import { withDefaults } from './defaults.js';
 import { parseDuration } from '../core/limits.js';
+import type { AgentContext } from '../agent/context.js';
 
 type PoolSpec = AgentPool['spec'];
 type LlmRoleSpec = NonNullable<NonNullable<PoolSpec['roles']>['code']>;
@@ -15,12 +16,23 @@ type Quantities = { [k: string]: number | string | undefined };
 interface CrdDefaults {
   agentImage: string;
   gpuResource: string;
-  modelProvider: 'anthropic' | 'vertex' | 'openai-compatible';
+  modelProvider: 'anthropic' | 'vertex' | 'openai-compatible' | 'local';
   modelName: string;
   apiKeyKey: string;
   llm: { engine: 'sdk' | 'claude-code'; gpus: number; timeoutSeconds: number; maxTurns: number; maxAttempts: number };
   run: { gpus: number; timeoutSeconds: number; maxAttempts: number };
+  storage: { workspace: string; tmp: string };
 }
+
+/**
+ * Requests of a resource the role leaves unset in both requests and limits (with only a limit the
+ * apiserver copies it into the request). No stage Pod is BestEffort, the first evicted under pressure
+ * and scheduled as if free; the crds/ description of `resources` states the same figures.
+ */
+export const DEFAULT_REQUESTS = {
+  llm: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '512Mi' },
+  run: { cpu: '500m', memory: '1Gi', 'ephemeral-storage': '512Mi' },
+} as const;
 
 let defaults: CrdDefaults | undefined;
 
@@ -38,6 +50,7 @@ export function poolDefaults(): CrdDefaults {
     apiKeyKey: spec.model.apiKeySecretRef!.key!,
     llm: { engine: code.engine!, gpus: code.gpus!, timeoutSeconds: code.timeoutSeconds!, maxTurns: code.maxTurns!, maxAttempts: code.maxAttempts! },
     run: { gpus: run.gpus!, timeoutSeconds: run.timeoutSeconds!, maxAttempts: run.maxAttempts! },
+    storage: { workspace: code.storage!.workspace!, tmp: code.storage!.tmp! },
   };
   return defaults;
 }
@@ -52,7 +65,10 @@ export interface RoleSettings {
   agentImage: string;
   command?: string[];
   env: EnvEntry[];
+  /** The pool's resources with DEFAULT_REQUESTS filled in. */
   resources: { requests?: Quantities; limits?: Quantities };
+  /** emptyDir sizes (quantities). */
+  storage: { workspace: string; tmp: string };
   gpus: number;
   timeoutSeconds: number;
   maxAttempts: number;
@@ -81,14 +97,15 @@ export const PUBLISH_TIMEOUT_SECONDS = 300;
 
 /**
  * The role's settings; acceptance runs the hidden tests with the run role's settings. publish has no
- * settings in the pool: it runs the agent image with the LLM roles' retry count.
+ * settings in the pool: it runs the agent image with the LLM roles' retry count, default requests and
+ * storage (so its Pod is not BestEffort and its disk is bounded like every stage's).
  */
 export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string): RoleSettings {
   const spec = pool.spec ?? {};
   const d = poolDefaults();
   const agentImage = spec.agentImage ?? fallbackImage ?? d.agentImage;
   if (role === 'publish') {
-    return { role, llm: false, image: agentImage, agentImage, env: [], resources: {}, gpus: 0, timeoutSeconds: PUBLISH_TIMEOUT_SECONDS, maxAttempts: d.llm.maxAttempts, engine: d.llm.engine, maxTurns: d.llm.maxTurns, nodeSelector: {}, tolerations: [] };
+    return { role, llm: false, image: agentImage, agentImage, env: [], resources: withDefaultRequests({}, DEFAULT_REQUESTS.llm), storage: { ...d.storage }, gpus: 0, timeoutSeconds: PUBLISH_TIMEOUT_SECONDS, maxAttempts: d.llm.maxAttempts, engine: d.llm.engine, maxTurns: d.llm.maxTurns, nodeSelector: {}, tolerations: [] };
   }
   const llm = isLlmRole(role);
   const r: LlmRoleSpec = llm ? (spec.roles?.[role] ?? {}) : (spec.roles?.run ?? {});
@@ -103,7 +120,8 @@ export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string
     command: r.command,
     // The run role's schema allows only literal values; anything else is dropped, never passed on.
     env: llm ? (r.env ?? []) : (r.env ?? []).filter((e) => typeof e.value === 'string').map((e) => ({ name: e.name, value: e.value })),
-    resources: r.resources ?? {},
+    resources: withDefaultRequests(r.resources ?? {}, llm ? DEFAULT_REQUESTS.llm : DEFAULT_REQUESTS.run),
+    storage: { workspace: r.storage?.workspace ?? d.storage.workspace, tmp: r.storage?.tmp ?? d.storage.tmp },
     gpus,
     timeoutSeconds: r.timeoutSeconds ?? defaults.timeoutSeconds,
     maxAttempts: r.maxAttempts ?? defaults.maxAttempts,
@@ -113,6 +131,12 @@ export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string
     nodeSelector: { ...(onGpuNodes ? definedValues(spec.nodeSelector) : {}), ...definedValues(r.nodeSelector) },
     tolerations: [...(onGpuNodes ? (spec.tolerations ?? []) : []), ...(r.tolerations ?? [])],
   };
+}
+
+function withDefaultRequests(r: { requests?: Quantities; limits?: Quantities }, defaults: Record<string, string>): RoleSettings['resources'] {
+  const requests: Quantities = { ...r.requests };
+  for (const [k, v] of Object.entries(defaults)) if (requests[k] === undefined && r.limits?.[k] === undefined) requests[k] = v;
+  return r.limits ? { requests, limits: r.limits } : { requests };
 }
 
 export function gpuResource(pool: AgentPool | undefined): string {
@@ -133,4 +157,21 @@ export function gpusOf(pool: AgentPool, role: Role): number {
 export function modelRetryWindowSeconds(pool: AgentPool | undefined): number {
   const ms = parseDuration(pool?.spec?.modelRetryWindow ?? '10m') ?? 600_000;
   return Math.max(0, Math.round(ms / 1000));
+}
+
+type PoolModel = NonNullable<PoolSpec['model']>;
+
+/** The agent's model settings from a pool's spec.model, the same in a Pod and a local process. */
+export function modelContext(model: Partial<PoolModel>, maxTurns: number, budgetUSD: number | undefined, retryWindowSeconds: number): AgentContext['model'] {
+  return {
+    provider: model.provider ?? poolDefaults().modelProvider,
+    name: model.name ?? poolDefaults().modelName,
+    baseURL: model.baseURL,
+    maxTurns,
+    budgetUSD,
+    retryWindowSeconds,
+    maxTokens: model.maxTokens,
+    requestTimeoutSeconds: model.requestTimeoutSeconds,
+    price: model.price ? { inputUSDPerMTok: Number(model.price.inputUSDPerMTok), outputUSDPerMTok: Number(model.price.outputUSDPerMTok) } : undefined,
+  };
 }

@@ -1,7 +1,7 @@
 // The operator as an object: informers on CodingTask, AgentPool and stage Pods feed one work queue;
 // while this replica holds the Lease, workers drain it through the Reconciler. Tests start and stop
 // it in-process; main.ts wraps it for the `autorun operator` command.
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import type { Server } from 'node:http';
 import { API_VERSION, type AgentPool, type CodingTask } from '../api/types.js';
 import { createLogger, type Logger } from '../util/log.js';
@@ -12,6 +12,7 @@ import { ResilientInformer, errText } from './informer.js';
 import { KubeApi } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { ControllerMetrics } from './metrics.js';
+import { BASELINE_POLICY, DEFAULT_EGRESS, POLICY_LABEL, type EgressConfig } from './netpol/build.js';
 import { observeStage } from './pods/observe.js';
 import { trimPodForCache } from './pods/trim.js';
 import { labelValue, POOL_LABEL, STAGE_POD_SELECTOR, TASK_LABEL } from './pods/labels.js';
@@ -40,6 +41,8 @@ export interface ControllerOptions {
   log?: Logger;
   /** Report each task to a Slack thread (the leader only). */
   slack?: SlackConfig;
+  /** Where stage Pods may connect (netpol/build.ts); false: write no NetworkPolicies. Default DEFAULT_EGRESS. */
+  networkPolicies?: EgressConfig | false;
 }
 
 /**
@@ -77,6 +80,7 @@ export class Controller {
   readonly tasks: ResilientInformer<CodingTask>;
   readonly pools: ResilientInformer<AgentPool>;
   readonly pods: ResilientInformer<V1Pod>;
+  readonly policies: ResilientInformer<V1NetworkPolicy> | undefined;
   private readonly podsByTask = new Index();
   private readonly podsByPool = new Index();
   private readonly tasksByPool = new Index();
@@ -113,6 +117,16 @@ export class Controller {
       labelSelector: STAGE_POD_SELECTOR,
       transform: trimPodForCache,
     });
+    if (o.networkPolicies !== false) {
+      this.policies = new ResilientInformer<V1NetworkPolicy>({
+        ...common,
+        name: 'networkpolicies',
+        path: ns ? `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies` : '/apis/networking.k8s.io/v1/networkpolicies',
+        list: () => this.api.listNetworkPolicies(ns, POLICY_LABEL),
+        labelSelector: POLICY_LABEL,
+      });
+      this.policies.on((ev, np) => this.onPolicy(ev, np));
+    }
     this.tasks.on((ev, t) => this.onTask(ev, t));
     this.pools.on((ev, p) => this.onPool(ev, p));
     this.pods.on((ev, p) => this.onPod(ev, p));
@@ -129,10 +143,11 @@ export class Controller {
       for (const t of this.tasksByPool.get(key(ns, pool))) for (const n of this.podsByTask.get(key(ns, labelValue(t)))) names.add(n);
       return [...names].flatMap((n) => this.pods.get(n, ns) ?? []);
     },
+    networkPolicy: (ns, name) => this.policies?.get(name, ns),
   };
 
   hasSynced(): boolean {
-    return this.tasks.hasSynced() && this.pools.hasSynced() && this.pods.hasSynced();
+    return this.tasks.hasSynced() && this.pools.hasSynced() && this.pods.hasSynced() && (this.policies?.hasSynced() ?? true);
   }
 
   isLeader(): boolean {
@@ -168,7 +183,7 @@ export class Controller {
         log: this.log,
       });
     }
-    await Promise.all([this.tasks.start(), this.pools.start(), this.pods.start()]);
+    await Promise.all([this.tasks.start(), this.pools.start(), this.pods.start(), this.policies?.start()]);
     this.log.info('caches synced', { tasks: this.tasks.list().length, pools: this.pools.list().length, pods: this.pods.list().length, namespace: this.o.namespace ?? '(all)' });
     if (this.stopping) return;
     const le = this.o.leaderElection;
@@ -202,7 +217,7 @@ export class Controller {
     clearInterval(this.resyncTimer);
     await this.stopWorkers();
     await this.elector?.stop();
-    await Promise.all([this.tasks.stop(), this.pools.stop(), this.pods.stop()]);
+    await Promise.all([this.tasks.stop(), this.pools.stop(), this.pods.stop(), this.policies?.stop()]);
     await this.connections.close();
     await this.reporter?.close();
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
@@ -224,6 +239,7 @@ export class Controller {
       logLimitBytes: this.o.logLimitBytes,
       poolStatusIntervalMs: this.o.poolStatusIntervalMs,
       reporter: this.reporter,
+      egress: this.o.networkPolicies === false ? undefined : (this.o.networkPolicies ?? DEFAULT_EGRESS),
     });
     this.reconciler = reconciler;
     const n = this.o.workers ?? DEFAULT_WORKERS;
@@ -352,6 +368,17 @@ export class Controller {
     this.enqueue(taskQueueKey(ns, task));
     const taskPool = pool ?? this.taskSeen.get(key(ns, task))?.pool;
     if (taskPool) this.enqueue(poolQueueKey(ns, taskPool));
+  }
+
+  /** A policy changed or went away under us: its pool (or, for the baseline, every pool there) puts it back. */
+  private onPolicy(ev: 'add' | 'update' | 'delete', np: V1NetworkPolicy): void {
+    if (ev === 'add') return;
+    const ns = np.metadata?.namespace;
+    if (!ns) return;
+    if (ev === 'delete') this.reconciler?.policyGone(ns, np.metadata!.name!);
+    const owner = np.metadata?.ownerReferences?.find((r) => r.kind === 'AgentPool')?.name;
+    if (owner) this.enqueue(poolQueueKey(ns, owner));
+    else if (np.metadata?.name === BASELINE_POLICY) for (const p of this.pools.list(ns)) this.enqueue(poolQueueKey(ns, p.metadata.name));
   }
 
   private refreshGauges(): void {

@@ -7,12 +7,14 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  NetworkingV1Api,
   PatchStrategy,
   setHeaderOptions,
   type CoreV1Event,
   type HttpInfo,
   type KubeConfig,
   type V1ConfigMap,
+  type V1NetworkPolicy,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { GROUP, VERSION, type AgentPool, type AgentPoolStatus, type CodingTask, type CodingTaskStatus } from '../api/types.js';
@@ -32,6 +34,7 @@ export class KubeApi {
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
   readonly coordination: CoordinationV1Api;
+  readonly networking: NetworkingV1Api;
 
   constructor(
     readonly kc: KubeConfig,
@@ -40,6 +43,7 @@ export class KubeApi {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
+    this.networking = kc.makeApiClient(NetworkingV1Api);
   }
 
   /** Runs a write through its WithHttpInfo variant, so that the metric carries the status the apiserver sent. */
@@ -94,6 +98,30 @@ export class KubeApi {
       if (httpCode(err) === 404) return 'gone';
       throw err;
     }
+  }
+
+  async createNetworkPolicy(namespace: string, policy: V1NetworkPolicy): Promise<'created' | 'exists'> {
+    try {
+      await this.counted('create', 'networkpolicies', undefined, () => this.networking.createNamespacedNetworkPolicyWithHttpInfo({ namespace, body: policy }));
+      return 'created';
+    } catch (err) {
+      if (httpCode(err) === 409) return 'exists';
+      throw err;
+    }
+  }
+
+  /** PUT with the resourceVersion it was compared against: a concurrent edit is a Conflict, retried. */
+  async replaceNetworkPolicy(namespace: string, policy: V1NetworkPolicy): Promise<void> {
+    await this.counted('update', 'networkpolicies', undefined, () =>
+      this.networking.replaceNamespacedNetworkPolicyWithHttpInfo({ namespace, name: policy.metadata!.name!, body: policy }),
+    );
+  }
+
+  async listNetworkPolicies(namespace: string | undefined, labelSelector: string): Promise<{ items: V1NetworkPolicy[]; metadata?: { resourceVersion?: string } }> {
+    const list = namespace
+      ? await this.networking.listNamespacedNetworkPolicy({ namespace, labelSelector })
+      : await this.networking.listNetworkPolicyForAllNamespaces({ labelSelector });
+    return JSON.parse(JSON.stringify(list)) as { items: V1NetworkPolicy[] };
   }
 
   readConfigMap(namespace: string, name: string): Promise<V1ConfigMap> {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../util/log.js';
 import { Controller, DEFAULT_WORKERS } from './controller.js';
+import { DEFAULT_EGRESS, parseCidrs } from './netpol/build.js';
 
 const USAGE = `usage: autorun operator [flags]
 
@@ -22,6 +23,11 @@ const USAGE = `usage: autorun operator [flags]
   --port PORT                    /healthz /readyz /metrics (env METRICS_PORT; default 8080; 0 = any)
   --workers N                    concurrent reconciles (default 32: each mostly waits on the apiserver)
   --resync SECONDS               re-reconcile every task this often (default 600)
+  --network-policies=false       write no NetworkPolicies for stage Pods (env AUTORUN_NETWORK_POLICIES; default true)
+  --git-egress-cidrs LIST        where stage Pods reach the git host, TCP 443/22/9418 (env AUTORUN_GIT_EGRESS_CIDRS; default 0.0.0.0/0)
+  --model-egress-cidrs LIST      where code, test and repair reach the model (env AUTORUN_MODEL_EGRESS_CIDRS; default 0.0.0.0/0)
+  --dns-egress-cidrs LIST        resolvers besides kube-dns, e.g. NodeLocal DNSCache (env AUTORUN_DNS_EGRESS_CIDRS; default none)
+                                 Every CIDR excepts the link-local range: no stage Pod reaches 169.254.169.254.
 `;
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -50,6 +56,10 @@ export async function main(argv: string[]): Promise<number> {
         port: { type: 'string' },
         workers: { type: 'string' },
         resync: { type: 'string' },
+        'network-policies': { type: 'string' },
+        'git-egress-cidrs': { type: 'string' },
+        'model-egress-cidrs': { type: 'string' },
+        'dns-egress-cidrs': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -78,6 +88,16 @@ export async function main(argv: string[]): Promise<number> {
       (existsSync(SA_NAMESPACE) ? readFileSync(SA_NAMESPACE, 'utf8').trim() : 'default');
     const identity = (values.identity as string | undefined) ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
     const leaderElect = (values['leader-elect'] as string | undefined) !== 'false';
+    // An empty value is an empty list (no such egress), not the default.
+    const flagOrEnv = (flag: string, env: string): string | undefined => (values[flag] as string | undefined) ?? process.env[env];
+    const networkPolicies =
+      flagOrEnv('network-policies', 'AUTORUN_NETWORK_POLICIES') === 'false'
+        ? (false as const)
+        : {
+            gitCIDRs: parseCidrs('git-egress-cidrs', flagOrEnv('git-egress-cidrs', 'AUTORUN_GIT_EGRESS_CIDRS'), DEFAULT_EGRESS.gitCIDRs),
+            modelCIDRs: parseCidrs('model-egress-cidrs', flagOrEnv('model-egress-cidrs', 'AUTORUN_MODEL_EGRESS_CIDRS'), DEFAULT_EGRESS.modelCIDRs),
+            dnsCIDRs: parseCidrs('dns-egress-cidrs', flagOrEnv('dns-egress-cidrs', 'AUTORUN_DNS_EGRESS_CIDRS'), DEFAULT_EGRESS.dnsCIDRs),
+          };
     const slack = process.env.SLACK_BOT_TOKEN && process.env.SLACK_CHANNEL ? (await import('../report/slack/app.js')).slackConfigFromEnv() : undefined;
     controller = new Controller({
       kc,
@@ -99,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
       log,
       // SLACK_BOT_TOKEN and SLACK_CHANNEL (from a Secret) turn on one Slack thread per task.
       slack,
+      networkPolicies,
     });
   } catch (err) {
     log.error('cannot start', { err: (err as Error).message });

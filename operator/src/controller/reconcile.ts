@@ -4,7 +4,7 @@
 // stop a lagging cache from causing a repeat at all, status is written only when it differs, and
 // Events are named by content so a repeated transition posts nothing.
 import pLimit from 'p-limit';
-import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { specWithDefaults } from '../api/defaults.js';
 import { API_VERSION, type AgentPool, type CodingTask, type CodingTaskStatus, type Role } from '../api/types.js';
 import { decide } from '../core/loop.js';
@@ -15,6 +15,7 @@ import { computeAdmission, gpuWakeups, poolStatus, type Admission, type GpuWaite
 import { errText } from './informer.js';
 import { httpCode, type KubeApi } from './kube.js';
 import type { ControllerMetrics } from './metrics.js';
+import { baselinePolicy, poolPolicies, type EgressConfig } from './netpol/build.js';
 import { buildStagePod } from './pods/build.js';
 import { isControlledBy } from './pods/owner.js';
 import { observeStage } from './pods/observe.js';
@@ -29,6 +30,7 @@ export interface Caches {
   podsOfTask(namespace: string, task: string): V1Pod[];
   tasksOfPool(namespace: string, pool: string): CodingTask[];
   podsOfPool(namespace: string, pool: string): V1Pod[];
+  networkPolicy(namespace: string, name: string): V1NetworkPolicy | undefined;
 }
 
 export interface Enqueuer {
@@ -51,6 +53,8 @@ export interface ReconcilerOptions {
   gpuHourUSD?: number;
   /** Told (and expected to return at once) after a reconcile that wrote status or posted Events. */
   reporter?: { report(task: CodingTask, status: CodingTaskStatus, events: TaskEvent[]): void; forgetTask(namespace: string, name: string): void };
+  /** The stage Pods' egress (netpol/build.ts); undefined: the operator writes no NetworkPolicies. */
+  egress?: EgressConfig;
 }
 
 export interface TaskEvent {
@@ -106,6 +110,9 @@ export class Reconciler {
   private readonly admitted = new Set<string>();
   /** Pods created (or being created) and not yet seen in the cache, by namespace/name. */
   private readonly inFlight = new Map<string, V1Pod>();
+
+  /** Policies written (namespace/name → the spec written) and not yet seen so in the cache. */
+  private readonly policyWritten = new Map<string, unknown>();
 
   constructor(private readonly o: ReconcilerOptions) {}
 
@@ -367,6 +374,8 @@ export class Reconciler {
     const podKey = `${namespace}/${a.name}`;
     this.inFlight.set(podKey, pod);
     try {
+      // Never a stage Pod without its NetworkPolicies: they are in place before the first Pod.
+      await this.ensurePolicies(pool);
       if (withReport) await this.ensureReport(task, a.stage.iteration, observed, podsByName, key);
       const r = await this.o.api.createPod(namespace, pod, key);
       this.o.log.info('stage started', { task: key, pod: a.name, outcome: r });
@@ -429,6 +438,42 @@ export class Reconciler {
    */
   private readonly eventSlots = pLimit(EVENTS_IN_FLIGHT);
 
+  /**
+   * Level-based: the namespace's baseline and the pool's allowances exist and match what they
+   * should be; a missing one is created, a changed one (edited, or the operator's settings moved)
+   * replaced. The cache answers the common case without a call; a write not yet seen in the cache
+   * is not repeated.
+   */
+  async ensurePolicies(pool: AgentPool): Promise<void> {
+    const egress = this.o.egress;
+    if (!egress) return;
+    const namespace = pool.metadata.namespace!;
+    for (const want of [baselinePolicy(namespace), ...poolPolicies(pool, egress)]) {
+      const name = want.metadata!.name!;
+      const k = `${namespace}/${name}`;
+      const shape = policyShape(want);
+      const have = this.o.caches.networkPolicy(namespace, name);
+      if (have && jsonEqual(policyShape(have), shape)) {
+        this.policyWritten.delete(k);
+        continue;
+      }
+      if (jsonEqual(this.policyWritten.get(k), shape)) continue;
+      if (!have) {
+        const r = await this.o.api.createNetworkPolicy(namespace, want);
+        this.o.log.info('network policy created', { policy: k, outcome: r });
+      } else {
+        await this.o.api.replaceNetworkPolicy(namespace, { ...want, metadata: { ...want.metadata, resourceVersion: have.metadata?.resourceVersion } });
+        this.o.log.info('network policy restored', { policy: k });
+      }
+      this.policyWritten.set(k, shape);
+    }
+  }
+
+  /** A policy deleted from the cache must be written again even if we wrote it before. */
+  policyGone(namespace: string, name: string): void {
+    this.policyWritten.delete(`${namespace}/${name}`);
+  }
+
   async flushEvents(): Promise<void> {
     await Promise.allSettled([...this.posting]);
   }
@@ -481,6 +526,7 @@ export class Reconciler {
       if (this.poolSeen.delete(key)) for (const t of this.o.caches.tasksOfPool(namespace, name)) this.o.queue.add(taskQueueKey(namespace, t.metadata.name));
       return;
     }
+    await this.ensurePolicies(pool);
     const admission = this.admissionOf(pool);
     // Wake the waiting tasks that can move now: all of them when the pool's spec changed, a queued
     // task the pool now admits, and as many GPU waiters as the free GPUs can serve, in queue order
@@ -519,6 +565,11 @@ export class Reconciler {
       }
     }
   }
+}
+
+/** What reconcile compares of a policy: the rest (resourceVersion, managedFields, ...) is the apiserver's. */
+function policyShape(np: V1NetworkPolicy): unknown {
+  return [np.metadata?.labels ?? {}, np.metadata?.ownerReferences ?? [], np.spec ?? {}];
 }
 
 function gpuHourUSD(pool: AgentPool | undefined, fallback = 0): number {

@@ -13,19 +13,24 @@ import {
   VERTEX_REGION_ENV,
   type GoogleProbe,
 } from '../agent/credentials.js';
+import { DEFAULT_LOCAL_MODEL } from '../agent/local-model/catalog.js';
 
 /**
  * The built-in pool: CRD defaults, the model named by AUTORUN_MODEL (or ANTHROPIC_MODEL, as Claude
  * Code reads it), the provider by AUTORUN_MODEL_PROVIDER and its endpoint by AUTORUN_MODEL_BASE_URL
  * when set; for vertex, the project and region from the variables the agent reads them from.
+ * With no provider named and no Anthropic credential, the local provider and its default model:
+ * a fresh clone with no key runs on this machine's CPU instead of stopping.
  * Locally the API key comes from the environment, not a Secret, so apiKeySecretRef is a placeholder.
  */
 export function defaultPool(env: NodeJS.ProcessEnv = process.env): AgentPool {
   const model: NonNullable<AgentPool['spec']['model']> = { apiKeySecretRef: { name: 'anthropic' } };
-  const name = env.AUTORUN_MODEL || env.ANTHROPIC_MODEL;
-  if (name) model.name = name;
   const provider = env.AUTORUN_MODEL_PROVIDER;
-  if (provider === 'anthropic' || provider === 'openai-compatible' || provider === 'vertex') model.provider = provider;
+  if (provider === 'anthropic' || provider === 'openai-compatible' || provider === 'vertex' || provider === 'local') model.provider = provider;
+  else if (!provider && !modelCredential(env, 'anthropic') && !/^claude-/.test(env.AUTORUN_MODEL || env.ANTHROPIC_MODEL || '')) model.provider = 'local';
+  const name = env.AUTORUN_MODEL || (model.provider === 'local' ? undefined : env.ANTHROPIC_MODEL);
+  if (name) model.name = name;
+  else if (model.provider === 'local') model.name = DEFAULT_LOCAL_MODEL;
   if (env.AUTORUN_MODEL_BASE_URL) model.baseURL = env.AUTORUN_MODEL_BASE_URL;
   if (model.provider === 'vertex') {
     const projectID = env[VERTEX_PROJECT_ENV];
@@ -70,6 +75,7 @@ function anthropicProblem(pools: AgentPool[], env: NodeJS.ProcessEnv): string[] 
     '  (or ANTHROPIC_AUTH_TOKEN for a gateway that takes a bearer token).',
     '  Or use a model server of your own: an AgentPool with spec.model.provider: openai-compatible and',
     "  spec.model.baseURL (for example http://localhost:8000/v1 for vLLM), named by the task's spec.pool.",
+    ...(env.AUTORUN_MODEL_PROVIDER === 'anthropic' ? ['  Or unset AUTORUN_MODEL_PROVIDER to run the local engine: a small model on this machine, no key.'] : ['  Or use provider local: a small model run on this machine, no key.']),
   ];
 }
 

@@ -10,7 +10,10 @@ import { cliEntry } from '../self.js';
 import { parseArgs } from 'node:util';
 import { secretValues } from '../util/secrets.js';
 import { loadManifests, ManifestError, type ConfigMap, type Loaded } from '../api/manifests.js';
-import type { CodingTask } from '../api/types.js';
+import type { AgentPool, CodingTask } from '../api/types.js';
+import { LOCAL_GPU_ENV } from '../agent/engines/local-settings.js';
+import { isModelPath } from '../agent/local-model/catalog.js';
+import { ensureModel, ModelError } from '../agent/local-model/store.js';
 import { detectGpus, GpuAllocator } from './gpus.js';
 import { acquireLock, LockedError } from './lock.js';
 import { missingCredentials, resolvePools } from './pools.js';
@@ -98,6 +101,8 @@ export async function main(argv: string[]): Promise<number> {
   if (problems.length) return fail(`${problems.join('\n')}\nNothing was started.`);
   const noKey = missingCredentials(new Set(byTask.values()));
   if (noKey) return fail(noKey);
+  const noModel = await prepareLocalModels(new Set(byTask.values()));
+  if (noModel) return fail(noModel);
 
   const dir = new StateDir(resolve(parsed.values['state-dir'] ?? DEFAULT_STATE_DIR));
   let release: () => void;
@@ -167,6 +172,28 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGTERM', onTerm);
     release();
   }
+}
+
+/**
+ * Says which pools run the local engine, and fetches their models now (once, into the model cache)
+ * rather than in every parallel stage. A relative .gguf path is made absolute here, where it was written.
+ */
+async function prepareLocalModels(pools: Set<AgentPool>): Promise<string | undefined> {
+  for (const p of pools) {
+    const model = p.spec.model;
+    if (model?.provider !== 'local' || !model.name) continue;
+    const why = p.metadata.name === 'default' && !process.env.AUTORUN_MODEL_PROVIDER ? ' (no Anthropic key is set; export ANTHROPIC_API_KEY to use Claude instead)' : '';
+    const where = process.env[LOCAL_GPU_ENV] ? `GPU (${process.env[LOCAL_GPU_ENV]})` : 'CPU';
+    process.stdout.write(`autorun: pool ${p.metadata.name} uses the local engine: model ${model.name}, run in-process on this machine's ${where}, no server and no key${why}\n`);
+    try {
+      const path = await ensureModel(model.name, { log: (line) => process.stdout.write(`autorun: ${line}\n`) });
+      if (isModelPath(model.name)) model.name = path;
+    } catch (err) {
+      if (err instanceof ModelError) return `autorun run: pool ${p.metadata.name}: spec.model.name: ${err.message}\nNothing was started.`;
+      throw err;
+    }
+  }
+  return undefined;
 }
 
 /** The recorded state of a task, or a new one. A changed spec counts as a new generation. */

@@ -331,6 +331,7 @@ export class Runner {
         budgetUSD: context.budgetUSD,
         devices,
         marker: this.marker(name, stageName),
+        stateRoot: this.o.dir.root,
       },
       this.env,
     );

@@ -3,8 +3,10 @@
 import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '../agent/context.js';
 import { PR_TOKEN_ENV, vertexEnv } from '../agent/credentials.js';
 import { scrubEnv } from '../util/secrets.js';
+import { resolve } from 'node:path';
+import { SANDBOX_HIDE_ENV } from '../agent/sandbox.js';
 import type { AgentPool, CodingTask, Role } from '../api/types.js';
-import { modelRetryWindowSeconds, poolDefaults, roleSettings } from '../api/pool-roles.js';
+import { modelContext, modelRetryWindowSeconds, roleSettings } from '../api/pool-roles.js';
 import type { StageContext, StageKey } from '../core/types.js';
 import { STAGE_MARKER_ENV } from './stage-process.js';
 import type { StageFiles } from './state.js';
@@ -29,6 +31,8 @@ export interface StageEnvInput {
   devices?: string[];
   /** Identifies the process as this stage's, for adoption after a restart. */
   marker: string;
+  /** The state directory (every task's stages, remotes, state): covered in the command sandbox, but the stage's own workspace. */
+  stateRoot?: string;
 }
 
 export function agentContext(i: StageEnvInput): AgentContext {
@@ -64,14 +68,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
       acceptanceDir: role === 'acceptance' ? i.acceptanceDir : undefined,
       acceptanceCommand: role === 'acceptance' ? spec.test?.acceptance?.command : undefined,
     },
-    model: {
-      provider: model.provider ?? poolDefaults().modelProvider,
-      name: model.name ?? poolDefaults().modelName,
-      baseURL: model.baseURL,
-      maxTurns: settings.maxTurns,
-      budgetUSD: i.budgetUSD,
-      retryWindowSeconds: modelRetryWindowSeconds(i.pool),
-    },
+    model: modelContext(model, settings.maxTurns, i.budgetUSD, modelRetryWindowSeconds(i.pool)),
     engine: settings.engine,
     workspace: i.files.workspace,
     terminationPath: i.files.result,
@@ -104,6 +101,9 @@ export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.e
   if (settings.llm) Object.assign(env, vertexEnv(i.pool.spec.model));
   Object.assign(env, contextToEnv(agentContext(i)));
   env[STAGE_MARKER_ENV] = i.marker;
+  // Commands and tests see their own workspace, not the sibling stages' (the test agent's tests, the
+  // code agent's implementation) nor the other tasks'.
+  if (i.stateRoot) env[SANDBOX_HIDE_ENV] = [resolve(i.stateRoot), env[SANDBOX_HIDE_ENV]].filter(Boolean).join(':');
   // A stage without GPUs sees none, as a Pod without a GPU request would.
   if (i.devices !== undefined) env.CUDA_VISIBLE_DEVICES = i.devices.join(',');
   return env;

@@ -1,9 +1,9 @@
 // One notion of "secret" for every component: the agent keeps secrets (model API key, git token)
 // from the commands the model runs, its transcript and its result; the local tier keeps them from
 // the run stage; the logger and the Slack reporter keep them out of what they write.
-const SECRET_NAME = /(API[-_]?KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH)/i;
+export const SECRET_NAME = /(API[-_]?KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH)/i;
 /** Known secret variables even when their names do not look like one. */
-const SECRET_VARS = new Set(['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'OPENAI_API_KEY', 'AUTORUN_GIT_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'KUBECONFIG']);
+export const SECRET_VARS: ReadonlySet<string> = new Set(['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'OPENAI_API_KEY', 'AUTORUN_GIT_TOKEN', 'GOOGLE_APPLICATION_CREDENTIALS', 'KUBECONFIG']);
 
 /** An environment variable or a structured-log field that holds a secret, judged by its name. */
 export function isSecretVar(name: string): boolean {

@@ -67,14 +67,21 @@ export interface StageRun {
   durationMs: number;
 }
 
-/** Runs `autorun agent --role R` as a child process and reads its termination message. */
-export function runAgent(dir: string, ctx: AgentContext, env: Record<string, string> = {}): Promise<StageRun> {
+/**
+ * Runs `autorun agent --role R` as a child process and reads its termination message. parentEnv:
+ * variables only a parent shell holds (as `autorun run` holds the key its run stage does not get).
+ */
+export function runAgent(dir: string, ctx: AgentContext, env: Record<string, string> = {}, o: { parentEnv?: Record<string, string> } = {}): Promise<StageRun> {
   const termination = ctx.terminationPath;
   const started = Date.now();
+  const agent = [process.execPath, CLI, 'agent', '--role', ctx.role];
+  const parent = Object.keys(o.parentEnv ?? {});
+  // Not the shell's last command, so it waits as the agent's parent instead of exec-ing it.
+  const [file, args] = parent.length ? ['/bin/sh', ['-c', 'env "$@"; exit $?', 'sh', ...parent.flatMap((k) => ['-u', k]), ...agent]] : [agent[0]!, agent.slice(1)];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'agent', '--role', ctx.role], {
+    const child = spawn(file, args, {
       cwd: dir,
-      env: { PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`, HOME: process.env.HOME ?? dir, ...contextToEnv(ctx), ...env },
+      env: { PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`, HOME: process.env.HOME ?? dir, ...contextToEnv(ctx), ...env, ...o.parentEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -2,7 +2,7 @@
 // merge(code, tests) from a bare git remote. One test passes, one fails, one fails only on its
 // first run (a marker file outside the workspace remembers it ran): the flaky check must tell them
 // apart, both with go test -json (detected) and with a custom command read from its text.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseContext, build, expectContract, makeRemote, pushFiles, runAgent } from './harness.js';
 import type { StageRun } from './harness.js';
@@ -14,7 +14,9 @@ beforeAll(() => build(), 300_000);
 /** The toolchain as installed (no downloads), the module as written (no go.sum needed). A go build
  *  cache of the machine is used when there is one: a cold one costs ~20 s compiling the std lib. */
 function goEnv(dir: string): Record<string, string> {
-  const env: Record<string, string> = { GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod', GOPROXY: 'off', GOPATH: join(dir, 'gopath') };
+  // The sandboxed tests write their marker (shared/) and Go its module cache (gopath/) outside the workspace.
+  for (const d of ['shared', 'gopath']) mkdirSync(join(dir, d), { recursive: true });
+  const env: Record<string, string> = { GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod', GOPROXY: 'off', GOPATH: join(dir, 'gopath'), AUTORUN_SANDBOX_WRITABLE: `${join(dir, 'shared')}:${join(dir, 'gopath')}` };
   if (!process.env.HOME) env.GOCACHE = join(dir, 'gocache');
   return env;
 }
@@ -65,7 +67,7 @@ function flakyCheck(run: StageRun): { command: string } | undefined {
 
 test('go test -json: counts, the failing test by name, the flaky one re-run and recorded as flaky', async () => {
   const dir = tempDir('autorun-go-');
-  const marker = join(dir, 'flaky-ran');
+  const marker = join(dir, 'shared', 'flaky-ran');
   goProject(dir, marker);
   const report = join(dir, 'report.json');
   const r = await runAgent(dir, baseContext(dir, 'run', { language: 'go', reportPath: report }), goEnv(dir));
@@ -85,7 +87,7 @@ test('go test -json: counts, the failing test by name, the flaky one re-run and 
 
 test('a custom go command read from its text still names the failing test and re-runs it', async () => {
   const dir = tempDir('autorun-go-');
-  const marker = join(dir, 'flaky-ran');
+  const marker = join(dir, 'shared', 'flaky-ran');
   goProject(dir, marker);
   // Chained, so it runs as written: no -json, only go's text output to go by.
   const command = 'go vet ./... && go test ./...';

@@ -1,6 +1,6 @@
 // Single stages as processes, for the failure paths: model API errors, a hanging test command, a
 // flaky test, hidden acceptance tests, and the context handed over as a mounted file.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiError, startFakeAnthropic, text, toolUse } from '../../fakes/anthropic-server.js';
 import type { FakeAnthropic } from '../../fakes/anthropic-server.js';
@@ -51,33 +51,60 @@ test('401 fails fast: exit 2, outcome Error Unauthorized, a clear summary, the k
   expect(() => git(dir, '--git-dir', remote, 'rev-parse', '--verify', 'refs/autorun/fizz/code')).toThrow();
 }, 60_000);
 
+/** Host processes whose command line holds arg: a sandboxed process's pid is its namespace's, not ours. */
+function processesWith(arg: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(arg);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter(pidAlive);
+}
+
 test('a hanging test command is killed at its timeout, with its whole process group', async () => {
   const dir = tempDir('autorun-stage-');
   const remote = makeRemote(dir, { 'README.md': 'x\n' });
-  const pidFile = join(dir, 'grandchild.pid');
+  // A sleep no other process on the machine runs: found by its argument, not by a pid.
+  const seconds = `300.${process.pid}${Date.now() % 100000}`;
   pushFiles(dir, remote, 'refs/autorun/fizz/code', { 'slow.py': 'def f():\n    return 1\n' });
   pushFiles(dir, remote, 'refs/autorun/fizz/tests', {
-    'tests/test_slow.py': `import subprocess, time\nfrom slow import f\n\ndef test_hangs():\n    p = subprocess.Popen(["sleep", "300"])\n    open(${JSON.stringify(pidFile)}, "w").write(str(p.pid))\n    time.sleep(300)\n`,
+    'tests/test_slow.py': `import subprocess, time\nfrom slow import f\n\ndef test_hangs():\n    subprocess.Popen(["sleep", "${seconds}"])\n    time.sleep(300)\n`,
   });
   // Killed at its timeout, not waited for (the test sleeps 300 s, past this test's own timeout).
-  const r = await runAgent(dir, baseContext(dir, 'run', { test: { timeoutSeconds: 3, allowRepairToEditTests: false }, reportPath: join(dir, 'report.json') }));
+  const run = runAgent(dir, baseContext(dir, 'run', { test: { timeoutSeconds: 3, allowRepairToEditTests: false }, reportPath: join(dir, 'report.json') }));
+  // The grandchild did start (the test waits for it, then for its end).
+  await waitUntil(() => processesWith(seconds).length > 0, 30_000);
+  const r = await run;
   expectContract(r);
   expect(r.result).toMatchObject({ role: 'run', outcome: 'Failed', reason: 'TestTimeout' });
   expect(r.result.summary).toMatch(/killed after 3s/);
-  const grandchild = Number(readFileSync(pidFile, 'utf8'));
-  expect(pidAlive(grandchild)).toBe(false);
+  await waitUntil(() => processesWith(seconds).length === 0, 5_000);
+  expect(processesWith(seconds)).toEqual([]);
   expect(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'))).toMatchObject({ timedOut: true });
 }, 60_000);
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}
 
 test('a flaky test is re-run once, recorded as flaky and not failed', async () => {
   const dir = tempDir('autorun-stage-');
   const remote = makeRemote(dir, { 'README.md': 'x\n' });
-  const counter = join(dir, 'runs');
+  // The counter lives outside the workspace, which the sandboxed tests may write only when told.
+  const shared = join(dir, 'shared');
+  mkdirSync(shared);
+  const counter = join(shared, 'runs');
   pushFiles(dir, remote, 'refs/autorun/fizz/code', { 'm.py': 'def one():\n    return 1\n' });
   pushFiles(dir, remote, 'refs/autorun/fizz/tests', {
     'tests/test_m.py': `import os\nfrom m import one\n\ndef test_ok():\n    assert one() == 1\n\ndef test_flaky():\n    n = int(open(${JSON.stringify(counter)}).read()) if os.path.exists(${JSON.stringify(counter)}) else 0\n    open(${JSON.stringify(counter)}, "w").write(str(n + 1))\n    assert n >= 1\n\ndef test_broken():\n    assert one() == 2\n`,
   });
-  const r = await runAgent(dir, baseContext(dir, 'run'));
+  const r = await runAgent(dir, baseContext(dir, 'run'), { AUTORUN_SANDBOX_WRITABLE: shared });
   expectContract(r);
   expect(r.result).toMatchObject({
     role: 'run',
@@ -128,9 +155,10 @@ describe("one", () => {
 
 test('a package.json test script that is jest runs as npm test, with jest reporting JSON through it', async () => {
   const dir = tempDir('autorun-stage-');
-  const counter = join(dir, 'runs');
+  mkdirSync(join(dir, 'shared'));
+  const counter = join(dir, 'shared', 'runs');
   jsProject(dir, { test: 'jest' }, counter);
-  const r = await runAgent(dir, baseContext(dir, 'run', { language: 'javascript', reportPath: join(dir, 'report.json') }));
+  const r = await runAgent(dir, baseContext(dir, 'run', { language: 'javascript', reportPath: join(dir, 'report.json') }), { AUTORUN_SANDBOX_WRITABLE: join(dir, 'shared') });
   expectContract(r);
   expect(r.result).toMatchObject({
     role: 'run',
@@ -146,9 +174,10 @@ test('a package.json test script that is jest runs as npm test, with jest report
 
 test('a custom command running jest is read from its text: failing names, and a flaky re-run with jest', async () => {
   const dir = tempDir('autorun-stage-');
-  const counter = join(dir, 'runs');
+  mkdirSync(join(dir, 'shared'));
+  const counter = join(dir, 'shared', 'runs');
   jsProject(dir, { check: 'jest' }, counter);
-  const r = await runAgent(dir, baseContext(dir, 'run', { language: 'javascript', test: { command: 'npm run check', timeoutSeconds: 120, allowRepairToEditTests: false } }));
+  const r = await runAgent(dir, baseContext(dir, 'run', { language: 'javascript', test: { command: 'npm run check', timeoutSeconds: 120, allowRepairToEditTests: false } }), { AUTORUN_SANDBOX_WRITABLE: join(dir, 'shared') });
   expectContract(r);
   expect(r.result).toMatchObject({
     outcome: 'Failed',

@@ -1,7 +1,7 @@
 // Drives `autorun run` as a user would: the built CLI as a child process, in a scratch directory,
 // against the fake Anthropic server, with real git and real pytest doing the work.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,16 @@ def test_rejects_zero():
     with pytest.raises(ValueError):
         fizzbuzz(0)
 `;
+}
+
+/**
+ * A directory a test inside the sandbox may write and the test outside reads (the slow test's
+ * marker): commands and tests write nothing but their workspace unless AUTORUN_SANDBOX_WRITABLE says so.
+ */
+export function sharedDir(dir: string): { path: string; env: NodeJS.ProcessEnv } {
+  const path = join(dir, 'shared');
+  mkdirSync(path, { recursive: true });
+  return { path, env: { AUTORUN_SANDBOX_WRITABLE: path } };
 }
 
 export interface Scenario {

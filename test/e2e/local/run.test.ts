@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { namePrefix } from '../../../operator/src/core/names.js';
 import { messagesText, startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-server.js';
-import { BUGGY, BUGGY_ASSERTION, build, REPO_ROOT, cliEnv, CORRECT, git, lines, readState, reportSection, roleOf, runCli, scratch, scriptFor, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
+import { BUGGY, BUGGY_ASSERTION, build, REPO_ROOT, cliEnv, CORRECT, git, lines, readState, reportSection, roleOf, runCli, scratch, scriptFor, sharedDir, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
 
 beforeAll(() => build(), 120_000);
 
@@ -111,10 +111,11 @@ test('a task that never passes stops at maxIterations with exit status 1', async
 
 test('SIGKILL mid-stage, then the same command again: resumes, and no finished stage runs twice', async () => {
   const { dir } = workdir(taskYaml('resume'));
-  const marker = join(dir, 'pytest-runs.log');
+  const shared = sharedDir(dir);
+  const marker = join(shared.path, 'pytest-runs.log');
   const s = scriptFor({ code: BUGGY, tests: testsFile({ slowMarker: marker, slowSeconds: 3 }), repair: () => CORRECT });
   fake = await startFakeAnthropic(s.script);
-  const first = startCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  const first = startCli(['run', 'task.yaml'], dir, cliEnv(fake.url, shared.env));
   // The first run stage is executing pytest: kill autorun itself, as a crash or `kill -9` would.
   await waitFor(() => lines(marker).length === 1, 120_000, 'the first pytest run');
   first.child.kill('SIGKILL');
@@ -122,7 +123,7 @@ test('SIGKILL mid-stage, then the same command again: resumes, and no finished s
   expect(killed.signal).toBe('SIGKILL');
   expect(readState(dir, 'resume').status.phase).toBe('Running');
 
-  const second = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  const second = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url, shared.env));
   expect(second.code).toBe(0);
   expect(second.stdout).toMatch(/resume: resuming \(Running, 2 stage\(s\) finished\)/);
   // The run agent outlived the killed autorun (its own process group, its log a file): adopted.
@@ -140,17 +141,18 @@ test('SIGKILL mid-stage, then the same command again: resumes, and no finished s
 
 test('Ctrl-C (SIGINT): stops the agents, saves the state, exits 130; the rerun finishes the task', async () => {
   const { dir } = workdir(taskYaml('interrupt'));
-  const marker = join(dir, 'pytest-runs.log');
+  const shared = sharedDir(dir);
+  const marker = join(shared.path, 'pytest-runs.log');
   const s = scriptFor({ code: CORRECT, tests: testsFile({ slowMarker: marker, slowSeconds: 6 }), repair: () => CORRECT });
   fake = await startFakeAnthropic(s.script);
-  const first = startCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  const first = startCli(['run', 'task.yaml'], dir, cliEnv(fake.url, shared.env));
   await waitFor(() => lines(marker).length === 1, 120_000, 'the first pytest run');
   // `autorun status` reads the state of the run in progress.
   const st = await runCli(['status'], dir, cliEnv(undefined));
   expect(st.stdout).toMatch(/^interrupt +Running +1 +- /m);
   expect(st.stdout).toContain(`a run is in progress (pid ${first.child.pid}`);
   // A second run on the same state dir is refused while the first holds the lock.
-  const clash = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  const clash = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url, shared.env));
   expect(clash.code).toBe(2);
   expect(clash.stderr).toContain(`another autorun run (pid ${first.child.pid}`);
   first.child.kill('SIGINT');
@@ -160,20 +162,22 @@ test('Ctrl-C (SIGINT): stops the agents, saves the state, exits 130; the rerun f
   expect(existsSync(join(dir, '.autorun', 'lock'))).toBe(false);
 
   // The interrupted run stage starts again under the same name; the finished code and test stages do not.
-  const again = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
+  const again = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url, shared.env));
   expect(again.code).toBe(0);
   expect(s.stagesStarted).toEqual({ code: 1, test: 1, repair: 0 });
   expect(lines(marker)).toHaveLength(2);
   expect(readState(dir, 'interrupt').stages.map((st) => st.name).sort()).toEqual(['interrupt-i1-code-a0', 'interrupt-i1-run-a0', 'interrupt-i1-test-a0']);
 }, 240_000);
 
-test('without ANTHROPIC_API_KEY it says what to set, exits 2 and starts nothing', async () => {
+test('with the Anthropic provider named but no ANTHROPIC_API_KEY it says what to set, exits 2 and starts nothing', async () => {
   const { dir } = workdir(taskYaml('no-key'));
-  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(undefined));
+  // With no provider named, no key means the local engine (real-model.test.ts).
+  const r = await runCli(['run', 'task.yaml'], dir, cliEnv(undefined, { AUTORUN_MODEL_PROVIDER: 'anthropic' }));
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/ANTHROPIC_API_KEY/);
   expect(r.stderr).toMatch(/export ANTHROPIC_API_KEY=/);
   expect(r.stderr).toMatch(/provider: openai-compatible/);
+  expect(r.stderr).toMatch(/Or unset AUTORUN_MODEL_PROVIDER to run the local engine/);
   expect(r.stderr).toMatch(/Nothing was started/);
   expect(existsSync(join(dir, '.autorun'))).toBe(false);
 }, 60_000);

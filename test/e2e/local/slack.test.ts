@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-server.js';
 import { FakeSlack } from '../../fakes/slack-server.js';
-import { BUGGY, build, cliEnv, CORRECT, lines, readState, runCli, scratch, scriptFor, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
+import { BUGGY, build, cliEnv, CORRECT, lines, readState, runCli, scratch, scriptFor, sharedDir, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
 
 beforeAll(() => build(), 120_000);
 
@@ -20,19 +20,20 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function slackEnv(fakeUrl: string, slackUrl: string, token: string): NodeJS.ProcessEnv {
-  return cliEnv(fakeUrl, { SLACK_BOT_TOKEN: token, SLACK_CHANNEL: CHANNEL, SLACK_API_URL: slackUrl, SLACK_RETRIES: '1' });
+function slackEnv(fakeUrl: string, slackUrl: string, token: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return cliEnv(fakeUrl, { SLACK_BOT_TOKEN: token, SLACK_CHANNEL: CHANNEL, SLACK_API_URL: slackUrl, SLACK_RETRIES: '1', ...extra });
 }
 
 test('one thread per task across an interrupted and resumed run: first message ends Succeeded, a reply per transition', async () => {
   const w = scratch(taskYaml('slacked'));
   dirs.push(w.dir);
-  const marker = join(w.dir, 'pytest-runs.log');
+  const shared = sharedDir(w.dir);
+  const marker = join(shared.path, 'pytest-runs.log');
   const s = scriptFor({ code: BUGGY, tests: testsFile({ slowMarker: marker, slowSeconds: 3 }), repair: () => CORRECT });
   fake = await startFakeAnthropic(s.script);
   slack = new FakeSlack();
   const slackUrl = await slack.start();
-  const env = slackEnv(fake.url, slackUrl, slack.validToken);
+  const env = slackEnv(fake.url, slackUrl, slack.validToken, shared.env);
 
   const first = startCli(['run', 'task.yaml'], w.dir, env);
   await waitFor(() => lines(marker).length === 1, 120_000, 'the first pytest run');

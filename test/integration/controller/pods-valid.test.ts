@@ -132,3 +132,19 @@ test('a created Pod is found by the informer selector and observed as Pending', 
   expect(o).toMatchObject({ role: 'run', iteration: 1, attempt: 0, state: 'Pending' });
   expect(typeof o!.startTime).toBe('string');
 }, TIMEOUT);
+
+test.each(ROLES)('a %s Pod of a pool that sets no resources is Burstable, with bounded disk', async (role) => {
+  const bare = structuredClone(pool);
+  bare.spec.roles = {};
+  const key = { iteration: 1, role, attempt: 0 };
+  const body = buildStagePod({ task, pool: bare, key, name: stageName(task.metadata.name, key), context: { codeRef: 'a'.repeat(40), testsRef: 'b'.repeat(40) } });
+  const created = await kube().core.createNamespacedPod({ namespace: ns, body, dryRun: 'All' });
+  // The apiserver computes the QoS class on create: BestEffort would mean no container requests anything.
+  expect(created.status!.qosClass).toBe('Burstable');
+  for (const c of [...(created.spec!.initContainers ?? []), ...created.spec!.containers]) {
+    expect([c.name, Object.keys(c.resources!.requests!).filter((k) => k !== 'nvidia.com/gpu').sort()]).toEqual([c.name, ['cpu', 'ephemeral-storage', 'memory']]);
+    // workspace 4Gi + tmp 1Gi (+ runner 1Gi) + 1Gi of logs and layer, as the apiserver canonicalises it
+    expect(c.resources!.limits!['ephemeral-storage']).toBe(role === 'run' || role === 'acceptance' ? '7Gi' : '6Gi');
+  }
+  for (const v of created.spec!.volumes!.filter((x) => x.emptyDir)) expect([v.name, v.emptyDir!.sizeLimit]).toEqual([v.name, expect.stringMatching(/Gi$/)]);
+}, TIMEOUT);

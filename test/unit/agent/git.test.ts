@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Git, scrubUrl } from '../../../operator/src/agent/git.js';
+import { Git, GitError, scrubUrl } from '../../../operator/src/agent/git.js';
 import { tempDir } from './helpers.js';
 
 const sh = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' }).trim();
@@ -103,4 +103,23 @@ test('a remote gone after the clone is an error with git\'s message, not a missi
   sh(h.dir, 'update-ref', '-d', 'refs/remotes/origin/HEAD');
   await expect(h.fetch('refs/autorun/t/code')).rejects.toThrow(/gone\.git' does not appear to be a git repository/);
   await expect(h.base(undefined)).rejects.toThrow(/git ls-remote .* failed: fatal: '.*gone\.git' does not appear to be a git repository/);
+});
+
+// A ref or URL that looks like an option must reach git as an operand: `git fetch origin
+// --upload-pack=CMD` runs CMD (git parses options after operands), so every call puts `--` or
+// `--end-of-options` in front of what came from the task.
+test('a base ref or URL that looks like an option is an operand, never an option git runs', async () => {
+  const dir = tempDir();
+  const remote = join(dir, 'r.git');
+  sh(dir, 'init', '--quiet', '--bare', remote);
+  const g = await clone(remote);
+  await commitFile(g, await g.base(undefined), 'a.py', 'refs/heads/main');
+  const planted = join(dir, 'planted');
+  const g2 = await clone(remote);
+  await expect(g2.base(`--upload-pack=touch ${planted}; git-upload-pack`)).rejects.toThrow(/not found/);
+  expect(existsSync(planted)).toBe(false);
+  const g3 = new Git(join(tempDir(), 'ws'), { PATH: process.env.PATH, HOME: process.env.HOME });
+  await expect(g3.clone(`--upload-pack=touch ${planted}; git-upload-pack ${remote}`)).rejects.toThrow(GitError);
+  expect(existsSync(planted)).toBe(false);
+  await expect(g2.checkout('--orphan')).rejects.toThrow(/not a commit id/);
 });

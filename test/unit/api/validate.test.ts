@@ -89,6 +89,24 @@ describe('validate CodingTask', () => {
     expect(r.ok && r.object.spec.limits).toEqual({ maxIterations: 5, maxCostUSD: '5', timeout: '2h' });
   });
 
+  test('a goal may hold newlines and tabs but no other control character', () => {
+    expect(errorsOf('CodingTask', task({ goal: 'Implement f(n)\n\tin f.py\n' }))).toEqual([]);
+    for (const c of ['\0', '\x07', '\x1b', '\r', '\x7f', '\x9b']) {
+      expect(errorsOf('CodingTask', task({ goal: `Implement f(n)${c} in f.py` }))).toEqual([expect.stringMatching(/^spec\.goal: must not contain control characters/)]);
+    }
+    expect(errorsOf('CodingTask', task({ goal: 'Implement fizzbuzz — ünïcode “quotes” 数字 🙂' }))).toEqual([]);
+  });
+
+  test('repository url, baseRef and branch may not begin with a dash', () => {
+    const repo = { url: 'https://h/r.git', baseRef: 'main', branch: 'autorun/x' };
+    expect(errorsOf('CodingTask', task({ repository: repo }))).toEqual([]);
+    for (const field of ['url', 'baseRef', 'branch'] as const) {
+      expect(errorsOf('CodingTask', task({ repository: { ...repo, [field]: '--upload-pack=x' } }))).toEqual(
+        expect.arrayContaining([`spec.repository.${field}: must not begin with '-': git would read it as an option`]),
+      );
+    }
+  });
+
   test('every error is reported, not just the first', () => {
     const errs = errorsOf('CodingTask', task({ priority: 5000, limits: { maxIterations: 0 }, suspend: 'yes please' }));
     expect(errs).toHaveLength(3);

@@ -20,11 +20,29 @@ const vllm = (): AgentPool => {
   return r.object;
 };
 
+/** The built-in pool as it is when a user names Anthropic (with no key set it is the local one). */
+const ANTHROPIC = { AUTORUN_MODEL_PROVIDER: 'anthropic' };
+
 describe('pools', () => {
+  test('with no key and no provider named, the built-in pool runs the local model: no credential needed', () => {
+    const p = defaultPool({});
+    expect(p.spec.model).toMatchObject({ provider: 'local', name: 'qwen2.5-coder-1.5b-instruct-q4_k_m' });
+    expect(validate('AgentPool', p).ok).toBe(true);
+    expect(missingCredentials([p], {})).toBeUndefined();
+    // A key in the environment keeps Claude the default, as before.
+    expect(defaultPool({ ANTHROPIC_API_KEY: 'sk-ant-x' }).spec.model?.provider).toBe('anthropic');
+    expect(defaultPool({ AUTORUN_MODEL: '/models/my.gguf' }).spec.model).toMatchObject({ provider: 'local', name: '/models/my.gguf' });
+  });
+
+  test('the CRD refuses provider local with a Claude model name, naming the fix', () => {
+    const r = validate('AgentPool', { apiVersion: 'autorun.dev/v1alpha1', kind: 'AgentPool', metadata: { name: 'l' }, spec: { model: { provider: 'local' } } });
+    expect(r.ok).toBe(false);
+  });
+
   test('the built-in default pool: CRD defaults, model from the environment, and valid', () => {
     const p = defaultPool({ AUTORUN_MODEL: 'claude-opus-4-1' });
     expect(p.spec).toMatchObject({ maxConcurrentTasks: 4, model: { provider: 'anthropic', name: 'claude-opus-4-1' }, roles: { run: { gpus: 1 } } });
-    expect(defaultPool({}).spec.model?.name).toBe('claude-sonnet-4-6');
+    expect(defaultPool(ANTHROPIC).spec.model?.name).toBe('claude-sonnet-4-6');
     expect(validate('AgentPool', p).ok).toBe(true);
   });
 
@@ -37,12 +55,12 @@ describe('pools', () => {
   });
 
   test('an Anthropic pool needs a credential; a pool on its own model server does not', () => {
-    expect(missingCredentials([defaultPool({})], {})).toMatch(
+    expect(missingCredentials([defaultPool(ANTHROPIC)], {})).toMatch(
       /^autorun run: no Anthropic credential is set \(AUTORUN_MODEL_API_KEY, ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN\).*\n.*export ANTHROPIC_API_KEY=sk-ant-[^]*Nothing was started\.$/,
     );
-    expect(missingCredentials([defaultPool({})], { ANTHROPIC_API_KEY: 'sk-ant-x' })).toBeUndefined();
+    expect(missingCredentials([defaultPool(ANTHROPIC)], { ANTHROPIC_API_KEY: 'sk-ant-x' })).toBeUndefined();
     expect(missingCredentials([vllm()], {})).toBeUndefined();
-    expect(missingCredentials([vllm(), defaultPool({})], {})).toMatch(/pool default/);
+    expect(missingCredentials([vllm(), defaultPool(ANTHROPIC)], {})).toMatch(/pool default/);
   });
 
   // The check and the engines must not disagree either way: a stage refused by the agent after the
@@ -54,7 +72,7 @@ describe('pools', () => {
     ['OPENAI_API_KEY', { OPENAI_API_KEY: 'sk-openai-0123456789' }, false],
     ['an empty ANTHROPIC_API_KEY', { ANTHROPIC_API_KEY: '' }, false],
   ] as const)('the local check and both engines agree on %s', async (_name, env, works) => {
-    expect(missingCredentials([defaultPool({})], env) === undefined).toBe(works);
+    expect(missingCredentials([defaultPool(ANTHROPIC)], env) === undefined).toBe(works);
     expect('env' in claudeModelEnv({ model: model(), env })).toBe(works);
     const fake = await startFakeAnthropic([text('done')]);
     try {
@@ -128,7 +146,7 @@ describe('Vertex pools', () => {
   });
 
   test('problems of several pools are reported together', () => {
-    const msg = missingCredentials([defaultPool({}), vertex()], {}, offGce)!;
+    const msg = missingCredentials([defaultPool(ANTHROPIC), vertex()], {}, offGce)!;
     expect(msg.match(/^autorun run:/gm)).toHaveLength(2);
     expect(msg.endsWith('Nothing was started.')).toBe(true);
   });

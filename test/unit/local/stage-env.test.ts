@@ -23,7 +23,7 @@ const parent = {
   AUTORUN_CONTEXT_FILE: '/etc/stale.json',
 };
 
-function input(role: 'code' | 'run' | 'repair' | 'acceptance', extra: Partial<StageEnvInput> = {}, pool: AgentPool = defaultPool({})): StageEnvInput {
+function input(role: 'code' | 'run' | 'repair' | 'acceptance', extra: Partial<StageEnvInput> = {}, pool: AgentPool = defaultPool({ AUTORUN_MODEL_PROVIDER: 'anthropic' })): StageEnvInput {
   const files = new StateDir('/state').stageFiles('fizzbuzz', `fizzbuzz-i2-${role}-a0`);
   return { task: task({ limits: { maxIterations: 3 } }), pool, key: { iteration: 2, role, attempt: 0 }, context: {}, files, repositoryUrl: '/state/fizzbuzz/repo', marker: 'm', ...extra };
 }
@@ -74,6 +74,11 @@ describe('stageEnv', () => {
     expect(contextFromEnv(env).pullRequest).toEqual({ provider: 'github', repository: 'acme/fizzbuzz', apiURL: 'http://127.0.0.1:9', draft: false, title: 'T', body: 'B' });
   });
 
+  test('every stage\'s command sandbox covers the state directory (the sibling stages and other tasks)', () => {
+    for (const role of ['code', 'run'] as const) expect(stageEnv(input(role, { stateRoot: '/state' }), parent).AUTORUN_SANDBOX_HIDE).toBe('/state');
+    expect(stageEnv(input('code'), parent).AUTORUN_SANDBOX_HIDE).toBeUndefined();
+  });
+
   test('no stage gets the Slack settings: the run reports to Slack itself', () => {
     const slack = { ...parent, SLACK_BOT_TOKEN: 'xoxb-0123456789-abcdef', SLACK_CHANNEL: 'C1', SLACK_API_URL: 'http://127.0.0.1:9/api/' };
     for (const role of ['code', 'repair', 'run'] as const) expect(Object.keys(stageEnv(input(role), slack)).filter((k) => k.startsWith('SLACK_'))).toEqual([]);
@@ -98,7 +103,7 @@ describe('stageEnv', () => {
   });
 
   test('pool settings: engine, model, role env literals', () => {
-    const base = defaultPool({});
+    const base = defaultPool({ AUTORUN_MODEL_PROVIDER: 'anthropic' });
     const pool = {
       ...base,
       spec: {

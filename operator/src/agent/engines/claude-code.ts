@@ -1,10 +1,11 @@
 // Claude Code headless as the engine: `claude -p` with stream-json output, edits accepted, only the
 // role's tools offered. Ownership rules that Claude Code cannot enforce per path are enforced again
 // when the role commits (see roles/llm-role.ts).
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scrubEnv } from '../../util/secrets.js';
+import { SECRET_NAME, SECRET_VARS, scrubEnv } from '../../util/secrets.js';
+import { bwrapPath, sandboxArgs, sandboxEnabled, shellPrefixScript } from '../sandbox.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
 import { hopelessRetry, mapClaudeResult, parseStreamJson, transientRetry } from './stream-json.js';
@@ -56,7 +57,8 @@ export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claud
     '--no-session-persistence',
     // The file tools stay inside the stage's workspace in every permission mode: in the local tier
     // a sibling stage's workspace (the implementation, for the test agent) is a directory away.
-    // Bash, which code and repair have, is not confined by this; the test agent has no Bash.
+    // Bash, which code and repair have, is not confined by this: it runs in the command sandbox
+    // (CLAUDE_CODE_SHELL_PREFIX, see sandboxShell); the test agent has no Bash.
     '--settings',
     JSON.stringify({ permissions: { blockFileToolReadsOutsideWorkingDirectories: true, blockWritesOutsideWorkingDirectories: true } }),
   ];
@@ -169,6 +171,24 @@ export function claudeModelEnv(req: Pick<EngineRequest, 'model' | 'env'>): { env
 }
 
 /**
+ * Claude Code's Bash through the same bubblewrap sandbox as the sdk engine's commands. Claude Code
+ * 2.1.330 has a sandbox of its own (settings \`sandbox\`, CLAUDE_CODE_SUBPROCESS_ENV_SCRUB, bubblewrap
+ * on Linux) but it refuses to start without socat and its network proxies; its shell prefix lets the
+ * one sandbox serve both engines. The wrapper lives outside everything the sandbox shows (the real
+ * /tmp is covered), so no command can rewrite it; Claude Code's HOME is shown read-only (its shell
+ * snapshot is sourced before each command) and its TMPDIR writable (it records the cwd there).
+ */
+async function sandboxShell(req: EngineRequest, home: string, tmp: string): Promise<{ env: Record<string, string>; dir?: string }> {
+  if (!sandboxEnabled(req.env)) return { env: {} };
+  const dir = await mkdtemp(join(tmpdir(), 'autorun-claude-sandbox-'));
+  const args = sandboxArgs(['/bin/bash', '-c'], { workspace: req.workspace, network: true, env: req.env, readOnly: [home], writable: [tmp] });
+  const script = join(dir, 'bash-sandbox.mjs');
+  await writeFile(script, shellPrefixScript(process.execPath, bwrapPath(req.env), args, SECRET_NAME, SECRET_VARS));
+  await chmod(script, 0o500);
+  return { env: { CLAUDE_CODE_SHELL_PREFIX: script }, dir };
+}
+
+/**
  * The session's spend so far from its assistant events (one per content block, each carrying its
  * message's usage), so a session stopped before its result still reports what it cost.
  */
@@ -197,11 +217,13 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
   const home = await mkdtemp(join(tmpdir(), 'autorun-claude-home-'));
   const tmp = join(home, 'tmp');
   await mkdir(tmp);
+  const shell = await sandboxShell(req, home, tmp);
   const env: NodeJS.ProcessEnv = {
     ...scrubEnv(req.env),
     HOME: home,
     TMPDIR: tmp,
     ...modelEnv.env,
+    ...shell.env,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     // The CLI counts retries; the engine bounds them by time instead (the pool's retry window).
     CLAUDE_CODE_MAX_RETRIES: String(CLAUDE_MAX_RETRIES),
@@ -228,5 +250,6 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
     return { ...mapped, summary: `${mapped.summary} (${why}): ${s.stderr.slice(-300).replace(/\s+/g, ' ').trim()}` };
   } finally {
     await rm(home, { recursive: true, force: true });
+    if (shell.dir) await rm(shell.dir, { recursive: true, force: true });
   }
 }

@@ -1,141 +1,227 @@
-// The same tool loop over an OpenAI-compatible chat completions endpoint (vLLM, llama.cpp server,
-// a gateway), for pools that serve their own model on the L4s. Plain fetch: no extra dependency.
-import { addUsage, emptyUsage } from '../pricing.js';
-import { apiFailure } from './api-errors.js';
-import { overBudget } from './budget.js';
-import { executeTool, firstLine } from './sdk.js';
+// The tool loop over an OpenAI-compatible chat completions endpoint (vLLM, llama.cpp's llama-server,
+// llama-cpp-python, a gateway), for pools that serve their own model. Plain fetch, streamed.
+// What real servers need, learnt against them: tool_choice sent with the tools (llama-cpp-python
+// drops the tools from the prompt without it), assistant content never null (llama-cpp-python 0.3
+// answers that with a 500 validation error), and a 500 that names an invalid request is not retried.
+import { apiFailure, type ApiFailure } from './api-errors.js';
+import { callModel, ModelCallError, modelCallFailure, retryAfterMs, type CallFailure } from './retry.js';
 import { modelCredential } from '../credentials.js';
+import { poolPrice, unknownPriceNote } from '../pricing.js';
+import { toolLoop, type ModelTurn, type ProviderAdapter, type ToolCall } from './loop.js';
 import type { EngineRequest, EngineResult } from './types.js';
 
-export const OPENAI_MAX_RETRIES = 4;
 /** Longest wait honoured from a retry-after header; longer waits are the operator's to schedule. */
-const MAX_RETRY_WAIT_MS = 30_000;
-const REQUEST_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_REQUEST_TIMEOUT_S = 600;
+export const DEFAULT_MAX_TOKENS = 4096;
 
-interface ToolCall {
+interface WireToolCall {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
 }
 interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
-  content: string | null;
-  tool_calls?: ToolCall[];
+  content: string;
+  tool_calls?: WireToolCall[];
   tool_call_id?: string;
 }
-interface ChatResponse {
-  choices: { message: ChatMessage; finish_reason: string }[];
+interface Completion {
+  text: string;
+  calls: WireToolCall[];
+  finishReason: string;
   usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } };
 }
 
-class HttpFailure extends Error {
+export class HttpFailure extends Error {
   constructor(
     readonly status: number | undefined,
     readonly detail: string,
+    readonly retryAfterMs?: number,
   ) {
     super(detail);
   }
 }
 
-function retryDelayMs(res: Response, attempt: number): number {
-  const ms = Number(res.headers.get('retry-after-ms'));
-  if (ms > 0) return Math.min(ms, MAX_RETRY_WAIT_MS);
-  const s = Number(res.headers.get('retry-after'));
-  if (s > 0) return Math.min(s * 1000, MAX_RETRY_WAIT_MS);
-  return Math.min(500 * 2 ** attempt, 8000);
+/**
+ * A 5xx whose message says the request itself is malformed: llama-cpp-python and FastAPI servers
+ * answer a schema violation with 500 and a pydantic/validation message. Retrying cannot help.
+ */
+export function saysInvalidRequest(detail: string): boolean {
+  return /validation error|validationerror|invalid (request|value|type|input)|input should be|field required|unprocessable|is not valid under|jsondecodeerror/i.test(detail);
 }
 
-const retryable = (status: number): boolean => status === 408 || status === 409 || status === 429 || status >= 500;
+/** What a failed request says about itself, for the shared retry policy (retry.ts): a 5xx that
+ * names the request as invalid is the request's fault, so it counts as a 400 and is not retried. */
+export function callFailureOf(e: unknown): CallFailure {
+  const f = e instanceof HttpFailure ? e : new HttpFailure(undefined, (e as Error).message);
+  const status = f.status !== undefined && f.status >= 500 && saysInvalidRequest(f.detail) ? 400 : f.status;
+  return { status, retryAfterMs: f.retryAfterMs, detail: f.detail };
+}
 
-async function chat(url: string, apiKey: string | undefined, body: unknown): Promise<ChatResponse> {
-  for (let attempt = 0; ; attempt++) {
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (e) {
-      if (attempt < OPENAI_MAX_RETRIES) {
-        await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 8000)));
-        continue;
-      }
-      throw new HttpFailure(undefined, (e as Error).message);
-    }
-    if (res.ok) return (await res.json()) as ChatResponse;
-    const text = await res.text();
-    if (retryable(res.status) && attempt < OPENAI_MAX_RETRIES) {
-      await new Promise((r) => setTimeout(r, retryDelayMs(res, attempt)));
-      continue;
-    }
-    let detail = text.slice(0, 300);
-    try {
-      const j = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-      detail = (typeof j.error === 'string' ? j.error : j.error?.message) ?? j.message ?? detail;
-    } catch {
-      // not JSON: keep the text
-    }
-    throw new HttpFailure(res.status, detail);
+function errorDetail(text: string): string {
+  try {
+    const j = JSON.parse(text) as { error?: { message?: string } | string; message?: string; detail?: unknown };
+    const m = (typeof j.error === 'string' ? j.error : j.error?.message) ?? j.message ?? (j.detail !== undefined ? JSON.stringify(j.detail) : undefined);
+    if (m) return m;
+  } catch {
+    // not JSON: the text itself
   }
+  return text.trim() || '(empty body)';
+}
+
+/** Reads a streamed (server-sent events) completion; a server that ignored `stream` answers JSON, read as well. */
+async function readCompletion(res: Response, onDelta: (chars: number) => void): Promise<Completion> {
+  if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    const j = (await res.json()) as { choices?: { message?: { content?: string | null; tool_calls?: WireToolCall[] }; finish_reason?: string }[]; usage?: Completion['usage'] };
+    const c = j.choices?.[0];
+    if (!c) throw new HttpFailure(res.status, 'the model server answered without choices');
+    return { text: c.message?.content ?? '', calls: c.message?.tool_calls ?? [], finishReason: c.finish_reason ?? 'stop', usage: j.usage };
+  }
+  const out: Completion = { text: '', calls: [], finishReason: 'stop' };
+  const decoder = new TextDecoder();
+  let buf = '';
+  let sawChoice = false;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line.startsWith('data:')) continue;
+      const data = line.slice(5).trim();
+      if (data === '[DONE]') continue;
+      const ev = JSON.parse(data) as {
+        choices?: { delta?: { content?: string | null; tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[] }; finish_reason?: string | null }[];
+        usage?: Completion['usage'];
+        error?: { message?: string };
+      };
+      if (ev.error) throw new HttpFailure(500, ev.error.message ?? JSON.stringify(ev.error));
+      if (ev.usage) out.usage = ev.usage;
+      const c = ev.choices?.[0];
+      if (!c) continue;
+      sawChoice = true;
+      if (c.delta?.content) {
+        out.text += c.delta.content;
+        onDelta(c.delta.content.length);
+      }
+      for (const d of c.delta?.tool_calls ?? []) {
+        const call = (out.calls[d.index] ??= { id: d.id ?? `call_${d.index}`, type: 'function', function: { name: '', arguments: '' } });
+        if (d.id) call.id = d.id;
+        if (d.function?.name) call.function.name += d.function.name;
+        if (d.function?.arguments) {
+          call.function.arguments += d.function.arguments;
+          onDelta(d.function.arguments.length);
+        }
+      }
+      if (c.finish_reason) out.finishReason = c.finish_reason;
+    }
+  }
+  if (!sawChoice) throw new HttpFailure(res.status, 'the model server streamed no choices');
+  out.calls = out.calls.filter(Boolean);
+  return out;
+}
+
+async function chatOnce(url: string, apiKey: string | undefined, body: unknown, timeoutMs: number, onDelta: (chars: number) => void): Promise<Completion> {
+  let res: Response;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify(body),
+      signal,
+    });
+    if (!res.ok) throw new HttpFailure(res.status, errorDetail(await res.text()), retryAfterMs(res.headers));
+    return await readCompletion(res, onDelta);
+  } catch (e) {
+    if (e instanceof HttpFailure) throw e;
+    if (signal.aborted) throw new HttpFailure(408, `no complete answer within ${Math.round(timeoutMs / 1000)} s (the pool's spec.model.requestTimeoutSeconds)`);
+    throw new HttpFailure(undefined, (e as Error).message);
+  }
+}
+
+/** The stage result of a call that failed for good: the server's full message, however long. */
+export function failureOf(f: HttpFailure): ApiFailure {
+  const status = f.status !== undefined && f.status >= 500 && saysInvalidRequest(f.detail) ? 400 : f.status;
+  const base = apiFailure(status, undefined);
+  const shown = status !== f.status ? `model API ${f.status} (the server rejected the request as invalid; not retried)` : base.summary;
+  return { reason: base.reason, summary: `${shown}: ${f.detail.replace(/\s+/g, ' ').slice(0, 4000)}` };
 }
 
 export async function openAICompatibleEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
-  let usage = emptyUsage();
   if (!model.baseURL) {
-    return { outcome: 'Error', reason: 'BadContext', summary: 'provider openai-compatible needs model.baseURL (AUTORUN_MODEL_BASE_URL)', finalText: '', usage, turns: 0 };
+    return { outcome: 'Error', reason: 'BadContext', summary: 'provider openai-compatible needs model.baseURL (AUTORUN_MODEL_BASE_URL)', finalText: '', usage: { inputTokens: 0, outputTokens: 0, costUSD: 0 }, turns: 0 };
   }
   const url = model.baseURL.replace(/\/+$/, '') + '/chat/completions';
   const apiKey = modelCredential(req.env, model.provider)?.value;
+  const timeoutMs = (model.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000;
+  const priceNote = unknownPriceNote(model);
+  if (priceNote) transcript.log('warning', { message: priceNote });
   const tools = req.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema } }));
   const messages: ChatMessage[] = [
     { role: 'system', content: req.system },
     { role: 'user', content: req.prompt },
   ];
-  let finalText = '';
-  for (let turn = 1; turn <= model.maxTurns; turn++) {
-    let res: ChatResponse;
-    try {
-      res = await chat(url, apiKey, { model: model.name, messages, tools, max_tokens: model.maxTokens ?? 8192 });
-    } catch (e) {
-      const f = e instanceof HttpFailure ? apiFailure(e.status, e.detail) : apiFailure(undefined, (e as Error).message);
-      transcript.log('model-error', { turn, reason: f.reason, summary: f.summary });
-      return { outcome: 'Error', reason: f.reason, summary: f.summary, finalText, usage, turns: turn - 1 };
-    }
-    const choice = res.choices?.[0];
-    if (!choice) return { outcome: 'Error', reason: 'BadResponse', summary: 'the model server answered without choices', finalText, usage, turns: turn };
-    const cached = res.usage?.prompt_tokens_details?.cached_tokens ?? 0;
-    usage = addUsage(model.name, usage, { inputTokens: (res.usage?.prompt_tokens ?? 0) - cached, outputTokens: res.usage?.completion_tokens ?? 0, cacheReadTokens: cached });
-    const msg = choice.message;
-    if (msg.content) finalText = msg.content;
-    const calls = msg.tool_calls ?? [];
-    transcript.log('assistant', { turn, finishReason: choice.finish_reason, text: msg.content ?? '', toolCalls: calls.map((c) => ({ name: c.function.name, arguments: c.function.arguments })), costUSD: usage.costUSD });
-    messages.push({ role: 'assistant', content: msg.content ?? null, ...(calls.length ? { tool_calls: calls } : {}) });
-    if (overBudget(usage, model.budgetUSD)) {
-      return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turn} turns: the stage budget of $${model.budgetUSD} is spent`, finalText, usage, turns: turn };
-    }
-    if (calls.length) {
-      for (const c of calls) {
-        let input: unknown;
-        let r: { text: string; isError: boolean };
-        try {
-          input = JSON.parse(c.function.arguments || '{}');
-          r = await executeTool(req.tools, c.function.name, input);
-        } catch {
-          r = { text: 'arguments are not valid JSON', isError: true };
-        }
-        transcript.log('tool-result', { turn, name: c.function.name, isError: r.isError, output: r.text.slice(0, 2000) });
-        messages.push({ role: 'tool', tool_call_id: c.id, content: r.isError ? `error: ${r.text}` : r.text });
+  const adapter: ProviderAdapter = {
+    noToolCallCauses:
+      'the server does not turn this model\'s output into tool calls (vLLM needs --enable-auto-tool-choice and a --tool-call-parser for the model; llama-server needs --jinja and a template the model follows; llama-cpp-python needs chat_format chatml-function-calling or a model-specific one), or the model cannot do function calling; the local provider constrains a small model\'s calls with a grammar instead.',
+    async next(turn): Promise<ModelTurn | ApiFailure> {
+      let streamed = 0;
+      let c: Completion;
+      try {
+        c = await callModel(
+          () =>
+            chatOnce(
+              url,
+              apiKey,
+              {
+                model: model.name,
+                messages,
+                ...(tools.length ? { tools, tool_choice: 'auto' } : {}),
+                max_tokens: model.maxTokens ?? DEFAULT_MAX_TOKENS,
+                stream: true,
+                stream_options: { include_usage: true },
+              },
+              timeoutMs,
+              (n) => {
+                // Progress of a slow model, every 2,000 characters.
+                if (Math.floor((streamed + n) / 2000) > Math.floor(streamed / 2000)) transcript.log('progress', { turn, chars: streamed + n });
+                streamed += n;
+              },
+            ),
+          callFailureOf,
+          { windowSeconds: model.retryWindowSeconds, transcript, turn },
+        );
+      } catch (e) {
+        if (e instanceof ModelCallError && e.transient) return modelCallFailure(e);
+        const cause = e instanceof ModelCallError ? e.cause : e;
+        return failureOf(cause instanceof HttpFailure ? cause : new HttpFailure(undefined, (cause as Error).message));
       }
-      continue;
-    }
-    if (choice.finish_reason === 'length') {
-      messages.push({ role: 'user', content: 'Your reply was cut off at the token limit. Continue, in smaller steps.' });
-      continue;
-    }
-    return { outcome: 'Succeeded', summary: firstLine(finalText) || 'the model finished', finalText, usage, turns: turn };
-  }
-  return { outcome: 'Failed', reason: 'TurnCap', summary: `the model did not finish within ${model.maxTurns} turns`, finalText, usage, turns: model.maxTurns };
+      const calls: ToolCall[] = c.calls.map((w) => {
+        try {
+          return { id: w.id, name: w.function.name, input: JSON.parse(w.function.arguments || '{}') as unknown };
+        } catch {
+          return { id: w.id, name: w.function.name, input: {}, badArguments: `the arguments of ${w.function.name} are not valid JSON: ${w.function.arguments.slice(0, 200)}` };
+        }
+      });
+      const cached = c.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+      return {
+        text: c.text,
+        calls,
+        stop: calls.length ? 'tool_calls' : c.finishReason === 'length' ? 'max_tokens' : 'end',
+        usage: { inputTokens: (c.usage?.prompt_tokens ?? 0) - cached, outputTokens: c.usage?.completion_tokens ?? 0, cacheReadTokens: cached },
+      };
+    },
+    record(t, results) {
+      const wire = t.calls.map((c): WireToolCall => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.input ?? {}) } }));
+      messages.push({ role: 'assistant', content: t.text, ...(wire.length ? { tool_calls: wire } : {}) });
+      for (const r of results) messages.push({ role: 'tool', tool_call_id: r.call.id, content: r.isError ? `error: ${r.text}` : r.text });
+    },
+    say(text) {
+      messages.push({ role: 'user', content: text });
+    },
+  };
+  const res = await toolLoop(req, adapter, { price: poolPrice(model.price) });
+  return priceNote && model.budgetUSD !== undefined ? { ...res, summary: `${res.summary} (${priceNote})` } : res;
 }

@@ -6,6 +6,7 @@ import type { StageResult } from '../../api/types.js';
 import { stageRefs } from '../context.js';
 import type { AgentContext } from '../context.js';
 import { claudeCodeEngine } from '../engines/claude-code.js';
+import { localEngine } from '../engines/local.js';
 import { openAICompatibleEngine } from '../engines/openai-compatible.js';
 import { sdkEngine } from '../engines/sdk.js';
 import { withBudget } from '../engines/budget.js';
@@ -25,6 +26,8 @@ import type { Transcript } from '../transcript.js';
 type LlmRoleName = 'code' | 'test' | 'repair';
 
 export function pickEngine(ctx: AgentContext): Engine {
+  // The local model runs inside the agent whatever the engine setting: Claude Code cannot drive it.
+  if (ctx.model.provider === 'local') return withBudget(localEngine);
   if (ctx.engine === 'claude-code') return withBudget(claudeCodeEngine);
   return withBudget(ctx.model.provider === 'openai-compatible' ? openAICompatibleEngine : sdkEngine);
 }

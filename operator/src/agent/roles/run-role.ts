@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { StageResult } from '../../api/types.js';
 import { stageRefs } from '../context.js';
 import type { AgentContext } from '../context.js';
-import { execShell } from '../exec.js';
+import { execSandboxed } from '../exec.js';
 import type { ExecResult } from '../exec.js';
 import { Git, GitError } from '../git.js';
 import { NoRunnerError, planFor } from '../runner/plan.js';
@@ -62,8 +62,9 @@ async function checkout(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
   return commit;
 }
 
-function runOnce(plan: RunPlan, ctx: AgentContext, env: NodeJS.ProcessEnv): Promise<ExecResult> {
-  return execShell(plan.command, { cwd: ctx.workspace, env, timeoutMs: ctx.test.timeoutSeconds * 1000, maxOutputBytes: 4 << 20 });
+/** The tests run generated code: in the sandbox, without network (sandbox.ts). */
+function runOnce(plan: RunPlan, ctx: AgentContext, env: NodeJS.ProcessEnv, agentEnv: NodeJS.ProcessEnv): Promise<ExecResult> {
+  return execSandboxed(plan.command, { cwd: ctx.workspace, env, agentEnv, network: false, timeoutMs: ctx.test.timeoutSeconds * 1000, maxOutputBytes: 4 << 20 });
 }
 
 export async function runRole(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: Transcript, phase: RunPhase = 'all'): Promise<StageResult> {
@@ -105,7 +106,7 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
   // The tests run generated code: they get no secret, and CI=true keeps runners non-interactive.
   const testEnv = { ...scrubEnv(env), CI: 'true' };
   transcript.log('test-command', { command: plan.command, timeoutSeconds: ctx.test.timeoutSeconds });
-  const r = await runOnce(plan, ctx, testEnv);
+  const r = await runOnce(plan, ctx, testEnv, env);
   let parsed: ParsedRun | undefined;
   try {
     parsed = plan.parse(r.stdout, r.output);
@@ -119,7 +120,7 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
   const rerun = failing.length && !r.timedOut ? plan.rerun?.(failing) : undefined;
   if (rerun) {
     transcript.log('flaky-check', { command: rerun.command, tests: failing.length });
-    const r2 = await runOnce(rerun, ctx, testEnv);
+    const r2 = await runOnce(rerun, ctx, testEnv, env);
     let again: ParsedRun | undefined;
     try {
       again = rerun.parse(r2.stdout, r2.output);

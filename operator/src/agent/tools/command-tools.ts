@@ -1,6 +1,7 @@
-// run_command for code and repair, and flag_test for repair. Commands run in the workspace with the
-// agent's secrets removed from the environment: the model writes the code that runs here.
-import { execShell } from '../exec.js';
+// run_command for code and repair, and flag_test for repair. Commands run in the workspace, in the
+// bubblewrap sandbox (sandbox.ts) with the agent's secrets removed from the environment: the model
+// writes the code that runs here, and a command could otherwise read the key from /proc.
+import { execSandboxed } from '../exec.js';
 import { scrubEnv } from '../../util/secrets.js';
 import { ToolError, str } from './types.js';
 import type { ToolSpec } from './types.js';
@@ -13,7 +14,7 @@ export function runCommandTool(root: string, env: NodeJS.ProcessEnv = process.en
   const clean = scrubEnv(env);
   return {
     name: 'run_command',
-    description: `Run a shell command in the workspace root (no secrets in its environment). Output is capped at ${COMMAND_OUTPUT_CAP} characters; the command is killed after timeout_seconds (default ${COMMAND_DEFAULT_TIMEOUT_S}, at most ${COMMAND_MAX_TIMEOUT_S}).`,
+    description: `Run a shell command in the workspace root, in a sandbox: only the workspace is writable, /tmp is private, and no secrets are in its environment. Output is capped at ${COMMAND_OUTPUT_CAP} characters; the command is killed after timeout_seconds (default ${COMMAND_DEFAULT_TIMEOUT_S}, at most ${COMMAND_MAX_TIMEOUT_S}).`,
     inputSchema: {
       type: 'object',
       properties: { command: { type: 'string' }, timeout_seconds: { type: 'number' } },
@@ -23,7 +24,7 @@ export function runCommandTool(root: string, env: NodeJS.ProcessEnv = process.en
       const command = str(input, 'command');
       const t = typeof input.timeout_seconds === 'number' ? input.timeout_seconds : COMMAND_DEFAULT_TIMEOUT_S;
       const timeoutS = Math.max(1, Math.min(COMMAND_MAX_TIMEOUT_S, t));
-      const r = await execShell(command, { cwd: root, env: clean, timeoutMs: timeoutS * 1000, maxOutputBytes: COMMAND_OUTPUT_CAP, killGraceMs: 1000 });
+      const r = await execSandboxed(command, { cwd: root, env: clean, agentEnv: env, network: true, timeoutMs: timeoutS * 1000, maxOutputBytes: COMMAND_OUTPUT_CAP, killGraceMs: 1000 });
       const head = r.timedOut ? `killed after ${timeoutS}s (timeout)` : `exit code ${r.exitCode ?? r.signal}`;
       return `${head}\n${r.output}`;
     },

@@ -78,13 +78,34 @@ export interface AgentPoolSpec {
    */
   model: {
     /**
-     * anthropic (the Anthropic API), vertex (Claude on Vertex AI with Workload Identity) or openai-compatible (for example vLLM on the pool's L4s).
+     * anthropic (the Anthropic API), vertex (Claude on Vertex AI with Workload Identity), openai-compatible (for example vLLM on the pool's L4s) or local (a GGUF model run inside the agent by llama.cpp: no server, no key).
      */
-    provider?: "anthropic" | "vertex" | "openai-compatible";
+    provider?: "anthropic" | "vertex" | "openai-compatible" | "local";
     /**
-     * Model id as the provider names it.
+     * Model id as the provider names it. For provider local: a known model name (fetched once into the model cache and checked against its pinned sha256) or the path of a .gguf file.
      */
     name?: string;
+    /**
+     * Most tokens of one model response (max_tokens); the engine's default when unset.
+     */
+    maxTokens?: number;
+    /**
+     * Seconds one model request may take before it is abandoned (openai-compatible); default 600.
+     */
+    requestTimeoutSeconds?: number;
+    /**
+     * US dollars per million tokens, for a model the built-in price table does not know (a self-hosted or gateway model); without it such a model's tokens cost $0 against maxCostUSD and the stage says "no price known".
+     */
+    price?: {
+      /**
+       * Price of a million input tokens, a decimal string such as "0.20".
+       */
+      inputUSDPerMTok: string;
+      /**
+       * Price of a million output tokens, a decimal string such as "0.60".
+       */
+      outputUSDPerMTok: string;
+    };
     /**
      * API endpoint; required for openai-compatible, optional otherwise (a proxy).
      */
@@ -178,7 +199,7 @@ export interface LlmRoleSpec {
     };
   }[];
   /**
-   * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+   * CPU, memory and ephemeral-storage requests and limits of the role's container (GPUs come from gpus). A resource left unset in both requests and limits gets a default request (code, test, repair: cpu 250m, memory 512Mi; run and acceptance: cpu 500m, memory 1Gi; all: ephemeral-storage 512Mi), so no stage Pod is BestEffort; an unset ephemeral-storage limit is the sum of the storage sizes plus 1Gi for logs and the container's writable layer.
    */
   resources?: {
     /**
@@ -199,6 +220,19 @@ export interface LlmRoleSpec {
        */
       [k: string]: number | string | undefined;
     };
+  };
+  /**
+   * Sizes of the stage's scratch volumes (emptyDir sizeLimit): the kubelet evicts a Pod whose volume outgrows its size, so generated code cannot fill the node's disk.
+   */
+  storage?: {
+    /**
+     * Size of /workspace, the git checkout and everything the stage builds in it.
+     */
+    workspace?: string;
+    /**
+     * Size of /tmp, also HOME and the caches of the stage's tools.
+     */
+    tmp?: string;
   };
   /**
    * Node labels this role's Pods must match, for example a CPU node pool for the LLM roles. Added to the pool's nodeSelector when the role has GPUs (the role's value wins for the same key).
@@ -285,7 +319,7 @@ export interface RunRoleSpec {
     value: string;
   }[];
   /**
-   * CPU and memory requests and limits of the role's container (GPUs come from gpus).
+   * CPU, memory and ephemeral-storage requests and limits of the role's container (GPUs come from gpus). A resource left unset in both requests and limits gets a default request (code, test, repair: cpu 250m, memory 512Mi; run and acceptance: cpu 500m, memory 1Gi; all: ephemeral-storage 512Mi), so no stage Pod is BestEffort; an unset ephemeral-storage limit is the sum of the storage sizes plus 1Gi for logs and the container's writable layer.
    */
   resources?: {
     /**
@@ -306,6 +340,19 @@ export interface RunRoleSpec {
        */
       [k: string]: number | string | undefined;
     };
+  };
+  /**
+   * Sizes of the stage's scratch volumes (emptyDir sizeLimit): the kubelet evicts a Pod whose volume outgrows its size, so generated code cannot fill the node's disk.
+   */
+  storage?: {
+    /**
+     * Size of /workspace, the git checkout and everything the stage builds in it.
+     */
+    workspace?: string;
+    /**
+     * Size of /tmp, also HOME and the caches of the stage's tools.
+     */
+    tmp?: string;
   };
   /**
    * Node labels this role's Pods must match, for example a CPU node pool for the LLM roles. Added to the pool's nodeSelector when the role has GPUs (the role's value wins for the same key).

@@ -13,7 +13,8 @@
 //   (spec.repository.pullRequest.credentialsSecretRef): no git token, no model key, no workspace.
 import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1SecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { contextToEnv } from '../../agent/context.js';
-import { PR_TOKEN_ENV, vertexEnv } from '../../agent/credentials.js';
+import { MODEL_API_KEY_FILE_ENV, PR_TOKEN_ENV, vertexEnv } from '../../agent/credentials.js';
+import { SANDBOX_ENV } from '../../agent/sandbox.js';
 import type { AgentContext } from '../../agent/context.js';
 import type { AgentPool, CodingTask } from '../../api/types.js';
 import type { StageContext, StageKey } from '../../core/types.js';
@@ -30,8 +31,9 @@ import {
 } from './labels.js';
 import { ownerReference } from './owner.js';
 import { REPORT_KEY } from './report.js';
-import { gpuResource, modelRetryWindowSeconds, poolDefaults, roleSettings } from '../../api/pool-roles.js';
+import { gpuResource, modelContext, modelRetryWindowSeconds, poolDefaults, roleSettings } from '../../api/pool-roles.js';
 import type { RoleSettings } from '../../api/pool-roles.js';
+import { mebibytes, quantityBytes } from '../../api/quantity.js';
 
 /** The container whose termination message carries the StageResult. */
 export const AGENT_CONTAINER = 'agent';
@@ -52,7 +54,6 @@ export const STAGE_UID = 65532;
 
 export const GIT_TOKEN_ENV = 'AUTORUN_GIT_TOKEN';
 const GIT_TOKEN_DEFAULT_KEY = 'token';
-const API_KEY_ENV = { anthropic: 'ANTHROPIC_API_KEY', 'openai-compatible': 'OPENAI_API_KEY' } as const;
 
 /**
  * The init container's script: copy the agent program, then let it do the checkout (it owns the
@@ -74,7 +75,7 @@ export interface StagePodInput {
   operatorImage?: string;
 }
 
-const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report' } as const;
+const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report', modelKey: 'model-key' } as const;
 
 function quantities(q: { [k: string]: number | string | undefined } | undefined, drop: string): Record<string, string> | undefined {
   if (!q) return undefined;
@@ -84,9 +85,27 @@ function quantities(q: { [k: string]: number | string | undefined } | undefined,
   return Object.keys(out).length ? out : undefined;
 }
 
-function resources(s: RoleSettings, gpu: string, withGpus: boolean): V1ResourceRequirements | undefined {
+/** The runner emptyDir: the copied agent program (node and the bundle, about 120 MB). */
+const RUNNER_SIZE = '1Gi';
+/** Room in a container's ephemeral-storage limit for its logs and writable layer, beside the volumes. */
+const CONTAINER_LAYER_SIZE = 2 ** 30;
+
+/**
+ * Without an ephemeral-storage limit of the pool's own, the container's is the Pod's scratch volumes
+ * plus its logs and layer: the kubelet evicts a Pod using more than its containers' limits add up
+ * to (emptyDirs included), so a limit below the volumes' sizes would evict a Pod within them.
+ */
+function ephemeralLimit(s: RoleSettings, volumes: string[], requests: Record<string, string> | undefined): string {
+  const own = s.resources.limits?.['ephemeral-storage'];
+  if (own !== undefined) return String(own);
+  const total = volumes.reduce((sum, q) => sum + quantityBytes(q), CONTAINER_LAYER_SIZE);
+  const request = requests?.['ephemeral-storage'];
+  return mebibytes(Math.max(total, request === undefined ? 0 : quantityBytes(request)));
+}
+
+function resources(s: RoleSettings, gpu: string, withGpus: boolean, volumes: string[]): V1ResourceRequirements {
   const requests = quantities(s.resources.requests, gpu);
-  const limits = quantities(s.resources.limits, gpu);
+  const limits = { ...quantities(s.resources.limits, gpu), 'ephemeral-storage': ephemeralLimit(s, volumes, requests) };
   const r: V1ResourceRequirements = {};
   if (withGpus && s.gpus > 0) {
     // Extended resources must have requests equal to limits.
@@ -95,8 +114,8 @@ function resources(s: RoleSettings, gpu: string, withGpus: boolean): V1ResourceR
     return r;
   }
   if (requests) r.requests = requests;
-  if (limits) r.limits = limits;
-  return r.requests || r.limits ? r : undefined;
+  r.limits = limits;
+  return r;
 }
 
 /** The stage's AgentContext as env (agent/context.ts owns the mapping). */
@@ -134,14 +153,7 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
   if (s.llm) {
     ctx.goal = spec.goal;
     ctx.engine = s.engine;
-    ctx.model = {
-      provider: model.provider ?? poolDefaults().modelProvider,
-      name: model.name ?? poolDefaults().modelName,
-      baseURL: model.baseURL,
-      maxTurns: s.maxTurns,
-      budgetUSD: context.budgetUSD,
-      retryWindowSeconds: modelRetryWindowSeconds(pool),
-    };
+    ctx.model = modelContext(model, s.maxTurns, context.budgetUSD, modelRetryWindowSeconds(pool));
   }
   if (key.role === 'repair' && input.reportConfigMap) ctx.failureReportPath = `${REPORT_DIR}/${REPORT_KEY}`;
   if (key.role === 'acceptance') {
@@ -174,13 +186,26 @@ function vertexPodEnv(pool: AgentPool): V1EnvVar[] {
   return literal(vertexEnv(pool.spec.model));
 }
 
-function modelKeyEnv(pool: AgentPool): V1EnvVar[] {
+/** Where the model key's Secret is mounted in LLM Pods; the agent reads it (AUTORUN_MODEL_API_KEY_FILE). */
+export const MODEL_KEY_DIR = '/var/run/autorun/model';
+const MODEL_KEY_FILE = 'api-key';
+
+/**
+ * The model key as a file, not an env var: PID 1's environment (readable by anything of the same
+ * user in the container) holds no key, and the agent's command sandbox covers the directory. 0400:
+ * the kubelet adds group read for fsGroup (the stage user's group), nobody else reads it.
+ */
+function modelKey(pool: AgentPool): { env: V1EnvVar[]; volume?: V1Volume; mount?: V1VolumeMount } {
   const model = pool.spec.model ?? {};
   const provider = model.provider ?? poolDefaults().modelProvider;
   const ref = model.apiKeySecretRef;
   // Vertex authenticates with Workload Identity: a key there would be unused and one more secret held.
-  if (!ref || provider === 'vertex') return [];
-  return [secretEnv(API_KEY_ENV[provider], ref.name, ref.key ?? poolDefaults().apiKeyKey)];
+  if (!ref || provider === 'vertex' || provider === 'local') return { env: [] };
+  return {
+    env: [{ name: MODEL_API_KEY_FILE_ENV, value: `${MODEL_KEY_DIR}/${MODEL_KEY_FILE}` }],
+    volume: { name: VOLUME.modelKey, secret: { secretName: ref.name, items: [{ key: ref.key ?? poolDefaults().apiKeyKey, path: MODEL_KEY_FILE }], defaultMode: 0o400 } },
+    mount: mount(VOLUME.modelKey, MODEL_KEY_DIR, true),
+  };
 }
 
 /**
@@ -232,9 +257,10 @@ export function buildStagePod(input: StagePodInput): V1Pod {
   const context = literal(contextEnv(input, s));
   const termination = { terminationMessagePath: TERMINATION_LOG, terminationMessagePolicy: 'File' };
   const volumes: V1Volume[] = [
-    { name: VOLUME.workspace, emptyDir: {} },
-    { name: VOLUME.tmp, emptyDir: {} },
+    { name: VOLUME.workspace, emptyDir: { sizeLimit: s.storage.workspace } },
+    { name: VOLUME.tmp, emptyDir: { sizeLimit: s.storage.tmp } },
   ];
+  const sizes = [s.storage.workspace, s.storage.tmp];
   const containers: V1Container[] = [];
   const initContainers: V1Container[] = [];
 
@@ -244,9 +270,11 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       image: s.image,
       command: ['autorun', 'agent', '--role', key.role],
       workingDir: TMP_DIR,
-      env: [...context, ...pullRequestTokenEnv(task), { name: 'HOME', value: TMP_DIR }],
+      // publish runs no command (two REST calls), so there is nothing to sandbox.
+      env: [...context, ...pullRequestTokenEnv(task), { name: 'HOME', value: TMP_DIR }, { name: SANDBOX_ENV, value: 'off' }],
       securityContext: containerSecurity(true),
       volumeMounts: [mount(VOLUME.tmp, TMP_DIR)],
+      resources: resources(s, gpu, false, sizes),
       ...termination,
     });
   } else if (s.llm) {
@@ -255,21 +283,29 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       volumes.push({ name: VOLUME.report, configMap: { name: input.reportConfigMap, defaultMode: 0o444 } });
       mounts.push(mount(VOLUME.report, REPORT_DIR, true));
     }
+    const keyFile = modelKey(pool);
+    if (keyFile.volume && keyFile.mount) {
+      volumes.push(keyFile.volume);
+      mounts.push(keyFile.mount);
+    }
     const main: V1Container = {
       name: AGENT_CONTAINER,
       image: s.image,
       command: s.command ?? ['autorun', 'agent', '--role', key.role],
       workingDir: WORKSPACE_DIR,
-      env: mergeEnv([...context, ...vertexPodEnv(pool), ...modelKeyEnv(pool), ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }], s.env),
+      // The stage runs under the restricted RuntimeDefault seccomp profile, which refuses the user
+      // namespaces bubblewrap needs, so commands are not sandboxed inside the Pod (the key file is then
+      // readable by them: README "Threat model"). A role may set AUTORUN_SANDBOX itself where it can run.
+      env: mergeEnv([...context, ...vertexPodEnv(pool), ...keyFile.env, ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }, { name: SANDBOX_ENV, value: 'off' }], s.env),
       securityContext: containerSecurity(false),
       volumeMounts: mounts,
       ...termination,
     };
-    const res = resources(s, gpu, true);
-    if (res) main.resources = res;
+    main.resources = resources(s, gpu, true, sizes);
     containers.push(main);
   } else {
-    volumes.push({ name: VOLUME.runner, emptyDir: { sizeLimit: '1Gi' } });
+    volumes.push({ name: VOLUME.runner, emptyDir: { sizeLimit: RUNNER_SIZE } });
+    sizes.push(RUNNER_SIZE);
     const checkout: V1Container = {
       name: CHECKOUT_CONTAINER,
       image: s.agentImage,
@@ -289,8 +325,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
     }
     // The same CPU and memory as the main container: the Pod's request is the larger of the two, so
     // this costs nothing and keeps the Pod valid under a LimitRange or ResourceQuota.
-    const checkoutRes = resources(s, gpu, false);
-    if (checkoutRes) checkout.resources = checkoutRes;
+    checkout.resources = resources(s, gpu, false, sizes);
     initContainers.push(checkout);
 
     const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR), mount(VOLUME.runner, RUNNER_DIR, true)];
@@ -303,13 +338,14 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       image: s.image,
       command: s.command ?? [`${RUNNER_DIR}/node`, `${RUNNER_DIR}/dist/bundle/autorun.mjs`, 'agent', '--role', key.role, '--phase', 'test'],
       workingDir: WORKSPACE_DIR,
-      env: mergeEnv(context, cacheDefaults, s.env),
+      // The Pod is this container's sandbox (no secret, no token, the NetworkPolicy; bubblewrap is
+      // not in a toolchain image): the agent runs the tests directly.
+      env: mergeEnv([...context, { name: SANDBOX_ENV, value: 'off' }], cacheDefaults, s.env),
       securityContext: containerSecurity(true),
       volumeMounts: mounts,
       ...termination,
     };
-    const res = resources(s, gpu, true);
-    if (res) main.resources = res;
+    main.resources = resources(s, gpu, true, sizes);
     containers.push(main);
   }
 

@@ -1,5 +1,5 @@
 // Labels and annotations on the objects the operator creates for a task. The informer selects stage
-// Pods by TASK_LABEL, and the NetworkPolicies in the chart select run Pods by ROLE_LABEL, so these
+// Pods by TASK_LABEL, and the operator's NetworkPolicies (netpol/build.ts) select by ROLE_LABEL and POOL_LABEL, so these
 // names are part of the operator's contract with the cluster.
 import { createHash } from 'node:crypto';
 

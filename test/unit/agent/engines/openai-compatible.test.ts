@@ -39,7 +39,7 @@ test('function calling round trip against an OpenAI-compatible server (vLLM shap
 
 test('retries a 503 with retry-after, fails fast on 401', async () => {
   const ws = tempDir();
-  fake = await startFakeOpenAI([{ kind: 'error', status: 503, message: 'warming up', headers: { 'retry-after-ms': '10' } }, chatText('ok')]);
+  fake = await startFakeOpenAI([{ kind: 'error', status: 503, message: 'warming up', headers: { 'retry-after-ms': '10' } }, chatTool('write_file', { path: 'a.py', content: 'A = 1\n' }), chatText('ok')]);
   expect((await openAICompatibleEngine(req(ws))).outcome).toBe('Succeeded');
   await fake.close();
   fake = await startFakeOpenAI(() => ({ kind: 'error', status: 401, message: 'bad token' }));
@@ -47,4 +47,85 @@ test('retries a 503 with retry-after, fails fast on 401', async () => {
   expect(res).toMatchObject({ outcome: 'Error', reason: 'Unauthorized' });
   expect(res.summary).toContain('bad token');
   expect(fake.requests).toHaveLength(1);
+});
+
+test('against llama-cpp-python: tool_choice is sent with the tools and no message has content null, so the tools reach the model', async () => {
+  const ws = tempDir();
+  fake = await startFakeOpenAI([chatTool('write_file', { path: 'a.py', content: 'A = 1\n' }), chatText('Wrote a.py')], { llamaCppPython: true });
+  const res = await openAICompatibleEngine(req(ws));
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'Wrote a.py', turns: 2 });
+  for (const q of fake.requests) {
+    expect(q.body.tool_choice).toBe('auto');
+    expect(q.body.messages.every((m) => typeof m.content === 'string')).toBe(true);
+  }
+  // The assistant turn that only called a tool went back with empty text, not null.
+  expect(fake.requests[1]!.body.messages.find((m) => m.role === 'assistant')).toMatchObject({ content: '', tool_calls: [expect.anything()] });
+});
+
+test('a 500 that names an invalid request is not retried, and its whole message reaches the stage result', async () => {
+  const ws = tempDir();
+  const detail = `1 validation error for ChatCompletionRequest\nmessages.2.content\n  Input should be a valid string ${'x'.repeat(400)} END-OF-MESSAGE`;
+  fake = await startFakeOpenAI(() => ({ kind: 'error', status: 500, message: detail }));
+  const res = await openAICompatibleEngine(req(ws));
+  expect(fake.requests).toHaveLength(1);
+  expect(res).toMatchObject({ outcome: 'Error', reason: 'BadRequest' });
+  expect(res.summary).toContain('model API 500 (the server rejected the request as invalid; not retried)');
+  expect(res.summary).toContain('END-OF-MESSAGE');
+});
+
+test('a 400 is not retried and its full message is kept', async () => {
+  const ws = tempDir();
+  const long = `context length exceeded: ${'y'.repeat(500)} TAIL`;
+  fake = await startFakeOpenAI(() => ({ kind: 'error', status: 400, message: long }));
+  const res = await openAICompatibleEngine(req(ws));
+  expect(fake.requests).toHaveLength(1);
+  expect(res).toMatchObject({ outcome: 'Error', reason: 'BadRequest' });
+  expect(res.summary).toContain('TAIL');
+});
+
+test('a stage whose model never calls a tool fails with NoToolCalls and the likely causes', async () => {
+  const ws = tempDir();
+  fake = await startFakeOpenAI([chatText('```json\n{"name": "write_file"}\n```')]);
+  const res = await openAICompatibleEngine(req(ws));
+  expect(res).toMatchObject({ outcome: 'Failed', reason: 'NoToolCalls', turns: 1 });
+  expect(res.summary).toMatch(/made no tool call in 1 turn/);
+  expect(res.summary).toMatch(/--enable-auto-tool-choice/);
+});
+
+test('responses are streamed: text and tool-call arguments split over deltas are put together, usage counted', async () => {
+  const ws = tempDir();
+  fake = await startFakeOpenAI([chatTool('write_file', { path: 'b.py', content: 'B = "a longer value"\n' }), { kind: 'message', content: 'Wrote b.py, streamed', usage: { prompt_tokens: 70, completion_tokens: 30 } }]);
+  const res = await openAICompatibleEngine(req(ws));
+  expect(fake.requests.every((q) => q.body.stream === true)).toBe(true);
+  expect(readFileSync(join(ws, 'b.py'), 'utf8')).toBe('B = "a longer value"\n');
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'Wrote b.py, streamed', usage: { inputTokens: 120, outputTokens: 40 } });
+});
+
+test('max_tokens and the request timeout come from the model settings', async () => {
+  const ws = tempDir();
+  fake = await startFakeOpenAI([chatText('late')], { delayMs: 3000 });
+  const r = req(ws);
+  const res = await openAICompatibleEngine({ ...r, model: { ...r.model, maxTokens: 321, requestTimeoutSeconds: 1, retryWindowSeconds: 2 } });
+  expect(fake.requests[0]!.body.max_tokens).toBe(321);
+  // A timed-out request is transient: retried for the pool's window (the shared policy, retry.ts),
+  // then a stage the loop retries, its summary naming the setting.
+  expect(fake.requests.length).toBeGreaterThan(1);
+  expect(res).toMatchObject({ outcome: 'Error', reason: 'ModelUnavailable' });
+  expect(res.summary).toContain('requestTimeoutSeconds');
+}, 60_000);
+
+test('a model with no known price says so when a budget applies; a pool price is charged', async () => {
+  const ws = tempDir();
+  fake = await startFakeOpenAI([chatTool('write_file', { path: 'a.py', content: 'A = 1\n' }), chatText('done')]);
+  const r = req(ws);
+  const unpriced = await openAICompatibleEngine({ ...r, model: { ...r.model, budgetUSD: 1 } });
+  expect(unpriced.usage.costUSD).toBe(0);
+  expect(unpriced.summary).toContain('no price known for model Qwen/Qwen2.5-Coder-7B-Instruct');
+  await fake.close();
+  fake = await startFakeOpenAI([chatTool('write_file', { path: 'a.py', content: 'A = 1\n' }), chatText('done')]);
+  const r2 = req(ws);
+  const priced = await openAICompatibleEngine({ ...r2, model: { ...r2.model, budgetUSD: 1, price: { inputUSDPerMTok: 1000, outputUSDPerMTok: 2000 } } });
+  // 100 input and 20 output tokens: 0.1 + 0.04 dollars.
+  expect(priced.usage.costUSD).toBeCloseTo(0.14, 6);
+  expect(priced.summary).not.toContain('no price known');
 });

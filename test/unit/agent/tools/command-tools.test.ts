@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { flagTestTool, runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import { scrubEnv } from '../../../../operator/src/util/secrets.js';
 import { tempDir } from '../helpers.js';
@@ -14,14 +13,27 @@ test('commands run in the workspace without the agent secrets', async () => {
   expect(out).not.toMatch(/sk-secret|ghp_x|MY_DB_PASSWORD/);
 });
 
+/** Live (not zombie) processes of the machine whose arguments include arg. */
+function sleeping(arg: string): number {
+  return readdirSync('/proc').filter((p) => {
+    try {
+      return /^\d+$/.test(p) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8')) && readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(arg);
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
 test('a command past its timeout is killed and says so; output is capped', async () => {
   const ws = tempDir();
   const tool = runCommandTool(ws, { PATH: process.env.PATH });
-  // Killed, not waited for (sleep 600 outlasts the test timeout): its pid is gone when the tool returns.
-  const pidFile = join(ws, 'sleep.pid');
-  expect(await tool.run({ command: `echo $$ > ${pidFile}; exec sleep 600`, timeout_seconds: 1 })).toMatch(/killed after 1s/);
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  // Killed, not waited for (sleep 600 outlasts the test timeout). Found by its unique argument: in
+  // the sandbox its pid is its PID namespace's, not ours.
+  const seconds = `600.${process.pid}${Date.now() % 100000}`;
+  expect(await tool.run({ command: `exec sleep ${seconds}`, timeout_seconds: 1 })).toMatch(/killed after 1s/);
+  const alive = (): number => sleeping(seconds);
+  for (let i = 0; i < 100 && alive() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(alive()).toBe(0);
   const big = await tool.run({ command: 'yes x | head -c 200000' });
   expect(big.length).toBeLessThan(31_000);
   expect(big).toContain('elided');

@@ -7,6 +7,7 @@ import type { StageContext, StageKey } from '../../../../operator/src/core/types
 import {
   ACCEPTANCE_DIR,
   AGENT_CONTAINER,
+  MODEL_KEY_DIR,
   CHECKOUT_CONTAINER,
   REPORT_DIR,
   RUNNER_DIR,
@@ -105,10 +106,51 @@ describe('buildStagePod: role templates', () => {
 
   it('converts resource quantities to strings and keeps CPU and memory', () => {
     const r = main(build('run')).resources!;
-    expect(r.requests).toEqual({ cpu: '1', memory: '2Gi', 'nvidia.com/gpu': '1' });
-    expect(r.limits).toEqual({ memory: '4294967296', 'nvidia.com/gpu': '1' });
-    expect(main(build('code')).resources).toEqual({ requests: { cpu: '500m' } });
-    expect(main(build('test')).resources).toBeUndefined();
+    expect(r.requests).toEqual({ cpu: '1', memory: '2Gi', 'ephemeral-storage': '512Mi', 'nvidia.com/gpu': '1' });
+    expect(r.limits).toEqual({ memory: '4294967296', 'ephemeral-storage': '7168Mi', 'nvidia.com/gpu': '1' });
+    expect(main(build('code')).resources).toEqual({ requests: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '512Mi' }, limits: { 'ephemeral-storage': '6144Mi' } });
+  });
+});
+
+describe('buildStagePod: requests and disk', () => {
+  const bare = pool({ roles: {} });
+  const qos = (pod: V1Pod): string => {
+    // The kubelet's rule: BestEffort when no container requests or limits cpu or memory.
+    const any = allContainers(pod).some((c) => ['cpu', 'memory'].some((k) => c.resources?.requests?.[k] ?? c.resources?.limits?.[k]));
+    return any ? 'not BestEffort' : 'BestEffort';
+  };
+
+  it.each(ROLES)('%s: a pool without resources still requests CPU, memory and disk', (role) => {
+    const pod = build(role, { pool: bare });
+    expect(qos(pod)).toBe('not BestEffort');
+    const llm = LLM.includes(role);
+    for (const c of allContainers(pod)) {
+      expect([c.name, c.resources?.requests]).toEqual([c.name, expect.objectContaining(llm ? { cpu: '250m', memory: '512Mi' } : { cpu: '500m', memory: '1Gi' })]);
+      expect(c.resources?.requests?.['ephemeral-storage']).toBe('512Mi');
+      // workspace 4Gi + tmp 1Gi (+ the runner's 1Gi) + 1Gi for logs and the writable layer
+      expect(c.resources?.limits?.['ephemeral-storage']).toBe(llm ? '6144Mi' : '7168Mi');
+    }
+    const sizes = Object.fromEntries(pod.spec!.volumes!.filter((v) => v.emptyDir).map((v) => [v.name, v.emptyDir!.sizeLimit]));
+    expect(sizes).toEqual(llm ? { workspace: '4Gi', tmp: '1Gi' } : { workspace: '4Gi', tmp: '1Gi', runner: '1Gi' });
+  });
+
+  it('the pool sets the volume sizes, and the ephemeral-storage limit follows them', () => {
+    const p = pool({ roles: { test: { storage: { workspace: '1.5Gi', tmp: '512Mi' } }, run: { storage: { workspace: '20Gi' } } } });
+    const t = build('test', { pool: p });
+    expect(t.spec!.volumes!.filter((v) => v.emptyDir).map((v) => v.emptyDir!.sizeLimit)).toEqual(['1.5Gi', '512Mi']);
+    expect(main(t).resources!.limits!['ephemeral-storage']).toBe('3072Mi');
+    const r = build('run', { pool: p });
+    expect(main(r).resources!.limits!['ephemeral-storage']).toBe(`${(20 + 1 + 1 + 1) * 1024}Mi`);
+  });
+
+  it('a limit without a request is left for the apiserver to copy; the pool\'s own ephemeral-storage values win', () => {
+    const p = pool({ roles: { code: { resources: { limits: { memory: '256Mi', 'ephemeral-storage': '2Gi' }, requests: { 'ephemeral-storage': '1Gi' } } } } });
+    const r = main(build('code', { pool: p })).resources!;
+    expect(r.requests).toEqual({ cpu: '250m', 'ephemeral-storage': '1Gi' });
+    expect(r.limits).toEqual({ memory: '256Mi', 'ephemeral-storage': '2Gi' });
+    // A request above the computed limit raises the limit (request > limit is an invalid Pod).
+    const big = pool({ roles: { code: { resources: { requests: { 'ephemeral-storage': '50Gi' } } } } });
+    expect(main(build('code', { pool: big })).resources!.limits!['ephemeral-storage']).toBe(`${50 * 1024}Mi`);
   });
 });
 
@@ -129,7 +171,7 @@ describe('buildStagePod: GPUs only where gpus > 0', () => {
   it('a pool serving its own model gives the LLM roles GPUs, selector and tolerations too', () => {
     const p = pool({ gpu: { resource: 'example.com/gpu', limit: 8 }, roles: { code: { gpus: 2 }, run: { gpus: 0 } } });
     const code = build('code', { pool: p });
-    expect(main(code).resources!.limits).toEqual({ 'example.com/gpu': '2' });
+    expect(main(code).resources!.limits).toEqual({ 'ephemeral-storage': '6144Mi', 'example.com/gpu': '2' });
     expect(code.spec!.nodeSelector).toBeDefined();
     expect(code.spec!.tolerations).toHaveLength(1);
     const run = build('run', { pool: p });
@@ -141,7 +183,7 @@ describe('buildStagePod: GPUs only where gpus > 0', () => {
   it('drops a GPU the role template lists under resources: GPUs come from gpus alone', () => {
     const p = pool({ roles: { test: { resources: { limits: { 'nvidia.com/gpu': 1, memory: '1Gi' } } } } });
     const pod = build('test', { pool: p });
-    expect(main(pod).resources).toEqual({ limits: { memory: '1Gi' } });
+    expect(main(pod).resources).toEqual({ requests: { cpu: '250m', 'ephemeral-storage': '512Mi' }, limits: { memory: '1Gi', 'ephemeral-storage': '6144Mi' } });
     expect(pod.spec!.tolerations).toBeUndefined();
   });
 });
@@ -180,19 +222,34 @@ describe('buildStagePod: per-role nodeSelector and tolerations', () => {
 });
 
 describe('buildStagePod: credentials', () => {
-  it.each(LLM)('%s gets the model key and git token by secretKeyRef only', (role) => {
-    const c = main(build(role));
-    expect(secretRefs(c).sort()).toEqual(['ANTHROPIC_API_KEY=anthropic/api-key', 'AUTORUN_GIT_TOKEN=git-creds/token']);
+  it.each(LLM)('%s gets the model key as a 0400 Secret file (in no environment) and the git token by secretKeyRef', (role) => {
+    const pod = build(role);
+    const c = main(pod);
+    expect(secretRefs(c).sort()).toEqual(['AUTORUN_GIT_TOKEN=git-creds/token']);
     expect(Object.keys(literalEnv(c))).not.toContain('ANTHROPIC_API_KEY');
+    expect(literalEnv(c).AUTORUN_MODEL_API_KEY_FILE).toBe(`${MODEL_KEY_DIR}/api-key`);
+    expect(pod.spec!.volumes!.find((v) => v.name === 'model-key')).toEqual({ name: 'model-key', secret: { secretName: 'anthropic', items: [{ key: 'api-key', path: 'api-key' }], defaultMode: 0o400 } });
+    expect(c.volumeMounts).toContainEqual({ name: 'model-key', mountPath: MODEL_KEY_DIR, readOnly: true });
+    // RuntimeDefault seccomp refuses bubblewrap's user namespaces in a Pod: off by default, a role may
+    // turn it on where its nodes allow it.
+    expect(literalEnv(c).AUTORUN_SANDBOX).toBe('off');
+  });
+
+  it.each(EXEC)('%s mounts no model key and runs its tests unsandboxed: the Pod holds no secret', (role) => {
+    const pod = build(role);
+    expect(pod.spec!.volumes!.some((v) => v.secret)).toBe(false);
+    expect(literalEnv(main(pod)).AUTORUN_SANDBOX).toBe('off');
+    expect(literalEnv(init(pod)!).AUTORUN_MODEL_API_KEY_FILE).toBeUndefined();
   });
 
   it.each([
-    ['openai-compatible', 'OPENAI_API_KEY=vllm/key'],
+    ['openai-compatible', 'vllm'],
     ['vertex', undefined],
   ] as const)('provider %s', (provider, expected) => {
     const p = pool({ model: { provider, name: 'm', baseURL: 'http://vllm:8000/v1', apiKeySecretRef: { name: 'vllm', key: 'key' } } });
-    const refs = secretRefs(main(build('code', { pool: p }))).filter((r) => !r.startsWith('AUTORUN_GIT_TOKEN'));
-    expect(refs).toEqual(expected ? [expected] : []);
+    const pod = build('code', { pool: p });
+    expect(secretRefs(main(pod)).filter((r) => !r.startsWith('AUTORUN_GIT_TOKEN'))).toEqual([]);
+    expect(pod.spec!.volumes!.filter((v) => v.secret).map((v) => v.secret!.secretName)).toEqual(expected ? [expected] : []);
   });
 
   it('vertex: project and region as plain env, no key', () => {
@@ -326,14 +383,14 @@ describe('buildStagePod: the stage context reaches the agent', () => {
   });
 
   it('role env may replace HOME but never the stage context or a credential', () => {
-    const p = pool({ roles: { code: { env: [{ name: 'HOME', value: '/home/agent' }, { name: 'AUTORUN_ROLE', value: 'run' }, { name: 'ANTHROPIC_API_KEY', value: 'x' }, { name: 'FOO', value: 'a' }, { name: 'FOO', value: 'b' }, { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] } } });
+    const p = pool({ roles: { code: { env: [{ name: 'HOME', value: '/home/agent' }, { name: 'AUTORUN_ROLE', value: 'run' }, { name: 'AUTORUN_MODEL_API_KEY_FILE', value: '/elsewhere' }, { name: 'FOO', value: 'a' }, { name: 'FOO', value: 'b' }, { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] } } });
     const c = main(build('code', { pool: p }));
     const names = (c.env ?? []).map((e) => e.name);
     expect(new Set(names).size).toBe(names.length);
     const env = envOf(c);
     expect(env.HOME!.value).toBe('/home/agent');
     expect(env.AUTORUN_ROLE!.value).toBe('code');
-    expect(env.ANTHROPIC_API_KEY!.valueFrom).toBeDefined();
+    expect(env.AUTORUN_MODEL_API_KEY_FILE!.value).toBe(`${MODEL_KEY_DIR}/api-key`);
     expect(env.FOO!.value).toBe('b');
     expect(env.TOKEN!.valueFrom).toEqual({ secretKeyRef: { name: 's', key: 'k' } });
   });
@@ -381,7 +438,9 @@ describe('buildStagePod: the publish Pod', () => {
     expect(pod.spec!.serviceAccountName).toBeUndefined();
     expect(pod.spec!.activeDeadlineSeconds).toBe(300);
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false });
-    expect(c.resources).toBeUndefined();
+    // Not BestEffort, and its disk bounded like every stage's.
+    expect(c.resources).toEqual({ requests: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '512Mi' }, limits: { 'ephemeral-storage': '6144Mi' } });
+    expect(c.env!.find((e) => e.name === 'AUTORUN_SANDBOX')?.value).toBe('off');
   });
 
   it('no other stage gets the pull-request token', () => {

@@ -1,0 +1,153 @@
+// provider local: a GGUF model run in this process by node-llama-cpp (llama.cpp), no server, no key.
+// Small models rarely emit a parseable tool call on their own (Qwen2.5-Coder-1.5B writes a ```json
+// block instead of <tool_call>), so every turn is generated under a grammar built from the tools'
+// schemas: the call is always a known tool with schema-valid arguments, and the model ends with
+// the explicit `finished` tool. Temperature 0: the same prompt gives the same session.
+import { availableParallelism } from 'node:os';
+import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, ChatWrapper, ChatWrapperGenerateContextStateOptions, LlamaChat as LlamaChatType, LlamaContextSequence } from 'node-llama-cpp';
+import { ensureModel, ModelError } from '../local-model/store.js';
+import { catalogModel } from '../local-model/catalog.js';
+import type { ApiFailure } from './api-errors.js';
+import { LOCAL_GPU_ENV, LOCAL_THREADS_ENV } from './local-settings.js';
+import { finishedTool, toolLoop, type ModelTurn, type ProviderAdapter } from './loop.js';
+import type { ToolSpec } from '../tools/types.js';
+import type { EngineRequest, EngineResult } from './types.js';
+
+export const DEFAULT_LOCAL_MAX_TOKENS = 2048;
+const PATH_MODEL_CONTEXT = 8192;
+
+/**
+ * The grammar's view of a tool: its required string/number/boolean properties only. An optional
+ * property in a grammar would be one the model must always fill in; leaving it out keeps the
+ * tool's own default.
+ */
+export function grammarSchema(t: ToolSpec): { type: 'object'; properties: Record<string, unknown> } {
+  const required = new Set(t.inputSchema.required ?? []);
+  const properties: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(t.inputSchema.properties)) {
+    if (!required.has(k)) continue;
+    const type = (v as { type?: string }).type;
+    properties[k] = { type: type === 'number' || type === 'integer' || type === 'boolean' ? type : 'string' };
+  }
+  return { type: 'object', properties };
+}
+
+/**
+ * Turns the wrapper's function calling on from the first token of every model response, one call
+ * per turn: with parallel calls allowed, the grammar lets the model chain calls without end (it
+ * rewrote the same file with ever longer content until the timeout).
+ */
+function engaged(wrapper: ChatWrapper): ChatWrapper {
+  Object.defineProperty(wrapper, 'settings', { value: { ...wrapper.settings, functions: { ...wrapper.settings.functions, parallelism: undefined } } });
+  const generate = wrapper.generateContextState.bind(wrapper);
+  wrapper.generateContextState = (o: ChatWrapperGenerateContextStateOptions) => {
+    const s = generate(o);
+    return { contextText: s.contextText, stopGenerationTriggers: s.stopGenerationTriggers, ignoreStartText: s.ignoreStartText, functionCall: { initiallyEngaged: true, disengageInitiallyEngaged: [] } };
+  };
+  return wrapper;
+}
+
+interface Loaded {
+  chat: LlamaChatType;
+  sequence: LlamaContextSequence;
+}
+
+async function load(path: string, contextSize: number, env: NodeJS.ProcessEnv): Promise<Loaded> {
+  const { getLlama, LlamaChat, resolveChatWrapper } = await import('node-llama-cpp');
+  const gpu = env[LOCAL_GPU_ENV];
+  // build "never" and skipDownload: the prebuilt binaries of the npm package, never a compile or a download.
+  const llama = await getLlama({ gpu: gpu === 'cuda' || gpu === 'vulkan' || gpu === 'metal' || gpu === 'auto' ? gpu : false, build: 'never', skipDownload: true, logLevel: 'error' as never });
+  const model = await llama.loadModel({ modelPath: path });
+  const threads = Number(env[LOCAL_THREADS_ENV]) || availableParallelism();
+  const context = await model.createContext({ contextSize, threads });
+  const sequence = context.getSequence();
+  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: engaged(resolveChatWrapper(model)) });
+  return { chat, sequence };
+}
+
+export async function localEngine(req: EngineRequest): Promise<EngineResult> {
+  const { model, transcript } = req;
+  const zero = { inputTokens: 0, outputTokens: 0, costUSD: 0 };
+  let path: string;
+  try {
+    path = await ensureModel(model.name, { env: req.env, log: (message) => transcript.log('model-fetch', { message }) });
+  } catch (e) {
+    if (e instanceof ModelError) return { outcome: 'Error', reason: 'ModelUnavailable', summary: e.message, finalText: '', usage: zero, turns: 0 };
+    throw e;
+  }
+  const started = Date.now();
+  const { chat, sequence } = await load(path, catalogModel(model.name)?.contextSize ?? PATH_MODEL_CONTEXT, req.env);
+  transcript.log('model-loaded', { path, ms: Date.now() - started });
+
+  const all = [...req.tools, finishedTool()];
+  const functions: ChatModelFunctions = Object.fromEntries(all.map((t) => [t.name, { description: t.description, params: grammarSchema(t) }])) as ChatModelFunctions;
+  let history: ChatHistoryItem[] = [
+    { type: 'system', text: req.system },
+    { type: 'user', text: req.prompt },
+    { type: 'model', response: [] },
+  ];
+  let calls = 0;
+  const adapter: ProviderAdapter = {
+    async next(_turn, avoid): Promise<ModelTurn | ApiFailure> {
+      // Greedy decoding repeats itself exactly: a call made twice alike is not on offer next turn.
+      const offered = avoid.length ? (Object.fromEntries(Object.entries(functions).filter(([n]) => !avoid.includes(n))) as ChatModelFunctions) : functions;
+      const before = sequence.tokenMeter.getState();
+      const maxTokens = model.maxTokens ?? DEFAULT_LOCAL_MAX_TOKENS;
+      // maxTokens bounds text, not a function call's arguments: a runaway string argument (the same
+      // line again and again) is cut off here, at 3 characters per token allowed (code runs 3–4).
+      const cutOff = new AbortController();
+      let paramChars = 0;
+      let r;
+      try {
+        r = await chat.generateResponse(history, {
+          functions: offered,
+          temperature: 0,
+          seed: 0,
+          maxTokens,
+          lastEvaluationContextWindow: { history },
+          signal: cutOff.signal,
+          stopOnAbortSignal: true,
+          onFunctionCallParamsChunk: (c) => {
+            paramChars += c.paramsChunk.length;
+            if (paramChars > maxTokens * 3) cutOff.abort();
+          },
+        });
+      } catch (e) {
+        if (!cutOff.signal.aborted) return { reason: 'ModelFailed', summary: `local model ${model.name}: ${(e as Error).message}` };
+        r = undefined;
+      }
+      const after = sequence.tokenMeter.getState();
+      const usage = { inputTokens: after.usedInputTokens - before.usedInputTokens, outputTokens: after.usedOutputTokens - before.usedOutputTokens };
+      if (!r || cutOff.signal.aborted) {
+        transcript.log('cut-off', { chars: paramChars, maxTokens });
+        return { text: '', calls: [], stop: 'max_tokens', usage };
+      }
+      const fc = r.functionCalls ?? [];
+      return {
+        text: r.response.trim(),
+        calls: fc.map((c) => ({ id: `call_${++calls}`, name: c.functionName, input: c.params ?? {}, raw: c.raw })),
+        stop: fc.length ? 'tool_calls' : r.metadata.stopReason === 'maxTokens' ? 'max_tokens' : 'end',
+        usage,
+      };
+    },
+    record(t, results) {
+      const last = history[history.length - 1] as Extract<ChatHistoryItem, { type: 'model' }>;
+      const items: ChatModelFunctionCall[] = results.map((res) => ({
+        type: 'functionCall',
+        name: res.call.name,
+        params: res.call.input,
+        result: res.isError ? `error: ${res.text}` : res.text,
+        ...((res.call as { raw?: ChatModelFunctionCall['rawCall'] }).raw ? { rawCall: (res.call as { raw?: ChatModelFunctionCall['rawCall'] }).raw } : {}),
+      }));
+      history = [...history.slice(0, -1), { type: 'model', response: [...last.response, ...(t.text ? [t.text] : []), ...items] }];
+    },
+    say(text) {
+      history = [...history, { type: 'user', text }, { type: 'model', response: [] }];
+    },
+  };
+  try {
+    return await toolLoop(req, adapter, { finishTool: true });
+  } finally {
+    await sequence.context.dispose().catch(() => {});
+  }
+}

@@ -1,0 +1,162 @@
+// The tool loop shared by the engines that drive a model turn by turn (openai-compatible, local):
+// ask the provider for a turn, run the tools it calls, hand back the results, until the model ends,
+// calls `finished`, or a cap is reached. A provider adapter only speaks its wire format.
+// (The sdk engine keeps its own loop for now: its prompt-cache breakpoints are Anthropic-specific.)
+import { addUsage, emptyUsage, type Price, type TokenCounts } from '../pricing.js';
+import { noteSpend } from '../spend.js';
+import type { ApiFailure } from './api-errors.js';
+import { overBudget } from './budget.js';
+import { executeTool, firstLine } from './sdk.js';
+import type { ToolSpec } from '../tools/types.js';
+import type { EngineRequest, EngineResult } from './types.js';
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  input: unknown;
+  /** Set when the arguments did not parse; the model gets this back as the tool's error. */
+  badArguments?: string;
+}
+
+export interface ModelTurn {
+  text: string;
+  calls: ToolCall[];
+  /** max_tokens: cut off at the token limit. */
+  stop: 'end' | 'tool_calls' | 'max_tokens';
+  usage: TokenCounts;
+}
+
+export interface ToolResult {
+  call: ToolCall;
+  text: string;
+  isError: boolean;
+}
+
+export interface ProviderAdapter {
+  /**
+   * One model turn over the conversation so far, or why the call failed for good. `avoid`: tools the
+   * model just called twice alike; a grammar-constrained provider leaves them out of this turn.
+   */
+  next(turn: number, avoid: string[]): Promise<ModelTurn | ApiFailure>;
+  /** Appends the model's turn and the results of its calls to the conversation. */
+  record(turn: ModelTurn, results: ToolResult[]): void;
+  /** Appends a user message (the loop's nudges). */
+  say(text: string): void;
+  /** Why a stage might end with no tool call at all, for the stage summary. */
+  noToolCallCauses?: string;
+}
+
+export const FINISHED_TOOL = 'finished';
+
+/** The explicit end of a grammar-constrained session, where every turn is a tool call. */
+export function finishedTool(): ToolSpec {
+  return {
+    name: FINISHED_TOOL,
+    description: 'Call this once the work is complete (and, where you can run the tests, they pass). summary: one short line saying what you did.',
+    inputSchema: { type: 'object', properties: { summary: { type: 'string' } }, required: ['summary'] },
+    run: async () => 'finished',
+  };
+}
+
+/** A shell command that runs a test suite, whose failing exit makes `finished` premature. */
+export function isTestCommand(command: string): boolean {
+  return /\b(pytest|unittest|jest|vitest|mocha|go\s+test|npm\s+(run\s+)?test|cargo\s+test)\b/.test(command);
+}
+
+/** Tools whose success means the session changed something (flag_test: repair's verdict that a test is wrong). */
+const WRITE_TOOLS = new Set(['write_file', 'edit_file', 'flag_test']);
+
+/** How often `finished` is refused after a failing test run before the loop takes the model's word. */
+const MAX_FINISH_REFUSALS = 3;
+
+export interface LoopOptions {
+  /** The model ends with the finished tool (grammar-constrained calls leave no other way to stop). */
+  finishTool?: boolean;
+  /** The pool's price per million tokens when the table has none. */
+  price?: Price;
+}
+
+export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opts: LoopOptions = {}): Promise<EngineResult> {
+  const { model, transcript } = req;
+  const tools = opts.finishTool ? [...req.tools, finishedTool()] : req.tools;
+  let usage = emptyUsage();
+  let finalText = '';
+  let toolCalls = 0;
+  let lastTest: { command: string; exit: string } | undefined;
+  let refusals = 0;
+  // A session that can write files but has written none has not done its job yet.
+  const writes = tools.some((t) => WRITE_TOOLS.has(t.name));
+  let wrote = false;
+  let previousCall: string | undefined;
+  let avoid: string[] = [];
+  for (let turn = 1; turn <= model.maxTurns; turn++) {
+    const t = await adapter.next(turn, avoid);
+    avoid = [];
+    if ('reason' in t) {
+      transcript.log('model-error', { turn, reason: t.reason, summary: t.summary });
+      return { outcome: 'Error', reason: t.reason, summary: t.summary, finalText, usage, turns: turn - 1 };
+    }
+    usage = addUsage(model.name, usage, t.usage, opts.price);
+    noteSpend(usage);
+    if (t.text) finalText = t.text;
+    transcript.log('assistant', { turn, stop: t.stop, text: t.text, toolCalls: t.calls.map((c) => ({ name: c.name, input: c.input })), costUSD: usage.costUSD });
+    const results: ToolResult[] = [];
+    let finished: string | undefined;
+    for (const call of t.calls) {
+      toolCalls++;
+      let r: { text: string; isError: boolean };
+      if (call.badArguments) r = { text: call.badArguments, isError: true };
+      else if (opts.finishTool && call.name === FINISHED_TOOL) {
+        const summary = String((call.input as { summary?: unknown })?.summary ?? '').trim();
+        if (writes && !wrote && refusals < MAX_FINISH_REFUSALS) {
+          refusals++;
+          r = { text: 'Not finished: you have not written or changed any file yet. Do the task with the tools first, then call finished.', isError: true };
+        } else if (lastTest && !/^exit code 0\b/.test(lastTest.exit) && refusals < MAX_FINISH_REFUSALS) {
+          refusals++;
+          r = { text: `Not finished: your last test run \`${lastTest.command}\` failed (${lastTest.exit}). Read its output, fix the code, run the tests again, and call finished when they pass.`, isError: true };
+        } else {
+          finished = summary || 'the model finished';
+          r = { text: 'finished', isError: false };
+        }
+      } else {
+        r = await executeTool(tools, call.name, call.input);
+        if (WRITE_TOOLS.has(call.name) && !r.isError) wrote = true;
+        // Small models repeat a call whose answer they already have (list_files, over and over).
+        const key = `${call.name} ${JSON.stringify(call.input)}`;
+        if (key === previousCall && !WRITE_TOOLS.has(call.name)) {
+          r = { ...r, text: `${r.text}\n\n(You made this exact call just before and got the same answer. Take the next step of the task now.)` };
+          avoid = [call.name];
+        }
+        previousCall = key;
+        const command = (call.input as { command?: unknown })?.command;
+        if (call.name === 'run_command' && typeof command === 'string' && isTestCommand(command)) lastTest = { command, exit: r.text.split('\n')[0] ?? '' };
+      }
+      transcript.log('tool-result', { turn, name: call.name, isError: r.isError, output: r.text.slice(0, 2000) });
+      results.push({ call, ...r });
+    }
+    adapter.record(t, results);
+    if (overBudget(usage, model.budgetUSD)) {
+      return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turn} turns: the stage budget of $${model.budgetUSD} is spent`, finalText, usage, turns: turn };
+    }
+    if (finished !== undefined) return { outcome: 'Succeeded', summary: firstLine(finished), finalText: finished, usage, turns: turn };
+    if (t.calls.length) continue;
+    if (t.stop === 'max_tokens') {
+      adapter.say('Your reply was cut off at the token limit. Continue, in smaller steps.');
+      continue;
+    }
+    if (!toolCalls && req.tools.length) {
+      // A model that never calls a tool changed nothing: say so instead of a silent success.
+      const causes = adapter.noToolCallCauses ? ` Likely causes: ${adapter.noToolCallCauses}` : '';
+      return {
+        outcome: 'Failed',
+        reason: 'NoToolCalls',
+        summary: `the model made no tool call in ${turn} turn(s), so it changed nothing; it said: ${JSON.stringify(firstLine(finalText) || '(nothing)')}.${causes}`,
+        finalText,
+        usage,
+        turns: turn,
+      };
+    }
+    return { outcome: 'Succeeded', summary: firstLine(finalText) || 'the model finished', finalText, usage, turns: turn };
+  }
+  return { outcome: 'Failed', reason: 'TurnCap', summary: `the model did not finish within ${model.maxTurns} turns`, finalText, usage, turns: model.maxTurns };
+}

@@ -1,0 +1,72 @@
+// The shared tool loop with a scripted provider: what `finished` is refused for, and the grammar's
+// view of the tools the local engine builds.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isTestCommand, toolLoop, type ModelTurn, type ProviderAdapter, type ToolResult } from '../../../../operator/src/agent/engines/loop.js';
+import { grammarSchema } from '../../../../operator/src/agent/engines/local.js';
+import { runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
+import { fileTools, policyFor } from '../../../../operator/src/agent/tools/file-tools.js';
+import { model, recordingTranscript, tempDir } from '../helpers.js';
+
+const call = (name: string, input: Record<string, unknown>): ModelTurn => ({ text: '', calls: [{ id: name, name, input }], stop: 'tool_calls', usage: { inputTokens: 10, outputTokens: 5 } });
+
+function scripted(turns: ModelTurn[]): { adapter: ProviderAdapter; results: ToolResult[][]; avoided: string[][] } {
+  const results: ToolResult[][] = [];
+  const avoided: string[][] = [];
+  return {
+    results,
+    avoided,
+    adapter: {
+      next: async (_turn, avoid) => (avoided.push(avoid), turns.shift() ?? { reason: 'BadResponse', summary: 'script ended' }),
+      record: (_t, r) => void results.push(r),
+      say: () => {},
+    },
+  };
+}
+
+function request(ws: string) {
+  return { system: 's', prompt: 'p', tools: [...fileTools(ws, policyFor('code')), runCommandTool(ws, process.env)], claudeTools: [], model: model({ provider: 'local', name: 'm', maxTurns: 12 }), workspace: ws, env: {}, transcript: recordingTranscript().transcript };
+}
+
+test('finished is refused before any file is written, and while the last test run fails; taken once the tests pass', async () => {
+  const ws = tempDir();
+  const { adapter, results } = scripted([
+    call('finished', { summary: 'too early' }),
+    call('write_file', { path: 'f.py', content: 'def f():\n    return 1\n' }),
+    call('write_file', { path: 'check_f.py', content: 'from f import f\ndef test_f():\n    assert f() == 2\n' }),
+    call('run_command', { command: 'python3 -m pytest -q check_f.py' }),
+    call('finished', { summary: 'done, tests fail' }),
+    call('write_file', { path: 'f.py', content: 'def f():\n    return 2  # fixed (another size: no stale .pyc)\n' }),
+    call('run_command', { command: 'python3 -m pytest -q check_f.py' }),
+    call('finished', { summary: 'f returns 2; tests pass' }),
+  ]);
+  const res = await toolLoop(request(ws), adapter, { finishTool: true });
+  expect(results[0]![0]).toMatchObject({ isError: true, text: expect.stringContaining('not written or changed any file') });
+  expect(results[4]![0]).toMatchObject({ isError: true, text: expect.stringContaining('your last test run `python3 -m pytest -q check_f.py` failed (exit code 1)') });
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'f returns 2; tests pass', turns: 8, usage: { inputTokens: 80, outputTokens: 40 } });
+  expect(readFileSync(join(ws, 'f.py'), 'utf8')).toContain('return 2');
+});
+
+test('a model that keeps calling finished is believed after three refusals', async () => {
+  const ws = tempDir();
+  const { adapter } = scripted([call('finished', { summary: 'a' }), call('finished', { summary: 'b' }), call('finished', { summary: 'c' }), call('finished', { summary: 'd' })]);
+  expect(await toolLoop(request(ws), adapter, { finishTool: true })).toMatchObject({ outcome: 'Succeeded', summary: 'd', turns: 4 });
+});
+
+test('test commands are recognised; the grammar keeps only the required properties', () => {
+  expect(['python -m pytest -q', 'npx jest', 'go test ./...', 'npm test'].every(isTestCommand)).toBe(true);
+  expect(isTestCommand('python3 fizzbuzz.py')).toBe(false);
+  const tools = [...fileTools(tempDir(), policyFor('code')), runCommandTool('/tmp', {})];
+  expect(grammarSchema(tools.find((t) => t.name === 'run_command')!)).toEqual({ type: 'object', properties: { command: { type: 'string' } } });
+  expect(grammarSchema(tools.find((t) => t.name === 'write_file')!)).toEqual({ type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } } });
+});
+
+test('a call repeated with the same input gets its answer with a nudge to move on', async () => {
+  const ws = tempDir();
+  const { adapter, results, avoided } = scripted([call('list_files', {}), call('list_files', {}), call('write_file', { path: 'a.py', content: 'A = 1\n' }), call('finished', { summary: 'ok' })]);
+  await toolLoop(request(ws), adapter, { finishTool: true });
+  expect(results[0]![0]!.text).not.toContain('exact call');
+  expect(results[1]![0]!.text).toContain('You made this exact call just before');
+  // The turn after the repeat is asked without the repeated tool, and only that turn.
+  expect(avoided).toEqual([[], [], ['list_files'], []]);
+});
