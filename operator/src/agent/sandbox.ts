@@ -9,7 +9,7 @@
 // AUTORUN_SANDBOX=off runs commands unsandboxed (only where bubblewrap cannot run, and knowing that
 // the key is then readable); otherwise a missing or failing bwrap fails the command, never silently.
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { MODEL_API_KEY_FILE_ENV } from './credentials.js';
 
 export const SANDBOX_ENV = 'AUTORUN_SANDBOX';
@@ -62,6 +62,25 @@ export function hiddenPaths(o: Pick<SandboxOptions, 'env' | 'workspace'>): strin
 }
 
 /**
+ * PATH directories that the sandbox's private /tmp covers (a checkout under /tmp running its own
+ * node_modules/.bin, as a CI clone in a mktemp dir does): shown again read-only, and for a
+ * node_modules/.bin the whole node_modules, since its entries are relative links into it. Never /tmp
+ * itself, nor anything under a hidden path.
+ */
+export function pathToolsUnderTmp(path: string | undefined, hidden: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const entry of (path ?? '').split(':')) {
+    if (!entry) continue;
+    const d = resolve(entry);
+    if (!d.startsWith('/tmp/') || !existsSync(d)) continue;
+    const dir = basename(d) === '.bin' && basename(dirname(d)) === 'node_modules' ? dirname(d) : d;
+    if (hidden.some((h) => dir === h || dir.startsWith(h + '/'))) continue;
+    out.add(dir);
+  }
+  return [...out];
+}
+
+/**
  * bwrap's arguments for running argv in the sandbox. The caller spawns bwrap with the scrubbed
  * environment (bwrap passes it on, and it is what /proc/1/environ shows inside).
  */
@@ -93,6 +112,7 @@ export function sandboxArgs(argv: string[], o: SandboxOptions): string[] {
     for (const t of HOME_TOOLCHAINS) if (existsSync(join(home, t))) args.push('--ro-bind', join(home, t), join(home, t));
     for (const c of TOOLCHAIN_CREDENTIALS) if (existsSync(join(home, c))) args.push('--ro-bind', '/dev/null', join(home, c));
   }
+  for (const p of pathToolsUnderTmp(o.env.PATH, hidden)) args.push('--ro-bind', p, p);
   for (const p of o.readOnly ?? []) args.push('--ro-bind', p, p);
   const writable = [...(o.writable ?? []), ...(o.env[SANDBOX_WRITABLE_ENV] ?? '').split(':').filter((p) => p && existsSync(p)).map((p) => resolve(p))];
   for (const p of writable) args.push('--bind', p, p);

@@ -1,9 +1,9 @@
 // The command sandbox with the real bubblewrap: what a command inside can see and do.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execSandboxed, SANDBOX_UNAVAILABLE } from '../../../operator/src/agent/exec.js';
-import { hiddenPaths, sandboxArgs } from '../../../operator/src/agent/sandbox.js';
+import { hiddenPaths, pathToolsUnderTmp, sandboxArgs } from '../../../operator/src/agent/sandbox.js';
 import { tempDir } from './helpers.js';
 
 const KEY = 'sk-ant-unit-sandbox-0123456789abcdef';
@@ -61,6 +61,21 @@ test('inside: a PID namespace of its own, no key in any environment or file, onl
   expect(r.output).toMatch(/Read-only file system/);
   expect(r.output).toContain('wrote');
   expect(existsSync(join(l.ws, 'ok'))).toBe(true);
+});
+
+test('a PATH tool under /tmp (a clone in a mktemp dir running its node_modules/.bin) stays runnable in the private /tmp', async () => {
+  const l = layout();
+  expect(l.root.startsWith('/tmp/')).toBe(true);
+  const modules = join(l.root, 'clone', 'node_modules');
+  mkdirSync(join(modules, '.bin'), { recursive: true });
+  mkdirSync(join(modules, 'tool'), { recursive: true });
+  writeFileSync(join(modules, 'tool', 'run.sh'), '#!/bin/sh\necho tool-ran\n', { mode: 0o755 });
+  symlinkSync('../tool/run.sh', join(modules, '.bin', 'tool'));
+  const path = `${join(modules, '.bin')}:${process.env.PATH}`;
+  expect(pathToolsUnderTmp(path, [])).toEqual([modules]);
+  expect(pathToolsUnderTmp(`/tmp:${path}`, [join(l.root, 'clone')])).toEqual([]);
+  const r = await execSandboxed('tool', { cwd: l.ws, env: { PATH: path, HOME: l.home }, agentEnv: { ...l.agentEnv, PATH: path }, network: false, timeoutMs: 20_000 });
+  expect(r.output).toContain('tool-ran');
 });
 
 test('network: reachable for code and repair, not at all for run and acceptance', async () => {
