@@ -5,7 +5,7 @@
   verbs: ["list", "watch"]
 - apiGroups: ["autorun.dev"]
   resources: ["codingtasks"]
-  verbs: ["patch"]
+  verbs: ["get", "patch", "create"]
 - apiGroups: ["autorun.dev"]
   resources: ["codingtasks/status"]
   verbs: ["update"]

@@ -9,7 +9,8 @@ export type Language = 'python' | 'javascript' | 'typescript' | 'go' | 'other';
 export type Provider = 'anthropic' | 'vertex' | 'openai-compatible' | 'local';
 export const PROVIDERS: readonly Provider[] = ['anthropic', 'vertex', 'openai-compatible', 'local'];
 export type EngineName = 'sdk' | 'claude-code';
-export const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance'];
+export const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance', 'publish'];
+export type PullRequestProvider = 'github' | 'gitlab';
 
 export interface AgentContext {
   /** CodingTask name; names the stage refs refs/autorun/<task>/{code,tests}. */
@@ -52,6 +53,8 @@ export interface AgentContext {
   flaggedTests?: string[];
   /** Code role after a stall: start again from the goal and the existing tests. */
   freshStart?: boolean;
+  /** Hints from people (spec.guidance), for repair and a fresh start. */
+  guidance?: string[];
   test: {
     /** Shell command that runs the tests; detected from the language when unset. */
     command?: string;
@@ -87,6 +90,17 @@ export interface AgentContext {
   terminationPath: string;
   /** Where the run role writes the full failure report (JSON). */
   reportPath?: string;
+  /** Publish only: where and what to open (spec.repository.pullRequest and the core's text). */
+  pullRequest?: {
+    provider: PullRequestProvider;
+    /** API base URL; the provider's public API when unset. */
+    apiURL?: string;
+    /** owner/name or the GitLab project path; derived from repository.url when unset. */
+    repository?: string;
+    draft?: boolean;
+    title: string;
+    body: string;
+  };
 }
 
 type Kind = 'string' | 'int' | 'number' | 'bool' | 'list';
@@ -118,6 +132,7 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_ACCEPTANCE_HINT', path: 'acceptanceHint', kind: 'string' },
   { env: 'AUTORUN_FLAGGED_TESTS', path: 'flaggedTests', kind: 'list' },
   { env: 'AUTORUN_FRESH_START', path: 'freshStart', kind: 'bool' },
+  { env: 'AUTORUN_GUIDANCE', path: 'guidance', kind: 'list' },
   { env: 'AUTORUN_TEST_COMMAND', path: 'test.command', kind: 'string' },
   { env: 'AUTORUN_TEST_TIMEOUT_SECONDS', path: 'test.timeoutSeconds', kind: 'int' },
   { env: 'AUTORUN_ALLOW_REPAIR_TO_EDIT_TESTS', path: 'test.allowRepairToEditTests', kind: 'bool' },
@@ -137,6 +152,12 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_WORKSPACE', path: 'workspace', kind: 'string' },
   { env: 'AUTORUN_TERMINATION_PATH', path: 'terminationPath', kind: 'string' },
   { env: 'AUTORUN_REPORT_PATH', path: 'reportPath', kind: 'string' },
+  { env: 'AUTORUN_PR_PROVIDER', path: 'pullRequest.provider', kind: 'string' },
+  { env: 'AUTORUN_PR_API_URL', path: 'pullRequest.apiURL', kind: 'string' },
+  { env: 'AUTORUN_PR_REPOSITORY', path: 'pullRequest.repository', kind: 'string' },
+  { env: 'AUTORUN_PR_DRAFT', path: 'pullRequest.draft', kind: 'bool' },
+  { env: 'AUTORUN_PR_TITLE', path: 'pullRequest.title', kind: 'string' },
+  { env: 'AUTORUN_PR_BODY', path: 'pullRequest.body', kind: 'string' },
 ];
 
 /** Names the mounted JSON file (an AgentContext, possibly partial) read before the env. */
@@ -232,6 +253,12 @@ export function completeContext(partial: Record<string, unknown>): AgentContext 
   need('repository.url');
   const role = oneOf('role', p.role, ROLES);
   if (role === 'code' || role === 'test' || role === 'repair') need('goal');
+  if (role === 'publish') {
+    need('pullRequest.provider');
+    need('pullRequest.title');
+    oneOf('pullRequest.provider', getPath(p, 'pullRequest.provider'), ['github', 'gitlab'] as const);
+    setPath(p, 'pullRequest.body', getPath(p, 'pullRequest.body') ?? '');
+  }
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(String(p.task))) throw new ContextError(`task ${JSON.stringify(p.task)} is not a Kubernetes object name`);
   const test = (p.test ?? {}) as Partial<AgentContext['test']>;
   const model = (p.model ?? {}) as Partial<AgentContext['model']>;

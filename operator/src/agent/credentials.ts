@@ -5,7 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentPool } from '../api/types.js';
-import type { Provider } from './context.js';
+import type { Provider, PullRequestProvider } from './context.js';
+
+/** The publish stage's pull-request token, then the providers' customary variables (local tier). */
+export const PR_TOKEN_ENV = 'AUTORUN_PR_TOKEN';
+export const PR_TOKEN_FALLBACKS: Record<PullRequestProvider, string[]> = { github: ['GITHUB_TOKEN', 'GH_TOKEN'], gitlab: ['GITLAB_TOKEN'] };
 
 /** A key meant for this agent whatever the provider; it wins over the provider's usual variable. */
 export const MODEL_API_KEY_ENV = 'AUTORUN_MODEL_API_KEY';

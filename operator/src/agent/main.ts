@@ -19,13 +19,14 @@ import { GitError } from './git.js';
 import { exitCodeFor, writeResult } from './result.js';
 import { llmRole } from './roles/llm-role.js';
 import { runRole } from './roles/run-role.js';
+import { publishRole } from './roles/publish-role.js';
 import type { RunPhase } from './roles/run-role.js';
 import { redact, secretValues } from '../util/secrets.js';
 import { Transcript } from './transcript.js';
 import { spentSoFar } from './spend.js';
 import { STOPPED } from '../core/retryable.js';
 
-const USAGE = `usage: autorun agent --role code|test|run|repair|acceptance [--context FILE] [--phase all|checkout|test]
+const USAGE = `usage: autorun agent --role code|test|run|repair|acceptance|publish [--context FILE] [--phase all|checkout|test]
 
 The task context comes from AUTORUN_* variables and/or a JSON file (--context or AUTORUN_CONTEXT_FILE);
 see operator/src/agent/context.ts. --phase splits run/acceptance into the checkout (with git
@@ -70,6 +71,8 @@ async function runStage(ctx: AgentContext, phase: RunPhase, env: NodeJS.ProcessE
     case 'test':
     case 'repair':
       return llmRole(ctx, ctx.role, env, transcript);
+    case 'publish':
+      return publishRole(ctx, env, transcript);
   }
 }
 

@@ -55,6 +55,7 @@ export function encodeResult(result: StageResult, max = STAGE_RESULT_MAX_BYTES):
   const minimal: StageResult = { role: r.role, outcome: r.outcome, summary: '', truncated: true };
   if (r.tests) minimal.tests = { passed: r.tests.passed, failed: r.tests.failed, total: r.tests.total, failing: [] };
   if (r.reason) minimal.reason = cutUtf8(r.reason, 64);
+  if (r.pullRequestURL) minimal.pullRequestURL = cutUtf8(r.pullRequestURL, 2048);
   return JSON.stringify(minimal);
 }
 

@@ -92,11 +92,21 @@ export function isLlmRole(role: Role): role is (typeof LLM_ROLES)[number] {
   return (LLM_ROLES as readonly string[]).includes(role);
 }
 
-/** The role's settings; acceptance runs the hidden tests with the run role's settings. */
+/** The publish stage only calls the git host's API: seconds of work, no GPU, no model. */
+export const PUBLISH_TIMEOUT_SECONDS = 300;
+
+/**
+ * The role's settings; acceptance runs the hidden tests with the run role's settings. publish has no
+ * settings in the pool: it runs the agent image with the LLM roles' retry count, default requests and
+ * storage (so its Pod is not BestEffort and its disk is bounded like every stage's).
+ */
 export function roleSettings(pool: AgentPool, role: Role, fallbackImage?: string): RoleSettings {
   const spec = pool.spec ?? {};
   const d = poolDefaults();
   const agentImage = spec.agentImage ?? fallbackImage ?? d.agentImage;
+  if (role === 'publish') {
+    return { role, llm: false, image: agentImage, agentImage, env: [], resources: withDefaultRequests({}, DEFAULT_REQUESTS.llm), storage: { ...d.storage }, gpus: 0, timeoutSeconds: PUBLISH_TIMEOUT_SECONDS, maxAttempts: d.llm.maxAttempts, engine: d.llm.engine, maxTurns: d.llm.maxTurns, nodeSelector: {}, tolerations: [] };
+  }
   const llm = isLlmRole(role);
   const r: LlmRoleSpec = llm ? (spec.roles?.[role] ?? {}) : (spec.roles?.run ?? {});
   const defaults = llm ? d.llm : d.run;

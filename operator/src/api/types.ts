@@ -87,6 +87,8 @@ export interface StageResult {
   reason?: string;
   /** Repair may flag tests it believes are wrong instead of editing them. */
   flaggedTests?: string[];
+  /** The pull (merge) request a publish stage opened or updated. */
+  pullRequestURL?: string;
   /** Run/acceptance killed at its timeout (reason TestTimeout): the test that was running, when known. */
   hungTest?: string;
   /** True when the message was cut to fit STAGE_RESULT_MAX_BYTES. */

@@ -46,7 +46,7 @@ export interface Admission {
 }
 
 /** Phases in which a task does not work; in every other phase it holds a slot. */
-const IDLE_PHASES = new Set(['Pending', 'Queued', 'Suspended', 'Succeeded', 'Failed']);
+const IDLE_PHASES = new Set(['Pending', 'Queued', 'Suspended', 'NeedsInput', 'Succeeded', 'Failed']);
 const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
 
 export function taskKey(task: Pick<CodingTask, 'metadata'>): string {
@@ -136,6 +136,9 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
     byTask.set(key, { admitted: false });
     // A finished, suspended or deleted task waits for nothing (resuming one puts it back in line).
     if (TERMINAL_PHASES.has(phase) || t.spec.suspend || t.metadata.deletionTimestamp) continue;
+    // A task waiting for a person (NeedsInput) stands in line only once its spec changed since (a
+    // grant): until then a free slot must go to a task that can use it.
+    if (phase === 'NeedsInput' && t.status?.observedGeneration !== undefined && t.status.observedGeneration >= (t.metadata.generation ?? 0)) continue;
     waiting.push(rankOf(t));
   }
 

@@ -173,7 +173,16 @@ export class Controller {
       this.server = server;
       this.port = port;
     }
-    if (this.o.slack) this.reporter = await TaskReporter.create({ config: this.o.slack, api: this.api, cachedTask: (ns, name) => this.tasks.get(name, ns), log: this.log });
+    if (this.o.slack) {
+      this.reporter = await TaskReporter.create({
+        config: this.o.slack,
+        api: this.api,
+        cachedTask: (ns, name) => this.tasks.get(name, ns),
+        cachedTasks: () => this.tasks.list(),
+        identity: this.o.identity,
+        log: this.log,
+      });
+    }
     await Promise.all([this.tasks.start(), this.pools.start(), this.pods.start(), this.policies?.start()]);
     this.log.info('caches synced', { tasks: this.tasks.list().length, pools: this.pools.list().length, pods: this.pods.list().length, namespace: this.o.namespace ?? '(all)' });
     if (this.stopping) return;
@@ -210,6 +219,7 @@ export class Controller {
     await this.elector?.stop();
     await Promise.all([this.tasks.stop(), this.pools.stop(), this.pods.stop(), this.policies?.stop()]);
     await this.connections.close();
+    await this.reporter?.close();
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
     this.log.info('operator stopped', { identity: this.o.identity });
   }

@@ -168,6 +168,29 @@ export class KubeApi {
     );
   }
 
+  /**
+   * A merge patch of the task's spec or metadata, for the people acting from Slack. With
+   * metadata.resourceVersion in it the apiserver refuses a stale one (409), as a list field such as
+   * spec.guidance needs: a merge patch replaces lists whole.
+   */
+  async patchTask(namespace: string, name: string, body: object): Promise<CodingTask> {
+    const key = `${namespace}/${name}`;
+    return (await this.counted('patch', TASKS, key, () =>
+      this.custom.patchNamespacedCustomObjectWithHttpInfo(
+        { group: GROUP, version: VERSION, plural: TASKS, namespace, name, body },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    )) as CodingTask;
+  }
+
+  async createTask(namespace: string, body: object): Promise<CodingTask> {
+    return (await this.counted('create', TASKS, undefined, () => this.custom.createNamespacedCustomObjectWithHttpInfo({ group: GROUP, version: VERSION, plural: TASKS, namespace, body }))) as CodingTask;
+  }
+
+  readTask(namespace: string, name: string): Promise<CodingTask> {
+    return this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: TASKS, namespace, name }) as Promise<CodingTask>;
+  }
+
   /** A merge patch: the pool's status is a handful of counters that only the leader writes. */
   async patchPoolStatus(pool: AgentPool, status: AgentPoolStatus): Promise<AgentPool> {
     const { namespace, name } = pool.metadata;

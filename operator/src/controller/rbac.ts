@@ -4,7 +4,10 @@
 // audit log shows every rule used and nothing granted that is never called (controller/rbac.test.ts).
 //
 //   codingtasks          list watch              informer
-//   codingtasks          patch                   the Slack thread annotation (metadata merge patch)
+//   codingtasks          get patch               the Slack thread annotation (metadata merge patch); Slack's
+//                                                controls: spec.suspend, spec.stop, spec.guidance and grants (a
+//                                                read-modify-write with the resourceVersion for the list fields)
+//   codingtasks          create                  Slack's /autorun new and Retry (a new task)
 //   codingtasks/status   update                  status writes (PUT with resourceVersion)
 //   agentpools           list watch              informer
 //   agentpools/status    patch                   pool counters (merge patch)
@@ -25,7 +28,7 @@ export interface PolicyRule {
 
 export const OPERATOR_RULES: readonly PolicyRule[] = [
   { apiGroups: ['autorun.dev'], resources: ['codingtasks', 'agentpools'], verbs: ['list', 'watch'] },
-  { apiGroups: ['autorun.dev'], resources: ['codingtasks'], verbs: ['patch'] },
+  { apiGroups: ['autorun.dev'], resources: ['codingtasks'], verbs: ['get', 'patch', 'create'] },
   { apiGroups: ['autorun.dev'], resources: ['codingtasks/status'], verbs: ['update'] },
   { apiGroups: ['autorun.dev'], resources: ['agentpools/status'], verbs: ['patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'create', 'delete'] },

@@ -70,7 +70,7 @@ export const GPU_HOUR_ANNOTATION = 'autorun.dev/gpu-hour-usd';
 const TERMINAL = new Set(['Succeeded', 'Failed']);
 const EVENTS_IN_FLIGHT = 4;
 /** Phases that hold no pool slot (as in admission.ts). */
-const IDLE = new Set(['Pending', 'Queued', 'Suspended', 'Succeeded', 'Failed']);
+const IDLE = new Set(['Pending', 'Queued', 'Suspended', 'NeedsInput', 'Succeeded', 'Failed']);
 
 export const taskQueueKey = (ns: string, name: string): string => `task/${ns}/${name}`;
 export const poolQueueKey = (ns: string, name: string): string => `pool/${ns}/${name}`;

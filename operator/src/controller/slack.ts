@@ -49,6 +49,9 @@ export interface TaskReporterOptions {
   config: SlackConfig;
   api: KubeApi;
   cachedTask: (namespace: string, name: string) => CodingTask | undefined;
+  /** Every cached task, for the controls (list, thread → task). */
+  cachedTasks?: () => readonly CodingTask[];
+  identity?: string;
   log: Logger;
 }
 
@@ -57,22 +60,48 @@ export class TaskReporter {
   private readonly threads: AnnotationThreadStore;
   private readonly pending = new Set<Promise<void>>();
 
-  /** Bolt is loaded only when Slack is configured: an operator without it does not carry its weight. */
+  /**
+   * Bolt is loaded only when Slack is configured: an operator without it does not carry its weight.
+   * With an app token (Socket Mode) or a signing secret (HTTP) the app also takes the controls.
+   */
   static async create(o: TaskReporterOptions): Promise<TaskReporter> {
-    const { createSlackApp } = await import('../report/slack/app.js');
-    return new TaskReporter(o, createSlackApp(o.config));
+    const { createSlackApp, isInteractive } = await import('../report/slack/app.js');
+    const app = createSlackApp(o.config);
+    const interactive = isInteractive(o.config);
+    const r = new TaskReporter(o, app, interactive);
+    if (interactive) {
+      const [{ Access, parseAccess }, { registerControls }, { KubeControl }] = await Promise.all([
+        import('../report/slack/access.js'),
+        import('../report/slack/control.js'),
+        import('./slack-control.js'),
+      ]);
+      const target = new KubeControl(o.api, o.cachedTasks ?? (() => []), o.identity ?? 'autorun-operator', o.log);
+      registerControls(app, { target, access: new Access(parseAccess(o.config.access), app.client), channel: o.config.channel, onError: (err) => o.log.warn('slack control failed', { err: errText(err) }) });
+      await app.start();
+      r.stopApp = () => app.stop();
+      o.log.info('slack controls listening', { mode: o.config.appToken ? 'socket' : 'http' });
+    }
+    return r;
   }
 
-  private constructor(o: TaskReporterOptions, app: ConstructorParameters<typeof SlackReporter>[0]) {
+  private stopApp: (() => Promise<unknown>) | undefined;
+
+  private constructor(o: TaskReporterOptions, app: ConstructorParameters<typeof SlackReporter>[0], controls: boolean) {
     this.threads = new AnnotationThreadStore(o.api, o.cachedTask);
     // The error text comes from WebClient or the apiserver, never with the token in it.
-    this.reporter = new SlackReporter(app, o.config.channel, this.threads, (err) => o.log.warn('slack report failed', { err: errText(err) }));
+    this.reporter = new SlackReporter(app, o.config.channel, this.threads, (err) => o.log.warn('slack report failed', { err: errText(err) }), controls);
+  }
+
+  /** Stops taking Slack interactions (Socket Mode connection or HTTP port). */
+  async close(): Promise<void> {
+    await this.stopApp?.().catch(() => undefined);
+    this.stopApp = undefined;
   }
 
   /** Queues the update of the task's thread and returns at once. */
   report(task: CodingTask, status: CodingTaskStatus, events: TaskEvent[]): void {
     const { namespace, name } = task.metadata;
-    const p = this.reporter.report(summarize(namespace!, name, task.spec.goal ?? '', status), events).finally(() => this.pending.delete(p));
+    const p = this.reporter.report(summarize(namespace!, name, task.spec.goal ?? '', status, task.spec.escalation?.notifyUserGroup), events).finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
 

@@ -3,7 +3,7 @@
 // has been in a state. Reason and message may change without a transition.
 import type { Condition } from '../api/types.js';
 
-export type ConditionType = 'Ready' | 'Progressing' | 'Succeeded' | 'Failed' | 'PoolReady' | 'Schedulable';
+export type ConditionType = 'Ready' | 'Progressing' | 'Succeeded' | 'Failed' | 'PoolReady' | 'Schedulable' | 'NeedsInput';
 
 export interface ConditionUpdate {
   type: ConditionType;

@@ -24,6 +24,16 @@ export function maxIterationsOf(spec: CodingTaskSpec): number {
   return spec.limits?.maxIterations ?? DEFAULT_MAX_ITERATIONS;
 }
 
+/** Iterations the task may run: spec.limits.maxIterations plus what people granted (escalation). */
+export function iterationCapOf(spec: CodingTaskSpec): number {
+  return maxIterationsOf(spec) + (spec.escalation?.grants ?? []).reduce((n, g) => n + g.iterations, 0);
+}
+
+/** How many times people resumed the task (each grant forgives one stall). */
+export function resumesOf(spec: CodingTaskSpec): number {
+  return spec.escalation?.grants?.length ?? 0;
+}
+
 export function maxCostOf(spec: CodingTaskSpec): number {
   const v = Number(spec.limits?.maxCostUSD ?? DEFAULT_MAX_COST_USD);
   return Number.isFinite(v) ? v : DEFAULT_MAX_COST_USD;

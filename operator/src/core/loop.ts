@@ -11,6 +11,7 @@ import { diffEvents } from './events.js';
 import { deadlineOf, maxCostOf } from './limits.js';
 import { stageName } from './names.js';
 import { plan, type DoneStep, type Step, type WorkStep } from './plan.js';
+import { pullRequestText } from './pull-request.js';
 import { compareKeys, isFinished, liveStages, mergeObservations, pendingRecord, type Merged, type StageRecord } from './records.js';
 import { isTerminal, summarize } from './status.js';
 
@@ -38,7 +39,9 @@ export function decide(input: LoopInput): LoopOutput {
       flaggedOf: (name) => observedResults.get(name)?.flaggedTests,
     });
     const done = terminalOutcome(input, step, merged);
-    if (done) {
+    if (done && escalates(input, done)) {
+      needsInput(status, records, done, input, actions);
+    } else if (done) {
       records = finish(status, records, done, input, actions);
     } else {
       records = work(status, records, step as WorkStep, input, actions);
@@ -53,6 +56,7 @@ export function decide(input: LoopInput): LoopOutput {
 /** Which end, if any, the task reaches now. Success wins over a limit hit by the last stage. */
 function terminalOutcome(input: LoopInput, step: Step, merged: Merged): DoneStep | undefined {
   if (step.kind === 'done' && step.phase === 'Succeeded') return step;
+  if (input.spec.stop) return { kind: 'done', phase: 'Failed', reason: 'Stopped', message: 'stopped for good: spec.stop is true' };
   const err = merged.agentErrors[0];
   if (err) {
     // The agent itself says it cannot work (bad credentials, git unreachable): retrying won't help.
@@ -70,6 +74,27 @@ function terminalOutcome(input: LoopInput, step: Step, merged: Merged): DoneStep
   return step.kind === 'done' ? step : undefined;
 }
 
+/** Escalation: Stalled and MaxIterations wait for a person instead of ending the task. */
+function escalates(input: LoopInput, done: DoneStep): boolean {
+  return input.spec.escalation?.enabled === true && done.phase === 'Failed' && (done.reason === 'Stalled' || done.reason === 'MaxIterations');
+}
+
+function needsInput(status: CodingTaskStatus, records: StageRecord[], done: DoneStep, input: LoopInput, actions: Action[]): void {
+  actions.push(...stopActions(records, input.observed));
+  const message = `${done.message}; waiting for a person: grant iterations (spec.escalation.grants), ideally with a hint (spec.guidance), or stop the task (spec.stop)`;
+  status.phase = 'NeedsInput';
+  status.reason = done.reason;
+  status.message = message;
+  const g = input.generation;
+  let c = status.conditions;
+  c = setCondition(c, { type: 'Ready', status: 'False', reason: done.reason, message }, input.now, g);
+  c = setCondition(c, { type: 'Progressing', status: 'False', reason: 'NeedsInput', message }, input.now, g);
+  c = setCondition(c, { type: 'NeedsInput', status: 'True', reason: done.reason, message }, input.now, g);
+  status.conditions = c;
+  // Only the deadline can still change anything without a person.
+  actions.push({ type: 'RequeueAt', at: deadlineOf(input.spec, input.createdAt).toISOString() });
+}
+
 function stopActions(records: readonly StageRecord[], observed: readonly ObservedStage[]): Action[] {
   const names = new Set([...records.filter((r) => !isFinished(r)).map((r) => r.name), ...liveStages(observed).map((o) => o.name)]);
   return [...names].sort().map((name) => ({ type: 'StopStage', name }));
@@ -83,7 +108,12 @@ function finish(status: CodingTaskStatus, records: StageRecord[], done: DoneStep
   status.message = done.message;
   status.completionTime ??= now;
   if (done.phase === 'Succeeded') {
-    status.result = { ...status.result, branch: input.spec.repository?.branch ?? `autorun/${input.name}`, ...(done.commit ? { commit: done.commit } : {}) };
+    status.result = {
+      ...status.result,
+      branch: input.spec.repository?.branch ?? `autorun/${input.name}`,
+      ...(done.commit ? { commit: done.commit } : {}),
+      ...(done.pullRequestURL ? { pullRequestURL: done.pullRequestURL } : {}),
+    };
   }
   const g = input.generation;
   let c = status.conditions;
@@ -119,7 +149,8 @@ function work(status: CodingTaskStatus, records: StageRecord[], step: WorkStep, 
     }
     // A record without an observation was started but not seen yet (cache lag, a lost create, a
     // restarted local tier): starting it again under the same name is idempotent.
-    actions.push({ type: 'StartStage', stage: w.key, name, context: w.context });
+    const context = w.key.role === 'publish' ? { ...w.context, pullRequest: pullRequestText(input.name, spec, next, pool.gpuHourUSD) } : w.context;
+    actions.push({ type: 'StartStage', stage: w.key, name, context });
     if (!rec) next.push(pendingRecord(name, w.key, now));
   }
   next.sort(compareKeys);
@@ -160,6 +191,9 @@ function work(status: CodingTaskStatus, records: StageRecord[], step: WorkStep, 
   if (gate === 'Queued' && !status.queuedAt) status.queuedAt = now.toISOString();
 
   status.conditions = conditionsFor(status, input, gate, gpuWait, unschedulable);
+  if (getCondition(status.conditions, 'NeedsInput')?.status === 'True') {
+    status.conditions = setCondition(status.conditions, { type: 'NeedsInput', status: 'False', reason: 'Resumed', message: `resumed by a grant of iterations (${input.spec.escalation?.grants?.length ?? 0} so far)` }, input.now, input.generation);
+  }
 
   const deadline = deadlineOf(spec, input.createdAt).toISOString();
   const wake = [deadline, ...(step.retryAt && !gate ? [step.retryAt] : [])].sort()[0] as string;

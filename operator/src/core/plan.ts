@@ -7,10 +7,10 @@ import type { StageContext, StageKey } from './types.js';
 import { isFinished, latestAttempt, type StageRecord } from './records.js';
 import { isOutage } from './retryable.js';
 import { isStalled, type Round } from './stall.js';
-import { maxIterationsOf } from './limits.js';
+import { iterationCapOf, resumesOf } from './limits.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
-export type ActivePhase = 'Coding' | 'Running' | 'Repairing' | 'Accepting';
+export type ActivePhase = 'Coding' | 'Running' | 'Repairing' | 'Accepting' | 'Publishing';
 
 export interface WantedStage {
   key: StageKey;
@@ -36,6 +36,8 @@ export interface DoneStep {
   message: string;
   /** The commit whose tests passed. */
   commit?: string;
+  /** The pull request the publish stage opened or updated. */
+  pullRequestURL?: string;
 }
 
 export type Step = WorkStep | DoneStep;
@@ -88,7 +90,9 @@ function hungWords(h: { test?: string }, hidden: boolean): string {
 }
 
 export function plan(p: PlanInput): Step {
-  const maxIterations = maxIterationsOf(p.spec);
+  const maxIterations = iterationCapOf(p.spec);
+  const resumes = resumesOf(p.spec);
+  let forgiven = 0;
   const allowEdit = p.spec.test?.allowRepairToEditTests === true;
   const hasAcceptance = p.spec.test?.acceptance !== undefined;
 
@@ -126,13 +130,23 @@ export function plan(p: PlanInput): Step {
     return { step: { kind: 'work', phase, iteration, message, stages, ...(first ? { retryAt: first.at, retryNote: first.note } : {}) } };
   };
 
-  const succeeded = (iteration: number, rec: StageRecord, v: Verdict, codeRef?: string): DoneStep => ({
+  const passed = (iteration: number, rec: StageRecord, v: Verdict, codeRef?: string): DoneStep => ({
     kind: 'done',
     phase: 'Succeeded',
     reason: rec.role === 'acceptance' ? 'AcceptancePassed' : 'TestsPassed',
     message: `${rec.role === 'acceptance' ? 'acceptance tests' : 'tests'} passed (${v.passed}/${v.total}) in iteration ${iteration}`,
     ...((rec.commit ?? codeRef) ? { commit: rec.commit ?? codeRef } : {}),
   });
+  // With spec.repository.pullRequest a publish stage (the only one holding the PR token) opens or
+  // updates the pull request before the task succeeds; retried like a crashed Pod when it fails.
+  const succeeded = (iteration: number, rec: StageRecord, v: Verdict, codeRef?: string): Step => {
+    const done = passed(iteration, rec, v, codeRef);
+    if (!p.spec.repository?.pullRequest) return done;
+    const pub = settle([resolve(iteration, 'publish', { codeRef: done.commit }, true)], 'Publishing', iteration, `iteration ${iteration}: ${done.message}; opening the pull request`);
+    if ('step' in pub) return pub.step;
+    const url = pub.recs[0]?.pullRequestURL;
+    return { ...done, message: `${done.message}; pull request ${url ?? '(no URL reported)'}`, ...(url ? { pullRequestURL: url } : {}) };
+  };
 
   let codeRef: string | undefined;
   let testsRef: string | undefined;
@@ -147,7 +161,7 @@ export function plan(p: PlanInput): Step {
     if (kind !== 'repair') {
       // Code and test agents both work from the goal alone (AgentCoder); a fresh start rewrites
       // the code from the goal and the existing tests.
-      const rs = [resolve(i, 'code', kind === 'fresh' ? { freshStart: true, testsRef } : {}, true)];
+      const rs = [resolve(i, 'code', kind === 'fresh' ? { freshStart: true, testsRef, guidance: p.spec.guidance } : {}, true)];
       if (kind === 'initial') rs.push(resolve(i, 'test', {}, true));
       const message =
         kind === 'initial'
@@ -171,6 +185,7 @@ export function plan(p: PlanInput): Step {
         ...(last.hung ? { testsHung: hidden ? {} : last.hung } : {}),
         previousAttempts: [...repairSummaries],
         flaggedTests: [...flagged],
+        ...(p.spec.guidance?.length ? { guidance: p.spec.guidance } : {}),
       };
       const what = last.hung ? hungWords(last.hung, hidden) : hidden ? plural(failedCount, 'failing hidden acceptance test') : plural(last.failing.length, 'failing test');
       const g = settle([resolve(i, 'repair', context, false)], 'Repairing', i, `iteration ${i}: repairing ${what}`);
@@ -218,7 +233,12 @@ export function plan(p: PlanInput): Step {
     }
 
     chain.push(round);
-    if (isStalled(chain)) {
+    if (isStalled(chain) && freshStarts >= 1 && forgiven < resumes) {
+      // A person resumed the task after this stall (escalation): carry on repairing from here.
+      forgiven++;
+      chain = [round];
+      kind = 'repair';
+    } else if (isStalled(chain)) {
       if (freshStarts >= 1) {
         return failed('Stalled', `no progress in two repair rounds in a row after a fresh start (iteration ${i}, ${round.hung ? hungWords(round.hung, round.level === 1) : plural(round.failing.length, 'failing test')})`);
       }
@@ -231,7 +251,9 @@ export function plan(p: PlanInput): Step {
     }
     if (i + 1 > maxIterations) {
       const left = round.hung ? `the tests still hang: ${hungWords(round.hung, round.level === 1)}` : `${plural(round.failing.length, 'test')} still failing`;
-      return failed('MaxIterations', `iteration ${i + 1} would exceed spec.limits.maxIterations (${maxIterations}); ${left}`);
+      const granted = maxIterations - (p.spec.limits?.maxIterations ?? maxIterations);
+      const cap = granted > 0 ? `spec.limits.maxIterations plus the granted iterations (${maxIterations})` : `spec.limits.maxIterations (${maxIterations})`;
+      return failed('MaxIterations', `iteration ${i + 1} would exceed ${cap}; ${left}`);
     }
   }
 }

@@ -14,7 +14,7 @@ export const MAX_SUMMARY = 300;
 
 // The order stages happen in within one iteration (a test revision follows the repair that asked
 // for it), so sorting by it lists status.stages oldest first whatever order they were observed in.
-const ROLE_ORDER: readonly Role[] = ['code', 'repair', 'test', 'run', 'acceptance'];
+const ROLE_ORDER: readonly Role[] = ['code', 'repair', 'test', 'run', 'acceptance', 'publish'];
 
 export function compareKeys(a: StageKey, b: StageKey): number {
   return a.iteration - b.iteration || ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || a.attempt - b.attempt;
@@ -90,6 +90,7 @@ function recordOf(prev: StageRecord | undefined, o: ObservedStage, now: Date): S
       inputTokens: r.usage?.inputTokens,
       outputTokens: r.usage?.outputTokens,
       flaggedTests: r.flaggedTests?.length ? r.flaggedTests.slice(0, MAX_NAMES) : undefined,
+      pullRequestURL: r.pullRequestURL,
       hungTest: r.hungTest,
     });
   }

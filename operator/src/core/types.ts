@@ -93,6 +93,10 @@ export interface StageContext {
   flaggedTests?: string[];
   /** True for the code agent after a stall: start again from the goal and the tests. */
   freshStart?: boolean;
+  /** spec.guidance: people's hints, for repair and a fresh start. */
+  guidance?: string[];
+  /** Publish only: the pull request's title and body (pull-request.ts). */
+  pullRequest?: { title: string; body: string };
   /** Model stages: the dollars this stage may spend (core/budget.ts), its share of what the task has left. */
   budgetUSD?: number;
 }

@@ -17,11 +17,12 @@ import { ensureModel, ModelError } from '../agent/local-model/store.js';
 import { detectGpus, GpuAllocator } from './gpus.js';
 import { acquireLock, LockedError } from './lock.js';
 import { missingCredentials, resolvePools } from './pools.js';
+import { PR_TOKEN_ENV, PR_TOKEN_FALLBACKS } from '../agent/credentials.js';
 import { Progress } from './progress.js';
 import { checkLocalRemote, ensureFreshRepository, resolveRepositoryUrl } from './repo.js';
 import { Runner, type LocalTask } from './runner.js';
 import { LocalSlack } from './slack.js';
-import { STATE_VERSION, StateDir, type TaskState } from './state.js';
+import { STATE_VERSION, StateDir, withPeople, type TaskState } from './state.js';
 import { DEFAULT_STATE_DIR } from './status.js';
 
 const USAGE = `usage: autorun run FILE... [--state-dir DIR] [--agent-command CMD]
@@ -90,6 +91,11 @@ export async function main(argv: string[]): Promise<number> {
     const url = resolveRepositoryUrl(t.spec.repository.url, source.file);
     const bad = checkLocalRemote(url);
     if (bad) problems.push(`${source.file}: document ${source.document} (CodingTask ${t.metadata.name}): spec.repository.url: ${bad}`);
+    const pr = t.spec.repository.pullRequest;
+    const tokenVars = pr ? [PR_TOKEN_ENV, ...PR_TOKEN_FALLBACKS[pr.provider]] : [];
+    if (pr && !tokenVars.some((v) => process.env[v])) {
+      problems.push(`${source.file}: document ${source.document} (CodingTask ${t.metadata.name}): spec.repository.pullRequest: no ${pr.provider} token: set ${tokenVars.join(' or ')}`);
+    }
     urls.set(t.metadata.name, url);
   }
   if (problems.length) return fail(`${problems.join('\n')}\nNothing was started.`);
@@ -139,7 +145,10 @@ export async function main(argv: string[]): Promise<number> {
     );
     const slack = LocalSlack.fromEnv(process.env, local, dir, secretValues(process.env), (line) => progress.message(line));
     if (slack) progress.message(`autorun: reporting to Slack channel ${process.env.SLACK_CHANNEL}`);
+    const controls = slack ? await slack.startControls(() => runner?.poke()) : false;
+    if (controls) progress.message('autorun: taking Slack controls (buttons, thread replies, /autorun); a task that needs input waits for a person');
     runner = new Runner({
+      waitForPeople: controls,
       dir,
       tasks: local,
       agentCommand: parsed.values['agent-command'] ? splitCommand(parsed.values['agent-command']) : defaultAgentCommand(),
@@ -150,6 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     if (interruptedBy) runner.interrupt();
     const { interrupted } = await runner.run();
     if (slack && !(await slack.flush())) progress.message('slack: gave up waiting for the last Slack updates');
+    await slack?.stopControls();
     progress.finish(runner.rows());
     for (const t of local) process.stdout.write(outcomeLine(t, dir));
     if (interrupted) {
@@ -206,6 +216,7 @@ function loadOrCreate(dir: StateDir, task: CodingTask, pool: string, source: str
     return state;
   }
   const generation = prev.task.metadata.generation ?? 1;
+  task = { ...task, spec: withPeople(task.spec, prev.people) };
   const changed = JSON.stringify(prev.task.spec) !== JSON.stringify(task.spec);
   if (changed) progress.message(`${name}: the spec changed since the last run (generation ${generation + 1})`);
   else progress.message(`${name}: resuming (${prev.status.phase ?? 'Pending'}, ${prev.stages.filter((s) => s.state === 'Finished').length} stage(s) finished)`);
@@ -245,6 +256,9 @@ function outcomeLine(t: LocalTask, dir: StateDir): string {
     const rel = relative(process.cwd(), t.repositoryUrl);
     const where = existsSync(t.repositoryUrl) ? ` in ${rel && !rel.startsWith('..') ? rel : t.repositoryUrl}` : '';
     return `${name}: ${s.message ?? 'succeeded'}; branch ${s.result?.branch ?? `autorun/${name}`}${s.result?.commit ? ` at ${s.result.commit.slice(0, 12)}` : ''}${where}\n`;
+  }
+  if (s.phase === 'NeedsInput') {
+    return `${name}: needs input (${s.reason ?? 'NeedsInput'}): ${s.message ?? ''}. To carry on, add to its manifest spec.escalation.grants (for example [{iterations: 2}]) and, if you like, spec.guidance (your hint), then run the same command again; it resumes where it stopped\n`;
   }
   if (s.phase === 'Failed') return `${name}: failed (${s.reason ?? 'Failed'}): ${s.message ?? ''}; transcripts in ${join(dir.taskDir(name), 'stages')}\n`;
   return `${name}: ${s.phase ?? 'Pending'}${s.message ? `: ${s.message}` : ''}\n`;

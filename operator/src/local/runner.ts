@@ -25,7 +25,7 @@ import { gpuLimit, gpusOf, roleSettings } from '../api/pool-roles.js';
 import { adoptStage, isStageProcess, readStageResult, spawnStage, transcriptTail, type StageExit, type StageHandle } from './stage-process.js';
 import type { LocalStage, StateDir, TaskState } from './state.js';
 
-const ACTIVE: readonly Phase[] = ['Coding', 'Running', 'Repairing', 'Accepting'];
+const ACTIVE: readonly Phase[] = ['Coding', 'Running', 'Repairing', 'Accepting', 'Publishing'];
 const KILL_GRACE_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -57,6 +57,8 @@ export interface RunnerOptions {
   progress: Progress;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
+  /** Keep running while a task waits in NeedsInput: someone can resume it (Slack controls). */
+  waitForPeople?: boolean;
   /** Called after a decision that changed the task's status or produced events (Slack). */
   onReport?: (t: LocalTask, events: { kind: 'Normal' | 'Warning'; reason: string; message: string }[]) => void;
 }
@@ -85,7 +87,9 @@ export class Runner {
         this.pass();
         this.render();
         if (this.stopping) break;
-        if (this.o.tasks.every((t) => isTerminal(t.state.status)) && this.live.size === 0) break;
+        // A task waiting for a person (escalation) has nothing left to run until its manifest grants more.
+        const waits = (t: LocalTask) => !this.o.waitForPeople && t.state.status.phase === 'NeedsInput';
+        if (this.o.tasks.every((t) => isTerminal(t.state.status) || waits(t)) && this.live.size === 0) break;
         await this.sleep(this.nextWake());
       }
       if (this.stopping) {
@@ -98,6 +102,11 @@ export class Runner {
       for (const t of this.o.tasks) this.o.dir.save(t.state);
     }
     return { interrupted: this.stopping };
+  }
+
+  /** Decide again now: a person changed a task (Slack controls). */
+  poke(): void {
+    this.wake();
   }
 
   /** Stops every stage process, records the state, and makes run() return. A second call kills at once. */
@@ -200,7 +209,9 @@ export class Runner {
     const pool = t.pool;
     const same = this.queueOrder().filter((o) => o.pool === pool);
     const holders = same.filter((o) => this.holdsSlot(o));
-    const waiting = same.filter((o) => !isTerminal(o.state.status) && !o.state.task.spec.suspend && !this.holdsSlot(o));
+    // As in the operator's admission: a task waiting for a person stands in line only once granted more.
+    const asking = (o: LocalTask) => o.state.status.phase === 'NeedsInput' && (o.state.status.observedGeneration ?? 0) >= (o.state.task.metadata.generation ?? 1);
+    const waiting = same.filter((o) => !isTerminal(o.state.status) && !o.state.task.spec.suspend && !asking(o) && !this.holdsSlot(o));
     const free = Math.max(0, (pool.spec.maxConcurrentTasks ?? 4) - holders.length);
     const idx = waiting.indexOf(t);
     const admitted = holders.includes(t) || (idx >= 0 && idx < free);

@@ -4,7 +4,11 @@
 // channel: calls run in the background, errors become one line on the terminal, and the run neither
 // waits for Slack nor fails because of it (it waits a bounded time at the end for the last update).
 import { redact } from '../util/secrets.js';
-import { createSlackApp, slackConfigFromEnv } from '../report/slack/app.js';
+import type { App } from '@slack/bolt';
+import { createSlackApp, isInteractive, slackConfigFromEnv, type SlackConfig } from '../report/slack/app.js';
+import { Access, parseAccess } from '../report/slack/access.js';
+import { registerControls } from '../report/slack/control.js';
+import { LocalControl } from './control.js';
 import { SlackReporter, type TaskEvent, type ThreadStore } from '../report/slack/reporter.js';
 import { summarize } from '../report/summary.js';
 import type { LocalTask } from './runner.js';
@@ -42,7 +46,29 @@ export class LocalSlack {
   private constructor(
     private readonly reporter: SlackReporter,
     private readonly secrets: readonly string[],
+    private readonly app: App,
+    private readonly cfg: SlackConfig,
+    private readonly tasks: LocalTask[],
+    private readonly dir: StateDir,
+    private readonly warn: (line: string) => void,
   ) {}
+
+  private started = false;
+
+  /** With SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP): take the controls; false otherwise. */
+  async startControls(changed: () => void): Promise<boolean> {
+    if (!isInteractive(this.cfg)) return false;
+    const access = new Access(parseAccess(this.cfg.access), this.app.client);
+    registerControls(this.app, { target: new LocalControl(this.tasks, this.dir, changed), access, channel: this.cfg.channel, onError: (err) => this.warn(`slack: ${redact((err as Error).message ?? String(err), this.secrets)}`) });
+    await this.app.start();
+    this.started = true;
+    return true;
+  }
+
+  async stopControls(): Promise<void> {
+    if (this.started) await this.app.stop().catch(() => undefined);
+    this.started = false;
+  }
 
   /** Undefined unless SLACK_BOT_TOKEN and SLACK_CHANNEL are set. */
   static fromEnv(env: NodeJS.ProcessEnv, tasks: LocalTask[], dir: StateDir, secrets: readonly string[], warn: (line: string) => void): LocalSlack | undefined {
@@ -55,7 +81,9 @@ export class LocalSlack {
       // Slack's errors name the method and the error code, never the token; redact anyway.
       warn(`slack: ${redact(err instanceof Error ? err.message : String(err), [cfg.token, ...secrets])} (the run goes on; further Slack errors are not shown)`);
     };
-    slack = new LocalSlack(new SlackReporter(createSlackApp(cfg), cfg.channel, new StateThreads(byKey, dir, cfg.channel), onError), [cfg.token, ...secrets]);
+    const app = createSlackApp(cfg);
+    const secretsAll = [cfg.token, ...(cfg.appToken ? [cfg.appToken] : []), ...(cfg.signingSecret ? [cfg.signingSecret] : []), ...secrets];
+    slack = new LocalSlack(new SlackReporter(app, cfg.channel, new StateThreads(byKey, dir, cfg.channel), onError, isInteractive(cfg)), secretsAll, app, cfg, tasks, dir, warn);
     return slack;
   }
 

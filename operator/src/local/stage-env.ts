@@ -1,7 +1,7 @@
 // What a local stage process gets: the agent context (the same AgentContext the operator puts in a
 // Pod, through the same contextToEnv mapping), GPU devices, and only the secrets its role may hold.
 import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '../agent/context.js';
-import { vertexEnv } from '../agent/credentials.js';
+import { PR_TOKEN_ENV, vertexEnv } from '../agent/credentials.js';
 import { scrubEnv } from '../util/secrets.js';
 import { resolve } from 'node:path';
 import { SANDBOX_HIDE_ENV } from '../agent/sandbox.js';
@@ -58,6 +58,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
     previousAttempts: i.context.previousAttempts,
     flaggedTests: i.context.flaggedTests,
     freshStart: i.context.freshStart,
+    guidance: i.context.guidance,
     // After hidden acceptance tests failed, no report: nothing of them may reach a model.
     failureReportPath: role === 'repair' && !i.context.hiddenFailures ? i.failureReportPath : undefined,
     test: {
@@ -73,6 +74,10 @@ export function agentContext(i: StageEnvInput): AgentContext {
     terminationPath: i.files.result,
     reportPath: EXECUTES_GENERATED_CODE.includes(role) ? i.files.report : undefined,
   };
+  const pr = spec.repository?.pullRequest;
+  if (role === 'publish' && pr && i.context.pullRequest) {
+    ctx.pullRequest = { provider: pr.provider, apiURL: pr.apiURL, repository: pr.repository, draft: pr.draft ?? false, ...i.context.pullRequest };
+  }
   return ctx;
 }
 
@@ -87,6 +92,10 @@ export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.e
   // SLACK_*: `autorun run` reports to Slack itself; no agent needs the bot token.
   let env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(parent).filter(([k]) => !contextVars.has(k) && !k.startsWith('SLACK_')));
   if (EXECUTES_GENERATED_CODE.includes(i.key.role)) env = scrubEnv(env);
+  // AUTORUN_PR_TOKEN is the publish stage's alone, as its Secret is in the cluster. GITHUB_TOKEN and
+  // GITLAB_TOKEN stay where they were (a git credential helper may push with them); the run and
+  // acceptance stages lose them with every other secret above.
+  if (i.key.role !== 'publish') delete env[PR_TOKEN_ENV];
   const settings = roleSettings(i.pool, i.key.role);
   for (const e of settings.env) if (e.value !== undefined) env[e.name] = e.value;
   if (settings.llm) Object.assign(env, vertexEnv(i.pool.spec.model));

@@ -38,6 +38,28 @@ export interface TaskState {
   updatedAt: string;
   /** The task's Slack thread (its first message), so a resumed run posts to the same thread. */
   slack?: { channel: string; ts: string };
+  /**
+   * What people changed from Slack (the local tier's patch of the task): applied over the
+   * manifest's spec on every load, so a resumed run keeps it.
+   */
+  people?: PeopleSpec;
+}
+
+export interface PeopleSpec {
+  suspend?: boolean;
+  stop?: boolean;
+  guidance?: string[];
+  grants?: { iterations: number; by?: string }[];
+}
+
+/** The manifest's spec with what people changed from Slack on top. */
+export function withPeople(spec: CodingTask['spec'], people: PeopleSpec | undefined): CodingTask['spec'] {
+  if (!people) return spec;
+  const { grants, guidance, ...rest } = people;
+  const out: Record<string, unknown> = { ...spec, ...rest };
+  if (guidance?.length) out.guidance = [...(spec.guidance ?? []), ...guidance];
+  if (grants?.length) out.escalation = { ...spec.escalation, grants: [...(spec.escalation?.grants ?? []), ...grants] };
+  return out as unknown as CodingTask['spec'];
 }
 
 export interface StageFiles {

@@ -31,7 +31,9 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(holder ? `\na run is in progress (pid ${holder.pid}, started ${holder.startedAt})\n` : '\nno run in progress\n');
   for (const s of states) {
     const r = s.status.result;
-    if (s.status.phase === 'Succeeded' && r?.branch) process.stdout.write(`${s.task.metadata.name}: branch ${r.branch}${r.commit ? ` at ${r.commit.slice(0, 12)}` : ''}\n`);
+    if (s.status.phase === 'Succeeded' && r?.branch) {
+      process.stdout.write(`${s.task.metadata.name}: branch ${r.branch}${r.commit ? ` at ${r.commit.slice(0, 12)}` : ''}${r.pullRequestURL ? `, pull request ${r.pullRequestURL}` : ''}\n`);
+    }
     else if (s.status.phase === 'Failed' && s.status.message) process.stdout.write(`${s.task.metadata.name}: ${s.status.message}\n`);
   }
   return 0;

@@ -16,9 +16,12 @@ export interface TaskSummary {
   cost?: string;
   branch?: string;
   commit?: string;
+  pullRequestURL?: string;
+  /** A Slack user group to mention when the task needs input (spec.escalation.notifyUserGroup). */
+  notifyUserGroup?: string;
 }
 
-export function summarize(namespace: string, name: string, goal: string, status: CodingTaskStatus | undefined): TaskSummary {
+export function summarize(namespace: string, name: string, goal: string, status: CodingTaskStatus | undefined, notifyUserGroup?: string): TaskSummary {
   return {
     namespace,
     name,
@@ -31,5 +34,7 @@ export function summarize(namespace: string, name: string, goal: string, status:
     cost: status?.cost?.summary,
     branch: status?.result?.branch,
     commit: status?.result?.commit,
+    pullRequestURL: status?.result?.pullRequestURL,
+    ...(notifyUserGroup ? { notifyUserGroup } : {}),
   };
 }

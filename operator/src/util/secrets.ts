@@ -32,7 +32,7 @@ export function redact(text: string, secrets: readonly string[]): string {
 
 // Token shapes that must never be posted even if a user pastes one into a goal or an agent echoes
 // one: Anthropic, Slack, GitHub and Google API keys.
-const TOKEN_SHAPES = [/sk-ant-[A-Za-z0-9_-]{8,}/g, /xox[abprs]-[A-Za-z0-9-]{8,}/g, /gh[pousr]_[A-Za-z0-9]{20,}/g, /AIza[0-9A-Za-z_-]{30,}/g];
+const TOKEN_SHAPES = [/sk-ant-[A-Za-z0-9_-]{8,}/g, /glpat-[A-Za-z0-9_-]{20,}/g, /xox[abprs]-[A-Za-z0-9-]{8,}/g, /gh[pousr]_[A-Za-z0-9]{20,}/g, /AIza[0-9A-Za-z_-]{30,}/g];
 
 /** Redacts anything shaped like a known token, for text whose secrets are not known by value. */
 export function redactTokenShapes(text: string): string {

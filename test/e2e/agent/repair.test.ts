@@ -1,5 +1,5 @@
 // A repair stage after earlier repairs failed, facing a test that contradicts the goal: the agent
-// process gets the previous attempts' summaries and the real pytest report in its prompt, flags the
+// process gets the previous attempts' summaries, people's guidance and the real pytest report in its prompt, flags the
 // test through its flag_test tool instead of bending the code, and reports that with no new commit.
 import { join } from 'node:path';
 import { messagesText, startFakeAnthropic, systemText, text, toolResults, toolUse } from '../../fakes/anthropic-server.js';
@@ -18,6 +18,7 @@ const PREVIOUS = [
   'a1b2c3d4: returned "Fizz" for 15 by checking 3 first; test_three broke',
   'e5f6a7b8: special-cased fizzbuzz(15); the tests still expect "Fizz"',
 ];
+const GUIDANCE = ['the goal is right, the 15 test is not', 'do not special-case 15'];
 const REASON = 'the goal says multiples of both 3 and 5 give "FizzBuzz"; this test expects "Fizz" for 15';
 
 function model(req: RecordedRequest): FakeReply {
@@ -46,7 +47,7 @@ test('repair with previous attempts flags a wrong test: flaggedTests in the resu
   const refs = (): string => git(dir, '--git-dir', remote, 'for-each-ref', '--format=%(refname) %(objectname)');
   const refsBefore = refs();
 
-  const ctx = baseContext(dir, 'repair', { iteration: 4, failureReportPath: reportPath, failing: run.result.tests!.failing, previousAttempts: PREVIOUS });
+  const ctx = baseContext(dir, 'repair', { iteration: 4, failureReportPath: reportPath, failing: run.result.tests!.failing, previousAttempts: PREVIOUS, guidance: GUIDANCE });
   const repair = await runAgent(dir, ctx, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url });
   if (repair.result.outcome !== 'Succeeded') process.stderr.write(repair.stdout + repair.stderr);
 
@@ -57,6 +58,8 @@ test('repair with previous attempts flags a wrong test: flaggedTests in the resu
   expect(prompt).toMatch(/Failure report of the last run:\nCommand: .*pytest[\s\S]*assert 'FizzBuzz' == 'Fizz'/);
   expect(prompt).toContain(`Previous repair attempts (they did not fix everything; try something different where they failed):\n1. ${PREVIOUS[0]}\n2. ${PREVIOUS[1]}`);
   expect(prompt.indexOf('Failure report of the last run:')).toBeLessThan(prompt.indexOf('Previous repair attempts'));
+  // A person's hints (spec.guidance: a Slack thread reply, kubectl patch) reach the model, newest last.
+  expect(prompt).toContain(`Guidance from the people watching this task (follow it; the newest wins where two disagree):\n- ${GUIDANCE[0]}\n- ${GUIDANCE[1]}`);
   expect(systemText(fake.requests[0]!)).toContain('call flag_test with its name and the reason');
   expect((fake.requests[0]!.body.tools ?? []).map((t) => t.name)).toContain('flag_test');
   expect(toolResults(fake.requests[1]!)[0]).toMatchObject({ content: `flagged ${WRONG_TEST}` });

@@ -36,6 +36,30 @@ describe('helm chart', () => {
     expect(out).toContain('0 chart(s) failed');
   });
 
+  it('renders the Slack controls: Socket Mode takes the app token, HTTP the signing secret and a Service; SLACK_ACCESS from values', async () => {
+    type Env = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } };
+    const render = async (...set: string[]) => {
+      const docs = parseAllDocuments(await helm(['template', 'autorun', chart, '-n', 'autorun', '--set', 'slack.enabled=true', '--set', 'slack.channel=C1', ...set.flatMap((s) => ['--set', s])]))
+        .map((d) => d.toJS() as Obj)
+        .filter(Boolean);
+      const c = (docs.find((d) => d.kind === 'Deployment')!.spec as { template: { spec: { containers: { env: Env[]; ports: { name: string }[] }[] } } }).template.spec.containers[0]!;
+      return { docs, env: Object.fromEntries(c.env.map((e) => [e.name, e])), ports: c.ports.map((p) => p.name) };
+    };
+    const socket = await render('slack.interactivity=socket', 'slack.access.users.UALICE[0]=team-a');
+    expect(socket.env.SLACK_APP_TOKEN!.valueFrom).toEqual({ secretKeyRef: { name: 'slack', key: 'app-token' } });
+    expect(JSON.parse(socket.env.SLACK_ACCESS!.value!)).toEqual({ users: { UALICE: ['team-a'] } });
+    expect(socket.env.SLACK_SIGNING_SECRET).toBeUndefined();
+    expect(socket.docs.some((d) => d.kind === 'Service' && d.metadata.name === 'autorun-autorun-slack')).toBe(false);
+    const http = await render('slack.interactivity=http');
+    expect(http.env.SLACK_SIGNING_SECRET!.valueFrom).toEqual({ secretKeyRef: { name: 'slack', key: 'signing-secret' } });
+    expect(http.env.SLACK_EVENTS_PORT!.value).toBe('3000');
+    expect(http.ports).toContain('slack-events');
+    expect(http.docs.some((d) => d.kind === 'Service' && d.metadata.name === 'autorun-autorun-slack')).toBe(true);
+    const postOnly = await render();
+    expect(Object.keys(postOnly.env).filter((k) => k.startsWith('SLACK_')).sort()).toEqual(['SLACK_BOT_TOKEN', 'SLACK_CHANNEL']);
+    await expect(render('slack.interactivity=websocket')).rejects.toThrow(/slack.interactivity must be "socket", "http" or empty/);
+  });
+
   it('renders a two-replica leader-elected operator, least-privilege RBAC and the stage Pods\' egress settings', async () => {
     const docs = parseAllDocuments(await helm(['template', 'autorun', chart, '-n', 'autorun', '--set', 'watchNamespace=team-a', '--set', 'networkPolicy.gitEgressCIDRs={10.1.0.0/16,10.2.0.0/16}']))
       .map((d) => d.toJS() as Obj)

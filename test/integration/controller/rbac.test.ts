@@ -3,7 +3,8 @@
 // ServiceAccount bound to OPERATOR_RULES, asks for while it goes through everything it does: leader
 // election, informers, stage Pods and their hand-off (a run Pod's log, a report ConfigMap in the way
 // of an earlier task's), a task stopped at its cost limit (its live Pod deleted), Events, status,
-// the Slack thread annotation, and a NetworkPolicy edited by hand. Every (group, resource, verb) it
+// the Slack thread annotation, Slack's controls over Socket Mode (a thread reply as guidance: a read
+// and a patch of the task; /autorun new: a create), and a NetworkPolicy edited by hand. Every (group, resource, verb) it
 // used must be granted, none refused, and none granted that it never used.
 import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
@@ -38,7 +39,9 @@ beforeAll(async () => {
   slack = new FakeSlack();
   const url = await slack.start();
   await bed.startAgents();
-  await bed.startOperator({ slack: { token: slack.validToken, channel: 'C0RBAC', slackApiUrl: url, retries: 1 } });
+  const access = JSON.stringify({ users: { UALICE: [bed.ns] } });
+  await bed.startOperator({ slack: { token: slack.validToken, appToken: slack.validAppToken, channel: 'C0RBAC', slackApiUrl: url, retries: 1, access } });
+  await slack.connected();
 });
 
 afterAll(async () => {
@@ -77,7 +80,31 @@ test('every call the operator makes is granted, and every grant is called', asyn
   const np = await net.readNamespacedNetworkPolicy({ namespace: ns, name: runPolicyName('default') });
   await net.replaceNamespacedNetworkPolicy({ namespace: ns, name: runPolicyName('default'), body: { ...np, spec: { ...np.spec!, egress: [{}] } } });
   await eventually(async () => JSON.stringify((await net.readNamespacedNetworkPolicy({ namespace: ns, name: runPolicyName('default') })).spec) === JSON.stringify(np.spec) || false);
-  await eventually(async () => !!(await getTask(ns, 'audit')).metadata.annotations?.['autorun.dev/slack-thread'] || false);
+  const ts = await eventually(async () => (await getTask(ns, 'audit')).metadata.annotations?.['autorun.dev/slack-thread'] ?? false);
+  // Slack's controls: a thread reply is guidance (get, then patch with the resourceVersion); /autorun new creates a task.
+  await slack.deliver('events_api', {
+    type: 'event_callback',
+    team_id: 'T1',
+    api_app_id: 'A0RBAC',
+    event_id: 'EvRBAC1',
+    event_time: Math.floor(Date.now() / 1000),
+    event: { type: 'message', channel: 'C0RBAC', channel_type: 'channel', user: 'UALICE', text: 'keep it pure', ts: `${Date.now() / 1000}`, thread_ts: ts },
+  });
+  await eventually(async () => (await getTask(ns, 'audit')).spec.guidance?.some((g) => g === 'keep it pure') || false);
+  scripts.set('from-slack', () => ({ leave: true }));
+  const made = await slack.deliver('slash_commands', {
+    command: '/autorun',
+    text: 'new goal="Implement leap(year) in leap.py" name=from-slack',
+    user_id: 'UALICE',
+    user_name: 'alice',
+    channel_id: 'C0RBAC',
+    team_id: 'T1',
+    trigger_id: 'trigger-rbac',
+    response_url: 'http://127.0.0.1:9/unused',
+    api_app_id: 'A0RBAC',
+    token: 'verification-token',
+  });
+  expect(String(made.text)).toBe(`Created *${ns}/from-slack*; its thread follows in this channel.`);
   // Stopping releases the Lease (its last update).
   await bed.operator!.stop();
 

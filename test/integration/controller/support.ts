@@ -12,6 +12,7 @@ import { AGENT_CONTAINER } from '../../../operator/src/controller/pods/build.js'
 import { ATTEMPT_LABEL, ITERATION_LABEL, ROLE_LABEL, TASK_LABEL } from '../../../operator/src/controller/pods/labels.js';
 import { createLogger } from '../../../operator/src/util/log.js';
 import { completePod, failPod, oomKillPod, waitForPod } from '../../harness/kubelet.js';
+import { runContainer, type ContainerRun } from '../../harness/container-process.js';
 import { clusterInfo, createTestNamespace, deleteNamespace, eventually, kube, kubeConfig, statusCode } from '../../harness/kube.js';
 import { GPU_TOLERATION, L4_SELECTOR, createL4Nodes, deleteNodes, isolation, l4Node, waitNodesSchedulable } from '../../harness/nodes.js';
 
@@ -122,6 +123,7 @@ export interface TaskOptions {
   maxCostUSD?: string;
   acceptance?: boolean;
   pool?: string;
+  repository?: CodingTask['spec']['repository'];
   /** More spec.test.acceptance fields (a hint). */
   acceptanceHint?: string;
 }
@@ -135,6 +137,7 @@ export async function createTask(namespace: string, name: string, o: TaskOptions
       pool: o.pool ?? 'default',
       goal: 'Implement fizzbuzz(n) in fizzbuzz.py returning Fizz, Buzz, FizzBuzz or the number as a string.',
       language: 'python',
+      ...(o.repository ? { repository: o.repository } : {}),
       test: { command: 'pytest -q', ...(o.acceptance ? { acceptance: { configMapRef: { name: `${name}-acceptance` }, ...(o.acceptanceHint ? { hint: o.acceptanceHint } : {}) } } : {}) },
       limits: { maxIterations: o.maxIterations ?? 5, maxCostUSD: o.maxCostUSD ?? '5', timeout: '2h' },
     },
@@ -248,6 +251,8 @@ export interface StagePod {
 export type Ending =
   /** delayMs: how long the agent works once its Pod runs; until: it finishes no sooner than this settles. */
   | { result: StageResult; delayMs?: number; until?: Promise<unknown> }
+  /** Run the Pod's agent container as a process (harness/container-process.ts) and report its message. */
+  | { exec: true }
   | { oom: true }
   | { crash: number }
   /** Leave the Pod running (Pending or Running) until the test acts. */
@@ -268,6 +273,8 @@ export function success(stage: StagePod, costUSD = 0.01): StageResult {
     case 'run':
     case 'acceptance':
       return { role: stage.role, outcome: 'Succeeded', commit, summary: '10 passed', tests: { passed: 10, failed: 0, total: 10, failing: [] } };
+    case 'publish':
+      return { role: 'publish', outcome: 'Succeeded', summary: 'opened pull request #1', pullRequestURL: `https://github.com/example/repo/pull/1` };
   }
 }
 
@@ -298,6 +305,8 @@ export class Agents {
    */
   readonly finishSeenAt = new Map<string, number>();
   readonly errors: string[] = [];
+  /** What the containers run as processes ({ exec: true }) printed, by Pod name. */
+  readonly runs = new Map<string, ContainerRun>();
   /** Most GPU-holding (run, acceptance) Pods alive at once, as the agents saw them. */
   maxLiveGpuPods = 0;
   private readonly informer: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
@@ -391,6 +400,14 @@ export class Agents {
     const opts = { container: AGENT_CONTAINER, timeoutMs: 60_000 };
     if ('oom' in ending) return oomKillPod(this.namespace, stage.name, opts);
     if ('crash' in ending) return failPod(this.namespace, stage.name, { ...opts, exitCode: ending.crash });
+    if ('exec' in ending) {
+      return waitForPod(this.namespace, stage.name, (p) => p.status?.phase === 'Running', opts.timeoutMs)
+        .then(() => runContainer(stage.pod, AGENT_CONTAINER))
+        .then((run) => {
+          this.runs.set(stage.name, run);
+          return completePod(this.namespace, stage.name, { ...opts, exitCode: run.exitCode ?? 137, terminationMessage: run.terminationMessage });
+        });
+    }
     // The agent exits 0 whatever the outcome: the result is in the message, not the exit code.
     if (ending.delayMs || ending.until) {
       const delay = ending.delayMs ?? 0;

@@ -75,7 +75,7 @@ describe('kubectl get', () => {
     expect(row![5]).toMatch(/^\d+s$/);
 
     const [wideHeader, wideRow] = table(await kubectlOk(['get', 'codingtasks', 'fizzbuzz', '-n', ns, '-o', 'wide']));
-    expect(wideHeader).toEqual(['NAME', 'PHASE', 'ITER', 'TESTS', 'COST', 'AGE', 'REASON']);
+    expect(wideHeader).toEqual(['NAME', 'PHASE', 'ITER', 'TESTS', 'COST', 'AGE', 'REASON', 'PR']);
     expect(wideRow![6]).toBe('TestsFailing');
   }, TIMEOUT);
 

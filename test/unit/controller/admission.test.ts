@@ -113,6 +113,20 @@ describe('computeAdmission: slots', () => {
     expect([a.activeTasks, a.queuedTasks]).toEqual([1, 0]);
   });
 
+  it('a task in NeedsInput holds no slot and waits for nothing until a grant changes its spec', () => {
+    const asking = { ...mkTask('asking', { phase: 'NeedsInput', created: 0 }) };
+    asking.metadata.generation = 1;
+    asking.status = { ...asking.status, observedGeneration: 1 };
+    const q = mkTask('q', { created: 5 });
+    const a = computeAdmission(pool({ maxConcurrentTasks: 1 }), [asking, q], []);
+    expect(admitted(a)).toEqual(['q']);
+    expect(positions(a)).toEqual({});
+    const granted = { ...asking, metadata: { ...asking.metadata, generation: 2 } };
+    const b = computeAdmission(pool({ maxConcurrentTasks: 1 }), [granted, q], []);
+    expect(admitted(b)).toEqual(['asking']);
+    expect(positions(b)).toEqual({ q: 1 });
+  });
+
   it('a resumed task (phase Suspended, suspend false) gets back in line', () => {
     const a = computeAdmission(pool({ maxConcurrentTasks: 1 }), [mkTask('busy', { phase: 'Running' }), mkTask('resumed', { phase: 'Suspended', created: 0 })], []);
     expect(positions(a)).toEqual({ resumed: 1 });

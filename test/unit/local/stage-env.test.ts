@@ -60,6 +60,20 @@ describe('stageEnv', () => {
     expect(env[STAGE_MARKER_ENV]).toBe('m');
   });
 
+  test('only the publish stage gets AUTORUN_PR_TOKEN, with where and what to open; run stages no token at all', () => {
+    const tokens = { ...parent, AUTORUN_PR_TOKEN: 'ghp_pr0123456789abcdef0123456789', GITLAB_TOKEN: 'glpat-0123456789abcdefghij' };
+    for (const role of ['code', 'repair'] as const) expect(stageEnv(input(role), tokens).AUTORUN_PR_TOKEN).toBeUndefined();
+    for (const role of ['run', 'acceptance'] as const) {
+      const env = stageEnv(input(role), tokens);
+      expect(['AUTORUN_PR_TOKEN', 'GITHUB_TOKEN', 'GITLAB_TOKEN'].filter((k) => k in env)).toEqual([]);
+    }
+    const t = task({ repository: { url: '/srv/fizzbuzz.git', pullRequest: { provider: 'github', repository: 'acme/fizzbuzz', apiURL: 'http://127.0.0.1:9' } } });
+    const env = stageEnv({ ...input('code'), task: t, key: { iteration: 2, role: 'publish', attempt: 0 }, context: { pullRequest: { title: 'T', body: 'B' } } }, tokens);
+    expect(env.AUTORUN_PR_TOKEN).toBe(tokens.AUTORUN_PR_TOKEN);
+    expect(env.GITHUB_TOKEN).toBe(parent.GITHUB_TOKEN);
+    expect(contextFromEnv(env).pullRequest).toEqual({ provider: 'github', repository: 'acme/fizzbuzz', apiURL: 'http://127.0.0.1:9', draft: false, title: 'T', body: 'B' });
+  });
+
   test('every stage\'s command sandbox covers the state directory (the sibling stages and other tasks)', () => {
     for (const role of ['code', 'run'] as const) expect(stageEnv(input(role, { stateRoot: '/state' }), parent).AUTORUN_SANDBOX_HIDE).toBe('/state');
     expect(stageEnv(input('code'), parent).AUTORUN_SANDBOX_HIDE).toBeUndefined();

@@ -1,5 +1,5 @@
 import type { AgentContext } from '../context.js';
-import { workspaceRules } from './common.js';
+import { guidanceSection, workspaceRules } from './common.js';
 import type { Prompt } from './common.js';
 
 export function codePrompt(ctx: AgentContext, tools: string): Prompt {
@@ -7,5 +7,6 @@ export function codePrompt(ctx: AgentContext, tools: string): Prompt {
   const fresh = ctx.freshStart
     ? '\n\nEarlier attempts stalled, so you start again from the goal. The tests written for this goal are in the workspace: read them to see what is expected, and write the implementation afresh.'
     : '';
-  return { system, prompt: `Goal:\n${ctx.goal}${fresh}\n\nImplement it now.` };
+  const guidance = ctx.freshStart && ctx.guidance?.length ? `\n\n${guidanceSection(ctx.guidance)}` : '';
+  return { system, prompt: `Goal:\n${ctx.goal}${fresh}${guidance}\n\nImplement it now.` };
 }

@@ -18,3 +18,8 @@ export const TEST_LAYOUT: Record<AgentContext['language'], string> = {
 export function workspaceRules(tools: string): string {
   return `You work in a git repository checked out in your workspace; the agent program commits and pushes your changes when you finish, so do not run git yourself. Use the tools (${tools}) with paths relative to the workspace root. When you are done, reply with one short line summarising what you did (it becomes the stage summary), and stop.`;
 }
+
+/** People's hints (spec.guidance, from Slack or kubectl): the newest last, which wins a conflict. */
+export function guidanceSection(guidance: readonly string[]): string {
+  return `Guidance from the people watching this task (follow it; the newest wins where two disagree):\n${guidance.map((g) => `- ${g.replace(/\s*\n\s*/g, ' ')}`).join('\n')}`;
+}

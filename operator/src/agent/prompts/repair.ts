@@ -1,5 +1,5 @@
 import type { AgentContext } from '../context.js';
-import { workspaceRules } from './common.js';
+import { guidanceSection, workspaceRules } from './common.js';
 import type { Prompt } from './common.js';
 
 /** Most characters of the failure report put in the prompt; the model can run the tests for more. */
@@ -28,6 +28,7 @@ export function repairPrompt(ctx: AgentContext, tools: string, report: string | 
     if (ctx.acceptanceHint) parts.push(`Hint from the task's author:\n${ctx.acceptanceHint}`);
   }
   if (report && ctx.hiddenFailed === undefined) parts.push(`Failure report of the last run:\n${report.length > REPORT_IN_PROMPT ? report.slice(0, REPORT_IN_PROMPT) + '\n[report truncated]' : report}`);
+  if (ctx.guidance?.length) parts.push(guidanceSection(ctx.guidance));
   if (ctx.previousAttempts?.length) parts.push(`Previous repair attempts (they did not fix everything; try something different where they failed):\n${ctx.previousAttempts.map((a, i) => `${i + 1}. ${a}`).join('\n')}`);
   parts.push('Fix the implementation now.');
   return { system, prompt: parts.join('\n\n') };

@@ -45,6 +45,40 @@ export interface CodingTaskSpec {
        */
       key?: string;
     };
+    /**
+     * Open a pull request (GitHub) or merge request (GitLab) from the task branch into baseRef when the tests pass; a request already open for the branch is updated, not duplicated. A publish stage does it, the only stage that holds credentialsSecretRef.
+     */
+    pullRequest?: {
+      /**
+       * github or gitlab.
+       */
+      provider: "github" | "gitlab";
+      /**
+       * API base URL for GitHub Enterprise (https://HOST/api/v3) or a self-managed GitLab (https://HOST). Defaults to https://api.github.com or https://gitlab.com.
+       */
+      apiURL?: string;
+      /**
+       * owner/name on GitHub, the project path (group/subgroup/name) on GitLab. Derived from spec.repository.url when unset.
+       */
+      repository?: string;
+      /**
+       * Open the request as a draft.
+       */
+      draft?: boolean;
+      /**
+       * Secret holding an API token that may open pull requests. Mounted into the publish stage's Pod only, never into a stage that runs code. In the local tier the token comes from AUTORUN_PR_TOKEN, GITHUB_TOKEN or GITLAB_TOKEN.
+       */
+      credentialsSecretRef?: {
+        /**
+         * Name of the Secret in the task's namespace.
+         */
+        name: string;
+        /**
+         * Key in the Secret holding the token.
+         */
+        key?: string;
+      };
+    };
   };
   /**
    * How the tests are run and judged.
@@ -110,6 +144,742 @@ export interface CodingTaskSpec {
    * Pause the task: running stages finish but no new stage starts until it is set back to false. A suspended task does not hold a pool slot.
    */
   suspend?: boolean;
+  /**
+   * Stop the task for good: its stages are stopped and it ends Failed with reason Stopped. Slack's Stop button sets it.
+   */
+  stop?: boolean;
+  /**
+   * Ask a person instead of giving up: a task that would end Failed with reason Stalled or MaxIterations waits in phase NeedsInput instead (no stage runs, no pool slot held, no cost accrues; spec.limits.timeout still applies) until a grant resumes it.
+   */
+  escalation?: {
+    /**
+     * Wait in NeedsInput instead of failing on Stalled or MaxIterations.
+     */
+    enabled?: boolean;
+    /**
+     * A Slack user group ID (S…) mentioned in the task's thread when it needs input.
+     */
+    notifyUserGroup?: string;
+    /**
+     * Resumes given by people (Slack, kubectl patch), oldest first. Each grant adds its iterations to spec.limits.maxIterations and lets the loop carry on past one stall; add spec.guidance with it to tell the agents what to do differently.
+     *
+     * @maxItems 10
+     *
+     * Items: One resume by a person.
+     */
+    grants?:
+      | []
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ]
+      | [
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          },
+          {
+            /**
+             * Extra iterations granted.
+             */
+            iterations: number;
+            /**
+             * Who granted them (a Slack user, a kubectl user).
+             */
+            by?: string;
+          }
+        ];
+  };
+  /**
+   * Hints from people (a Slack thread reply, kubectl patch), oldest first. Every later repair stage, and the code stage of a fresh start, receives them with the failure report.
+   *
+   * @maxItems 20
+   *
+   * Items: One hint, in plain language.
+   */
+  guidance?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
 }
 
 /**
@@ -124,7 +894,17 @@ export interface CodingTaskStatus {
    * One-word summary of where the task is; conditions carry the detail.
    */
   phase?:
-    "Pending" | "Queued" | "Coding" | "Running" | "Repairing" | "Accepting" | "Suspended" | "Succeeded" | "Failed";
+    | "Pending"
+    | "Queued"
+    | "Coding"
+    | "Running"
+    | "Repairing"
+    | "Accepting"
+    | "Publishing"
+    | "Suspended"
+    | "NeedsInput"
+    | "Succeeded"
+    | "Failed";
   /**
    * Machine-readable reason for the phase, for example Stalled or CostLimit.
    */
@@ -134,7 +914,7 @@ export interface CodingTaskStatus {
    */
   message?: string;
   /**
-   * Standard conditions. Types are Ready, Progressing, Succeeded, Failed, PoolReady and Schedulable.
+   * Standard conditions. Types are Ready, Progressing, Succeeded, Failed, PoolReady, Schedulable and NeedsInput.
    */
   conditions?: CodingTaskCondition[];
   /**
@@ -227,6 +1007,10 @@ export interface CodingTaskStatus {
      * Commit whose tests passed.
      */
     commit?: string;
+    /**
+     * The pull (or merge) request carrying the result.
+     */
+    pullRequestURL?: string;
   };
 }
 /**
@@ -273,7 +1057,7 @@ export interface StageStatus {
   /**
    * The agent role.
    */
-  role: "code" | "test" | "run" | "repair" | "acceptance";
+  role: "code" | "test" | "run" | "repair" | "acceptance" | "publish";
   /**
    * Retry number after infrastructure failures, from 0.
    */
@@ -351,6 +1135,10 @@ export interface StageStatus {
    * GPU-seconds this stage held.
    */
   gpuSeconds?: number;
+  /**
+   * The pull request a publish stage opened or updated.
+   */
+  pullRequestURL?: string;
   /**
    * Model input tokens.
    */

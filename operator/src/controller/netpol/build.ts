@@ -6,9 +6,10 @@
 //   stage Pod is never without a policy, even after its pool's allowances were collected (the pool
 //   deleted while its tasks' Pods still run): it then reaches nothing. Left behind on uninstall; it
 //   selects stage Pods only.
-// - `autorun-<pool>-run` (owned by the pool): run and acceptance Pods may reach DNS (the cluster's
-//   resolver) and the git host, on git's ports. Their checkout init container clones; the test
-//   container holds no credential, and a NetworkPolicy covers the whole Pod.
+// - `autorun-<pool>-run` (owned by the pool): run, acceptance and publish Pods may reach DNS (the
+//   cluster's resolver) and the git host, on git's ports. The run roles' checkout init container
+//   clones; the test container holds no credential, and a NetworkPolicy covers the whole Pod. publish
+//   calls the git host's pull-request API (GitHub's or GitLab's REST API, HTTPS on 443) and no model.
 // - `autorun-<pool>-agents` (owned by the pool): code, test and repair reach DNS, the git host and
 //   the model endpoint (443, or the port of the pool's baseURL).
 // No rule reaches the link-local range (the metadata server, 169.254.169.254), except for the LLM
@@ -132,7 +133,7 @@ export function baselinePolicy(namespace: string): V1NetworkPolicy {
   };
 }
 
-/** The pool's two allowances: run and acceptance Pods, and the LLM roles' Pods. */
+/** The pool's two allowances: run, acceptance and publish Pods (the git host only), and the LLM roles' Pods. */
 export function poolPolicies(pool: AgentPool, cfg: EgressConfig): V1NetworkPolicy[] {
   const { namespace, uid } = pool.metadata;
   if (!uid) throw new Error(`AgentPool ${namespace ?? ''}/${pool.metadata.name} has no metadata.uid`);
@@ -150,7 +151,7 @@ export function poolPolicies(pool: AgentPool, cfg: EgressConfig): V1NetworkPolic
     spec: { podSelector: selector(roles), policyTypes: ['Ingress', 'Egress'], egress },
   });
   return [
-    policy(runPolicyName(pool.metadata.name), 'run', ['run', 'acceptance'], [dnsRule(cfg), gitRule(cfg)]),
+    policy(runPolicyName(pool.metadata.name), 'run', ['run', 'acceptance', 'publish'], [dnsRule(cfg), gitRule(cfg)]),
     policy(agentsPolicyName(pool.metadata.name), 'agents', ['code', 'test', 'repair'], [dnsRule(cfg), gitRule(cfg), ...model]),
   ];
 }

@@ -9,9 +9,11 @@
 //   and copies the agent program into another emptyDir (Tekton's entrypoint pattern); the main
 //   container, the project's toolchain image, runs that copy with no secret, no service-account
 //   token, non-root, read-only root, no capabilities, seccomp RuntimeDefault.
+// - publish: one container, the agent image, holding only the pull-request token
+//   (spec.repository.pullRequest.credentialsSecretRef): no git token, no model key, no workspace.
 import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1SecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { contextToEnv } from '../../agent/context.js';
-import { MODEL_API_KEY_FILE_ENV, vertexEnv } from '../../agent/credentials.js';
+import { MODEL_API_KEY_FILE_ENV, PR_TOKEN_ENV, vertexEnv } from '../../agent/credentials.js';
 import { SANDBOX_ENV } from '../../agent/sandbox.js';
 import type { AgentContext } from '../../agent/context.js';
 import type { AgentPool, CodingTask } from '../../api/types.js';
@@ -138,6 +140,7 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
     previousAttempts: context.previousAttempts,
     flaggedTests: context.flaggedTests,
     freshStart: context.freshStart,
+    guidance: context.guidance,
     test: {
       command: spec.test?.command,
       timeoutSeconds: spec.test?.timeoutSeconds ?? 600,
@@ -157,11 +160,20 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
     if (spec.test?.acceptance) ctx.test!.acceptanceDir = ACCEPTANCE_DIR;
     ctx.test!.acceptanceCommand = spec.test?.acceptance?.command;
   }
+  const pr = repo?.pullRequest;
+  if (key.role === 'publish' && pr && context.pullRequest) {
+    ctx.pullRequest = { provider: pr.provider, apiURL: pr.apiURL, repository: pr.repository, draft: pr.draft ?? false, ...context.pullRequest };
+  }
   return contextToEnv(ctx as AgentContext);
 }
 
 function secretEnv(name: string, secret: string, key: string): V1EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: secret, key } } };
+}
+
+function pullRequestTokenEnv(task: CodingTask): V1EnvVar[] {
+  const ref = task.spec.repository?.pullRequest?.credentialsSecretRef;
+  return ref ? [secretEnv(PR_TOKEN_ENV, ref.name, ref.key ?? GIT_TOKEN_DEFAULT_KEY)] : [];
 }
 
 function gitTokenEnv(task: CodingTask): V1EnvVar[] {
@@ -252,7 +264,20 @@ export function buildStagePod(input: StagePodInput): V1Pod {
   const containers: V1Container[] = [];
   const initContainers: V1Container[] = [];
 
-  if (s.llm) {
+  if (key.role === 'publish') {
+    containers.push({
+      name: AGENT_CONTAINER,
+      image: s.image,
+      command: ['autorun', 'agent', '--role', key.role],
+      workingDir: TMP_DIR,
+      // publish runs no command (two REST calls), so there is nothing to sandbox.
+      env: [...context, ...pullRequestTokenEnv(task), { name: 'HOME', value: TMP_DIR }, { name: SANDBOX_ENV, value: 'off' }],
+      securityContext: containerSecurity(true),
+      volumeMounts: [mount(VOLUME.tmp, TMP_DIR)],
+      resources: resources(s, gpu, false, sizes),
+      ...termination,
+    });
+  } else if (s.llm) {
     const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR)];
     if (key.role === 'repair' && input.reportConfigMap) {
       volumes.push({ name: VOLUME.report, configMap: { name: input.reportConfigMap, defaultMode: 0o444 } });

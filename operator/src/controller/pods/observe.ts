@@ -11,7 +11,7 @@ import { podGpus } from './gpus.js';
 import { ATTEMPT_LABEL, GPU_RESOURCE_ANNOTATION, ITERATION_LABEL, ROLE_LABEL, TASK_LABEL } from './labels.js';
 import { poolDefaults } from '../../api/pool-roles.js';
 
-const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance'];
+const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance', 'publish'];
 const OUTCOMES: readonly StageResult['outcome'][] = ['Succeeded', 'Failed', 'Error'];
 
 /** Waiting reasons that mean a container cannot start until someone fixes something. */
@@ -72,7 +72,7 @@ export function parseStageResult(text: string): StageResult | Error {
   if (typeof v.outcome !== 'string' || !(OUTCOMES as readonly string[]).includes(v.outcome)) return new Error(`outcome must be one of ${OUTCOMES.join(', ')}`);
   if (typeof v.summary !== 'string') return new Error('summary must be a string');
   const r: StageResult = { role: v.role as Role, outcome: v.outcome as StageResult['outcome'], summary: v.summary };
-  for (const k of ['commit', 'reason', 'hungTest'] as const) {
+  for (const k of ['commit', 'reason', 'hungTest', 'pullRequestURL'] as const) {
     if (v[k] === undefined) continue;
     if (typeof v[k] !== 'string') return new Error(`${k} must be a string`);
     r[k] = v[k] as string;

@@ -79,7 +79,7 @@ export interface ReportModel {
   iteration: number;
   testsSummary?: string;
   cost: { llmUSD: number; gpuSeconds: number; totalUSD: number };
-  result?: { branch?: string; commit?: string };
+  result?: { branch?: string; commit?: string; pullRequestURL?: string };
   startedAt?: string;
   completedAt?: string;
   generatedAt: string;
@@ -91,7 +91,7 @@ export interface ReportModel {
   repairs: RepairInput[];
 }
 
-const ROLES: Role[] = ['code', 'test', 'run', 'repair', 'acceptance'];
+const ROLES: Role[] = ['code', 'test', 'run', 'repair', 'acceptance', 'publish'];
 const num = (v: string | undefined): number => (Number.isFinite(Number(v)) ? Number(v ?? 0) : 0);
 const ms = (t: string | undefined): number | undefined => (t && Number.isFinite(Date.parse(t)) ? Date.parse(t) : undefined);
 const MAX_FAILURES = 10;

@@ -4,7 +4,7 @@
 import type { Role } from '../../api/types.js';
 import type { IterationTests, ReportModel, StageBar } from './model.js';
 
-const COLORS: Record<Role, string> = { code: '#4c78a8', test: '#72b7b2', run: '#f58518', repair: '#b279a2', acceptance: '#54a24b' };
+const COLORS: Record<Role, string> = { code: '#4c78a8', test: '#72b7b2', run: '#f58518', repair: '#b279a2', acceptance: '#54a24b', publish: '#9d755d' };
 
 export function esc(s: string | number | undefined): string {
   return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -151,7 +151,9 @@ ${r.summary ? `<p class="summary">The repair agent: ${esc(r.summary)}</p>` : ''}
 function result(m: ReportModel): string {
   const r = m.result;
   const branch = r?.branch ? `<dd class="branch"><code>${esc(r.branch)}</code>${r.commit ? ` at <code class="commit">${esc(r.commit.slice(0, 12))}</code>` : ''}</dd>` : '<dd>none yet</dd>';
-  return `<dl class="result"><dt>Branch</dt>${branch}<dt>Pull request</dt><dd class="pr">none: autorun pushes the branch and does not open pull requests yet</dd></dl>`;
+  const url = r?.pullRequestURL;
+  const pr = url && /^https?:\/\//.test(url) ? `<a href="${esc(url)}">${esc(url)}</a>` : 'none (spec.repository.pullRequest asks for one)';
+  return `<dl class="result"><dt>Branch</dt>${branch}<dt>Pull request</dt><dd class="pr">${pr}</dd></dl>`;
 }
 
 const CSS = `

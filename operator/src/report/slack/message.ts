@@ -2,10 +2,11 @@
 // replies posted for each transition.
 import type { TaskSummary } from '../summary.js';
 import { redactTokenShapes as scrubSecrets } from '../../util/secrets.js';
+import { buttonsFor } from './buttons.js';
 
 const PHASE_EMOJI: Record<string, string> = {
   Pending: ':hourglass:', Queued: ':hourglass_flowing_sand:', Coding: ':pencil2:', Running: ':test_tube:',
-  Repairing: ':wrench:', Accepting: ':mag:', Suspended: ':double_vertical_bar:', Succeeded: ':white_check_mark:', Failed: ':x:',
+  Repairing: ':wrench:', Accepting: ':mag:', Publishing: ':outbox_tray:', Suspended: ':double_vertical_bar:', Succeeded: ':white_check_mark:', Failed: ':x:',
 };
 
 export interface SlackMessage {
@@ -25,7 +26,8 @@ export function headline(t: TaskSummary): string {
   return scrubSecrets(parts.join(' · ').trim());
 }
 
-export function taskMessage(t: TaskSummary): SlackMessage {
+/** controls: the Suspend / Resume, Stop and Retry buttons (when Slack can call the app back). */
+export function taskMessage(t: TaskSummary, controls = false): SlackMessage {
   const fields = [
     { type: 'mrkdwn', text: `*Phase*\n${t.phase}${t.reason ? ` (${t.reason})` : ''}` },
     { type: 'mrkdwn', text: `*Iteration*\n${t.iteration}` },
@@ -36,9 +38,11 @@ export function taskMessage(t: TaskSummary): SlackMessage {
     { type: 'section', text: { type: 'mrkdwn', text: scrubSecrets(`*${t.namespace}/${t.name}*\n>${truncate(t.goal.replace(/\n+/g, ' '), 280)}`) } },
     { type: 'section', fields },
   ];
-  const result = [t.branch && `branch \`${t.branch}\``, t.commit && `commit \`${t.commit.slice(0, 12)}\``].filter(Boolean);
+  const result = [t.branch && `branch \`${t.branch}\``, t.commit && `commit \`${t.commit.slice(0, 12)}\``, t.pullRequestURL && `<${t.pullRequestURL}|pull request>`].filter(Boolean);
   if (result.length > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: result.join(' · ') }] });
   if (t.message) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: scrubSecrets(truncate(t.message, 500)) }] });
+  const buttons = controls ? buttonsFor(t) : undefined;
+  if (buttons) blocks.push(buttons);
   return { text: headline(t), blocks };
 }
 

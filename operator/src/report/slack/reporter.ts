@@ -38,6 +38,8 @@ export class SlackReporter {
     private readonly channel: string,
     private readonly threads: ThreadStore = new MemoryThreadStore(),
     private readonly onError: (err: unknown) => void = () => {},
+    /** Put the control buttons on the first message (the app listens for them). */
+    private readonly controls = false,
   ) {}
 
   /** Brings the task's thread up to date; resolves when Slack has it (errors go to onError). */
@@ -55,7 +57,7 @@ export class SlackReporter {
   }
 
   private async send(key: string, task: TaskSummary, events: TaskEvent[]): Promise<void> {
-    const msg = taskMessage(task);
+    const msg = taskMessage(task, this.controls);
     const digest = createHash('sha256').update(JSON.stringify(msg)).digest('base64');
     let ts = await this.threads.get(key);
     if (!ts) {
@@ -68,7 +70,8 @@ export class SlackReporter {
     }
     this.lastText.set(key, digest);
     for (const e of events) {
-      await this.app.client.chat.postMessage({ channel: this.channel, thread_ts: ts, text: eventReply(e.reason, e.message, e.kind) });
+      const ping = e.reason === 'NeedsInput' && task.notifyUserGroup ? `<!subteam^${task.notifyUserGroup}> ` : '';
+      await this.app.client.chat.postMessage({ channel: this.channel, thread_ts: ts, text: ping + eventReply(e.reason, e.message, e.kind) });
     }
   }
 }

@@ -14,7 +14,7 @@ import type { Role } from '../../../../operator/src/api/types.js';
 import { pool, task } from '../pods/fixtures.js';
 
 const p = pool({}, { uid: '0a0a0a0a-0000-4000-8000-000000000002' });
-const ROLES: Role[] = ['code', 'test', 'run', 'repair', 'acceptance'];
+const ROLES: Role[] = ['code', 'test', 'run', 'repair', 'acceptance', 'publish'];
 
 /** Label-selector matching as the apiserver does it, for the selectors these policies use. */
 function selects(np: V1NetworkPolicy, labels: Record<string, string>): boolean {
@@ -40,7 +40,8 @@ describe('stage NetworkPolicies', () => {
     const pod = buildStagePod({ task: t, pool: p, key, name: stageName(t.metadata.name, key), context: { codeRef: 'a', testsRef: 'b' } });
     const labels = pod.metadata!.labels!;
     expect(selects(base, labels)).toBe(true);
-    const exec = role === 'run' || role === 'acceptance';
+    // publish, like run and acceptance, reaches the git host (its pull-request API) and no model.
+    const exec = role === 'run' || role === 'acceptance' || role === 'publish';
     expect([selects(run!, labels), selects(agents!, labels)]).toEqual([exec, !exec]);
     // Another pool's allowances select none of this pool's Pods.
     const [otherRun, otherAgents] = poolPolicies(pool({}, { name: 'other', uid: 'u2' }), DEFAULT_EGRESS);

@@ -416,3 +416,40 @@ describe('buildStagePod: passes API validation rules', () => {
     expect(new Set(vols).size).toBe(vols.length);
   });
 });
+
+describe('buildStagePod: the publish Pod', () => {
+  const withPR = task({
+    repository: {
+      url: 'https://git.example/team-a/fizzbuzz.git',
+      credentialsSecretRef: { name: 'git-creds' },
+      pullRequest: { provider: 'gitlab', apiURL: 'https://git.example', draft: true, credentialsSecretRef: { name: 'pr-creds', key: 'api-token' } },
+    },
+  });
+  const ctx: StageContext = { codeRef: 'abc123', pullRequest: { title: 'Implement fizzbuzz', body: 'tests 10/10' } };
+
+  it('holds the pull-request token and nothing else: no git token, no model key, no service account', () => {
+    const pod = build('publish', { task: withPR }, ctx);
+    expect(pod.spec!.initContainers).toBeUndefined();
+    expect(pod.spec!.containers).toHaveLength(1);
+    const c = main(pod);
+    expect(c.image).toBe(roleSettings(pool(), 'publish').agentImage);
+    expect(c.command).toEqual(['autorun', 'agent', '--role', 'publish']);
+    expect(secretRefs(c)).toEqual(['AUTORUN_PR_TOKEN=pr-creds/api-token']);
+    expect(pod.spec!.serviceAccountName).toBeUndefined();
+    expect(pod.spec!.activeDeadlineSeconds).toBe(300);
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false });
+    // Not BestEffort, and its disk bounded like every stage's.
+    expect(c.resources).toEqual({ requests: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '512Mi' }, limits: { 'ephemeral-storage': '6144Mi' } });
+    expect(c.env!.find((e) => e.name === 'AUTORUN_SANDBOX')?.value).toBe('off');
+  });
+
+  it('no other stage gets the pull-request token', () => {
+    for (const role of ROLES) for (const c of allContainers(build(role, { task: withPR }))) expect(secretRefs(c).filter((r) => r.startsWith('AUTORUN_PR_TOKEN'))).toEqual([]);
+  });
+
+  it('the agent reads back where and what to open', () => {
+    const back = contextFromEnv(literalEnv(main(build('publish', { task: withPR }, ctx))));
+    expect(back).toMatchObject({ role: 'publish', codeRef: 'abc123', repository: { url: 'https://git.example/team-a/fizzbuzz.git', baseRef: 'main' } });
+    expect(back.pullRequest).toEqual({ provider: 'gitlab', apiURL: 'https://git.example', draft: true, title: 'Implement fizzbuzz', body: 'tests 10/10' });
+  });
+});

@@ -113,3 +113,10 @@ describe('renderReport', () => {
     expect([duration(500), duration(61_000), duration(3_725_000)]).toEqual(['1s', '1m01s', '1h02m']);
   });
 });
+
+test('the result links the pull request when the task has one', () => {
+  const url = 'https://github.test/acme/fb/pull/3';
+  const withPR = task(STAGES, { result: { branch: 'autorun/fb', commit: '3f2c9a1d0b7e55aa', pullRequestURL: url } });
+  expect(renderReport(buildReport({ task: withPR, origin: 'x', repairInputs: new Map(), now: new Date(T0) }))).toContain(`<dd class="pr"><a href="${url}">${url}</a></dd>`);
+  expect(renderReport(buildReport({ task: task(STAGES), origin: 'x', repairInputs: new Map(), now: new Date(T0) }))).toContain('<dd class="pr">none (spec.repository.pullRequest asks for one)</dd>');
+});

@@ -39,6 +39,14 @@ describe('SlackReporter through the real Bolt WebClient', () => {
     expect(JSON.stringify(updates[0]!.args.blocks)).toContain('$0.41');
   });
 
+  it('the first message links the pull request once the task has one', async () => {
+    const r = reporter();
+    await r.report(task());
+    await r.report(task({ phase: 'Succeeded', branch: 'autorun/fizzbuzz', pullRequestURL: 'https://github.test/acme/fizzbuzz/pull/1' }));
+    expect(JSON.stringify(slack.callsOf('chat.postMessage')[0]!.args.blocks)).not.toContain('pull request');
+    expect(JSON.stringify(slack.callsOf('chat.update')[0]!.args.blocks)).toContain('<https://github.test/acme/fizzbuzz/pull/1|pull request>');
+  });
+
   it('serialises concurrent reports so a task never gets two threads', async () => {
     const r = reporter();
     await Promise.all([r.report(task()), r.report(task({ phase: 'Running' })), r.report(task({ phase: 'Succeeded' }))]);
