@@ -16,7 +16,7 @@
 //   never touched, and every mount dies with the namespace.
 // - no iptables (makeIPTablesUtilChains false, no kube-proxy, no masquerade).
 // The containerd root (images, snapshots) persists per slot in ~/.cache/autorun/real-node-slotN, so a
-// warm run imports no image twice.
+// warm run imports no image twice; a root not left by a clean stop is started afresh.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
@@ -472,7 +472,11 @@ export class RealNode {
 
       const pause = pauseArchive();
       const socket = join(dir, 'containerd.sock');
-      const persistent = join(cacheRoot(), `real-node-slot${index}`, 'containerd');
+      const persistent = containerdRoot(index);
+      // Only a root its last containerd left cleanly is reused: a run killed mid-import leaves
+      // snapshots whose parents are gone ("parent snapshot ... does not exist"), so start it afresh.
+      if (!existsSync(cleanMarker(index))) rmSync(persistent, { recursive: true, force: true });
+      rmSync(cleanMarker(index), { force: true });
       mkdirSync(persistent, { recursive: true });
       mkdirSync(join(dir, 'cni'));
       writeFileSync(join(dir, 'cni', '10-autorun.conflist'), cniConfig(index));
@@ -550,8 +554,13 @@ export class RealNode {
     this.proxy.close();
     // The kubelet first, so it restarts nothing while the rest goes; SIGKILL for all after a short grace.
     await this.group.stop(2000);
+    // containerd is gone and its root consistent: the next run on this slot may reuse it.
+    writeFileSync(cleanMarker(this.slot.index), '');
   }
 }
+
+const containerdRoot = (slot: number): string => join(cacheRoot(), `real-node-slot${slot}`, 'containerd');
+const cleanMarker = (slot: number): string => join(cacheRoot(), `real-node-slot${slot}`, 'clean');
 
 const claimed = new Map<number, Slot>();
 
