@@ -72,8 +72,9 @@ test('a PATH tool under /tmp (a clone in a mktemp dir running its node_modules/.
   writeFileSync(join(modules, 'tool', 'run.sh'), '#!/bin/sh\necho tool-ran\n', { mode: 0o755 });
   symlinkSync('../tool/run.sh', join(modules, '.bin', 'tool'));
   const path = `${join(modules, '.bin')}:${process.env.PATH}`;
-  expect(pathToolsUnderTmp(path, [])).toEqual([modules]);
-  expect(pathToolsUnderTmp(`/tmp:${path}`, [join(l.root, 'clone')])).toEqual([]);
+  // PATH as the test sets it (the jest process's own may hold a /tmp checkout's node_modules too).
+  expect(pathToolsUnderTmp(`${join(modules, '.bin')}:/usr/bin`, [])).toEqual([modules]);
+  expect(pathToolsUnderTmp(`/tmp:${join(modules, '.bin')}:/usr/bin`, [join(l.root, 'clone')])).toEqual([]);
   const r = await execSandboxed('tool', { cwd: l.ws, env: { PATH: path, HOME: l.home }, agentEnv: { ...l.agentEnv, PATH: path }, network: false, timeoutMs: 20_000 });
   expect(r.output).toContain('tool-ran');
 });
