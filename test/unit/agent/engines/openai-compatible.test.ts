@@ -107,9 +107,9 @@ test('max_tokens and the request timeout come from the model settings', async ()
   const r = req(ws);
   const res = await openAICompatibleEngine({ ...r, model: { ...r.model, maxTokens: 321, requestTimeoutSeconds: 1, retryWindowSeconds: 2 } });
   expect(fake.requests[0]!.body.max_tokens).toBe(321);
-  // A timed-out request is transient: retried for the pool's window (the shared policy, retry.ts),
-  // then a stage the loop retries, its summary naming the setting.
-  expect(fake.requests.length).toBeGreaterThan(1);
+  // A timed-out request is transient: retried for the pool's window (the shared policy, retry.ts, whose
+  // backoff is tested under fake clocks), then a stage the loop retries, its summary naming the setting.
+  // How many tries fit in the window depends on the machine's speed, so no count here.
   expect(res).toMatchObject({ outcome: 'Error', reason: 'ModelUnavailable' });
   expect(res.summary).toContain('requestTimeoutSeconds');
 }, 60_000);
