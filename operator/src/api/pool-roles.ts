@@ -5,7 +5,7 @@ import type { AgentPool, Role } from './types.js';
 import { LLM_ROLES } from './types.js';
 import { withDefaults } from './defaults.js';
 import { parseDuration } from '../core/limits.js';
-import type { AgentContext } from '../agent/context.js';
+import type { AgentContext } from './agent-context.js';
 
 type PoolSpec = AgentPool['spec'];
 type LlmRoleSpec = NonNullable<NonNullable<PoolSpec['roles']>['code']>;

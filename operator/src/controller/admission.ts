@@ -1,15 +1,8 @@
 // Who may work: the pool's task slots and GPU budget, computed from the informer caches. Pure and
 // deterministic; O(n log n) in the pool's tasks (one sort), so a 10,000-task pool costs one pass.
 //
-// Slots. A task holds a slot once admitted: its phase is one of the working phases (Coding, Running,
-// Repairing, Accepting), or it still has live Pods (a suspended or finished task whose last stage is
-// still running keeps its slot until that Pod ends). Holders keep their slot even if the pool shrinks.
-//
-// Queue order. Waiting tasks are ranked by priority first (higher first), then first come first
-// served by status.queuedAt (creationTimestamp when never queued), then creationTimestamp, then
-// namespace/name so equal times still give one order. Priority first is what makes spec.priority
-// useful (queue times rarely tie), at the price that a steady stream of high-priority work can hold
-// back low-priority tasks; that is the point of a priority.
+// Queue order and slots: contract/admission.ts, the rule the local tier applies too (priority
+// first, then first come first served).
 //
 // GPUs. gpusInUse sums the GPU requests of the pool's live Pods (not Succeeded or Failed, including
 // Pods being deleted, which hold their devices until they end), whether or not their task still exists.
@@ -20,12 +13,9 @@ import type { AgentPool, AgentPoolStatus, CodingTask, Role } from '../api/types.
 import { gpuLimit, gpuResource, roleSettings } from '../api/pool-roles.js';
 import { isLivePod, podGpus } from './pods/gpus.js';
 import { POOL_LABEL, TASK_LABEL, labelValue } from './pods/labels.js';
+import { admitSlots, compareQueueOrder, rankOf as rankOfCandidate, type Rank, type SlotAdmission, type SlotCandidate } from '../contract/admission.js';
 
-export interface TaskAdmission {
-  admitted: boolean;
-  /** 1-based place among the waiting tasks; set only for tasks that wait for a slot. */
-  queuePosition?: number;
-}
+export type TaskAdmission = SlotAdmission;
 
 export interface Admission {
   /** Keyed by taskKey(task): "namespace/name". */
@@ -45,36 +35,29 @@ export interface Admission {
   claimGpus(role: Role, task: CodingTask | string): boolean;
 }
 
-/** Phases in which a task does not work; in every other phase it holds a slot. */
-const IDLE_PHASES = new Set(['Pending', 'Queued', 'Suspended', 'NeedsInput', 'Succeeded', 'Failed']);
-const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
-
 export function taskKey(task: Pick<CodingTask, 'metadata'>): string {
   return `${task.metadata.namespace ?? ''}/${task.metadata.name}`;
 }
 
-function millis(v: unknown): number {
-  const t = v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : NaN;
-  // Unknown times sort last: a task the apiserver has not stamped cannot have come first.
-  return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
-}
-
-interface Ranked {
-  key: string;
-  priority: number;
-  queued: number;
-  created: number;
+/** What admission reads of a task (contract/admission.ts). */
+function candidateOf(t: CodingTask, hasLiveStages: boolean): SlotCandidate {
+  return {
+    key: taskKey(t),
+    phase: t.status?.phase,
+    priority: t.spec.priority,
+    suspend: t.spec.suspend,
+    deleting: !!t.metadata.deletionTimestamp,
+    generation: t.metadata.generation,
+    observedGeneration: t.status?.observedGeneration,
+    queuedAt: t.status?.queuedAt,
+    createdAt: t.metadata.creationTimestamp,
+    hasLiveStages,
+  };
 }
 
 /** A task's place in line: the same order for a slot (computeAdmission) and for a freed GPU (gpuWakeups). */
-function rankOf(t: CodingTask): Ranked {
-  const created = millis(t.metadata.creationTimestamp);
-  const queuedAt = t.status?.queuedAt;
-  return { key: taskKey(t), priority: t.spec.priority ?? 0, queued: queuedAt ? millis(queuedAt) : created, created };
-}
-
-function compareRank(a: Ranked, b: Ranked): number {
-  return b.priority - a.priority || a.queued - b.queued || a.created - b.created || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+function rankOf(t: CodingTask): Rank {
+  return rankOfCandidate(candidateOf(t, false));
 }
 
 /** The key of the Pod's task as taskKey() gives it, through the task label (see labelValue). */
@@ -123,38 +106,15 @@ export function computeAdmission(pool: AgentPool | undefined, allTasks: CodingTa
     if (owner !== undefined) withLivePods.add(owner);
   }
 
-  let holders = 0;
-  const waiting: Ranked[] = [];
-  for (const t of tasks) {
-    const key = taskKey(t);
-    const phase = t.status?.phase ?? 'Pending';
-    if (withLivePods.has(key) || (!IDLE_PHASES.has(phase) && !t.metadata.deletionTimestamp)) {
-      holders++;
-      byTask.set(key, { admitted: true });
-      continue;
-    }
-    byTask.set(key, { admitted: false });
-    // A finished, suspended or deleted task waits for nothing (resuming one puts it back in line).
-    if (TERMINAL_PHASES.has(phase) || t.spec.suspend || t.metadata.deletionTimestamp) continue;
-    // A task waiting for a person (NeedsInput) stands in line only once its spec changed since (a
-    // grant): until then a free slot must go to a task that can use it.
-    if (phase === 'NeedsInput' && t.status?.observedGeneration !== undefined && t.status.observedGeneration >= (t.metadata.generation ?? 0)) continue;
-    waiting.push(rankOf(t));
-  }
-
-  waiting.sort(compareRank);
-  const free = Math.max(0, (pool.spec.maxConcurrentTasks ?? 4) - holders);
-  waiting.forEach((w, i) => {
-    byTask.set(w.key, i < free ? { admitted: true } : { admitted: false, queuePosition: i - free + 1 });
-  });
-  const admittedNow = Math.min(free, waiting.length);
+  const slots = admitSlots(tasks.map((t) => candidateOf(t, withLivePods.has(taskKey(t)))), pool.spec.maxConcurrentTasks);
+  for (const [k, v] of slots.byTask) byTask.set(k, v);
   const limit = gpuLimit(pool);
   let claimed = 0;
 
   return {
     byTask,
-    activeTasks: holders + admittedNow,
-    queuedTasks: waiting.length - admittedNow,
+    activeTasks: slots.activeTasks,
+    queuedTasks: slots.queuedTasks,
     gpusInUse,
     gpuLimit: limit,
     gpuAvailable(role: Role, task?: CodingTask | string): boolean {
@@ -224,7 +184,7 @@ export interface GpuWaiter {
  * with what is free now, so a waiter that is not woken this time is on a later one.
  */
 export function gpuWakeups(waiters: readonly GpuWaiter[], free: number): string[] {
-  const ranked = waiters.map((w) => ({ ...rankOf(w.task), gpus: w.gpus })).sort(compareRank);
+  const ranked = waiters.map((w) => ({ ...rankOf(w.task), gpus: w.gpus })).sort(compareQueueOrder);
   const out: string[] = [];
   let left = free;
   for (const w of ranked) {

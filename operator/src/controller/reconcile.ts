@@ -22,6 +22,9 @@ import { observeStage } from './pods/observe.js';
 import { buildReportConfigMap, reportConfigMapName } from './pods/report.js';
 import { roleSettings } from '../api/pool-roles.js';
 import { eventName, Expectations, jsonEqual, RecentSet } from './status.js';
+import { failedRunForRepair, reportMayBeShown } from '../contract/repair-input.js';
+import type { TaskEvent } from '../contract/events.js';
+import { isIdlePhase, isTerminal, isTerminalPhase } from '../contract/phases.js';
 
 /** Read-only views of the informer caches, indexed the way reconcile looks things up. */
 export interface Caches {
@@ -57,20 +60,13 @@ export interface ReconcilerOptions {
   egress?: EgressConfig;
 }
 
-export interface TaskEvent {
-  kind: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
+export type { TaskEvent };
 
 /** A Conflict on the status write: the cache was stale; retry after the watch catches up. */
 export class StaleCacheError extends Error {}
 
 export const GPU_HOUR_ANNOTATION = 'autorun.dev/gpu-hour-usd';
-const TERMINAL = new Set(['Succeeded', 'Failed']);
 const EVENTS_IN_FLIGHT = 4;
-/** Phases that hold no pool slot (as in admission.ts). */
-const IDLE = new Set(['Pending', 'Queued', 'Suspended', 'NeedsInput', 'Succeeded', 'Failed']);
 
 export const taskQueueKey = (ns: string, name: string): string => `task/${ns}/${name}`;
 export const poolQueueKey = (ns: string, name: string): string => `pool/${ns}/${name}`;
@@ -192,7 +188,7 @@ export class Reconciler {
     const tasks = this.o.caches.tasksOfPool(namespace!, name).map((t) => {
       const cur = this.withSpecDefaults(this.current(t));
       // Admitted by a reconcile whose status write has not landed yet: it holds its slot already.
-      if (this.admitted.has(`${namespace}/${t.metadata.name}`) && IDLE.has(cur.status?.phase ?? 'Pending')) {
+      if (this.admitted.has(`${namespace}/${t.metadata.name}`) && isIdlePhase(cur.status?.phase)) {
         return { ...cur, status: { ...cur.status, phase: 'Coding' as const } };
       }
       return cur;
@@ -249,7 +245,7 @@ export class Reconciler {
     // Admission looks at every task of the pool; a suspended or finished task starts nothing and
     // shows no pool standing (see decide()), so it is spared that walk: with thousands of idle tasks
     // it made each reconcile O(tasks) and a resync O(tasks²).
-    const startsNothing = task.spec.suspend === true || TERMINAL.has(task.status?.phase ?? '');
+    const startsNothing = task.spec.suspend === true || isTerminal(task.status);
     const admission = pool && !startsNothing ? this.admissionOf(pool) : undefined;
     const entry = admission?.byTask.get(key);
     let refusedGpus = Number.POSITIVE_INFINITY;
@@ -280,7 +276,7 @@ export class Reconciler {
     });
 
     // Still synchronous since the admission snapshot above, so no other reconcile saw it in between.
-    if (IDLE.has(out.status.phase ?? 'Pending')) this.admitted.delete(key);
+    if (isIdlePhase(out.status.phase)) this.admitted.delete(key);
     else this.admitted.add(key);
 
     // Stage Pods first (the hand-off latency is Pod finished → next Pod created), in parallel.
@@ -331,7 +327,7 @@ export class Reconciler {
 
     const live = observed.some((s) => s.state === 'Pending' || s.state === 'Running');
     const phase = out.status.phase;
-    if (started === 0 && !live && phase && !TERMINAL.has(phase) && phase !== 'Suspended') {
+    if (started === 0 && !live && phase && !isTerminalPhase(phase) && phase !== 'Suspended') {
       const gpus = Number.isFinite(refusedGpus) ? refusedGpus : 0;
       const before = this.waiting.get(key);
       this.waiting.set(key, { admitted: poolView.admitted, gpus });
@@ -401,14 +397,11 @@ export class Reconciler {
    */
   private async ensureReport(task: CodingTask, iteration: number, observed: ObservedStage[], podsByName: Map<string, V1Pod>, key: string): Promise<void> {
     const namespace = task.metadata.namespace!;
-    const failed = observed
-      .filter((s) => (s.role === 'run' || s.role === 'acceptance') && s.state === 'Finished' && s.result?.outcome === 'Failed')
-      .sort((x, y) => x.iteration - y.iteration || Date.parse(x.finishTime ?? '') - Date.parse(y.finishTime ?? '') || x.attempt - y.attempt);
-    const last = failed.at(-1);
+    const last = failedRunForRepair(observed);
     let text: string;
     if (!last) {
       text = 'No failed test run was found for this task; work from the failing test names you were given.';
-    } else if (last.role === 'acceptance') {
+    } else if (!reportMayBeShown(last)) {
       // Not reached while the core withholds the report after acceptance; kept nameless all the same.
       text = `The hidden acceptance tests failed (${last.result?.tests?.failed ?? 0} failing). Nothing of them is shown to agents.`;
     } else {

@@ -58,7 +58,6 @@ export interface TaskReporterOptions {
 export class TaskReporter {
   private readonly reporter: SlackReporter;
   private readonly threads: AnnotationThreadStore;
-  private readonly pending = new Set<Promise<void>>();
 
   /**
    * Bolt is loaded only when Slack is configured: an operator without it does not carry its weight.
@@ -101,8 +100,7 @@ export class TaskReporter {
   /** Queues the update of the task's thread and returns at once. */
   report(task: CodingTask, status: CodingTaskStatus, events: TaskEvent[]): void {
     const { namespace, name } = task.metadata;
-    const p = this.reporter.report(summarize(namespace!, name, task.spec.goal ?? '', status, task.spec.escalation?.notifyUserGroup), events).finally(() => this.pending.delete(p));
-    this.pending.add(p);
+    void this.reporter.report(summarize(namespace!, name, task.spec.goal ?? '', status, task.spec.escalation?.notifyUserGroup), events);
   }
 
   forgetTask(namespace: string, name: string): void {
@@ -111,8 +109,7 @@ export class TaskReporter {
 
   /** Waits (at most timeoutMs) for queued reports, for a graceful hand-over of leadership. */
   async flush(timeoutMs = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+    await this.reporter.flush(timeoutMs);
   }
+
 }

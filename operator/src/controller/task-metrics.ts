@@ -4,9 +4,10 @@
 // replica that wrote it: a new leader starts from a status that already records what the old one
 // counted, and a write that conflicts counts nothing.
 import type { CodingTaskStatus, StageStatus } from '../api/types.js';
+import { TERMINAL_PHASES } from '../contract/phases.js';
 
 const DONE = new Set(['Succeeded', 'Failed', 'Error']);
-const FINISHED = new Set(['Succeeded', 'Failed']);
+const FINISHED: ReadonlySet<string> = TERMINAL_PHASES;
 
 export interface StageFinished {
   role: StageStatus['role'];

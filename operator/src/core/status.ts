@@ -1,15 +1,11 @@
 // Status fields that are pure summaries of the stage records: tests, cost, iteration, fresh
 // starts. Recomputed on every call so they always agree with status.stages.
-import type { CodingTaskStatus, Phase } from '../api/types.js';
+import type { CodingTaskStatus } from '../api/types.js';
 import { costOfRecords, costStatus } from './cost.js';
 import { compareKeys, isFinished, MAX_NAMES, type StageRecord } from './records.js';
 import { verdictOf } from './verdict.js';
 
-const TERMINAL: readonly Phase[] = ['Succeeded', 'Failed'];
-
-export function isTerminal(status: CodingTaskStatus | undefined): boolean {
-  return status?.phase !== undefined && TERMINAL.includes(status.phase);
-}
+export { isTerminal } from '../contract/phases.js';
 
 /** status.tests from the latest finished test run; flaky tests accumulate over the whole task. */
 export function testsStatus(records: readonly StageRecord[]): CodingTaskStatus['tests'] {

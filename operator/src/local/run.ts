@@ -17,7 +17,7 @@ import { ensureModel, ModelError } from '../agent/local-model/store.js';
 import { detectGpus, GpuAllocator } from './gpus.js';
 import { acquireLock, LockedError } from './lock.js';
 import { missingCredentials, resolvePools } from './pools.js';
-import { PR_TOKEN_ENV, PR_TOKEN_FALLBACKS } from '../agent/credentials.js';
+import { PR_TOKEN_ENV, PR_TOKEN_FALLBACKS } from '../api/credential-env.js';
 import { Progress } from './progress.js';
 import { checkLocalRemote, ensureFreshRepository, resolveRepositoryUrl } from './repo.js';
 import { Runner, type LocalTask } from './runner.js';

@@ -14,8 +14,12 @@
 // DeadlineExceeded, BadTerminationMessage) and is retried as a new attempt by the core.
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { secretValues, redact } from '../util/secrets.js';
-import type { AgentPool, Phase } from '../api/types.js';
-import { decide, isTerminal } from '../core/loop.js';
+import type { AgentPool } from '../api/types.js';
+import { decide } from '../core/loop.js';
+import { admitSlots, compareQueueOrder, rankOf, type SlotCandidate } from '../contract/admission.js';
+import { isTerminal } from '../contract/phases.js';
+import { eventsOf, type TaskEvent } from '../contract/events.js';
+import { failedRunForRepair, reportMayBeShown } from '../contract/repair-input.js';
 import type { Action, ObservedStage, PoolView, StageContext, StageKey } from '../core/types.js';
 import type { GpuAllocator } from './gpus.js';
 import type { Progress } from './progress.js';
@@ -25,7 +29,6 @@ import { gpuLimit, gpusOf, roleSettings } from '../api/pool-roles.js';
 import { adoptStage, isStageProcess, readStageResult, spawnStage, transcriptTail, type StageExit, type StageHandle } from './stage-process.js';
 import type { LocalStage, StateDir, TaskState } from './state.js';
 
-const ACTIVE: readonly Phase[] = ['Coding', 'Running', 'Repairing', 'Accepting', 'Publishing'];
 const KILL_GRACE_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -60,7 +63,7 @@ export interface RunnerOptions {
   /** Keep running while a task waits in NeedsInput: someone can resume it (Slack controls). */
   waitForPeople?: boolean;
   /** Called after a decision that changed the task's status or produced events (Slack). */
-  onReport?: (t: LocalTask, events: { kind: 'Normal' | 'Warning'; reason: string; message: string }[]) => void;
+  onReport?: (t: LocalTask, events: TaskEvent[]) => void;
 }
 
 export class Runner {
@@ -193,34 +196,40 @@ export class Runner {
     }
   }
 
-  private queueOrder(): LocalTask[] {
-    const key = (t: LocalTask): number => Math.floor(Date.parse(t.state.status.queuedAt ?? t.state.createdAt) / 1000);
-    return [...this.o.tasks].sort(
-      (a, b) => key(a) - key(b) || (b.state.task.spec.priority ?? 0) - (a.state.task.spec.priority ?? 0) || a.order - b.order,
-    );
+  /** What the pool's admission reads of a task (contract/admission.ts, as in the operator). */
+  private candidate(t: LocalTask): SlotCandidate {
+    const s = t.state;
+    return {
+      key: s.task.metadata.name,
+      phase: s.status.phase,
+      priority: s.task.spec.priority,
+      suspend: s.task.spec.suspend,
+      deleting: false,
+      generation: s.task.metadata.generation ?? 1,
+      observedGeneration: s.status.observedGeneration,
+      queuedAt: s.status.queuedAt,
+      createdAt: s.createdAt,
+      hasLiveStages: s.stages.some((st) => this.live.has(this.key(t, st.name))),
+      order: t.order,
+    };
   }
 
-  private holdsSlot(t: LocalTask): boolean {
-    if (isTerminal(t.state.status)) return false;
-    return ACTIVE.includes(t.state.status.phase as Phase) || t.state.stages.some((s) => this.live.has(this.key(t, s.name)));
+  /** The tasks in queue order: decisions are taken in it, so a freed slot goes to the first in line. */
+  private queueOrder(): LocalTask[] {
+    const ranked = this.o.tasks.map((t) => ({ t, rank: rankOf(this.candidate(t)) }));
+    return ranked.sort((a, b) => compareQueueOrder(a.rank, b.rank)).map((r) => r.t);
   }
 
   private poolView(t: LocalTask): PoolView {
     const pool = t.pool;
-    const same = this.queueOrder().filter((o) => o.pool === pool);
-    const holders = same.filter((o) => this.holdsSlot(o));
-    // As in the operator's admission: a task waiting for a person stands in line only once granted more.
-    const asking = (o: LocalTask) => o.state.status.phase === 'NeedsInput' && (o.state.status.observedGeneration ?? 0) >= (o.state.task.metadata.generation ?? 1);
-    const waiting = same.filter((o) => !isTerminal(o.state.status) && !o.state.task.spec.suspend && !asking(o) && !this.holdsSlot(o));
-    const free = Math.max(0, (pool.spec.maxConcurrentTasks ?? 4) - holders.length);
-    const idx = waiting.indexOf(t);
-    const admitted = holders.includes(t) || (idx >= 0 && idx < free);
+    const slots = admitSlots(this.o.tasks.filter((o) => o.pool === pool).map((o) => this.candidate(o)), pool.spec.maxConcurrentTasks);
+    const { admitted, queuePosition } = slots.byTask.get(t.state.task.metadata.name) ?? { admitted: false };
     const inUse = [...this.live.values()].filter((l) => this.o.tasks.find((o) => o.state.stages.includes(l.stage))?.pool === pool).reduce((n, l) => n + (l.stage.devices?.length ?? 0), 0);
     const limit = gpuLimit(pool);
     return {
       exists: true,
       admitted,
-      ...(admitted || idx < 0 ? {} : { queuePosition: idx - free + 1 }),
+      ...(queuePosition === undefined ? {} : { queuePosition }),
       gpuAvailable: (role) => {
         const want = gpusOf(pool, role);
         if (want === 0 || this.o.gpus.capacity === 0) return true;
@@ -259,7 +268,7 @@ export class Runner {
       t.state.updatedAt = this.now().toISOString();
       this.o.dir.save(t.state);
     }
-    const events = out.actions.flatMap((a) => (a.type === 'Event' ? [{ kind: a.kind, reason: a.reason, message: a.message }] : []));
+    const events = eventsOf(out.actions);
     if (changed || events.length) this.o.onReport?.(t, events);
     return changed;
   }
@@ -328,7 +337,6 @@ export class Runner {
         repositoryUrl: t.repositoryUrl,
         failureReportPath: key.role === 'repair' ? this.lastFailureReport(t) : undefined,
         acceptanceDir: t.acceptanceDir,
-        budgetUSD: context.budgetUSD,
         devices,
         marker: this.marker(name, stageName),
         stateRoot: this.o.dir.root,
@@ -382,7 +390,7 @@ export class Runner {
     } else if (i >= 0) {
       let outcome: Parameters<Runner['finished']>[1];
       if ('result' in r) outcome = { result: r.result };
-      else if ('invalid' in r) outcome = { failureReason: 'BadTerminationMessage', failureMessage: r.invalid };
+      else if ('invalid' in r) outcome = { failureReason: 'BadTerminationMessage', failureMessage: `the agent process wrote ${r.invalid}` };
       else if (l.timedOut) outcome = { failureReason: 'DeadlineExceeded', failureMessage: `killed after the role's timeoutSeconds` };
       else {
         const how = exit.spawnError
@@ -413,11 +421,8 @@ export class Runner {
 
   /** The report of the latest failed run stage, for the repair agent (an acceptance report never: hidden). */
   private lastFailureReport(t: LocalTask): string | undefined {
-    const runs = t.state.stages
-      .filter((s) => s.role === 'run' && s.state === 'Finished' && s.result?.outcome === 'Failed')
-      .sort((a, b) => (a.finishTime ?? '').localeCompare(b.finishTime ?? ''));
-    const last = runs.at(-1);
-    if (!last) return undefined;
+    const last = failedRunForRepair(t.state.stages);
+    if (!last || !reportMayBeShown(last)) return undefined;
     const report = this.o.dir.stageFiles(t.state.task.metadata.name, last.name).report;
     try {
       statSync(report);

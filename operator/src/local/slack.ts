@@ -40,7 +40,6 @@ export function taskKey(t: LocalTask): string {
 }
 
 export class LocalSlack {
-  private readonly pending = new Set<Promise<void>>();
   private errors = 0;
 
   private constructor(
@@ -93,22 +92,14 @@ export class LocalSlack {
     const summary = summarize(s.task.metadata.namespace ?? 'default', s.task.metadata.name, s.task.spec.goal, s.status);
     if (summary.message) summary.message = redact(summary.message, this.secrets);
     const safe = events.map((e) => ({ ...e, message: redact(e.message, this.secrets) }));
-    const p = this.reporter.report(summary, safe);
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    void this.reporter.report(summary, safe);
   }
 
   /** Waits for the queued updates, at most `ms`; returns whether all of them finished. */
   async flush(ms = SLACK_FLUSH_MS): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-    const all = Promise.all([...this.pending]).then(() => true as const);
-    try {
-      return await Promise.race([all, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.reporter.flush(ms);
   }
+
 
   get failed(): number {
     return this.errors;

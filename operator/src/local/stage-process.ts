@@ -4,8 +4,8 @@
 // read from the termination file it writes, exactly as the kubelet reads /dev/termination-log.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
-import type { StageResult } from '../api/types.js';
-import { STAGE_RESULT_MAX_BYTES } from '../api/types.js';
+import { STAGE_RESULT_MAX_BYTES, type Role, type StageResult } from '../api/types.js';
+import { InvalidStageResult, parseStageResultOf } from '../contract/stage-result.js';
 
 /** Marks a process as the agent of a stage, so a resumed run can recognise it by its environment. */
 export const STAGE_MARKER_ENV = 'AUTORUN_LOCAL_STAGE';
@@ -107,35 +107,21 @@ export function adoptStage(pid: number, pollMs = 250): StageHandle {
   };
 }
 
-const OUTCOMES = new Set(['Succeeded', 'Failed', 'Error']);
-
 export type ReadResult = { result: StageResult } | { missing: true } | { invalid: string };
 
-/** Reads and checks a termination file against the StageResult contract. */
-export function readStageResult(path: string, role: string): ReadResult {
+/** Reads a termination file and checks it as the operator checks a termination message (contract/stage-result.ts). */
+export function readStageResult(path: string, role: Role): ReadResult {
   let text: string;
   try {
-    if (statSync(path).size > STAGE_RESULT_MAX_BYTES * 4) return { invalid: `termination message is ${statSync(path).size} bytes, more than ${STAGE_RESULT_MAX_BYTES}` };
+    const size = statSync(path).size;
+    if (size > STAGE_RESULT_MAX_BYTES * 4) return { invalid: new InvalidStageResult(`${size} bytes, more than ${STAGE_RESULT_MAX_BYTES}`).message };
     text = readFileSync(path, 'utf8');
   } catch {
     return { missing: true };
   }
   if (!text.trim()) return { missing: true };
-  let r: unknown;
-  try {
-    r = JSON.parse(text);
-  } catch {
-    return { invalid: 'termination message is not JSON' };
-  }
-  const o = r as Partial<StageResult>;
-  if (!o || typeof o !== 'object') return { invalid: 'termination message is not a JSON object' };
-  if (o.role !== role) return { invalid: `termination message is for role ${JSON.stringify(o.role)}, not ${role}` };
-  if (!OUTCOMES.has(o.outcome as string)) return { invalid: `termination message has no valid outcome (${JSON.stringify(o.outcome)})` };
-  if (typeof o.summary !== 'string') return { invalid: 'termination message has no summary' };
-  if (o.tests && (typeof o.tests.passed !== 'number' || typeof o.tests.total !== 'number' || !Array.isArray(o.tests.failing))) {
-    return { invalid: 'termination message has malformed test counts' };
-  }
-  return { result: o as StageResult };
+  const r = parseStageResultOf(text, role);
+  return r instanceof Error ? { invalid: r.message } : { result: r };
 }
 
 /** The last lines of a transcript, for the message of a stage that ended without a result. */

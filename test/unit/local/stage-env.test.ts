@@ -30,7 +30,7 @@ function input(role: 'code' | 'run' | 'repair' | 'acceptance', extra: Partial<St
 
 describe('stageEnv', () => {
   test('the agent reads back the context the local tier meant', () => {
-    const i = input('repair', { context: { codeRef: 'c1', testsRef: 't1', failing: ['tests/test_f.py::test_15'], previousAttempts: [] }, failureReportPath: '/r.json', budgetUSD: 4.5 });
+    const i = input('repair', { context: { codeRef: 'c1', testsRef: 't1', failing: ['tests/test_f.py::test_15'], previousAttempts: [], budgetUSD: 4.5 }, failureReportPath: '/r.json' });
     const ctx = contextFromEnv(stageEnv(i, parent));
     expect(ctx).toMatchObject({
       task: 'fizzbuzz',
@@ -39,7 +39,7 @@ describe('stageEnv', () => {
       attempt: 0,
       goal: 'fizzbuzz',
       language: 'python',
-      repository: { url: '/state/fizzbuzz/repo', baseRef: 'main' },
+      repository: { url: '/state/fizzbuzz/repo' },
       codeRef: 'c1',
       testsRef: 't1',
       failing: ['tests/test_f.py::test_15'],
@@ -50,6 +50,8 @@ describe('stageEnv', () => {
       terminationPath: '/state/fizzbuzz/stages/fizzbuzz-i2-repair-a0/result.json',
     });
     expect(ctx.reportPath).toBeUndefined();
+    // No repository in the spec: the agent starts from the fresh repository's default branch.
+    expect(ctx.repository.baseRef).toBeUndefined();
   });
 
   test('LLM roles keep the API key; no stale AUTORUN_* variable leaks in', () => {

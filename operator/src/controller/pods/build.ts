@@ -12,12 +12,12 @@
 // - publish: one container, the agent image, holding only the pull-request token
 //   (spec.repository.pullRequest.credentialsSecretRef): no git token, no model key, no workspace.
 import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1SecurityContext, V1Toleration, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { contextToEnv } from '../../agent/context.js';
-import { MODEL_API_KEY_FILE_ENV, PR_TOKEN_ENV, vertexEnv } from '../../agent/credentials.js';
+import { contextToEnv } from '../../api/agent-context.js';
+import { GIT_TOKEN_ENV, MODEL_API_KEY_FILE_ENV, PR_TOKEN_ENV, vertexEnv } from '../../api/credential-env.js';
 import { SANDBOX_ENV } from '../../agent/sandbox.js';
-import type { AgentContext } from '../../agent/context.js';
 import type { AgentPool, CodingTask } from '../../api/types.js';
 import type { StageContext, StageKey } from '../../core/types.js';
+import { buildAgentContext, type StagePlaces } from '../../contract/agent-context.js';
 import {
   ATTEMPT_LABEL,
   GPU_RESOURCE_ANNOTATION,
@@ -31,7 +31,7 @@ import {
 } from './labels.js';
 import { ownerReference } from './owner.js';
 import { REPORT_KEY } from './report.js';
-import { gpuResource, modelContext, modelRetryWindowSeconds, poolDefaults, roleSettings } from '../../api/pool-roles.js';
+import { gpuResource, poolDefaults, roleSettings } from '../../api/pool-roles.js';
 import type { RoleSettings } from '../../api/pool-roles.js';
 import { mebibytes, quantityBytes } from '../../api/quantity.js';
 
@@ -52,7 +52,7 @@ export const TERMINATION_LOG = '/dev/termination-log';
 /** The user of every stage container (the distroless "nonroot" uid, as in the chart). */
 export const STAGE_UID = 65532;
 
-export const GIT_TOKEN_ENV = 'AUTORUN_GIT_TOKEN';
+export { GIT_TOKEN_ENV };
 const GIT_TOKEN_DEFAULT_KEY = 'token';
 
 /**
@@ -118,53 +118,17 @@ function resources(s: RoleSettings, gpu: string, withGpus: boolean, volumes: str
   return r;
 }
 
-/** The stage's AgentContext as env (agent/context.ts owns the mapping). */
-function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, string> {
-  const { task, pool, key, context } = input;
-  const spec = task.spec;
-  const model = pool.spec.model ?? {};
-  const repo = spec.repository;
-  const ctx: Partial<AgentContext> = {
-    task: task.metadata.name,
-    role: key.role,
-    iteration: key.iteration,
-    attempt: key.attempt,
-    language: spec.language ?? 'python',
-    codeRef: context.codeRef,
-    testsRef: context.testsRef,
-    failing: context.failing,
-    hiddenFailed: context.hiddenFailures?.failed,
-    acceptanceHint: context.hiddenFailures?.hint,
-    testsHung: context.testsHung ? true : undefined,
-    hungTest: context.testsHung?.test,
-    previousAttempts: context.previousAttempts,
-    flaggedTests: context.flaggedTests,
-    freshStart: context.freshStart,
-    guidance: context.guidance,
-    test: {
-      command: spec.test?.command,
-      timeoutSeconds: spec.test?.timeoutSeconds ?? 600,
-      allowRepairToEditTests: spec.test?.allowRepairToEditTests ?? false,
-    },
+/** The stage's AgentContext (contract/agent-context.ts, as in the local tier) as env. */
+function contextEnv(input: StagePodInput): Record<string, string> {
+  const { task } = input;
+  const places: StagePlaces = {
+    repositoryUrl: task.spec.repository?.url,
     workspace: WORKSPACE_DIR,
     terminationPath: TERMINATION_LOG,
+    failureReportPath: input.reportConfigMap ? `${REPORT_DIR}/${REPORT_KEY}` : undefined,
+    acceptanceDir: task.spec.test?.acceptance ? ACCEPTANCE_DIR : undefined,
   };
-  if (repo) ctx.repository = { url: repo.url, baseRef: repo.baseRef, branch: repo.branch };
-  if (s.llm) {
-    ctx.goal = spec.goal;
-    ctx.engine = s.engine;
-    ctx.model = modelContext(model, s.maxTurns, context.budgetUSD, modelRetryWindowSeconds(pool));
-  }
-  if (key.role === 'repair' && input.reportConfigMap) ctx.failureReportPath = `${REPORT_DIR}/${REPORT_KEY}`;
-  if (key.role === 'acceptance') {
-    if (spec.test?.acceptance) ctx.test!.acceptanceDir = ACCEPTANCE_DIR;
-    ctx.test!.acceptanceCommand = spec.test?.acceptance?.command;
-  }
-  const pr = repo?.pullRequest;
-  if (key.role === 'publish' && pr && context.pullRequest) {
-    ctx.pullRequest = { provider: pr.provider, apiURL: pr.apiURL, repository: pr.repository, draft: pr.draft ?? false, ...context.pullRequest };
-  }
-  return contextToEnv(ctx as AgentContext);
+  return contextToEnv(buildAgentContext({ task, pool: input.pool, key: input.key, context: input.context, places }));
 }
 
 function secretEnv(name: string, secret: string, key: string): V1EnvVar {
@@ -254,7 +218,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
   const { task, pool, key, name } = input;
   const s = roleSettings(pool, key.role, input.operatorImage);
   const gpu = gpuResource(pool);
-  const context = literal(contextEnv(input, s));
+  const context = literal(contextEnv(input));
   const termination = { terminationMessagePath: TERMINATION_LOG, terminationMessagePolicy: 'File' };
   const volumes: V1Volume[] = [
     { name: VOLUME.workspace, emptyDir: { sizeLimit: s.storage.workspace } },

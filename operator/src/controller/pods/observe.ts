@@ -3,16 +3,17 @@
 // act on. The agent container's termination message is the stage's result; everything else in the
 // Pod status only explains a stage that ended without one.
 import type { V1ContainerStatus, V1Pod, V1PodCondition } from '@kubernetes/client-node';
-import type { Role, StageResult, TestCounts, Usage } from '../../api/types.js';
+import type { Role } from '../../api/types.js';
 import type { ObservedStage, StageKey } from '../../core/types.js';
 import { parseStageName } from '../../core/names.js';
 import { AGENT_CONTAINER, CHECKOUT_CONTAINER } from './build.js';
 import { podGpus } from './gpus.js';
 import { ATTEMPT_LABEL, GPU_RESOURCE_ANNOTATION, ITERATION_LABEL, ROLE_LABEL, TASK_LABEL } from './labels.js';
 import { poolDefaults } from '../../api/pool-roles.js';
+import { isRole } from '../../contract/roles.js';
+import { parseStageResultOf } from '../../contract/stage-result.js';
 
-const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance', 'publish'];
-const OUTCOMES: readonly StageResult['outcome'][] = ['Succeeded', 'Failed', 'Error'];
+
 
 /** Waiting reasons that mean a container cannot start until someone fixes something. */
 const STUCK_WAITING = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
@@ -25,78 +26,6 @@ const DISRUPTION_REASONS: Record<string, string> = {
   EvictionByEvictionAPI: 'Evicted', // a drain
   TerminationByKubelet: 'Evicted', // node pressure or graceful node shutdown
 };
-
-// ---------------------------------------------------------------------------------------------
-// The termination message
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-
-function checkTests(v: unknown): TestCounts | string {
-  if (!isObj(v)) return 'tests must be an object';
-  for (const k of ['passed', 'failed', 'total'] as const) if (!isCount(v[k])) return `tests.${k} must be a non-negative integer`;
-  if (v.failing !== undefined && !isStrings(v.failing)) return 'tests.failing must be an array of strings';
-  if (v.flaky !== undefined && !isStrings(v.flaky)) return 'tests.flaky must be an array of strings';
-  const t: TestCounts = { passed: v.passed as number, failed: v.failed as number, total: v.total as number, failing: (v.failing as string[] | undefined) ?? [] };
-  if (v.flaky !== undefined) t.flaky = v.flaky as string[];
-  return t;
-}
-
-function checkUsage(v: unknown): Usage | string {
-  if (!isObj(v)) return 'usage must be an object';
-  for (const k of ['inputTokens', 'outputTokens'] as const) if (!isCount(v[k])) return `usage.${k} must be a non-negative integer`;
-  for (const k of ['cacheReadTokens', 'cacheWriteTokens'] as const) if (v[k] !== undefined && !isCount(v[k])) return `usage.${k} must be a non-negative integer`;
-  const cost = v.costUSD;
-  if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) return 'usage.costUSD must be a non-negative number';
-  const u: Usage = { inputTokens: v.inputTokens as number, outputTokens: v.outputTokens as number, costUSD: cost };
-  if (v.cacheReadTokens !== undefined) u.cacheReadTokens = v.cacheReadTokens as number;
-  if (v.cacheWriteTokens !== undefined) u.cacheWriteTokens = v.cacheWriteTokens as number;
-  return u;
-}
-
-/**
- * The StageResult in a termination message, validated against the contract and reduced to its
- * known fields (so nothing unexpected reaches the task's status), or an Error saying what is wrong.
- */
-export function parseStageResult(text: string): StageResult | Error {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    return new Error(`not JSON: ${(e as Error).message}`);
-  }
-  if (!isObj(v)) return new Error('not a JSON object');
-  if (typeof v.role !== 'string' || !(ROLES as readonly string[]).includes(v.role)) return new Error(`role must be one of ${ROLES.join(', ')}`);
-  if (typeof v.outcome !== 'string' || !(OUTCOMES as readonly string[]).includes(v.outcome)) return new Error(`outcome must be one of ${OUTCOMES.join(', ')}`);
-  if (typeof v.summary !== 'string') return new Error('summary must be a string');
-  const r: StageResult = { role: v.role as Role, outcome: v.outcome as StageResult['outcome'], summary: v.summary };
-  for (const k of ['commit', 'reason', 'hungTest', 'pullRequestURL'] as const) {
-    if (v[k] === undefined) continue;
-    if (typeof v[k] !== 'string') return new Error(`${k} must be a string`);
-    r[k] = v[k] as string;
-  }
-  if (v.tests !== undefined) {
-    const t = checkTests(v.tests);
-    if (typeof t === 'string') return new Error(t);
-    r.tests = t;
-  }
-  if (v.usage !== undefined) {
-    const u = checkUsage(v.usage);
-    if (typeof u === 'string') return new Error(u);
-    r.usage = u;
-  }
-  if (v.flaggedTests !== undefined) {
-    if (!isStrings(v.flaggedTests)) return new Error('flaggedTests must be an array of strings');
-    r.flaggedTests = v.flaggedTests;
-  }
-  if (v.truncated !== undefined) {
-    if (typeof v.truncated !== 'boolean') return new Error('truncated must be a boolean');
-    r.truncated = v.truncated;
-  }
-  return r;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Pod status
@@ -117,8 +46,8 @@ function stageKey(pod: V1Pod): StageKey | undefined {
   const role = labels[ROLE_LABEL];
   const iteration = Number(labels[ITERATION_LABEL]);
   const attempt = Number(labels[ATTEMPT_LABEL]);
-  if (role && (ROLES as readonly string[]).includes(role) && Number.isInteger(iteration) && iteration >= 1 && Number.isInteger(attempt) && attempt >= 0) {
-    return { role: role as Role, iteration, attempt };
+  if (isRole(role) && Number.isInteger(iteration) && iteration >= 1 && Number.isInteger(attempt) && attempt >= 0) {
+    return { role, iteration, attempt };
   }
   const task = labels[TASK_LABEL];
   return task && pod.metadata?.name ? parseStageName(task, pod.metadata.name) : undefined;
@@ -172,7 +101,7 @@ function classify(pod: V1Pod, c: V1ContainerStatus, container: string, parseErro
   const kubelet = pod.status?.reason;
   if (kubelet === 'DeadlineExceeded' || kubelet === 'Evicted') return end(kubelet, pod.status?.message ?? kubelet);
   if (t.reason === 'OOMKilled') return end('OOMKilled', `container ${container} was killed for exceeding its memory limit (exit code ${t.exitCode})`);
-  if (parseError) return end('BadTerminationMessage', `container ${container} exited with code ${t.exitCode} and an invalid result: ${parseError.message}`);
+  if (parseError) return end('BadTerminationMessage', `container ${container} exited with code ${t.exitCode} and ${parseError.message}`);
   if (t.exitCode !== 0) {
     // Killed because the Pod is going away (drain, preemption, lost node): the exit code is only
     // the consequence, and the stage never got to finish.
@@ -193,9 +122,8 @@ function finished(base: ObservedStage, pod: V1Pod, c: V1ContainerStatus, contain
   const text = t.message?.trim();
   let parseError: Error | undefined;
   if (text) {
-    const parsed = parseStageResult(text);
+    const parsed = parseStageResultOf(text, role);
     if (parsed instanceof Error) parseError = parsed;
-    else if (parsed.role !== role) parseError = new Error(`the result is for role ${parsed.role} but the stage is ${role}`);
     else return { ...base, state: 'Finished', result: parsed };
   }
   return { ...base, ...classify(pod, c, container, parseError) };

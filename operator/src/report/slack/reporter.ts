@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { App } from '@slack/bolt';
 import type { TaskSummary } from '../summary.js';
+import type { TaskEvent } from '../../contract/events.js';
 import { eventReply, taskMessage } from './message.js';
 
 export interface ThreadStore {
@@ -22,11 +23,7 @@ export class MemoryThreadStore implements ThreadStore {
   }
 }
 
-export interface TaskEvent {
-  kind: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
+export type { TaskEvent };
 
 export class SlackReporter {
   private readonly chains = new Map<string, Promise<void>>();
@@ -54,6 +51,21 @@ export class SlackReporter {
       });
     this.chains.set(key, next);
     return next;
+  }
+
+  /**
+   * Waits for the updates queued so far, at most `ms` (a shutdown or a hand-over of leadership must
+   * not hang on Slack); true when all of them finished. Both shells flush through this.
+   */
+  async flush(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    const all = Promise.allSettled([...this.chains.values()]).then(() => true as const);
+    try {
+      return await Promise.race([all, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async send(key: string, task: TaskSummary, events: TaskEvent[]): Promise<void> {

@@ -1,9 +1,8 @@
 import type { V1ContainerState, V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { Role, StageResult } from '../../../../operator/src/api/types.js';
-import { encodeResult } from '../../../../operator/src/agent/result.js';
 import { stageName } from '../../../../operator/src/core/names.js';
 import { buildStagePod } from '../../../../operator/src/controller/pods/build.js';
-import { observeStage, parseStageResult } from '../../../../operator/src/controller/pods/observe.js';
+import { observeStage } from '../../../../operator/src/controller/pods/observe.js';
 import { pool, task } from './fixtures.js';
 
 const T0 = '2025-01-01T10:00:00Z';
@@ -44,45 +43,6 @@ function finishedRun(message: string | undefined, exitCode = 1, extra: Partial<N
     ...podStatus,
   });
 }
-
-describe('parseStageResult', () => {
-  it('accepts the contract and keeps only its fields', () => {
-    const r = parseStageResult(JSON.stringify({ ...runResult, usage: { inputTokens: 10, outputTokens: 2, costUSD: 0.01 }, extra: 'dropped', flaggedTests: ['t'], truncated: true }));
-    expect(r).toEqual({ ...runResult, usage: { inputTokens: 10, outputTokens: 2, costUSD: 0.01 }, flaggedTests: ['t'], truncated: true });
-  });
-
-  it('reads what the agent writes, even cut to 4 KiB', () => {
-    const big: StageResult = { ...runResult, tests: { passed: 0, failed: 500, total: 500, failing: Array.from({ length: 500 }, (_, i) => `tests/test_mod.py::test_case_${i}`) } };
-    const text = encodeResult(big);
-    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(4096);
-    const r = parseStageResult(text);
-    expect(r).not.toBeInstanceOf(Error);
-    expect((r as StageResult).tests!.failed).toBe(500);
-    expect((r as StageResult).truncated).toBe(true);
-  });
-
-  it.each([
-    ['empty', '', /not JSON/],
-    ['truncated JSON', JSON.stringify(runResult).slice(0, 40), /not JSON/],
-    ['an array', '[]', /object/],
-    ['null', 'null', /object/],
-    ['unknown role', JSON.stringify({ ...runResult, role: 'deploy' }), /role/],
-    ['missing outcome', JSON.stringify({ role: 'run', summary: '' }), /outcome/],
-    ['bad outcome', JSON.stringify({ ...runResult, outcome: 'Passed' }), /outcome/],
-    ['summary not a string', JSON.stringify({ ...runResult, summary: 3 }), /summary/],
-    ['negative count', JSON.stringify({ ...runResult, tests: { ...runResult.tests, failed: -1 } }), /tests.failed/],
-    ['fractional count', JSON.stringify({ ...runResult, tests: { ...runResult.tests, passed: 1.5 } }), /tests.passed/],
-    ['count as string', JSON.stringify({ ...runResult, tests: { ...runResult.tests, total: '10' } }), /tests.total/],
-    ['failing not strings', JSON.stringify({ ...runResult, tests: { ...runResult.tests, failing: [1] } }), /failing/],
-    ['tests not an object', JSON.stringify({ ...runResult, tests: 'all' }), /tests/],
-    ['negative cost', JSON.stringify({ ...runResult, usage: { inputTokens: 1, outputTokens: 1, costUSD: -1 } }), /costUSD/],
-    ['commit not a string', JSON.stringify({ ...runResult, commit: 12 }), /commit/],
-  ])('rejects %s', (_name, text, why) => {
-    const r = parseStageResult(text);
-    expect(r).toBeInstanceOf(Error);
-    expect((r as Error).message).toMatch(why);
-  });
-});
 
 describe('observeStage', () => {
   it('ignores Pods that are not stage Pods', () => {
