@@ -8,7 +8,7 @@ TOOLS_BIN = $(shell hack/build-tools.sh)
 # Go-built tools, the images (OCI archives; seconds when cached). Exported for the jest run.
 PREPARE = hack/install-debs.sh && export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)"
 
-.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration test-model cluster bench clean model
+.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration test-conformance test-model cluster bench clean model
 
 all: build
 
@@ -51,7 +51,7 @@ model: deps build
 # Pod (its unsent bytes keep the socket until TCP gives up), which held jest's main process open
 # after every test and the teardown had finished; the handle is known, the exit is safe.
 test: deps build
-	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --forceExit --selectProjects unit integration e2e
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --forceExit --selectProjects unit integration e2e conformance
 
 # The real local model solving fizzbuzz through autorun run (CPU, ~2.5 GB per agent, many minutes).
 test-model: deps build model
@@ -62,6 +62,10 @@ test-unit: deps debs
 
 test-e2e: deps build
 	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" && npm test -- --ci --selectProjects e2e
+
+# The one scenario table through both shells: the operator on a real control plane, and `autorun run`.
+test-conformance: deps build
+	@$(PREPARE) && npm test -- --ci --forceExit --selectProjects conformance
 
 test-integration: deps build
 	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm run test:integration -- --ci
