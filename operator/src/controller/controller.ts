@@ -18,7 +18,9 @@ import { trimPodForCache } from './pods/trim.js';
 import { labelValue, POOL_LABEL, STAGE_POD_SELECTOR, TASK_LABEL } from './pods/labels.js';
 import { WorkQueue } from './queue.js';
 import { TaskReporter } from './slack.js';
-import { Reconciler, StaleCacheError, poolQueueKey, taskQueueKey, type Caches } from './reconcile.js';
+import { Reconciler, poolQueueKey, taskQueueKey, type Caches } from './reconcile.js';
+import { settle } from './worker.js';
+import type { Result } from './result.js';
 
 export interface ControllerOptions {
   kc: KubeConfig;
@@ -274,17 +276,13 @@ export class Controller {
       if (k === undefined) return;
       this.metrics.queueDepth.set(queue.len());
       const t0 = performance.now();
+      let outcome: { result: Result } | { error: unknown };
       try {
-        await reconciler.reconcile(k);
-        queue.forget(k);
-        this.log.debug('reconciled', { key: k, ms: +(performance.now() - t0).toFixed(1), queued: queue.len() });
-      } catch (err) {
-        const delay = queue.addRateLimited(k);
-        const level = err instanceof StaleCacheError ? 'debug' : 'warn';
-        this.log.log(level, 'reconcile failed, retrying', { key: k, err: errText(err), retryInMs: delay });
-      } finally {
-        queue.done(k);
+        outcome = { result: await reconciler.reconcile(k) };
+      } catch (error) {
+        outcome = { error };
       }
+      settle(queue, k, outcome, this.log, performance.now() - t0);
     }
   }
 

@@ -1,5 +1,4 @@
-// Pure helpers of reconcile: when a status write is needed, how Events are named, which tasks a pool
-// change should wake.
+// Pure helpers of reconcile: when a status write is needed, how Events are named.
 import { createHash } from 'node:crypto';
 
 export { jsonEqual } from '../core/equal.js';
@@ -34,47 +33,4 @@ export class RecentSet {
   }
 }
 
-/**
- * Created-but-not-yet-seen objects, after client-go's ControllerExpectations: the informer lags a
- * create by a few milliseconds, and a reconcile in that gap must neither create the object again
- * nor take its absence for a lost stage. An expectation lapses after ttlMs in case the object never
- * shows up (deleted at once, or the watch missed it and a relist will tell).
- */
-export class Expectations {
-  private readonly byKey = new Map<string, Map<string, number>>();
-  constructor(
-    private readonly ttlMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  expect(owner: string, name: string): void {
-    let m = this.byKey.get(owner);
-    if (!m) this.byKey.set(owner, (m = new Map()));
-    m.set(name, this.now() + this.ttlMs);
-  }
-
-  observed(owner: string, name: string): void {
-    const m = this.byKey.get(owner);
-    if (!m) return;
-    m.delete(name);
-    if (m.size === 0) this.byKey.delete(owner);
-  }
-
-  /** Names still expected for this owner (lapsed ones are dropped). */
-  pending(owner: string): string[] {
-    const m = this.byKey.get(owner);
-    if (!m) return [];
-    const now = this.now();
-    for (const [name, until] of m) if (until <= now) m.delete(name);
-    if (m.size === 0) this.byKey.delete(owner);
-    return [...m.keys()];
-  }
-
-  has(owner: string, name: string): boolean {
-    return this.pending(owner).includes(name);
-  }
-
-  forget(owner: string): void {
-    this.byKey.delete(owner);
-  }
-}
+export { Expectations } from './expectations.js';
