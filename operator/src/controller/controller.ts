@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import type { SlackConfig } from '../report/slack/app.js';
 import { sharedConnections, type SharedKubeConfig } from './connections.js';
 import { startProbeServer } from './http.js';
-import { ResilientInformer, errText } from './informer.js';
+import { ResilientInformer } from './informer.js';
 import { KubeApi } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { ControllerMetrics } from './metrics.js';

@@ -26,10 +26,11 @@ import type { Progress } from './progress.js';
 import { rowOf } from './progress.js';
 import { stageEnv } from './stage-env.js';
 import { gpuLimit, gpusOf, roleSettings } from '../api/pool-roles.js';
-import { adoptStage, isStageProcess, readStageResult, spawnStage, transcriptTail, type StageExit, type StageHandle } from './stage-process.js';
+import { adoptStage, isStageProcess, readStageResult, spawnStage, transcriptTail, type StageHandle } from './stage-process.js';
+import { StageSupervisor, type Ended } from './supervisor.js';
+import { exitOutcome, finished, mtime, toObserved } from './stage-outcome.js';
 import type { LocalStage, StateDir, TaskState } from './state.js';
 
-const KILL_GRACE_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface LocalTask {
@@ -41,14 +42,6 @@ export interface LocalTask {
   acceptanceDir?: string;
   /** Position in the files, for a stable queue order among equals. */
   order: number;
-}
-
-interface Live {
-  handle: StageHandle;
-  stage: LocalStage;
-  timer?: NodeJS.Timeout;
-  timedOut?: boolean;
-  stopping?: boolean;
 }
 
 export interface RunnerOptions {
@@ -67,7 +60,9 @@ export interface RunnerOptions {
 }
 
 export class Runner {
-  private readonly live = new Map<string, Live>();
+  private readonly live: StageSupervisor;
+  /** Tasks whose state changed since the last save: one save per pass records them. */
+  private readonly dirty = new Set<LocalTask>();
   private wakeUp: (() => void) | undefined;
   private stopping = false;
   private saidNoGpu = false;
@@ -79,6 +74,7 @@ export class Runner {
     this.env = o.env ?? process.env;
     this.now = o.now ?? (() => new Date());
     this.secrets = secretValues(this.env);
+    this.live = new StageSupervisor((key, stage, ended) => this.exited(key, stage, ended), this.now);
   }
 
   /** Runs until every task is Succeeded or Failed, or until interrupt(). */
@@ -96,7 +92,7 @@ export class Runner {
         await this.sleep(this.nextWake());
       }
       if (this.stopping) {
-        await this.stopAll();
+        await this.live.stopAll();
         // Fold in what the stopped stages reported on their way out (their spend), starting nothing.
         this.pass();
       }
@@ -115,7 +111,7 @@ export class Runner {
   /** Stops every stage process, records the state, and makes run() return. A second call kills at once. */
   interrupt(): void {
     if (this.stopping) {
-      for (const l of this.live.values()) l.handle.kill('SIGKILL');
+      this.live.killAll();
       return;
     }
     this.stopping = true;
@@ -166,7 +162,7 @@ export class Runner {
       const files = this.o.dir.stageFiles(name, s.name);
       const r = readStageResult(files.result, s.role);
       if ('result' in r) {
-        keep.push(this.finished(s, { result: r.result }, mtime(files.result)));
+        keep.push(finished(s, { result: r.result }, mtime(files.result)));
         continue;
       }
       if (s.pid !== undefined && isStageProcess(s.pid, this.marker(name, s.name))) {
@@ -179,13 +175,19 @@ export class Runner {
       // Gone without a result: forgotten here, started again under the same name when the core asks.
     }
     t.state.stages = keep;
-    this.o.dir.save(t.state);
+    // Recorded by the first pass's save.
+    this.dirty.add(t);
   }
 
   private marker(task: string, stage: string): string {
     return `${this.o.dir.root}/${task}/${stage}`;
   }
 
+  /**
+   * One pass: a decision per task, its actions carried out, then one save of what changed. Stage
+   * exits since the last pass are in the records already (exited()); a stage that finished and was
+   * not yet saved is found again by its result file after a crash (recover()).
+   */
   private pass(): void {
     // Decisions of one task change the admission of the next (a slot taken or freed): repeat until
     // nothing changes, with a bound in case two tasks keep flipping each other.
@@ -194,6 +196,12 @@ export class Runner {
       for (const t of this.queueOrder()) changed = this.step(t) || changed;
       if (!changed) break;
     }
+    this.save();
+  }
+
+  private save(): void {
+    for (const t of this.dirty) this.o.dir.save(t.state);
+    this.dirty.clear();
   }
 
   /** What the pool's admission reads of a task (contract/admission.ts, as in the operator). */
@@ -224,7 +232,10 @@ export class Runner {
     const pool = t.pool;
     const slots = admitSlots(this.o.tasks.filter((o) => o.pool === pool).map((o) => this.candidate(o)), pool.spec.maxConcurrentTasks);
     const { admitted, queuePosition } = slots.byTask.get(t.state.task.metadata.name) ?? { admitted: false };
-    const inUse = [...this.live.values()].filter((l) => this.o.tasks.find((o) => o.state.stages.includes(l.stage))?.pool === pool).reduce((n, l) => n + (l.stage.devices?.length ?? 0), 0);
+    const inUse = this.live
+      .stages()
+      .filter((s) => this.o.tasks.find((o) => o.state.stages.includes(s))?.pool === pool)
+      .reduce((n, s) => n + (s.devices?.length ?? 0), 0);
     const limit = gpuLimit(pool);
     return {
       exists: true,
@@ -266,7 +277,7 @@ export class Runner {
     for (const a of out.actions) this.apply(t, a);
     if (changed) {
       t.state.updatedAt = this.now().toISOString();
-      this.o.dir.save(t.state);
+      this.dirty.add(t);
     }
     const events = eventsOf(out.actions);
     if (changed || events.length) this.o.onReport?.(t, events);
@@ -311,8 +322,8 @@ export class Runner {
     // Never discard a result: a stage that finished unrecorded is taken as finished, not re-run.
     const existing = readStageResult(this.o.dir.stageFiles(name, stageName).result, key.role);
     if ('result' in existing) {
-      t.state.stages.push(this.finished({ name: stageName, ...key, state: 'Running' }, { result: existing.result }, this.now()));
-      this.o.dir.save(t.state);
+      t.state.stages.push(finished({ name: stageName, ...key, state: 'Running' }, { result: existing.result }, this.now()));
+      this.dirty.add(t);
       this.wake();
       return;
     }
@@ -344,79 +355,44 @@ export class Runner {
       this.env,
     );
     t.state.stages.push(stage);
-    // Recorded before the process exists, so a crash right after the spawn finds the stage.
-    this.o.dir.save(t.state);
     const handle = spawnStage([...this.o.agentCommand, '--role', key.role], { cwd: files.workspace, env, transcript: files.transcript });
     stage.pid = handle.pid;
-    this.o.dir.save(t.state);
+    // Recorded, with its pid for adoption after a restart, by this pass's save: everything from
+    // the decision to the save is synchronous, so nothing else runs in between.
+    this.dirty.add(t);
     this.watch(t, stage, handle);
   }
 
   private watch(t: LocalTask, stage: LocalStage, handle: StageHandle): void {
-    const l: Live = { handle, stage };
-    const timeoutMs = roleSettings(t.pool, stage.role).timeoutSeconds * 1000;
-    const left = Date.parse(stage.startTime ?? this.now().toISOString()) + timeoutMs - this.now().getTime();
-    l.timer = setTimeout(() => {
-      l.timedOut = true;
-      this.terminate(l);
-    }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
-    this.live.set(this.key(t, stage.name), l);
-    void handle.done.then((exit) => this.exited(t, l, exit));
-  }
-
-  private terminate(l: Live): void {
-    l.handle.kill('SIGTERM');
-    setTimeout(() => l.handle.kill('SIGKILL'), KILL_GRACE_MS).unref();
+    this.live.watch(this.key(t, stage.name), stage, handle, roleSettings(t.pool, stage.role).timeoutSeconds * 1000);
   }
 
   private stop(t: LocalTask, stageName: string): void {
-    const l = this.live.get(this.key(t, stageName));
-    if (!l || l.stopping) return;
-    l.stopping = true;
-    this.terminate(l);
+    this.live.stop(this.key(t, stageName));
   }
 
-  private exited(t: LocalTask, l: Live, exit: StageExit): void {
+  /** A stage process ended: its outcome goes into the task's records; the next pass decides on it and saves. */
+  private exited(key: string, stage: LocalStage, ended: Ended): void {
+    if (stage.devices) this.o.gpus.release(stage.devices);
+    const t = this.o.tasks.find((o) => key === this.key(o, stage.name));
+    if (!t) return this.wake();
     const name = t.state.task.metadata.name;
-    if (l.timer) clearTimeout(l.timer);
-    this.live.delete(this.key(t, l.stage.name));
-    if (l.stage.devices) this.o.gpus.release(l.stage.devices);
-    const files = this.o.dir.stageFiles(name, l.stage.name);
-    const r = readStageResult(files.result, l.stage.role);
-    const i = t.state.stages.indexOf(l.stage);
+    const { exit } = ended;
+    const files = this.o.dir.stageFiles(name, stage.name);
+    const r = readStageResult(files.result, stage.role);
+    const i = t.state.stages.indexOf(stage);
     if (this.stopping && !('result' in r)) {
       // Interrupted by us: no failure of the stage; forget it so that the next run starts it again.
       if (i >= 0) t.state.stages.splice(i, 1);
     } else if (i >= 0) {
-      let outcome: Parameters<Runner['finished']>[1];
-      if ('result' in r) outcome = { result: r.result };
-      else if ('invalid' in r) outcome = { failureReason: 'BadTerminationMessage', failureMessage: `the agent process wrote ${r.invalid}` };
-      else if (l.timedOut) outcome = { failureReason: 'DeadlineExceeded', failureMessage: `killed after the role's timeoutSeconds` };
-      else {
-        const how = exit.spawnError
-          ? `could not start the agent (${exit.spawnError})`
-          : exit.adopted
-            ? 'ended without a result'
-            : exit.signal
-              ? `was killed by ${exit.signal} without a result`
-              : `exited with code ${exit.exitCode} without a result`;
-        const tail = redact(transcriptTail(files.transcript), this.secrets);
-        outcome = { failureReason: 'ExitCode', failureMessage: `the agent process ${how}${tail ? `: ${tail}` : ''}` };
-      }
-      const done = this.finished(l.stage, outcome, this.now());
+      const outcome = exitOutcome(r, ended, () => redact(transcriptTail(files.transcript), this.secrets));
+      const done = finished(stage, outcome, this.now());
       done.exitCode = exit.exitCode;
       done.signal = exit.signal;
       t.state.stages[i] = done;
     }
-    this.o.dir.save(t.state);
+    this.dirty.add(t);
     this.wake();
-  }
-
-  private finished(s: LocalStage, outcome: Pick<ObservedStage, 'result' | 'failureReason' | 'failureMessage'>, at: Date): LocalStage {
-    const finishTime = at.toISOString();
-    const seconds = s.startTime ? Math.max(0, (at.getTime() - Date.parse(s.startTime)) / 1000) : 0;
-    const { pid: _pid, ...rest } = s;
-    return { ...rest, ...outcome, state: 'Finished', finishTime, ...(s.devices?.length ? { gpuSeconds: Math.round(seconds * s.devices.length) } : {}) };
   }
 
   /** The report of the latest failed run stage, for the repair agent (an acceptance report never: hidden). */
@@ -430,30 +406,5 @@ export class Runner {
     } catch {
       return undefined;
     }
-  }
-
-  private async stopAll(): Promise<void> {
-    const all = [...this.live.values()];
-    for (const l of all) l.handle.kill('SIGTERM');
-    const done = Promise.all(all.map((l) => l.handle.done));
-    const grace = new Promise<void>((r) => setTimeout(r, KILL_GRACE_MS).unref());
-    await Promise.race([done, grace]);
-    for (const l of this.live.values()) l.handle.kill('SIGKILL');
-    await done;
-    // exited() ran for each; give its synchronous bookkeeping a turn before the final save.
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
-function toObserved(s: LocalStage): ObservedStage {
-  const { pid: _pid, devices: _devices, exitCode: _exitCode, signal: _signal, ...observed } = s;
-  return observed;
-}
-
-function mtime(path: string): Date {
-  try {
-    return statSync(path).mtime;
-  } catch {
-    return new Date();
   }
 }
