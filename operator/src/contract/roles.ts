@@ -1,9 +1,10 @@
 // What each role is, for every module that treats roles differently: which call a model (and so
 // get the goal, the model settings and a budget), which execute generated code (and so hold no
 // secret), which the pool's GPU settings apply to. One place, so both shells agree.
+import { ROLES } from '../api/agent-context.js';
 import { LLM_ROLES, type Role } from '../api/types.js';
 
-export const ROLES: readonly Role[] = ['code', 'test', 'run', 'repair', 'acceptance', 'publish'];
+export { ROLES };
 
 const LLM: ReadonlySet<Role> = new Set<Role>(LLM_ROLES);
 /** run and acceptance run the project's tests, i.e. code a model wrote: nothing worth stealing may be near them. */

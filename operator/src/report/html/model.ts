@@ -1,5 +1,6 @@
 // What the task report shows, worked out from a task's status (the same in the cluster and in the
 // local tier) and the failure report each repair was given. Pure: no I/O, no clock of its own.
+import { ROLES } from '../../contract/roles.js';
 import type { CodingTask, Role, StageStatus } from '../../api/types.js';
 import { redactTokenShapes } from '../../util/secrets.js';
 
@@ -91,7 +92,6 @@ export interface ReportModel {
   repairs: RepairInput[];
 }
 
-const ROLES: Role[] = ['code', 'test', 'run', 'repair', 'acceptance', 'publish'];
 const num = (v: string | undefined): number => (Number.isFinite(Number(v)) ? Number(v ?? 0) : 0);
 const ms = (t: string | undefined): number | undefined => (t && Number.isFinite(Date.parse(t)) ? Date.parse(t) : undefined);
 const MAX_FAILURES = 10;
