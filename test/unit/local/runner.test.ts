@@ -137,6 +137,43 @@ describe('Runner', () => {
     expect(firstOfB).toBeGreaterThan(lastOfA);
   });
 
+  test('one slot: a later task of higher priority is admitted before an earlier one (contract/admission.ts, as in the operator)', async () => {
+    const base = defaultPool({});
+    const pool = { ...base, spec: { ...base.spec, maxConcurrentTasks: 1 } } as AgentPool;
+    const a = localTask('a', {}, pool, 0);
+    const early = localTask('early', {}, pool, 1);
+    const urgent = localTask('urgent', { priority: 10 }, pool, 2);
+    // Queued a minute apart: the local tier used to rank queue time before priority.
+    early.state.status = { phase: 'Queued', queuedAt: new Date(Date.now() - 120_000).toISOString() };
+    urgent.state.status = { phase: 'Queued', queuedAt: new Date(Date.now() - 60_000).toISOString() };
+    const { r } = runner([a, early, urgent], { FAKE_FAIL_RUNS: '0' });
+    await r.run();
+    const firstStart = (task: string) => entries().findIndex((e) => e.event === 'start' && e.task === task);
+    expect(firstStart('urgent')).toBeLessThan(firstStart('early'));
+  });
+
+  test('every state save records a running stage with its pid (one save per pass, after its starts)', async () => {
+    const t = localTask('saves');
+    const dir = new StateDir(join(root, '.autorun'));
+    const withoutPid: string[] = [];
+    const save = dir.save.bind(dir);
+    dir.save = (s: TaskState) => {
+      for (const st of s.stages) if (st.state === 'Running' && st.pid === undefined) withoutPid.push(st.name);
+      save(s);
+    };
+    const r = new Runner({
+      dir,
+      tasks: [t],
+      agentCommand: [process.execPath, FAKE_AGENT],
+      gpus: new GpuAllocator([]),
+      progress: new Progress({ write: () => undefined }, false),
+      env: { ...process.env, FAKE_LOG: log, ANTHROPIC_API_KEY: 'sk-ant-test-0123456789' },
+    });
+    await r.run();
+    expect(t.state.status.phase).toBe('Succeeded');
+    expect(withoutPid).toEqual([]);
+  });
+
   test('interrupted stages are started again under the same name; finished ones never', async () => {
     const t = localTask('resumable');
     const first = runner([t], { FAKE_SLEEP_MS: 'test=60000' });
