@@ -6,9 +6,9 @@ export function prose(strings: TemplateStringsArray, ...values: unknown[]): stri
   const last = strings.length - 1;
   const parts = strings.raw.map((raw, i) => {
     let s = raw
-      .replace(/[ \t]*\n[ \t]*\n\s*/g, '\u0000')
-      .replace(/[ \t]*\n[ \t]*/g, ' ')
-      .replace(/\u0000/g, '\n\n');
+      .split(/[ \t]*\n[ \t]*\n\s*/)
+      .map((p) => p.replace(/[ \t]*\n[ \t]*/g, ' '))
+      .join('\n\n');
     if (i === 0) s = s.trimStart();
     if (i === last) s = s.trimEnd();
     return cook(s);
@@ -22,6 +22,6 @@ function cook(raw: string): string {
 }
 
 /** Paragraphs, the empty ones left out, a blank line between them. */
-export function paragraphs(...ps: (string | false | undefined)[]): string {
+export function paragraphs(...ps: (string | false | 0 | null | undefined)[]): string {
   return ps.filter((p): p is string => !!p).join('\n\n');
 }
