@@ -49,7 +49,7 @@ export const EXEC_CONTAINER = 'exec';
 /** The exec container's socket directory: written there, read-only in the agent container. */
 export const EXEC_SOCKET_DIR = '/var/run/autorun/exec';
 export const EXEC_SOCKET = `${EXEC_SOCKET_DIR}/exec.sock`;
-/** The socket directory holds one socket. */
+/** The socket directory holds one socket: in memory, so no disk to account for. */
 const EXEC_SOCKET_SIZE = '1Mi';
 
 export const WORKSPACE_DIR = '/workspace';
@@ -290,8 +290,8 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       ...termination,
     });
   } else if (s.llm) {
-    volumes.push({ name: VOLUME.execTmp, emptyDir: { sizeLimit: s.storage.tmp } }, { name: VOLUME.execSocket, emptyDir: { sizeLimit: EXEC_SOCKET_SIZE } });
-    sizes.push(s.storage.tmp, EXEC_SOCKET_SIZE);
+    volumes.push({ name: VOLUME.execTmp, emptyDir: { sizeLimit: s.storage.tmp } }, { name: VOLUME.execSocket, emptyDir: { medium: 'Memory', sizeLimit: EXEC_SOCKET_SIZE } });
+    sizes.push(s.storage.tmp);
     const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR), mount(VOLUME.execSocket, EXEC_SOCKET_DIR, true)];
     if (key.role === 'repair' && input.reportConfigMap) {
       volumes.push({ name: VOLUME.report, configMap: { name: input.reportConfigMap, defaultMode: 0o444 } });
