@@ -101,6 +101,7 @@ test.each(['sdk', 'claude-code'] as const)('%s: no command the model runs reache
 
   // The hunt ran to its end, in the exec container (its PID 1 is the exec server), and came back.
   const out = huntOutput(reqs);
+  process.stderr.write(`${engine}: the hunt's output as the model got it (start): ${out.slice(0, 1500)}\n`);
   expect(out).toContain(HUNT_BEGIN);
   expect(out).toContain(HUNT_END);
   expect(out).toContain('PATH=');
