@@ -55,7 +55,13 @@ const turns = (req: RecordedRequest): number => req.body.messages.filter((m) => 
 function script(engine: 'sdk' | 'claude-code'): (req: RecordedRequest) => FakeReply {
   const steps: FakeReply[] =
     engine === 'sdk'
-      ? [toolUse('run_command', { command: HUNT, timeout_seconds: 300 }), toolUse('write_file', { path: 'fizzbuzz.py', content: FIZZBUZZ })]
+      ? [
+          toolUse('run_command', { command: HUNT, timeout_seconds: 300 }),
+          // A process left behind, then a look for it: none outlives its command.
+          toolUse('run_command', { command: 'setsid sleep 987 > /dev/null 2>&1 < /dev/null & echo started' }),
+          toolUse('run_command', { command: 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done' }),
+          toolUse('write_file', { path: 'fizzbuzz.py', content: FIZZBUZZ }),
+        ]
       : [
           toolUse('Bash', { command: HUNT, description: 'look around', timeout: 300_000 }),
           toolUse('Read', { file_path: KEY_FILE }),
@@ -107,6 +113,11 @@ test.each(['sdk', 'claude-code'] as const)('%s: no command the model runs reache
   expect(out).toContain('PATH=');
   expect(out).toMatch(/== pid1.*exec-server/);
   expect(out).toMatch(/api-key: No such file or directory/);
+  if (engine === 'sdk') {
+    const ps = JSON.stringify(reqs.find((r) => turns(r) === 3)!.body.messages.at(-1)!.content);
+    expect(ps).toContain('exec-server');
+    expect(ps).not.toContain('sleep 987');
+  }
   if (engine === 'claude-code') {
     // Claude Code's own file tools refused the key file, PID 1's environment and the key directory.
     const refused = reqs.filter((r) => turns(r) >= 2 && turns(r) <= 4).map((r) => JSON.stringify(r.body.messages.at(-1)!.content));

@@ -6,7 +6,7 @@ import { chmod } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { execFileCapped } from '../exec.js';
-import { stopChildren } from '../children.js';
+import { childrenOf, descendants, killPids, liveGroups, stopChildren } from '../children.js';
 import { scrubEnv } from '../../util/secrets.js';
 import { MAX_READ_BACK, MAX_REQUEST_BYTES, parseRequest } from './protocol.js';
 import type { ExecFrame } from './protocol.js';
@@ -32,6 +32,22 @@ function readBack(path: string): string | undefined {
     closeSync(fd);
     rmSync(path, { force: true });
   }
+}
+
+/**
+ * Kills what finished commands left running. As PID 1 of the exec container the server inherits
+ * every orphan there: a process a command started in the background and left behind (`setsid cmd &`)
+ * would run on while the agent, in the other container, reads and writes the shared workspace, and
+ * could swap a path the agent is about to use for a link. So no process outlives its command: after
+ * each one, every child of the server that is not a running command is killed, with its descendants.
+ */
+function killLeftovers(): void {
+  // Elsewhere (a test's process, say) orphans go to the real init, and our children are not all ours.
+  if (process.pid !== 1) return;
+  const running = new Set(liveGroups());
+  const left = childrenOf(process.pid).filter((p) => !running.has(p));
+  const all = left.flatMap((p) => [p, ...descendants(p)]);
+  killPids(all, 'SIGKILL');
 }
 
 function handle(conn: Socket): void {
@@ -77,6 +93,7 @@ function handle(conn: Socket): void {
       ...(req.stream ? { onStdout: (d: string) => send(conn, { t: 'out', d }), onStderr: (d: string) => send(conn, { t: 'err', d }) } : {}),
     }).then((r) => {
       // A streamed command's output went out already.
+      killLeftovers();
       const back = req.readBack === undefined ? undefined : readBack(req.readBack);
       send(conn, { t: 'result', ...r, ...(req.stream ? { output: '', stdout: '' } : {}), ...(back === undefined ? {} : { readBack: back }) });
       conn.end();
