@@ -50,6 +50,22 @@ function killLeftovers(): void {
   killPids(all, 'SIGKILL');
 }
 
+/**
+ * The command's environment: the agent's (scrubbed), but where it names a home or temporary
+ * directory that exists only in the agent container (Claude Code's private HOME and TMPDIR), this
+ * container's own, so that `mktemp` or a tool's cache under ~ work.
+ */
+export function commandEnv(requested: Record<string, string>, own: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env = scrubEnv(requested);
+  for (const k of ['HOME', 'TMPDIR', 'TMP', 'TEMP']) {
+    const v = env[k];
+    if (v === undefined || existsSync(v)) continue;
+    if (own[k] !== undefined) env[k] = own[k];
+    else delete env[k];
+  }
+  return env;
+}
+
 function handle(conn: Socket): void {
   let buffered = '';
   let started = false;
@@ -84,7 +100,7 @@ function handle(conn: Socket): void {
     void execFileCapped(req.argv[0]!, req.argv.slice(1), {
       cwd: req.cwd,
       // The agent scrubbed it already; a second time here, so no client can hand a secret on.
-      env: scrubEnv(req.env),
+      env: commandEnv(req.env),
       timeoutMs: req.timeoutMs,
       maxOutputBytes: req.maxOutputBytes,
       killGraceMs: req.killGraceMs,

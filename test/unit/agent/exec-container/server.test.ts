@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
-import { startExecServer } from '../../../../operator/src/agent/exec-container/server.js';
+import { commandEnv, startExecServer } from '../../../../operator/src/agent/exec-container/server.js';
 import { connectExec, execRemote, readFrames } from '../../../../operator/src/agent/exec-container/client.js';
 import { execShellPrefixScript } from '../../../../operator/src/agent/exec-container/shell-prefix.js';
 import { isAlive, waitGone } from '../../../../operator/src/agent/children.js';
@@ -89,4 +89,9 @@ test("Claude Code's shell prefix streams the output, keeps the exit code and bri
   const code = await new Promise((r) => child.on('close', r));
   expect({ code, out, err }).toEqual({ code: 0, out: '-kept\n', err: 'e\n' });
   expect(execFileSync('cat', [cwdFile], { encoding: 'utf8' })).toBe('/\n');
+});
+
+test("a home or temporary directory only the agent's container has becomes this container's own", () => {
+  const env = commandEnv({ HOME: '/nonexistent/claude-home', TMPDIR: '/nonexistent/tmp', TMP: dir, PATH: '/bin', ANTHROPIC_API_KEY: 'k' }, { HOME: '/tmp' });
+  expect(env).toEqual({ HOME: '/tmp', TMP: dir, PATH: '/bin' });
 });
