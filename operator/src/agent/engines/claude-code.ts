@@ -3,7 +3,7 @@
 // when the role commits (see roles/llm-role.ts).
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SECRET_NAME, SECRET_VARS, scrubEnv } from '../../util/secrets.js';
 import { bwrapPath, sandboxArgs, sandboxEnabled, shellPrefixScript } from '../sandbox.js';
 import { apiFailure } from './api-errors.js';
@@ -13,7 +13,9 @@ import { DEFAULT_RETRY_WINDOW_SECONDS } from './retry.js';
 import { MODEL_UNAVAILABLE } from '../../core/retryable.js';
 import { addUsage, emptyUsage } from '../pricing.js';
 import { noteSpend } from '../spend.js';
-import { modelCredential, noCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
+import { MODEL_API_KEY_FILE_ENV, modelCredential, noCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
+import { EXEC_SOCKET_ENV } from '../exec-container/protocol.js';
+import { execShellPrefixScript } from '../exec-container/shell-prefix.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { killGroup, spawnGroup } from '../children.js';
 import { vertexSettings } from './vertex.js';
@@ -27,7 +29,18 @@ const CLAUDE_MAX_RETRIES = 10_000;
 /** The stream-json lines kept for mapping (the result is the last one); the transcript has them all. */
 const MAX_EVENTS = 10_000;
 
-export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claudeTools' | 'model'>): string[] {
+/**
+ * Permission deny rules for the file tools (Read, and Grep and Glob, which Read rules cover): /proc
+ * (Claude Code's own environ holds the key) and the key file's directory. Claude Code refuses both
+ * already (reads outside the workspace are blocked, through symlinks too); these hold should that
+ * setting ever change. `//` starts an absolute path in a rule.
+ */
+export function denyRules(env: NodeJS.ProcessEnv): string[] {
+  const keyFile = env[MODEL_API_KEY_FILE_ENV];
+  return ['Read(//proc/**)', ...(keyFile ? [`Read(/${dirname(resolve(keyFile))}/**)`] : [])];
+}
+
+export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claudeTools' | 'model'>, deny: string[] = []): string[] {
   const tools = req.claudeTools.join(',');
   const { budgetUSD } = req.model;
   return [
@@ -60,7 +73,7 @@ export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claud
     // Bash, which code and repair have, is not confined by this: it runs in the command sandbox
     // (CLAUDE_CODE_SHELL_PREFIX, see sandboxShell); the test agent has no Bash.
     '--settings',
-    JSON.stringify({ permissions: { blockFileToolReadsOutsideWorkingDirectories: true, blockWritesOutsideWorkingDirectories: true } }),
+    JSON.stringify({ permissions: { blockFileToolReadsOutsideWorkingDirectories: true, blockWritesOutsideWorkingDirectories: true, ...(deny.length ? { deny } : {}) } }),
   ];
 }
 
@@ -179,6 +192,17 @@ export function claudeModelEnv(req: Pick<EngineRequest, 'model' | 'env'>): { env
  * snapshot is sourced before each command) and its TMPDIR writable (it records the cwd there).
  */
 async function sandboxShell(req: EngineRequest, home: string, tmp: string): Promise<{ env: Record<string, string>; dir?: string }> {
+  const socket = req.env[EXEC_SOCKET_ENV];
+  if (socket) {
+    // In an LLM Pod: every Bash command goes to the exec container (exec-container/shell-prefix.ts).
+    // The script is in this container's private /tmp, which no command sees. Background commands
+    // would write their output into Claude Code's TMPDIR, which the exec container does not share.
+    const dir = await mkdtemp(join(tmpdir(), 'autorun-claude-exec-'));
+    const script = join(dir, 'bash-exec.mjs');
+    await writeFile(script, execShellPrefixScript(process.execPath, socket, SECRET_NAME, SECRET_VARS));
+    await chmod(script, 0o500);
+    return { env: { CLAUDE_CODE_SHELL_PREFIX: script, CLAUDE_CODE_DISABLE_BACKGROUND_TASKS: '1' }, dir };
+  }
   if (!sandboxEnabled(req.env)) return { env: {} };
   const dir = await mkdtemp(join(tmpdir(), 'autorun-claude-sandbox-'));
   const args = sandboxArgs(['/bin/bash', '-c'], { workspace: req.workspace, network: true, env: req.env, readOnly: [home], writable: [tmp] });
@@ -233,7 +257,7 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
   try {
     const windowSeconds = model.retryWindowSeconds ?? DEFAULT_RETRY_WINDOW_SECONDS;
     const meter = sessionMeter(model.name);
-    const s = await runSession(bin, claudeArgs(req), req.workspace, env, windowSeconds * 1000, (ev) => {
+    const s = await runSession(bin, claudeArgs(req, denyRules(req.env)), req.workspace, env, windowSeconds * 1000, (ev) => {
       transcript.log('claude', { message: ev });
       meter(ev);
     });

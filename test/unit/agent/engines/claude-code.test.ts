@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentialVars } from '../../../../operator/src/agent/credentials.js';
-import { claudeArgs, claudeCodeEngine, claudeModelEnv } from '../../../../operator/src/agent/engines/claude-code.js';
+import { claudeArgs, claudeCodeEngine, claudeModelEnv, denyRules } from '../../../../operator/src/agent/engines/claude-code.js';
 import { withBudget } from '../../../../operator/src/agent/engines/budget.js';
 import type { EngineRequest } from '../../../../operator/src/agent/engines/types.js';
 import { model, recordingTranscript, tempDir } from '../helpers.js';
@@ -217,4 +217,12 @@ test('an auth token is started as ANTHROPIC_AUTH_TOKEN, with no API key beside i
   const env = readFileSync(join(dir, 'env'), 'utf8').split('\n');
   expect(env).toContain('ANTHROPIC_AUTH_TOKEN=gateway-token-0123456789');
   expect(env.filter((l) => l.startsWith('ANTHROPIC_API_KEY='))).toEqual([]);
+});
+
+test("the file tools' deny rules cover /proc and the key file's directory", () => {
+  expect(denyRules({})).toEqual(['Read(//proc/**)']);
+  const rules = denyRules({ AUTORUN_MODEL_API_KEY_FILE: '/var/run/autorun/model/api-key' });
+  expect(rules).toEqual(['Read(//proc/**)', 'Read(//var/run/autorun/model/**)']);
+  const argv = claudeArgs({ prompt: 'p', system: 's', claudeTools: ['Read'], model: model({}) }, rules);
+  expect(JSON.parse(argv[argv.indexOf('--settings') + 1]!).permissions).toEqual({ blockFileToolReadsOutsideWorkingDirectories: true, blockWritesOutsideWorkingDirectories: true, deny: rules });
 });
