@@ -7,7 +7,7 @@ import type { ToolSpec } from '../tools/types.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
 import { modelCredential, noCredential } from '../credentials.js';
-import { overBudget } from './budget.js';
+import { CallBound, overBudget, refuseNextCall, requestBytes } from './budget.js';
 import { noteSpend } from '../spend.js';
 import { callModel, ModelCallError, modelCallFailure, retryAfterMs, type CallFailure } from './retry.js';
 import type { EngineRequest, EngineResult } from './types.js';
@@ -93,12 +93,20 @@ export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
   const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: req.system, cache_control: ephemeral }];
   const messages: MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: req.prompt }] }];
   let finalText = '';
+  const maxTokens = model.maxTokens ?? DEFAULT_MAX_TOKENS;
+  const bound = new CallBound(model.name, maxTokens);
   for (let turn = 1; turn <= model.maxTurns; turn++) {
     markCacheTail(messages);
+    const bytes = requestBytes({ system, tools, messages });
+    const refused = refuseNextCall(model, usage, bound.worstUSD(bytes));
+    if (refused) {
+      transcript.log('budget', { turn, refused });
+      return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turn - 1} turns: ${refused}`, finalText, usage, turns: turn - 1 };
+    }
     let msg: Anthropic.Message;
     try {
       msg = await callModel(
-        () => client.messages.stream({ model: model.name, max_tokens: model.maxTokens ?? DEFAULT_MAX_TOKENS, system, tools, messages }).finalMessage(),
+        () => client.messages.stream({ model: model.name, max_tokens: maxTokens, system, tools, messages }).finalMessage(),
         callFailureOf,
         { windowSeconds: model.retryWindowSeconds, transcript, turn },
       );
@@ -110,12 +118,9 @@ export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
       return { outcome: 'Error', reason: f.reason, summary: f.summary, finalText, usage, turns: turn - 1 };
     }
     const u = msg.usage;
-    usage = addUsage(model.name, usage, {
-      inputTokens: u.input_tokens,
-      outputTokens: u.output_tokens,
-      cacheReadTokens: u.cache_read_input_tokens ?? 0,
-      cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
-    });
+    const counts = { inputTokens: u.input_tokens, outputTokens: u.output_tokens, cacheReadTokens: u.cache_read_input_tokens ?? 0, cacheWriteTokens: u.cache_creation_input_tokens ?? 0 };
+    bound.called(bytes, counts);
+    usage = addUsage(model.name, usage, counts);
     noteSpend(usage);
     const text = msg.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
     if (text) finalText = text;
