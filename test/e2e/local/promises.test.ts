@@ -143,11 +143,17 @@ test('the cost cap holds for the task: code ∥ test together pass maxCostUSD by
   expect(Number(state.status.cost?.llmUSD)).toBeCloseTo(billed, 4);
   expect(billed).toBeLessThanOrEqual(1 + Math.max(...calls));
   const stage = (n: string) => state.stages.find((s) => s.name === n)?.result;
-  // The lenient code stage passed its half by its last call; the strict test stage stopped short of its half.
-  expect(stage('split-i1-code-a0')).toMatchObject({ reason: 'Budget' });
-  expect(stage('split-i1-code-a0')!.usage!.costUSD).toBeGreaterThan(0.5);
-  expect(stage('split-i1-test-a0')).toMatchObject({ reason: 'Budget', summary: expect.stringContaining('the next model call could cost up to') });
-  expect(stage('split-i1-test-a0')!.usage!.costUSD).toBeLessThanOrEqual(0.5);
+  const code = stage('split-i1-code-a0')!;
+  const tests = stage('split-i1-test-a0')!;
+  // Whichever ends on its budget first ends the task and the other is stopped with it (which one
+  // depends on the machine): the strict test stage stays within its half either way, the lenient
+  // code stage may pass its half by one call.
+  expect([code.reason, tests.reason]).toContain('Budget');
+  for (const r of [code, tests]) expect(['Budget', 'Stopped']).toContain(r.reason);
+  if (tests.reason === 'Budget') expect(tests.summary).toContain('the next model call could cost up to');
+  expect(tests.usage!.costUSD).toBeGreaterThan(0);
+  expect(tests.usage!.costUSD).toBeLessThanOrEqual(0.5);
+  expect(code.usage!.costUSD).toBeLessThanOrEqual(0.5 + Math.max(...calls));
   // Nothing ran after the cap: every request the API saw is billed and in status.
   expect(fake.requests).toHaveLength(calls.length);
 }, 240_000);
