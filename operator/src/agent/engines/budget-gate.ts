@@ -67,7 +67,8 @@ export async function startBudgetGate(upstream: string, budgetUSD: number): Prom
   const gate: BudgetGate = { url: '', spentUSD: 0, close: async () => undefined };
 
   const relay = (req: IncomingMessage, res: ServerResponse, body: Buffer, onDone?: (text: string) => void): void => {
-    const headers = { ...req.headers, host: target.host };
+    // Uncompressed, so the gate can read each response's usage (Claude Code takes either).
+    const headers = { ...req.headers, host: target.host, 'accept-encoding': 'identity' };
     delete headers['content-length'];
     const up = send(
       { protocol: target.protocol, hostname: target.hostname, port: target.port, method: req.method, path: base + (req.url ?? '/'), headers: { ...headers, 'content-length': String(body.length) } },

@@ -60,3 +60,13 @@ test('usage of a response: a JSON body, or a stream whose message_delta carries 
   expect(usageOfResponse(stream)).toEqual({ inputTokens: 10, outputTokens: 42, cacheReadTokens: 4, cacheWriteTokens: 0 });
   expect(usageOfResponse('not json, no events')).toBeUndefined();
 });
+
+test('asks the API for an uncompressed answer, whatever the client accepts: the gate reads every usage', async () => {
+  fake = await startFakeAnthropic(() => text('ok', { input_tokens: 10, output_tokens: 10 }));
+  gate = await startBudgetGate(fake.url, 1);
+  const res = await fetch(`${gate.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip, br', 'x-api-key': 'k' }, body: JSON.stringify({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }) });
+  expect(res.status).toBe(200);
+  await res.text();
+  expect(fake.requests[0]!.headers['accept-encoding']).toBe('identity');
+  expect(gate.spentUSD).toBeCloseTo(costUSD(MODEL, { inputTokens: 10, outputTokens: 10 }), 9);
+});
