@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION, type AgentPool, type CodingTask } from '../api/types.js';
 import { formatFieldError, validate } from '../api/validate.js';
 import type { NewTask } from '../report/slack/control.js';
+import { newTaskSpec, type PullRequestSettings } from '../report/slack/new-task.js';
+import { PR_TOKEN_ENV, PR_TOKEN_FALLBACKS } from '../agent/credentials.js';
 import { missingCredentials, resolvePools } from './pools.js';
 import { checkLocalRemote, ensureFreshRepository, resolveRepositoryUrl } from './repo.js';
 import type { LocalTask } from './runner.js';
@@ -23,6 +25,8 @@ export interface LocalTaskFactory {
   cwd: string;
   env: NodeJS.ProcessEnv;
   now?: () => Date;
+  /** SLACK_PULL_REQUEST: what a new task with a repository gets as spec.repository.pullRequest. */
+  pullRequest?: PullRequestSettings;
 }
 
 /** A CodingTask from Slack's fields, validated, with its pool and remote; added to `local`. */
@@ -34,7 +38,7 @@ export function createLocalTask(f: LocalTaskFactory, local: LocalTask[], namespa
     apiVersion: API_VERSION,
     kind: 'CodingTask',
     metadata: { name, namespace },
-    spec: { goal: t.goal, ...(t.pool ? { pool: t.pool } : {}), ...(t.repository ? { repository: { url: t.repository } } : {}) },
+    spec: newTaskSpec(t, f.pullRequest),
   };
   const r = validate('CodingTask', object);
   if (!r.ok) throw new Error(r.errors.map(formatFieldError).join('; '));
@@ -44,6 +48,9 @@ export function createLocalTask(f: LocalTaskFactory, local: LocalTask[], namespa
   const pool = byTask.get(name)!;
   const noKey = missingCredentials([pool], f.env);
   if (noKey) throw new Error(noKey.split('\n')[0]!);
+  const pr = task.spec.repository?.pullRequest;
+  const tokenVars = pr ? [PR_TOKEN_ENV, ...PR_TOKEN_FALLBACKS[pr.provider]] : [];
+  if (pr && !tokenVars.some((v) => f.env[v])) throw new Error(`spec.repository.pullRequest (SLACK_PULL_REQUEST): no ${pr.provider} token: set ${tokenVars.join(' or ')} where autorun run runs`);
   const repositoryUrl = remoteOf(f, task);
   const now = (f.now ?? (() => new Date()))().toISOString();
   const state: TaskState = {

@@ -26,6 +26,7 @@ import { STATE_VERSION, StateDir, withPeople, type TaskState } from './state.js'
 import { DEFAULT_STATE_DIR } from './status.js';
 import { isTerminal } from '../core/loop.js';
 import { isInteractive, slackConfigFromEnv } from '../report/slack/app.js';
+import { parsePullRequestSettings } from '../report/slack/new-task.js';
 
 const USAGE = `usage: autorun run FILE... [--state-dir DIR] [--agent-command CMD] [--watch]
 
@@ -155,7 +156,13 @@ export async function main(argv: string[]): Promise<number> {
     );
     const slack = LocalSlack.fromEnv(process.env, local, dir, secretValues(process.env), (line) => progress.message(line));
     if (slack) progress.message(`autorun: reporting to Slack channel ${process.env.SLACK_CHANNEL}`);
-    const factory = { pools: manifests.pools.map((p) => p.object), dir, cwd: process.cwd(), env: process.env };
+    let pullRequest;
+    try {
+      pullRequest = parsePullRequestSettings(process.env.SLACK_PULL_REQUEST);
+    } catch (err) {
+      return fail(`autorun run: ${(err as Error).message}`);
+    }
+    const factory = { pools: manifests.pools.map((p) => p.object), dir, cwd: process.cwd(), env: process.env, ...(pullRequest ? { pullRequest } : {}) };
     const controls = slack ? await slack.startControls(() => runner?.poke(), factory) : false;
     if (controls) progress.message('autorun: taking Slack controls (buttons, thread replies, /autorun); a task that needs input waits for a person');
     runner = new Runner({
