@@ -4,16 +4,17 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { messagesText, systemText } from '../../fakes/anthropic-server.js';
 import { click, command, submit } from '../../fakes/slack-payloads.js';
+import { FakeGitHub } from '../../fakes/github-server.js';
 import { FakeSlack } from '../../fakes/slack-server.js';
 import { BUGGY, cliEnv, CORRECT, git, lines, localE2E, readState, scriptFor, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
 
-const { workdir, fakeModel } = localE2E();
+const { workdir, fakeModel, closeAfter } = localE2E();
 
 const CHANNEL = 'C0LOCAL';
 const HINT = 'check 15 before 3 and 5';
 const GOAL = 'Implement fizzbuzz(n) in fizzbuzz.py: "Fizz" for multiples of 3, "Buzz" for multiples of 5, "FizzBuzz" for both, otherwise str(n); ValueError for n < 1.';
 
-async function slackFor(): Promise<{ slack: FakeSlack; env: (fakeUrl: string) => NodeJS.ProcessEnv }> {
+async function slackFor(extra: NodeJS.ProcessEnv = {}): Promise<{ slack: FakeSlack; env: (fakeUrl: string) => NodeJS.ProcessEnv }> {
   const slack = new FakeSlack();
   const url = await slack.start();
   const env = (fakeUrl: string) =>
@@ -24,6 +25,7 @@ async function slackFor(): Promise<{ slack: FakeSlack; env: (fakeUrl: string) =>
       SLACK_API_URL: url,
       SLACK_RETRIES: '1',
       SLACK_ACCESS: JSON.stringify({ users: { UALICE: ['default'] } }),
+      ...extra,
     });
   return { slack, env };
 }
@@ -103,6 +105,35 @@ test('/autorun new creates a task the running process runs to success in the nam
     // Only the one task was created: the refused commands left nothing behind.
     expect(existsSync(join(w.dir, '.autorun', 'state'))).toBe(true);
     expect(readFileSync(join(w.dir, '.autorun', 'state', 'from-slack.json'), 'utf8')).toContain('"fromSlack"');
+  } finally {
+    await slack.stop();
+  }
+}, 420_000);
+
+test('/autorun new with the team\'s pull request settings (SLACK_PULL_REQUEST): from the command to an open pull request, its link on the thread', async () => {
+  const w = workdir('');
+  const repo = join(w.dir, 'proj');
+  mkdirSync(repo);
+  git(repo, 'init', '--quiet', '--initial-branch=main');
+  git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '--allow-empty', '-m', 'empty');
+  const gh = new FakeGitHub('acme/fizzbuzz');
+  const apiURL = await gh.start();
+  closeAfter({ close: () => gh.stop() });
+  const fake = await fakeModel(scriptFor({ code: CORRECT, tests: testsFile(), repair: () => CORRECT }).script);
+  const { slack, env } = await slackFor({ SLACK_PULL_REQUEST: JSON.stringify({ provider: 'github', apiURL, repository: 'acme/fizzbuzz' }), AUTORUN_PR_TOKEN: gh.validToken });
+  try {
+    const run = startCli(['run', '--watch'], w.dir, env(fake.url));
+    const reply = await command(slack, CHANNEL, 'UALICE', `new goal="${GOAL}" repository=./proj name=to-pr`);
+    expect(reply.text).toBe('Created *default/to-pr*; its thread follows in this channel.');
+    await waitFor(() => phase(w.dir, 'to-pr') === 'Succeeded', 180_000, 'the task to succeed');
+    const url = 'https://github.test/acme/fizzbuzz/pull/1';
+    await waitFor(() => JSON.stringify(slack.callsOf('chat.update').at(-1)?.args.blocks ?? '').includes(`<${url}|pull request>`), 30_000, 'the PR link on the thread');
+    run.child.kill('SIGINT');
+    expect((await run.done).code).toBe(0);
+    const state = readState(w.dir, 'to-pr') as ReturnType<typeof readState> & { status: { result?: { pullRequestURL?: string } } };
+    expect(state.status.result?.pullRequestURL).toBe(url);
+    expect(gh.pulls('acme/fizzbuzz')).toEqual([expect.objectContaining({ number: 1, head: 'autorun/to-pr', base: 'main' })]);
+    expect(git(repo, 'show', 'autorun/to-pr:fizzbuzz.py')).toBe(CORRECT.trim());
   } finally {
     await slack.stop();
   }
