@@ -68,7 +68,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
       acceptanceDir: role === 'acceptance' ? i.acceptanceDir : undefined,
       acceptanceCommand: role === 'acceptance' ? spec.test?.acceptance?.command : undefined,
     },
-    model: modelContext(model, settings.maxTurns, i.budgetUSD, modelRetryWindowSeconds(i.pool)),
+    model: modelContext(model, settings.maxTurns, i.budgetUSD, modelRetryWindowSeconds(i.pool), i.context.budgetStrict),
     engine: settings.engine,
     workspace: i.files.workspace,
     terminationPath: i.files.result,

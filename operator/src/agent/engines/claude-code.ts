@@ -19,6 +19,11 @@ import { execShellPrefixScript } from '../exec-container/shell-prefix.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { killGroup, spawnGroup } from '../children.js';
 import { vertexSettings } from './vertex.js';
+import { startBudgetGate, type BudgetGate } from './budget-gate.js';
+import type { Usage } from '../../api/types.js';
+
+/** Where Claude Code sends its calls without ANTHROPIC_BASE_URL. */
+const DEFAULT_ANTHROPIC_URL = 'https://api.anthropic.com';
 
 /** Whole-session deadline; the Pod's activeDeadlineSeconds is the outer one. */
 const SESSION_TIMEOUT_MS = 4 * 3600_000;
@@ -216,19 +221,33 @@ async function sandboxShell(req: EngineRequest, home: string, tmp: string): Prom
  * The session's spend so far from its assistant events (one per content block, each carrying its
  * message's usage), so a session stopped before its result still reports what it cost.
  */
-function sessionMeter(model: string): (ev: Record<string, unknown>) => void {
+function sessionMeter(model: string): { take: (ev: Record<string, unknown>) => void; usage: () => Usage } {
   const byMessage = new Map<string, { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }>();
-  return (ev) => {
+  let usage = emptyUsage();
+  const take = (ev: Record<string, unknown>): void => {
     if (ev.type !== 'assistant') return;
     const m = ev.message as { id?: string; usage?: Record<string, number> } | undefined;
     if (!m?.id || !m.usage) return;
     byMessage.set(m.id, m.usage);
-    let usage = emptyUsage();
+    usage = emptyUsage();
     for (const u of byMessage.values()) {
       usage = addUsage(model, usage, { inputTokens: u.input_tokens ?? 0, outputTokens: u.output_tokens ?? 0, cacheReadTokens: u.cache_read_input_tokens ?? 0, cacheWriteTokens: u.cache_creation_input_tokens ?? 0 });
     }
     noteSpend(usage);
   };
+  return { take, usage: () => usage };
+}
+
+/**
+ * A strict stage (engines/budget.ts) reaches the Messages API through the budget gate, which refuses
+ * a call whose worst case does not fit: Claude Code's own --max-budget-usd only stops after a call.
+ */
+async function strictGate(req: EngineRequest, modelEnv: Record<string, string>): Promise<BudgetGate | undefined> {
+  const { budgetUSD, budgetStrict, provider } = req.model;
+  if (!budgetStrict || budgetUSD === undefined || budgetUSD <= 0 || provider !== 'anthropic') return undefined;
+  const gate = await startBudgetGate(modelEnv.ANTHROPIC_BASE_URL || DEFAULT_ANTHROPIC_URL, budgetUSD);
+  modelEnv.ANTHROPIC_BASE_URL = gate.url;
+  return gate;
 }
 
 export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult> {
@@ -242,6 +261,7 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
   const tmp = join(home, 'tmp');
   await mkdir(tmp);
   const shell = await sandboxShell(req, home, tmp);
+  const gate = await strictGate(req, modelEnv.env);
   const env: NodeJS.ProcessEnv = {
     ...scrubEnv(req.env),
     HOME: home,
@@ -259,9 +279,14 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
     const meter = sessionMeter(model.name);
     const s = await runSession(bin, claudeArgs(req, denyRules(req.env)), req.workspace, env, windowSeconds * 1000, (ev) => {
       transcript.log('claude', { message: ev });
-      meter(ev);
+      meter.take(ev);
     });
     const mapped = mapClaudeResult(s.events, model.name, model.maxTurns, model.budgetUSD);
+    if (gate?.refused) {
+      transcript.log('budget', { refused: gate.refused });
+      const usage = mapped.reason === 'EngineCrashed' ? meter.usage() : mapped.usage;
+      return { ...mapped, outcome: 'Failed', reason: 'Budget', summary: `stopped after ${mapped.turns} turns: ${gate.refused}`, usage };
+    }
     if (mapped.reason !== 'EngineCrashed') return mapped;
     if (s.outage) {
       return { ...mapped, reason: MODEL_UNAVAILABLE, summary: `claude stopped: ${s.stopped?.why ?? 'the model API stayed unavailable'} (last: HTTP ${s.stopped?.status ?? 'no answer'}); the loop retries the stage` };
@@ -273,6 +298,7 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
     const why = s.exitCode === 127 ? `cannot start ${bin}` : `exit ${s.exitCode ?? s.signal}`;
     return { ...mapped, summary: `${mapped.summary} (${why}): ${s.stderr.slice(-300).replace(/\s+/g, ' ').trim()}` };
   } finally {
+    await gate?.close();
     await rm(home, { recursive: true, force: true });
     if (shell.dir) await rm(shell.dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@
 import { addUsage, emptyUsage, type Price, type TokenCounts } from '../pricing.js';
 import { noteSpend } from '../spend.js';
 import type { ApiFailure } from './api-errors.js';
-import { overBudget } from './budget.js';
+import { CallBound, overBudget, refuseNextCall } from './budget.js';
 import { executeTool } from '../tools/execute.js';
 import { firstLine } from './first-line.js';
 import type { ToolSpec } from '../tools/types.js';
@@ -48,6 +48,8 @@ export interface ProviderAdapter {
   say(text: string): void;
   /** Why a stage might end with no tool call at all, for the stage summary. */
   noToolCallCauses?: string;
+  /** Bytes of the next request (what next() would send), for a strict stage's worst-case check. */
+  requestBytes?(): number;
 }
 
 export const FINISHED_TOOL = 'finished';
@@ -78,6 +80,8 @@ export interface LoopOptions {
   finishTool?: boolean;
   /** The pool's price per million tokens when the table has none. */
   price?: Price;
+  /** The max_tokens every request sends: the worst case of a reply. */
+  maxTokens?: number;
   /**
    * A frontier model (Claude) is taken at its word: a session that ends without any tool call is its
    * answer (nothing needed changing), and a repeated call is not second-guessed. The guards against
@@ -99,13 +103,23 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
   let wrote = false;
   let previousCall: string | undefined;
   let avoid: string[] = [];
+  const bound = new CallBound(model.name, opts.maxTokens ?? 0, opts.price);
   for (let turn = 1; turn <= model.maxTurns; turn++) {
+    const bytes = adapter.requestBytes?.();
+    if (bytes !== undefined) {
+      const refused = refuseNextCall(model, usage, bound.worstUSD(bytes));
+      if (refused) {
+        transcript.log('budget', { turn, refused });
+        return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turn - 1} turns: ${refused}`, finalText, usage, turns: turn - 1 };
+      }
+    }
     const t = await adapter.next(turn, avoid);
     avoid = [];
     if ('reason' in t) {
       transcript.log('model-error', { turn, reason: t.reason, summary: t.summary });
       return { outcome: 'Error', reason: t.reason, summary: t.summary, finalText, usage, turns: turn - 1 };
     }
+    if (bytes !== undefined) bound.called(bytes, t.usage);
     usage = addUsage(model.name, usage, t.usage, opts.price);
     noteSpend(usage);
     if (t.text) finalText = t.text;

@@ -6,6 +6,7 @@ import { emptyUsage, priceOf } from '../pricing.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
 import { modelCredential, noCredential } from '../credentials.js';
+import { requestBytes } from './budget.js';
 import { toolLoop, type ModelTurn, type ProviderAdapter } from './loop.js';
 import { callModel, ModelCallError, modelCallFailure, retryAfterMs, type CallFailure } from './retry.js';
 import type { EngineRequest, EngineResult } from './types.js';
@@ -119,6 +120,7 @@ export function anthropicAdapter(client: MessagesClient, req: EngineRequest): Pr
     say(text) {
       messages.push({ role: 'user', content: [{ type: 'text', text }] });
     },
+    requestBytes: () => requestBytes({ system, tools, messages }),
   };
 }
 
@@ -126,5 +128,5 @@ export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
   const client = modelClient(req);
   if (!('messages' in client)) return { outcome: 'Error', reason: client.reason, summary: client.summary, finalText: '', usage: emptyUsage(), turns: 0 };
   if (!priceOf(req.model.name).known) req.transcript.log('warning', { message: `no price known for model ${req.model.name}; its cost counts as 0` });
-  return toolLoop(req, anthropicAdapter(client, req), { frontier: true });
+  return toolLoop(req, anthropicAdapter(client, req), { frontier: true, maxTokens: req.model.maxTokens ?? DEFAULT_MAX_TOKENS });
 }

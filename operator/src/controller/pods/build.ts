@@ -165,7 +165,7 @@ function contextEnv(input: StagePodInput, s: RoleSettings): Record<string, strin
   if (s.llm) {
     ctx.goal = spec.goal;
     ctx.engine = s.engine;
-    ctx.model = modelContext(model, s.maxTurns, context.budgetUSD, modelRetryWindowSeconds(pool));
+    ctx.model = modelContext(model, s.maxTurns, context.budgetUSD, modelRetryWindowSeconds(pool), context.budgetStrict);
   }
   if (key.role === 'repair' && input.reportConfigMap) ctx.failureReportPath = `${REPORT_DIR}/${REPORT_KEY}`;
   if (key.role === 'acceptance') {

@@ -420,6 +420,9 @@ describe('buildStagePod: the stage context reaches the agent', () => {
     t.status = { cost: { totalUSD: '1.25' } };
     expect(envOf(main(build('code', { task: t }, { budgetUSD: 1.875 }))).AUTORUN_BUDGET_USD?.value).toBe('1.875');
     expect(envOf(main(build('run', { task: t }, { budgetUSD: 1.875 }))).AUTORUN_BUDGET_USD).toBeUndefined();
+    // A strict stage (all of a parallel group but code) is told so; a lenient one is not.
+    expect(envOf(main(build('test', { task: t }, { budgetUSD: 1.875, budgetStrict: true }))).AUTORUN_BUDGET_STRICT?.value).toBe('true');
+    expect(envOf(main(build('code', { task: t }, { budgetUSD: 1.875 }))).AUTORUN_BUDGET_STRICT).toBeUndefined();
   });
 
   it('role env may replace HOME but never the stage context or a credential', () => {
