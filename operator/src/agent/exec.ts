@@ -2,6 +2,8 @@
 // it started (a test runner's workers, a hung grandchild), not just the shell. The groups are
 // tracked (children.ts) so that stopping the agent stops them as well.
 import { bwrapPath, sandboxArgs, sandboxEnabled } from './sandbox.js';
+import { execRemote } from './exec-container/client.js';
+import { EXEC_SOCKET_ENV } from './exec-container/protocol.js';
 import { descendants, killGroup, killPids, spawnGroup, waitGone } from './children.js';
 
 /** Longest wait, after the final SIGKILL, for a timed-out command's processes to be gone. */
@@ -19,6 +21,10 @@ export interface ExecOptions {
   input?: string;
   /** Sees stdout as it arrives (for live transcripts). */
   onStdout?: (chunk: string) => void;
+  /** Sees stderr as it arrives (the exec container streams both). */
+  onStderr?: (chunk: string) => void;
+  /** Kills the command and everything it started, as a timeout does (its caller went away). */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
@@ -67,6 +73,8 @@ export function execFileCapped(file: string, args: string[], opts: ExecOptions):
     const all = new CappedBuffer(max);
     const out = new CappedBuffer(max);
     let timedOut = false;
+    let aborted = false;
+    let done = false;
     let killTimer: NodeJS.Timeout | undefined;
     // What the command started, found while the hung test still holds it (once orphaned, it
     // could no longer be told from anyone else's); kept to kill and to wait for.
@@ -74,8 +82,7 @@ export function execFileCapped(file: string, args: string[], opts: ExecOptions):
     const collect = (): void => {
       if (child.pid) for (const p of descendants(child.pid)) tree.add(p);
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const kill = (): void => {
       if (child.pid) {
         collect();
         killGroup(child.pid, 'SIGTERM');
@@ -86,20 +93,36 @@ export function execFileCapped(file: string, args: string[], opts: ExecOptions):
           killPids([...tree], 'SIGKILL');
         }, opts.killGraceMs ?? 2000);
       }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
     }, opts.timeoutMs);
+    const onAbort = (): void => {
+      if (done || timedOut || aborted) return;
+      aborted = true;
+      kill();
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     stdout.setEncoding('utf8').on('data', (d: string) => {
       all.push(d);
       out.push(d);
       opts.onStdout?.(d);
     });
-    stderr.setEncoding('utf8').on('data', (d: string) => all.push(d));
+    stderr.setEncoding('utf8').on('data', (d: string) => {
+      all.push(d);
+      opts.onStderr?.(d);
+    });
     stdin.on('error', () => undefined);
     stdin.end(opts.input ?? '');
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
+      done = true;
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
       const result = (): ExecResult => ({ exitCode, signal, timedOut, output: all.toString(), stdout: out.toString(), durationMs: Date.now() - started });
-      if (!timedOut || !child.pid) {
+      if (!(timedOut || aborted) || !child.pid) {
         resolve(result());
         return;
       }
@@ -132,8 +155,15 @@ export interface SandboxedExecOptions extends ExecOptions {
 export const SANDBOX_UNAVAILABLE =
   'the command sandbox (bubblewrap) could not start: install bubblewrap (Debian: apt-get install bubblewrap), or set AUTORUN_SANDBOX=off to run commands unsandboxed, where they can read the model key';
 
-/** A shell command in the bubblewrap sandbox (unless AUTORUN_SANDBOX=off); opts.env must hold no secret. */
+/**
+ * A shell command where the model's commands run: in an LLM Pod the exec container
+ * (AUTORUN_EXEC_SOCKET, exec-container/), else the bubblewrap sandbox (unless AUTORUN_SANDBOX=off).
+ * opts.env must hold no secret. The exec container serves the LLM roles, whose commands have the
+ * network; the run stage, which must not, is a Pod of its own.
+ */
 export async function execSandboxed(command: string, opts: SandboxedExecOptions): Promise<ExecResult> {
+  const socket = opts.agentEnv[EXEC_SOCKET_ENV];
+  if (socket && opts.network) return execRemote(socket, '/bin/sh', ['-c', command], opts);
   if (!sandboxEnabled(opts.agentEnv)) return execShell(command, opts);
   const args = sandboxArgs(['/bin/sh', '-c', command], { workspace: opts.cwd, network: opts.network, env: opts.agentEnv });
   const r = await execFileCapped(bwrapPath(opts.agentEnv), args, opts);

@@ -2,7 +2,7 @@
 // tests are deterministic (fixed identity, dates taken from the parents), so run, repair and the
 // branch update all compute the same commit id from the same two inputs without sharing state.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve as absolute } from 'node:path';
 import { execFileCapped } from './exec.js';
 import type { ExecResult } from './exec.js';
@@ -35,15 +35,23 @@ export function gitMessage(output: string): string {
 }
 
 export class Git {
+  /**
+   * gitDir: the repository outside the work tree, where the model's commands run elsewhere (an LLM
+   * Pod's exec container shares the workspace only). A .git in the shared work tree would let a
+   * command set what this git then runs here, next to the token (a clean filter, core.fsmonitor,
+   * core.sshCommand) or where it pushes the token to (remote.origin.url); with --git-dir, nothing
+   * in the work tree is read as git's own.
+   */
   constructor(
     readonly dir: string,
     private readonly baseEnv: NodeJS.ProcessEnv,
+    readonly gitDir?: string,
   ) {}
 
   private config(): string[] {
     // The kubelet creates the workspace emptyDir owned by root while the stage runs as 65532: git
     // would refuse every command there ("detected dubious ownership"). Trusted here, and only here.
-    const c = ['-c', `safe.directory=${absolute(this.dir)}`, '-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', '-c', 'core.hooksPath=/dev/null', '-c', 'init.defaultBranch=main', '-c', 'advice.detachedHead=false'];
+    const c = [...(this.gitDir ? [`--git-dir=${this.gitDir}`, `--work-tree=${absolute(this.dir)}`] : []), '-c', `safe.directory=${absolute(this.dir)}`, '-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', '-c', 'core.hooksPath=/dev/null', '-c', 'init.defaultBranch=main', '-c', 'advice.detachedHead=false'];
     // The token stays in the environment, never in argv or .git/config.
     if (this.baseEnv.AUTORUN_GIT_TOKEN) {
       c.push('-c', 'credential.helper=', '-c', 'credential.helper=!f() { test "$1" = get && echo username=x-access-token && echo "password=$AUTORUN_GIT_TOKEN"; }; f');
@@ -74,7 +82,7 @@ export class Git {
     return new GitError(scrubUrl(`git ${what} failed${r.timedOut ? ' (timeout)' : ''}: ${gitMessage(r.output)}`));
   }
 
-  private exec(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<ExecResult> {
+  private exec(args: string[], extraEnv: NodeJS.ProcessEnv = {}, withGitDir = true): Promise<ExecResult> {
     const env: NodeJS.ProcessEnv = {
       ...this.baseEnv,
       // git's messages reach the stage result as they are: untranslated.
@@ -86,15 +94,25 @@ export class Git {
       GIT_COMMITTER_EMAIL: AUTHOR.email,
       ...extraEnv,
     };
-    return execFileCapped('git', [...this.config(), ...args], { cwd: this.dir, env, timeoutMs: GIT_TIMEOUT_MS, maxOutputBytes: 4 << 20 });
+    const config = this.config();
+    return execFileCapped('git', withGitDir ? [...config, ...args] : config.filter((a) => !a.startsWith('--git-dir=') && !a.startsWith('--work-tree=')).concat(args), { cwd: this.dir, env, timeoutMs: GIT_TIMEOUT_MS, maxOutputBytes: 4 << 20 });
   }
 
   /** Clones url into dir (which must be missing or empty), or reuses a clone already there. */
   async clone(url: string): Promise<void> {
-    if (existsSync(join(this.dir, '.git'))) return;
+    if (existsSync(this.gitDir ?? join(this.dir, '.git'))) return;
     await mkdir(this.dir, { recursive: true });
     if ((await readdir(this.dir)).length) throw new GitError(`workspace ${this.dir} is not empty and not a git clone`);
-    await this.run(['clone', '--quiet', '--no-checkout', '--', url, '.']);
+    if (!this.gitDir) {
+      await this.run(['clone', '--quiet', '--no-checkout', '--', url, '.']);
+      return;
+    }
+    // Cloned without --git-dir (clone takes its own), then the work tree's .git pointer removed: every
+    // later call names the repository, and nothing there may point this git elsewhere.
+    await this.exec(['clone', '--quiet', '--no-checkout', `--separate-git-dir=${this.gitDir}`, '--', url, '.'], {}, false).then((r) => {
+      if (r.exitCode !== 0) throw this.failure(['clone', url], r);
+    });
+    await rm(join(this.dir, '.git'), { force: true });
   }
 
   async resolve(rev: string): Promise<string | undefined> {

@@ -74,6 +74,11 @@ export interface AgentContext {
     maxTurns: number;
     /** Most US dollars this stage may spend on the model; the loop stops with reason Budget. */
     budgetUSD?: number;
+    /**
+     * The stage runs beside another that may pass its share by one call: it checks before each call
+     * that the call's worst case fits (engines/budget.ts), so the task passes its cap by one call at most.
+     */
+    budgetStrict?: boolean;
     /** max_tokens per model response. */
     maxTokens?: number;
     /** Seconds of model outage (429, 529, 5xx, no answer) a stage rides out; the pool's spec.modelRetryWindow. */
@@ -143,6 +148,7 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_MODEL_BASE_URL', path: 'model.baseURL', kind: 'string' },
   { env: 'AUTORUN_MAX_TURNS', path: 'model.maxTurns', kind: 'int' },
   { env: 'AUTORUN_BUDGET_USD', path: 'model.budgetUSD', kind: 'number' },
+  { env: 'AUTORUN_BUDGET_STRICT', path: 'model.budgetStrict', kind: 'bool' },
   { env: 'AUTORUN_MAX_TOKENS', path: 'model.maxTokens', kind: 'int' },
   { env: 'AUTORUN_MODEL_RETRY_WINDOW_SECONDS', path: 'model.retryWindowSeconds', kind: 'int' },
   { env: 'AUTORUN_MODEL_REQUEST_TIMEOUT_SECONDS', path: 'model.requestTimeoutSeconds', kind: 'int' },

@@ -162,13 +162,14 @@ export function modelRetryWindowSeconds(pool: AgentPool | undefined): number {
 type PoolModel = NonNullable<PoolSpec['model']>;
 
 /** The agent's model settings from a pool's spec.model, the same in a Pod and a local process. */
-export function modelContext(model: Partial<PoolModel>, maxTurns: number, budgetUSD: number | undefined, retryWindowSeconds: number): AgentContext['model'] {
+export function modelContext(model: Partial<PoolModel>, maxTurns: number, budgetUSD: number | undefined, retryWindowSeconds: number, budgetStrict?: boolean): AgentContext['model'] {
   return {
     provider: model.provider ?? poolDefaults().modelProvider,
     name: model.name ?? poolDefaults().modelName,
     baseURL: model.baseURL,
     maxTurns,
     budgetUSD,
+    ...(budgetStrict ? { budgetStrict } : {}),
     retryWindowSeconds,
     maxTokens: model.maxTokens,
     requestTimeoutSeconds: model.requestTimeoutSeconds,

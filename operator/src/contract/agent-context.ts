@@ -78,7 +78,7 @@ export function buildAgentContext(i: AgentContextInput): AgentContext {
     const s = roleSettings(pool, role);
     ctx.goal = spec.goal;
     ctx.engine = s.engine;
-    ctx.model = modelContext(pool.spec.model ?? {}, s.maxTurns, context.budgetUSD, modelRetryWindowSeconds(pool));
+    ctx.model = modelContext(pool.spec.model ?? {}, s.maxTurns, context.budgetUSD, modelRetryWindowSeconds(pool), context.budgetStrict);
   }
   const pr = repo?.pullRequest;
   if (role === 'publish' && pr && context.pullRequest) {

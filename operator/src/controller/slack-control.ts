@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { API_VERSION, type CodingTask } from '../api/types.js';
 import { actorText, type Actor, type ControlTarget, type NewTask, type TaskRef } from '../report/slack/control.js';
 import { summarize } from '../report/summary.js';
+import { newTaskSpec, type PullRequestSettings } from '../report/slack/new-task.js';
 import type { Logger } from '../util/log.js';
 import { errText } from './informer.js';
 import { httpCode, type KubeApi } from './kube.js';
@@ -23,6 +24,7 @@ export class KubeControl implements ControlTarget {
     private readonly cached: () => readonly CodingTask[],
     private readonly identity: string,
     private readonly log: Logger,
+    private readonly pullRequest?: PullRequestSettings,
   ) {}
 
   tasks(): TaskRef[] {
@@ -91,7 +93,7 @@ export class KubeControl implements ControlTarget {
       apiVersion: API_VERSION,
       kind: 'CodingTask',
       metadata: task.name ? { name: task.name } : { generateName: 'slack-' },
-      spec: { goal: task.goal, ...(task.pool ? { pool: task.pool } : {}), ...(task.repository ? { repository: { url: task.repository } } : {}) },
+      spec: newTaskSpec(task, this.pullRequest),
     });
     await this.event(created, 'CreatedFromSlack', `created by ${actorText(actor)}`);
     return created.metadata.name;

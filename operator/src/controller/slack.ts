@@ -69,12 +69,13 @@ export class TaskReporter {
     const interactive = isInteractive(o.config);
     const r = new TaskReporter(o, app, interactive);
     if (interactive) {
-      const [{ Access, parseAccess }, { registerControls }, { KubeControl }] = await Promise.all([
+      const [{ Access, parseAccess }, { registerControls }, { KubeControl }, { parsePullRequestSettings }] = await Promise.all([
         import('../report/slack/access.js'),
         import('../report/slack/control.js'),
         import('./slack-control.js'),
+        import('../report/slack/new-task.js'),
       ]);
-      const target = new KubeControl(o.api, o.cachedTasks ?? (() => []), o.identity ?? 'autorun-operator', o.log);
+      const target = new KubeControl(o.api, o.cachedTasks ?? (() => []), o.identity ?? 'autorun-operator', o.log, parsePullRequestSettings(o.config.pullRequest));
       registerControls(app, { target, access: new Access(parseAccess(o.config.access), app.client), channel: o.config.channel, onError: (err) => o.log.warn('slack control failed', { err: errText(err) }) });
       await app.start();
       r.stopApp = () => app.stop();

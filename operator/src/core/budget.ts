@@ -2,6 +2,13 @@
 // that run side by side (code ∥ test) split what is left between them, and a retry of a stage draws
 // on what its earlier attempts left of the same share. A function of the records alone, so a
 // re-issued StartStage (cache lag, a restarted shell) hands the same stage the same budget.
+//
+// The bound: spend over all stages ≤ maxCostUSD + one model call. A stage may pass its budget by the
+// call that takes it over (it checks after each call); of a group of parallel stages only one — the
+// code stage — may do so: the others are strict (stageBudgetStrict), checking the worst case of each
+// call before making it (agent/engines/budget.ts), so they never pass their share. The shares of a
+// group sum to what was left, and every later stage is handed only what is left after all earlier
+// spend (nothing once the cap is passed), so no two overshoots ever add up.
 import type { CodingTaskSpec } from '../api/types.js';
 import { costOfRecords } from './cost.js';
 import { maxCostOf } from './limits.js';
@@ -27,4 +34,14 @@ export function stageBudgetUSD(spec: CodingTaskSpec, records: readonly StageReco
   // Rounded down: a budget rounded up could let the stages together pass the cap.
   // (The 1e-9 keeps float noise such as 0.39999999 from costing a whole step.)
   return Math.max(0, Math.floor((share - earlier) * 10_000 + 1e-9) / 10_000);
+}
+
+/**
+ * Whether the stage must check each call's worst case before making it: every stage of a parallel
+ * group but one (code, the group's lenient stage). A stage alone is lenient: it has the whole rest.
+ */
+export function stageBudgetStrict(records: readonly StageRecord[], key: StageKey): boolean {
+  if (!LLM.has(key.role)) return false;
+  const group = sharers(records, key);
+  return group.size > 1 && key.role !== 'code';
 }

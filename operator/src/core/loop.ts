@@ -4,7 +4,7 @@
 import type { CodingTaskStatus, Role } from '../api/types.js';
 import type { Action, LoopInput, LoopOutput, ObservedStage } from './types.js';
 import { getCondition, setCondition } from './conditions.js';
-import { stageBudgetUSD } from './budget.js';
+import { stageBudgetStrict, stageBudgetUSD } from './budget.js';
 import { costOfRecords } from './cost.js';
 import { isDeferrable } from './defer.js';
 import { diffEvents } from './events.js';
@@ -158,7 +158,7 @@ function work(status: CodingTaskStatus, records: StageRecord[], step: WorkStep, 
   for (const a of actions) {
     if (a.type !== 'StartStage') continue;
     const budgetUSD = stageBudgetUSD(spec, next, a.stage, pool.gpuHourUSD);
-    if (budgetUSD !== undefined) a.context = { ...a.context, budgetUSD };
+    if (budgetUSD !== undefined) a.context = { ...a.context, budgetUSD, ...(stageBudgetStrict(next, a.stage) ? { budgetStrict: true } : {}) };
   }
 
   const live = liveStages(input.observed);

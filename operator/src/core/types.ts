@@ -99,6 +99,8 @@ export interface StageContext {
   pullRequest?: { title: string; body: string };
   /** Model stages: the dollars this stage may spend (core/budget.ts), its share of what the task has left. */
   budgetUSD?: number;
+  /** Model stages beside the one lenient stage of their group: check each call's worst case first (core/budget.ts). */
+  budgetStrict?: boolean;
 }
 
 export interface LoopOutput {

@@ -1,11 +1,12 @@
 // Slack's controls in the local tier: each one changes the task's state (TaskState.people, applied
 // over the manifest's spec, so a resumed run keeps it) and is recorded in the task's events.log
-// naming the Slack user; the runner is woken to decide again. New tasks and retries come from
-// manifests here, so those two are refused with a message saying so.
+// naming the Slack user; the runner is woken to decide again. Retry starts a failed task again in
+// place and `/autorun new` adds a task to the running run (people-tasks.ts).
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { actorText, type Actor, type ControlTarget, type NewTask, type TaskRef } from '../report/slack/control.js';
 import { summarize } from '../report/summary.js';
 import type { LocalTask } from './runner.js';
+import { createLocalTask, restartLocalTask, unapplyPeople, type LocalTaskFactory } from './people-tasks.js';
 import { withPeople, type PeopleSpec, type StateDir } from './state.js';
 
 const MAX_GUIDANCE = 20;
@@ -16,6 +17,7 @@ export class LocalControl implements ControlTarget {
     private readonly local: LocalTask[],
     private readonly dir: StateDir,
     private readonly changed: () => void,
+    private readonly factory?: LocalTaskFactory,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -52,40 +54,48 @@ export class LocalControl implements ControlTarget {
     );
   }
 
-  async retry(): Promise<string> {
-    throw new Error('the local tier retries from its manifests: delete .autorun/state/<task>.json and run the same command again');
+  async retry(ref: TaskRef, hint: string | undefined, actor: Actor): Promise<string> {
+    const t = this.find(ref);
+    const n = restartLocalTask(this.dir, t, hint, this.now());
+    this.log(ref.name, 'RetriedFromSlack', `started again (retry ${n}) by ${actorText(actor)}${hint ? ` with a hint: ${hint}` : ''}; the failed run's stages are in retries/${n}/`);
+    this.changed();
+    return ref.name;
   }
 
-  async create(_namespace: string, _task: NewTask): Promise<string> {
-    throw new Error('the local tier takes its tasks from the files given to `autorun run`');
+  async create(namespace: string, task: NewTask, actor: Actor): Promise<string> {
+    if (!this.factory) throw new Error('this run takes no new tasks');
+    const t = createLocalTask(this.factory, this.local, namespace, task, actorText(actor));
+    const name = t.state.task.metadata.name;
+    this.log(name, 'CreatedFromSlack', `created by ${actorText(actor)}`);
+    this.changed();
+    return name;
   }
 
-  private change(ref: TaskRef, f: (p: PeopleSpec) => PeopleSpec, reason: string, message: string): void {
+  private find(ref: TaskRef): LocalTask {
     const t = this.local.find((x) => x.state.task.metadata.name === ref.name);
     if (!t) throw new Error(`no task ${ref.name} in this run`);
-    const before = t.state.people ?? {};
-    const people = f(before);
-    // The manifest's spec is the state's spec without what people added before.
-    const base = unapply(t.state.task.spec, before);
-    t.state.people = people;
-    t.state.task = { ...t.state.task, spec: withPeople(base, people), metadata: { ...t.state.task.metadata, generation: (t.state.task.metadata.generation ?? 1) + 1 } };
-    this.dir.save(t.state);
+    return t;
+  }
+
+  private log(task: string, reason: string, message: string): void {
     try {
-      mkdirSync(this.dir.taskDir(ref.name), { recursive: true });
-      appendFileSync(`${this.dir.taskDir(ref.name)}/events.log`, JSON.stringify({ time: this.now().toISOString(), type: 'Event', kind: 'Normal', reason, message }) + '\n');
+      mkdirSync(this.dir.taskDir(task), { recursive: true });
+      appendFileSync(`${this.dir.taskDir(task)}/events.log`, JSON.stringify({ time: this.now().toISOString(), type: 'Event', kind: 'Normal', reason, message }) + '\n');
     } catch {
       // The event log is a convenience; the state file is the record.
     }
+  }
+
+  private change(ref: TaskRef, f: (p: PeopleSpec) => PeopleSpec, reason: string, message: string): void {
+    const t = this.find(ref);
+    const before = t.state.people ?? {};
+    const people = f(before);
+    // The manifest's spec is the state's spec without what people added before.
+    const base = unapplyPeople(t.state.task.spec, before);
+    t.state.people = people;
+    t.state.task = { ...t.state.task, spec: withPeople(base, people), metadata: { ...t.state.task.metadata, generation: (t.state.task.metadata.generation ?? 1) + 1 } };
+    this.dir.save(t.state);
+    this.log(ref.name, reason, message);
     this.changed();
   }
-}
-
-/** The spec before `people` was applied (withPeople's inverse for the fields it touches). */
-function unapply(spec: LocalTask['state']['task']['spec'], people: PeopleSpec): LocalTask['state']['task']['spec'] {
-  const out: Record<string, unknown> = { ...spec };
-  const g = people.guidance?.length ?? 0;
-  if (g) out.guidance = (spec.guidance ?? []).slice(0, (spec.guidance?.length ?? 0) - g);
-  const n = people.grants?.length ?? 0;
-  if (n && spec.escalation) out.escalation = { ...spec.escalation, grants: (spec.escalation.grants ?? []).slice(0, (spec.escalation.grants?.length ?? 0) - n) };
-  return out as unknown as LocalTask['state']['task']['spec'];
 }

@@ -24,8 +24,11 @@ import { Runner, type LocalTask } from './runner.js';
 import { LocalSlack } from './slack.js';
 import { STATE_VERSION, StateDir, withPeople, type TaskState } from './state.js';
 import { DEFAULT_STATE_DIR } from './status.js';
+import { isTerminal } from '../core/loop.js';
+import { isInteractive, slackConfigFromEnv } from '../report/slack/app.js';
+import { parsePullRequestSettings } from '../report/slack/new-task.js';
 
-const USAGE = `usage: autorun run FILE... [--state-dir DIR] [--agent-command CMD]
+const USAGE = `usage: autorun run FILE... [--state-dir DIR] [--agent-command CMD] [--watch]
 
 Runs the CodingTasks in FILE... on this machine: the same loop as the operator, with the agents as
 local processes. AgentPools and ConfigMaps (acceptance tests) in the files are used too; a task
@@ -33,6 +36,8 @@ without a pool gets a built-in default pool (model from AUTORUN_MODEL).
 
   --state-dir DIR       where state, repositories and transcripts go (default .autorun)
   --agent-command CMD   the agent program (default: this autorun's \`agent\`); "--role R" is appended
+  --watch               keep running after every task ended, taking Slack's controls (Retry,
+                        /autorun new) until Ctrl-C; FILE... may then be left out
 
 Running the same command again resumes every task where it stopped. \`autorun status\` shows the table.
 `;
@@ -61,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { 'state-dir': { type: 'string' }, 'agent-command': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { 'state-dir': { type: 'string' }, 'agent-command': { type: 'string' }, watch: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (err) {
     return fail(`autorun run: ${(err as Error).message}\n\n${USAGE}`);
@@ -71,7 +76,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const files = parsed.positionals;
-  if (!files.length) return fail(`autorun run: name at least one manifest file\n\n${USAGE}`);
+  const watch = parsed.values.watch === true;
+  const slackCfg = slackConfigFromEnv(process.env);
+  if (watch && !(slackCfg && isInteractive(slackCfg))) {
+    return fail('autorun run --watch: takes its tasks and retries from Slack, so it needs SLACK_BOT_TOKEN, SLACK_CHANNEL and SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)');
+  }
+  if (!files.length && !watch) return fail(`autorun run: name at least one manifest file\n\n${USAGE}`);
 
   let manifests;
   try {
@@ -80,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ManifestError) return fail(`${err.problems.join('\n')}\nNothing was started.`);
     throw err;
   }
-  if (!manifests.tasks.length) return fail(`autorun run: no CodingTask in ${files.join(', ')}`);
+  if (!manifests.tasks.length && !watch) return fail(`autorun run: no CodingTask in ${files.join(', ')}`);
 
   const tasks = manifests.tasks.map((t) => t.object);
   const { byTask, problems } = resolvePools(tasks, manifests.pools.map((p) => p.object));
@@ -137,6 +147,7 @@ export async function main(argv: string[]): Promise<number> {
       const acceptanceDir = writeAcceptance(dir, task, manifests.configMaps);
       local.push({ state, pool: byTask.get(name)!, repositoryUrl, ...(acceptanceDir ? { acceptanceDir } : {}), order });
     });
+    resumeSlackTasks(dir, local, manifests.pools.map((p) => p.object), progress);
     const devices = detectGpus();
     const gpus = new GpuAllocator(devices);
     progress.message(
@@ -145,10 +156,18 @@ export async function main(argv: string[]): Promise<number> {
     );
     const slack = LocalSlack.fromEnv(process.env, local, dir, secretValues(process.env), (line) => progress.message(line));
     if (slack) progress.message(`autorun: reporting to Slack channel ${process.env.SLACK_CHANNEL}`);
-    const controls = slack ? await slack.startControls(() => runner?.poke()) : false;
+    let pullRequest;
+    try {
+      pullRequest = parsePullRequestSettings(process.env.SLACK_PULL_REQUEST);
+    } catch (err) {
+      return fail(`autorun run: ${(err as Error).message}`);
+    }
+    const factory = { pools: manifests.pools.map((p) => p.object), dir, cwd: process.cwd(), env: process.env, ...(pullRequest ? { pullRequest } : {}) };
+    const controls = slack ? await slack.startControls(() => runner?.poke(), factory) : false;
     if (controls) progress.message('autorun: taking Slack controls (buttons, thread replies, /autorun); a task that needs input waits for a person');
     runner = new Runner({
       waitForPeople: controls,
+      keepRunning: watch,
       dir,
       tasks: local,
       agentCommand: parsed.values['agent-command'] ? splitCommand(parsed.values['agent-command']) : defaultAgentCommand(),
@@ -162,7 +181,8 @@ export async function main(argv: string[]): Promise<number> {
     await slack?.stopControls();
     progress.finish(runner.rows());
     for (const t of local) process.stdout.write(outcomeLine(t, dir));
-    if (interrupted) {
+    const allEnded = local.every((t) => isTerminal(t.state.status));
+    if (interrupted && !(watch && allEnded)) {
       process.stdout.write(`interrupted: state saved in ${dir.root}; run the same command to resume\n`);
       return interruptedBy === 'SIGTERM' ? 143 : 130;
     }
@@ -171,6 +191,25 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     release();
+  }
+}
+
+/**
+ * Tasks created by `/autorun new` in an earlier run have no manifest: they are resumed from their
+ * state (their pool by name from the given files, or the built-in default), unless already ended.
+ */
+function resumeSlackTasks(dir: StateDir, local: LocalTask[], pools: AgentPool[], progress: Progress): void {
+  for (const state of dir.loadAll()) {
+    const name = state.task.metadata.name;
+    if (!state.fromSlack || isTerminal(state.status) || local.some((t) => t.state.task.metadata.name === name)) continue;
+    const { byTask, problems } = resolvePools([state.task], pools);
+    const pool = byTask.get(name);
+    if (!pool) {
+      progress.message(`${name} (from Slack): not resumed: ${problems.join('; ')}`);
+      continue;
+    }
+    progress.message(`${name} (from Slack): resuming (${state.status.phase ?? 'Pending'})`);
+    local.push({ state, pool, repositoryUrl: state.fromSlack.repositoryUrl, order: local.length });
   }
 }
 

@@ -55,6 +55,8 @@ export interface RunnerOptions {
   now?: () => Date;
   /** Keep running while a task waits in NeedsInput: someone can resume it (Slack controls). */
   waitForPeople?: boolean;
+  /** Keep running after every task ended, until interrupt(): Slack may retry one or add one (--watch). */
+  keepRunning?: boolean;
   /** Called after a decision that changed the task's status or produced events (Slack). */
   onReport?: (t: LocalTask, events: TaskEvent[]) => void;
 }
@@ -88,7 +90,7 @@ export class Runner {
         if (this.stopping) break;
         // A task waiting for a person (escalation) has nothing left to run until its manifest grants more.
         const waits = (t: LocalTask) => !this.o.waitForPeople && t.state.status.phase === 'NeedsInput';
-        if (this.o.tasks.every((t) => isTerminal(t.state.status) || waits(t)) && this.live.size === 0) break;
+        if (!this.o.keepRunning && this.o.tasks.every((t) => isTerminal(t.state.status) || waits(t)) && this.live.size === 0) break;
         await this.sleep(this.nextWake());
       }
       if (this.stopping) {

@@ -9,6 +9,7 @@ import { createSlackApp, isInteractive, slackConfigFromEnv, type SlackConfig } f
 import { Access, parseAccess } from '../report/slack/access.js';
 import { registerControls } from '../report/slack/control.js';
 import { LocalControl } from './control.js';
+import type { LocalTaskFactory } from './people-tasks.js';
 import { SlackReporter, type TaskEvent, type ThreadStore } from '../report/slack/reporter.js';
 import { summarize } from '../report/summary.js';
 import type { LocalTask } from './runner.js';
@@ -19,16 +20,20 @@ export const SLACK_FLUSH_MS = 15_000;
 /** The thread's ts in the task's state; a thread in another channel does not count. */
 class StateThreads implements ThreadStore {
   constructor(
-    private readonly tasks: Map<string, LocalTask>,
+    // Looked up on each call: `/autorun new` adds tasks while the run goes on.
+    private readonly tasks: LocalTask[],
     private readonly dir: StateDir,
     private readonly channel: string,
   ) {}
+  private find(key: string): LocalTask | undefined {
+    return this.tasks.find((t) => taskKey(t) === key);
+  }
   async get(key: string): Promise<string | undefined> {
-    const slack = this.tasks.get(key)?.state.slack;
+    const slack = this.find(key)?.state.slack;
     return slack?.channel === this.channel ? slack.ts : undefined;
   }
   async set(key: string, ts: string): Promise<void> {
-    const t = this.tasks.get(key);
+    const t = this.find(key);
     if (!t) return;
     t.state.slack = { channel: this.channel, ts };
     this.dir.save(t.state);
@@ -55,10 +60,10 @@ export class LocalSlack {
   private started = false;
 
   /** With SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP): take the controls; false otherwise. */
-  async startControls(changed: () => void): Promise<boolean> {
+  async startControls(changed: () => void, factory?: LocalTaskFactory): Promise<boolean> {
     if (!isInteractive(this.cfg)) return false;
     const access = new Access(parseAccess(this.cfg.access), this.app.client);
-    registerControls(this.app, { target: new LocalControl(this.tasks, this.dir, changed), access, channel: this.cfg.channel, onError: (err) => this.warn(`slack: ${redact((err as Error).message ?? String(err), this.secrets)}`) });
+    registerControls(this.app, { target: new LocalControl(this.tasks, this.dir, changed, factory), access, channel: this.cfg.channel, onError: (err) => this.warn(`slack: ${redact((err as Error).message ?? String(err), this.secrets)}`) });
     await this.app.start();
     this.started = true;
     return true;
@@ -73,7 +78,6 @@ export class LocalSlack {
   static fromEnv(env: NodeJS.ProcessEnv, tasks: LocalTask[], dir: StateDir, secrets: readonly string[], warn: (line: string) => void): LocalSlack | undefined {
     const cfg = slackConfigFromEnv(env);
     if (!cfg) return undefined;
-    const byKey = new Map(tasks.map((t) => [taskKey(t), t]));
     let slack: LocalSlack | undefined = undefined;
     const onError = (err: unknown): void => {
       if (!slack || slack.errors++ > 0) return;
@@ -82,7 +86,7 @@ export class LocalSlack {
     };
     const app = createSlackApp(cfg);
     const secretsAll = [cfg.token, ...(cfg.appToken ? [cfg.appToken] : []), ...(cfg.signingSecret ? [cfg.signingSecret] : []), ...secrets];
-    slack = new LocalSlack(new SlackReporter(app, cfg.channel, new StateThreads(byKey, dir, cfg.channel), onError, isInteractive(cfg)), secretsAll, app, cfg, tasks, dir, warn);
+    slack = new LocalSlack(new SlackReporter(app, cfg.channel, new StateThreads(tasks, dir, cfg.channel), onError, isInteractive(cfg)), secretsAll, app, cfg, tasks, dir, warn);
     return slack;
   }
 

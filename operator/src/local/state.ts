@@ -43,6 +43,10 @@ export interface TaskState {
    * manifest's spec on every load, so a resumed run keeps it.
    */
   people?: PeopleSpec;
+  /** How many times Slack's Retry started this task again (the earlier runs' stages are in <task>/retries/<n>/). */
+  retries?: number;
+  /** A task created by `/autorun new` (no manifest): its remote, so a later run resumes it too. */
+  fromSlack?: { repositoryUrl: string };
 }
 
 export interface PeopleSpec {

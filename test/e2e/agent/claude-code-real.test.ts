@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assistantTurns } from '../../../operator/src/agent/engines/stream-json.js';
 import { costUSD } from '../../../operator/src/agent/pricing.js';
-import { apiError, startFakeAnthropic, text, toolUse } from '../../fakes/anthropic-server.js';
+import { apiError, billedUSD, startFakeAnthropic, text, toolUse } from '../../fakes/anthropic-server.js';
 import type { FakeAnthropic } from '../../fakes/anthropic-server.js';
 import { ROOT, baseContext, build, expectContract, git, makeRemote, runAgent } from './harness.js';
 import type { StageRun } from './harness.js';
@@ -108,15 +108,19 @@ test('max turns: error_max_turns is outcome Failed, reason TurnCap, nothing push
 test('401: the CLI would retry for minutes; the engine stops it at the first retry notice', async () => {
   const dir = tempDir('autorun-claude-real-');
   makeRemote(dir, { 'README.md': 'x\n' });
-  fake = await startFakeAnthropic(() => apiError(401, 'invalid x-api-key'));
+  // Only the first call is refused: a CLI left to its retry would succeed with the next one, so an
+  // Unauthorized result means the engine acted on the first retry notice, however fast the machine.
+  fake = await startFakeAnthropic([apiError(401, 'invalid x-api-key'), text('Nothing to change.')]);
   // Stopped, not left to retry for minutes (past this test's timeout).
   const run = await runAgent(dir, baseContext(dir, 'code', { engine: 'claude-code' }), { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, AUTORUN_CLAUDE_BIN: CLAUDE });
   expectContract(run);
   expect(run.exitCode).toBe(2);
   expect(run.result).toMatchObject({ role: 'code', outcome: 'Error', reason: 'Unauthorized' });
   expect(run.result.summary).toMatch(/^model API 401 \(Unauthorized\): the API key was rejected/);
-  expect(fake.requests.length).toBeLessThanOrEqual(2);
-  expect(claudeEvents(transcriptOf(run)).some((e) => e.subtype === 'api_retry' && e.error_status === 401)).toBe(true);
+  const notices = claudeEvents(transcriptOf(run)).filter((e) => e.subtype === 'api_retry');
+  expect(notices[0]).toMatchObject({ attempt: 1, error_status: 401 });
+  // The CLI announces each retry before it sends it: no request went out unannounced.
+  expect(fake.requests.length).toBeLessThanOrEqual(notices.length + 1);
   expect(run.raw + run.stdout + run.stderr).not.toContain(KEY);
 }, 120_000);
 
@@ -140,6 +144,28 @@ test('budget: the stage budget becomes --max-budget-usd; error_max_budget_usd is
   expect(run.result.usage!.costUSD).toBeCloseTo(costUSD('claude-sonnet-4-5', run.result.usage!), 9);
   expect(() => git(dir, '--git-dir', remote, 'rev-parse', '--verify', 'refs/autorun/fizz/code')).toThrow();
 }, 120_000);
+
+test('strict budget: the real CLI reaches the API through the budget gate, which refuses the call whose worst case does not fit; the stage never passes its budget', async () => {
+  const dir = tempDir('autorun-claude-real-');
+  makeRemote(dir, { 'README.md': 'x\n' });
+  const budgetUSD = 2;
+  const ctx = baseContext(dir, 'code', { engine: 'claude-code', model: { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 50, budgetUSD, budgetStrict: true } });
+  // Each call bills its bytes / 4 of input and 5,000 output tokens (~$0.1); Claude Code's
+  // --max-budget-usd alone would let the session spend until it had passed $2.
+  let n = 0;
+  fake = await startFakeAnthropic((req) => toolUse('Glob', { pattern: `*${n++}` }, { usage: { input_tokens: Math.floor(Buffer.byteLength(JSON.stringify(req.body)) / 4), output_tokens: 5000 } }));
+  const run = await runAgent(dir, ctx, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, AUTORUN_CLAUDE_BIN: CLAUDE });
+  expectContract(run);
+  expect(run.result).toMatchObject({ role: 'code', outcome: 'Failed', reason: 'Budget' });
+  expect(run.result.summary).toMatch(/^stopped after \d+ turns: the next model call could cost up to \$\d+\.\d+ and the stage has \$\d+\.\d+ of its \$2 budget left$/);
+  const billed = billedUSD(fake, costUSD);
+  expect(fake.requests.length).toBeGreaterThan(1);
+  expect(billed).toBeLessThanOrEqual(budgetUSD);
+  expect(run.result.usage!.costUSD).toBeCloseTo(billed, 6);
+  // The key went through the gate to the API, and nowhere else.
+  expect(fake.requests.every((r) => r.headers['x-api-key'] === KEY)).toBe(true);
+  expect(run.raw + run.stdout + run.stderr).not.toContain(KEY);
+}, 180_000);
 
 test('ANTHROPIC_AUTH_TOKEN alone: the CLI sends it as a bearer token, and the stage succeeds', async () => {
   const dir = tempDir('autorun-claude-real-');

@@ -13,6 +13,7 @@ import { startFakeAnthropic, text, toolUse } from '../../fakes/anthropic-server.
 import type { FakeAnthropic, RecordedRequest } from '../../fakes/anthropic-server.js';
 import { ROOT, baseContext, build, expectContract, makeRemote, pushFiles, runAgent } from './harness.js';
 import { tempDir } from '../../unit/agent/helpers.js';
+import { pythonKeyHunt, shellKeyHunt } from '../../fixtures/key-hunt.js';
 
 const CLAUDE = join(ROOT, 'node_modules', '.bin', 'claude');
 let fake: FakeAnthropic | undefined;
@@ -34,21 +35,6 @@ function keyedHome(dir: string, key: string): { home: string; keyFile: string; e
   return { home, keyFile, env: { HOME: home, AUTORUN_MODEL_API_KEY_FILE: keyFile } };
 }
 
-/** Every way to the key from a shell; the ancestors' environments first (the output is capped). */
-function shellAttack(home: string, keyFile: string): string {
-  return [
-    'echo DUMP-BEGIN',
-    'p=$PPID; while [ "$p" -gt 1 ] 2>/dev/null; do echo "== ancestor $p"; tr "\\0" "\\n" < /proc/$p/environ; p=$(awk "{print \\$4}" /proc/$p/stat); done',
-    'echo "== self"; tr "\\0" "\\n" < /proc/self/environ',
-    'echo "== pid1"; tr "\\0" "\\n" < /proc/1/environ; tr "\\0" " " < /proc/1/cmdline; echo',
-    'echo "== env"; env; echo "== printenv"; printenv',
-    `echo "== home"; ls -la ${home} ~; cat ${home}/.bashrc ${home}/.config/anthropic/key ~/.bashrc`,
-    `echo "== keyfile"; cat ${keyFile}; ls -la ${join(keyFile, '..')}`,
-    'echo "== all"; for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < "$f"; done 2>&1 | grep -i -E "key|token" | head -50',
-    'echo DUMP-END',
-  ].join('; ');
-}
-
 const everything = (reqs: RecordedRequest[]): string => JSON.stringify(reqs.map((r) => ({ headers: { ...r.headers, 'x-api-key': undefined, authorization: undefined }, body: r.body })));
 
 describe.each([
@@ -61,7 +47,7 @@ describe.each([
     const key = `sk-ant-isolation-${randomBytes(12).toString('hex')}`;
     const { home, keyFile, env } = keyedHome(dir, key);
     const ctx = baseContext(dir, 'code', { model: { provider: 'anthropic', name: 'claude-sonnet-4-6', maxTurns: 4 } });
-    fake = await startFakeAnthropic([toolUse('run_command', { command: shellAttack(home, keyFile) }), text('Done.')]);
+    fake = await startFakeAnthropic([toolUse('run_command', { command: shellKeyHunt({ home, keyFile }) }), text('Done.')]);
     // file: as in a Pod (the Secret mount); env: as in the local tier, where `autorun run` and the agent hold it.
     const keyEnv = via === 'file' ? env : { HOME: home, ANTHROPIC_API_KEY: key };
     const run = await runAgent(dir, ctx, { ...keyEnv, ANTHROPIC_BASE_URL: fake.url, ...(sandbox ? { AUTORUN_SANDBOX: sandbox } : {}) });
@@ -90,7 +76,7 @@ describe.each([
     const key = `sk-ant-isolation-${randomBytes(12).toString('hex')}`;
     const { home, keyFile } = keyedHome(dir, key);
     const ctx = baseContext(dir, 'code', { engine: 'claude-code', model: { provider: 'anthropic', name: 'claude-sonnet-4-5', maxTurns: 4 } });
-    fake = await startFakeAnthropic([toolUse('Bash', { command: shellAttack(home, keyFile), description: 'look around' }), text('Done.')]);
+    fake = await startFakeAnthropic([toolUse('Bash', { command: shellKeyHunt({ home, keyFile }), description: 'look around' }), text('Done.')]);
     // As the local tier runs it: the key in the agent's environment, which Claude Code inherits.
     const run = await runAgent(dir, ctx, { HOME: home, ANTHROPIC_API_KEY: key, ANTHROPIC_BASE_URL: fake.url, AUTORUN_CLAUDE_BIN: CLAUDE, ...(sandbox ? { AUTORUN_SANDBOX: sandbox } : {}) });
     expectContract(run);
@@ -107,36 +93,6 @@ describe.each([
   }, 120_000);
 });
 
-/** A generated test that hunts for the key (and the network), then fails so its output lands in the report. */
-function testAttack(home: string, keyFile: string, port: number): string {
-  return `import glob, os, socket
-
-def read(p):
-    try:
-        return open(p, "rb").read().replace(b"\\0", b"\\n").decode(errors="replace")
-    except Exception as e:
-        return repr(e)
-
-def test_hunt_for_the_key():
-    out = ["DUMP-BEGIN"]
-    p = os.getppid()
-    while p > 1:
-        out.append("== ancestor %d\\n%s" % (p, read("/proc/%d/environ" % p)))
-        p = int(read("/proc/%d/stat" % p).rsplit(")", 1)[1].split()[1])
-    for f in ["/proc/self/environ", "/proc/1/environ", ${JSON.stringify(join(home, '.bashrc'))}, ${JSON.stringify(join(home, '.config/anthropic/key'))}, ${JSON.stringify(keyFile)}]:
-        out.append("== %s\\n%s" % (f, read(f)))
-    out.append("== env\\n" + "\\n".join("%s=%s" % kv for kv in os.environ.items()))
-    out.append("== all\\n" + "\\n".join(l for f in glob.glob("/proc/[0-9]*/environ") for l in read(f).split("\\n") if "KEY" in l or "TOKEN" in l))
-    try:
-        socket.create_connection(("127.0.0.1", ${port}), timeout=2).close()
-        out.append("NET-REACHED")
-    except OSError:
-        out.append("NET-BLOCKED")
-    out.append("DUMP-END")
-    assert False, "\\n".join(out)
-`;
-}
-
 describe.each([
   ['sandboxed', undefined],
   ['unsandboxed (the control: the attack is real)', 'off'],
@@ -150,7 +106,7 @@ describe.each([
     fake = await startFakeAnthropic([]);
     const port = Number(new URL(fake.url).port);
     pushFiles(dir, remote, 'refs/autorun/fizz/code', { 'm.py': 'x = 1\n' });
-    pushFiles(dir, remote, 'refs/autorun/fizz/tests', { 'test_hunt.py': testAttack(home, keyFile, port) });
+    pushFiles(dir, remote, 'refs/autorun/fizz/tests', { 'test_hunt.py': pythonKeyHunt({ home, keyFile }, port) });
     const reportPath = join(dir, 'report.json');
     // The run agent holds no key itself (the local tier scrubs it); its parent does, as `autorun run` does.
     const ctx = baseContext(dir, 'run', { reportPath });

@@ -1,28 +1,19 @@
 // Escalation in the local tier: a task out of iterations stops in NeedsInput (exit 1, saying how to
 // carry on) instead of failing; granting iterations and a hint in its manifest and running the same
 // command again resumes it where it stopped, and the hint reaches the repair prompt the model sees.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { messagesText, startFakeAnthropic, systemText, type FakeAnthropic } from '../../fakes/anthropic-server.js';
+import { messagesText, systemText } from '../../fakes/anthropic-server.js';
 import { FakeSlack } from '../../fakes/slack-server.js';
-import { BUGGY, build, cliEnv, CORRECT, readState, runCli, scratch, scriptFor, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
+import { BUGGY, cliEnv, CORRECT, localE2E, readState, runCli, scriptFor, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
 
-beforeAll(() => build(), 120_000);
-
-const dirs: string[] = [];
-let fake: FakeAnthropic | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { workdir, fakeModel } = localE2E();
 
 const HINT = 'fizzbuzz(15) must be checked before 3 and 5';
 
 test('NeedsInput, then a grant and a hint in the manifest resume the task to success', async () => {
-  const w = scratch(taskYaml('asks', '  limits:\n    maxIterations: 1\n  escalation:\n    enabled: true\n'));
-  dirs.push(w.dir);
-  fake = await startFakeAnthropic(scriptFor({ code: BUGGY, tests: testsFile(), repair: () => CORRECT }).script);
+  const w = workdir(taskYaml('asks', '  limits:\n    maxIterations: 1\n  escalation:\n    enabled: true\n'));
+  const fake = await fakeModel(scriptFor({ code: BUGGY, tests: testsFile(), repair: () => CORRECT }).script);
   const env = cliEnv(fake.url);
 
   const first = await runCli(['run', 'task.yaml'], w.dir, env);
@@ -46,9 +37,8 @@ test('NeedsInput, then a grant and a hint in the manifest resume the task to suc
 }, 180_000);
 
 test('with Slack controls the run waits for a person: a thread reply from an allowed user resumes the task, anyone else is refused', async () => {
-  const w = scratch(taskYaml('asks-slack', '  limits:\n    maxIterations: 1\n  escalation:\n    enabled: true\n'));
-  dirs.push(w.dir);
-  fake = await startFakeAnthropic(scriptFor({ code: BUGGY, tests: testsFile(), repair: () => CORRECT }).script);
+  const w = workdir(taskYaml('asks-slack', '  limits:\n    maxIterations: 1\n  escalation:\n    enabled: true\n'));
+  const fake = await fakeModel(scriptFor({ code: BUGGY, tests: testsFile(), repair: () => CORRECT }).script);
   const slack = new FakeSlack();
   const slackUrl = await slack.start();
   try {

@@ -1,11 +1,11 @@
 // Drives `autorun run` as a user would: the built CLI as a child process, in a scratch directory,
 // against the fake Anthropic server, with real git and real pytest doing the work.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { messagesText, systemText, text, toolUse, type FakeReply, type RecordedRequest } from '../../fakes/anthropic-server.js';
+import { messagesText, startFakeAnthropic, systemText, text, toolUse, type FakeAnthropic, type FakeReply, type RecordedRequest, type Script } from '../../fakes/anthropic-server.js';
 import { chatText, chatTool, type OpenAIReply, type OpenAIRequest } from '../../fakes/openai-server.js';
 import { cliPath } from '../../harness/tools.js';
 
@@ -175,6 +175,37 @@ export function scratch(task: string): { dir: string; file: string } {
   const file = join(dir, 'task.yaml');
   writeFileSync(file, task);
   return { dir, file };
+}
+
+/**
+ * The opening of a local e2e file: dist/ built once, and per test scratch directories and fake
+ * servers that are gone after it (removed, closed) whether it passed or not.
+ */
+export function localE2E(): {
+  workdir(task: string): { dir: string; file: string };
+  fakeModel(script: Script): Promise<FakeAnthropic>;
+  closeAfter<T extends { close(): Promise<void> }>(server: T): T;
+} {
+  beforeAll(() => build(), 120_000);
+  const dirs: string[] = [];
+  const servers: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const closeAfter = <T extends { close(): Promise<void> }>(server: T): T => {
+    servers.push(server);
+    return server;
+  };
+  return {
+    workdir(task) {
+      const w = scratch(task);
+      dirs.push(w.dir);
+      return w;
+    },
+    fakeModel: async (script) => closeAfter(await startFakeAnthropic(script)),
+    closeAfter,
+  };
 }
 
 export function taskYaml(name: string, extra = ''): string {

@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { messagesText, startFakeAnthropic, text, toolUse, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../../fakes/anthropic-server.js';
+import { pythonKeyHunt, shellKeyHunt } from '../../fixtures/key-hunt.js';
 import { build, cliEnv, CORRECT, readState, reportSection, roleOf, runCli, scratch, taskYaml, testsFile } from './helpers.js';
 
 beforeAll(() => build(), 120_000);
@@ -21,35 +22,8 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const ATTACK = [
-  'echo DUMP-BEGIN',
-  'p=$PPID; while [ "$p" -gt 1 ] 2>/dev/null; do echo "== ancestor $p"; tr "\\0" "\\n" < /proc/$p/environ; p=$(awk "{print \\$4}" /proc/$p/stat); done',
-  'tr "\\0" "\\n" < /proc/self/environ; tr "\\0" "\\n" < /proc/1/environ; env; printenv',
-  'cat ~/.bashrc; ls -la ~',
-  'for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < "$f"; done 2>&1 | grep -i -E "key|token" | head -50',
-  'echo DUMP-END',
-].join('; ');
-
-const HUNT = `
-import glob, os
-
-def read(p):
-    try:
-        return open(p, "rb").read().replace(b"\\0", b"\\n").decode(errors="replace")
-    except Exception as e:
-        return repr(e)
-
-def test_hunt_for_the_key():
-    out = ["DUMP-BEGIN"]
-    p = os.getppid()
-    while p > 1:
-        out.append("== ancestor %d\\n%s" % (p, "\\n".join(l for l in read("/proc/%d/environ" % p).split("\\n") if "KEY" in l or "PATH" in l)))
-        p = int(read("/proc/%d/stat" % p).rsplit(")", 1)[1].split()[1])
-    out.append(read(os.path.expanduser("~/.bashrc")))
-    out.append("\\n".join(l for f in glob.glob("/proc/[0-9]*/environ") for l in read(f).split("\\n") if "KEY" in l))
-    out.append("DUMP-END")
-    assert False, "\\n".join(out)
-`;
+const ATTACK = shellKeyHunt();
+const HUNT = `\n${pythonKeyHunt()}`;
 
 function assistantTurns(req: RecordedRequest): number {
   return req.body.messages.filter((m) => m.role === 'assistant').length;

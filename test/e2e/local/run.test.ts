@@ -1,30 +1,16 @@
 // `autorun run` end to end: the built CLI, the real agent program as local processes, real git and
 // real pytest, and the fake Anthropic server in place of the model.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { namePrefix } from '../../../operator/src/core/names.js';
-import { messagesText, startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic-server.js';
-import { BUGGY, BUGGY_ASSERTION, build, REPO_ROOT, cliEnv, CORRECT, git, lines, readState, reportSection, roleOf, runCli, scratch, scriptFor, sharedDir, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
+import { messagesText } from '../../fakes/anthropic-server.js';
+import { BUGGY, BUGGY_ASSERTION, cliEnv, CORRECT, git, lines, localE2E, readState, REPO_ROOT, reportSection, roleOf, runCli, scriptFor, sharedDir, startCli, taskYaml, testsFile, waitFor } from './helpers.js';
 
-beforeAll(() => build(), 120_000);
-
-const dirs: string[] = [];
-let fake: FakeAnthropic | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function workdir(task: string): { dir: string; file: string } {
-  const w = scratch(task);
-  dirs.push(w.dir);
-  return w;
-}
+const { workdir, fakeModel } = localE2E();
 
 test('the quickstart example passes first time: Succeeded, exit 0, the result on the task branch', async () => {
   const s = scriptFor({ code: CORRECT, tests: testsFile(), repair: () => CORRECT });
-  fake = await startFakeAnthropic(s.script);
+  const fake = await fakeModel(s.script);
   // The file the README's quickstart runs.
   const { dir } = workdir(readFileSync(join(REPO_ROOT, 'manifests', 'examples', 'local', 'fizzbuzz.yaml'), 'utf8'));
   const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
@@ -51,7 +37,7 @@ test('the quickstart example passes first time: Succeeded, exit 0, the result on
 
 test('a task that needs a repair: the repair agent gets the failure report, then the tests pass', async () => {
   const s = scriptFor({ code: BUGGY, tests: testsFile(), repair: () => CORRECT });
-  fake = await startFakeAnthropic(s.script);
+  const fake = await fakeModel(s.script);
   const { dir } = workdir(taskYaml('needs-repair'));
   const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
   // Checked before the outcome, which it decides (the script refuses a repair prompt without the
@@ -81,7 +67,7 @@ test('a task with a 63-character name runs through a repair; its stages get shor
   const name = `fizzbuzz-with-a-name-as-long-as-a-label-may-be-${'x'.repeat(16)}`;
   expect(name).toHaveLength(63);
   const s = scriptFor({ code: BUGGY, tests: testsFile(), repair: () => CORRECT });
-  fake = await startFakeAnthropic(s.script);
+  const fake = await fakeModel(s.script);
   const { dir } = workdir(taskYaml(name));
   const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
@@ -100,7 +86,7 @@ test('a task with a 63-character name runs through a repair; its stages get shor
 
 test('a task that never passes stops at maxIterations with exit status 1', async () => {
   const s = scriptFor({ code: BUGGY, tests: testsFile(), repair: (round) => `${BUGGY}\n# repair round ${round}\n` });
-  fake = await startFakeAnthropic(s.script);
+  const fake = await fakeModel(s.script);
   const { dir } = workdir(taskYaml('hopeless', '  limits:\n    maxIterations: 2\n'));
   const r = await runCli(['run', 'task.yaml'], dir, cliEnv(fake.url));
   expect(r.code).toBe(1);
@@ -114,7 +100,7 @@ test('SIGKILL mid-stage, then the same command again: resumes, and no finished s
   const shared = sharedDir(dir);
   const marker = join(shared.path, 'pytest-runs.log');
   const s = scriptFor({ code: BUGGY, tests: testsFile({ slowMarker: marker, slowSeconds: 3 }), repair: () => CORRECT });
-  fake = await startFakeAnthropic(s.script);
+  const fake = await fakeModel(s.script);
   const first = startCli(['run', 'task.yaml'], dir, cliEnv(fake.url, shared.env));
   // The first run stage is executing pytest: kill autorun itself, as a crash or `kill -9` would.
   await waitFor(() => lines(marker).length === 1, 120_000, 'the first pytest run');
@@ -144,7 +130,7 @@ test('Ctrl-C (SIGINT): stops the agents, saves the state, exits 130; the rerun f
   const shared = sharedDir(dir);
   const marker = join(shared.path, 'pytest-runs.log');
   const s = scriptFor({ code: CORRECT, tests: testsFile({ slowMarker: marker, slowSeconds: 6 }), repair: () => CORRECT });
-  fake = await startFakeAnthropic(s.script);
+  const fake = await fakeModel(s.script);
   const first = startCli(['run', 'task.yaml'], dir, cliEnv(fake.url, shared.env));
   await waitFor(() => lines(marker).length === 1, 120_000, 'the first pytest run');
   // `autorun status` reads the state of the run in progress.

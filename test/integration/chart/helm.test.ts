@@ -49,6 +49,9 @@ describe('helm chart', () => {
     expect(socket.env.SLACK_APP_TOKEN!.valueFrom).toEqual({ secretKeyRef: { name: 'slack', key: 'app-token' } });
     expect(JSON.parse(socket.env.SLACK_ACCESS!.value!)).toEqual({ users: { UALICE: ['team-a'] } });
     expect(socket.env.SLACK_SIGNING_SECRET).toBeUndefined();
+    expect(socket.env.SLACK_PULL_REQUEST).toBeUndefined();
+    const withPRs = await render('slack.interactivity=socket', 'slack.pullRequest.provider=github', 'slack.pullRequest.credentialsSecretRef.name=github-pr');
+    expect(JSON.parse(withPRs.env.SLACK_PULL_REQUEST!.value!)).toEqual({ provider: 'github', credentialsSecretRef: { name: 'github-pr' } });
     expect(socket.docs.some((d) => d.kind === 'Service' && d.metadata.name === 'autorun-autorun-slack')).toBe(false);
     const http = await render('slack.interactivity=http');
     expect(http.env.SLACK_SIGNING_SECRET!.valueFrom).toEqual({ secretKeyRef: { name: 'slack', key: 'signing-secret' } });

@@ -1,7 +1,7 @@
 // The git scheme on a real bare remote: deterministic merges of code and tests, the synthetic base
 // of an empty repository, and credentials kept out of messages.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Git, GitError, scrubUrl } from '../../../operator/src/agent/git.js';
 import { tempDir } from './helpers.js';
@@ -12,6 +12,12 @@ async function clone(remote: string): Promise<Git> {
   const g = new Git(join(tempDir(), 'ws'), { PATH: process.env.PATH, HOME: process.env.HOME });
   await g.clone(remote);
   return g;
+}
+
+/** The same clone, committing at a given time (git's own dates, instead of waiting for the clock). */
+function at(g: Git, epochSeconds: number): Git {
+  const date = `@${epochSeconds} +0000`;
+  return new Git(g.dir, { PATH: process.env.PATH, HOME: process.env.HOME, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
 }
 
 async function commitFile(g: Git, base: string, file: string, ref: string): Promise<string> {
@@ -28,9 +34,9 @@ test('two clones compute the same merge(code, tests) commit, and the order of wo
   sh(dir, 'init', '--quiet', '--bare', remote);
   const a = await clone(remote);
   const base = await a.base(undefined); // empty remote: synthetic base
-  const code = await commitFile(a, base, 'impl.py', 'refs/autorun/t/code');
-  await new Promise((r) => setTimeout(r, 1100)); // a later second, so the dates differ
-  const tests = await commitFile(a, base, 'test_impl.py', 'refs/autorun/t/tests');
+  // Dates that differ, so the merge's date is shown to be the later one.
+  const code = await commitFile(at(a, 1_700_000_000), base, 'impl.py', 'refs/autorun/t/code');
+  const tests = await commitFile(at(a, 1_700_000_100), base, 'test_impl.py', 'refs/autorun/t/tests');
   const m1 = await a.mergeCodeAndTests(code, tests);
   const b = await clone(remote);
   expect(await b.base(undefined)).toBe(base);
@@ -122,4 +128,35 @@ test('a base ref or URL that looks like an option is an operand, never an option
   await expect(g3.clone(`--upload-pack=touch ${planted}; git-upload-pack ${remote}`)).rejects.toThrow(GitError);
   expect(existsSync(planted)).toBe(false);
   await expect(g2.checkout('--orphan')).rejects.toThrow(/not a commit id/);
+});
+
+test('with a git dir of its own, the work tree holds no .git, and a .git planted there is never read', async () => {
+  const dir = tempDir();
+  const remote = join(dir, 'r.git');
+  sh(dir, 'init', '--quiet', '--bare', remote);
+  const seed = join(dir, 'seed');
+  sh(dir, 'clone', '--quiet', remote, seed);
+  writeFileSync(join(seed, 'a.txt'), 'a\n');
+  sh(seed, 'add', '-A');
+  sh(seed, 'commit', '--quiet', '-m', 'seed');
+  sh(seed, 'push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+  const g = new Git(join(dir, 'ws'), { PATH: process.env.PATH, HOME: process.env.HOME }, join(dir, 'private-git'));
+  await g.clone(remote);
+  expect(existsSync(join(g.dir, '.git'))).toBe(false);
+  await g.checkout(await g.base('main'));
+  // What a command sharing the work tree could plant: a config whose clean filter and fsmonitor
+  // would run in the agent's git, and a remote pointing elsewhere.
+  const ran = join(dir, 'ran');
+  cpSync(g.gitDir!, join(g.dir, '.git'), { recursive: true });
+  appendFileSync(join(g.dir, '.git', 'config'), `[core]\n\tfsmonitor = "touch ${ran}"\n[filter "x"]\n\tclean = "touch ${ran}; cat"\n[remote "origin"]\n\turl = ${join(dir, 'elsewhere.git')}\n`);
+  writeFileSync(join(g.dir, '.gitattributes'), '* filter=x\n');
+  writeFileSync(join(g.dir, 'a.txt'), 'changed\n');
+  expect(await g.changedPaths()).toEqual(expect.arrayContaining(['a.txt', '.gitattributes']));
+  const c = (await g.commit(['a.txt', '.gitattributes'], 'change'))!;
+  await g.push([{ commit: c, ref: 'refs/autorun/t/code' }]);
+  expect(existsSync(ran)).toBe(false);
+  expect(sh(remote, 'rev-parse', 'refs/autorun/t/code')).toBe(c);
+  // The control: a git that finds the planted repository runs what it says.
+  sh(g.dir, 'add', 'a.txt');
+  expect(existsSync(ran)).toBe(true);
 });

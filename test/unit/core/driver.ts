@@ -79,6 +79,8 @@ export interface Trace {
   contexts: Map<string, StageContext>;
   /** The budget each model stage was started with. */
   budgets: Map<string, number>;
+  /** Stages told to check each call's worst case before making it (all but one of a parallel group). */
+  strict: string[];
   events: Extract<Action, { type: 'Event' }>[];
   stopped: string[];
   status: CodingTaskStatus;
@@ -111,7 +113,7 @@ export function simulate(w: World, script: Script, opts: { maxCalls?: number; on
     return o;
   };
   const pending = new Map<string, Outcome>();
-  const trace: Trace = { phases: [], started: [], contexts: new Map(), budgets: new Map(), events: [], stopped: [], status: w.status, calls: 0 };
+  const trace: Trace = { phases: [], started: [], contexts: new Map(), budgets: new Map(), strict: [], events: [], stopped: [], status: w.status, calls: 0 };
   const maxCalls = opts.maxCalls ?? 200;
 
   for (let call = 0; call < maxCalls; call++) {
@@ -133,9 +135,10 @@ export function simulate(w: World, script: Script, opts: { maxCalls?: number; on
         if (w.observed.some((o) => o.name === a.name)) throw new Error(`${a.name} started twice`);
         trace.started.push(a.name);
         // Budgets are their own subject (budgets in the trace); contexts hold the rest.
-        const { budgetUSD, ...context } = a.context;
+        const { budgetUSD, budgetStrict, ...context } = a.context;
         trace.contexts.set(a.name, context);
         if (budgetUSD !== undefined) trace.budgets.set(a.name, budgetUSD);
+        if (budgetStrict) trace.strict.push(a.name);
         pending.set(a.name, nextOutcome(a.stage.role));
         w.observed.push({ ...a.stage, name: a.name, state: 'Running', startTime: w.now.toISOString() });
       }

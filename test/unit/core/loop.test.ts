@@ -227,6 +227,10 @@ describe('decide() scenario details', () => {
     // Stages live at once never hold more than the cap between them.
     expect(t.budgets.get('fizzbuzz-i1-code-a0')! + t.budgets.get('fizzbuzz-i1-test-a0')!).toBeLessThanOrEqual(1);
     expect(t.budgets.has('fizzbuzz-i1-run-a0')).toBe(false);
+    // Of code ∥ test only code may pass its share (by the one call that takes it over); test's
+    // attempts check each call's worst case first, so together they pass the cap by one call at
+    // most. A stage alone (the repair) has the whole rest and is lenient.
+    expect(t.strict).toEqual(['fizzbuzz-i1-test-a0']);
   });
 
   test('a hung test run: repair is told the tests hung and which test; the task\'s end says so', () => {

@@ -3,7 +3,7 @@
 // when the role commits (see roles/llm-role.ts).
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SECRET_NAME, SECRET_VARS, scrubEnv } from '../../util/secrets.js';
 import { bwrapPath, sandboxArgs, sandboxEnabled, shellPrefixScript } from '../sandbox.js';
 import { apiFailure } from './api-errors.js';
@@ -13,10 +13,17 @@ import { DEFAULT_RETRY_WINDOW_SECONDS } from './retry.js';
 import { MODEL_UNAVAILABLE } from '../../core/retryable.js';
 import { addUsage, emptyUsage } from '../pricing.js';
 import { noteSpend } from '../spend.js';
-import { modelCredential, noCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
+import { MODEL_API_KEY_FILE_ENV, modelCredential, noCredential, VERTEX_PROJECT_ENV, VERTEX_REGION_ENV } from '../credentials.js';
+import { EXEC_SOCKET_ENV } from '../exec-container/protocol.js';
+import { execShellPrefixScript } from '../exec-container/shell-prefix.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { killGroup, spawnGroup } from '../children.js';
 import { vertexSettings } from './vertex.js';
+import { startBudgetGate, type BudgetGate } from './budget-gate.js';
+import type { Usage } from '../../api/types.js';
+
+/** Where Claude Code sends its calls without ANTHROPIC_BASE_URL. */
+const DEFAULT_ANTHROPIC_URL = 'https://api.anthropic.com';
 
 /** Whole-session deadline; the Pod's activeDeadlineSeconds is the outer one. */
 const SESSION_TIMEOUT_MS = 4 * 3600_000;
@@ -27,7 +34,18 @@ const CLAUDE_MAX_RETRIES = 10_000;
 /** The stream-json lines kept for mapping (the result is the last one); the transcript has them all. */
 const MAX_EVENTS = 10_000;
 
-export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claudeTools' | 'model'>): string[] {
+/**
+ * Permission deny rules for the file tools (Read, and Grep and Glob, which Read rules cover): /proc
+ * (Claude Code's own environ holds the key) and the key file's directory. Claude Code refuses both
+ * already (reads outside the workspace are blocked, through symlinks too); these hold should that
+ * setting ever change. `//` starts an absolute path in a rule.
+ */
+export function denyRules(env: NodeJS.ProcessEnv): string[] {
+  const keyFile = env[MODEL_API_KEY_FILE_ENV];
+  return ['Read(//proc/**)', ...(keyFile ? [`Read(/${dirname(resolve(keyFile))}/**)`] : [])];
+}
+
+export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claudeTools' | 'model'>, deny: string[] = []): string[] {
   const tools = req.claudeTools.join(',');
   const { budgetUSD } = req.model;
   return [
@@ -60,7 +78,7 @@ export function claudeArgs(req: Pick<EngineRequest, 'prompt' | 'system' | 'claud
     // Bash, which code and repair have, is not confined by this: it runs in the command sandbox
     // (CLAUDE_CODE_SHELL_PREFIX, see sandboxShell); the test agent has no Bash.
     '--settings',
-    JSON.stringify({ permissions: { blockFileToolReadsOutsideWorkingDirectories: true, blockWritesOutsideWorkingDirectories: true } }),
+    JSON.stringify({ permissions: { blockFileToolReadsOutsideWorkingDirectories: true, blockWritesOutsideWorkingDirectories: true, ...(deny.length ? { deny } : {}) } }),
   ];
 }
 
@@ -179,6 +197,17 @@ export function claudeModelEnv(req: Pick<EngineRequest, 'model' | 'env'>): { env
  * snapshot is sourced before each command) and its TMPDIR writable (it records the cwd there).
  */
 async function sandboxShell(req: EngineRequest, home: string, tmp: string): Promise<{ env: Record<string, string>; dir?: string }> {
+  const socket = req.env[EXEC_SOCKET_ENV];
+  if (socket) {
+    // In an LLM Pod: every Bash command goes to the exec container (exec-container/shell-prefix.ts).
+    // The script is in this container's private /tmp, which no command sees. Background commands
+    // would write their output into Claude Code's TMPDIR, which the exec container does not share.
+    const dir = await mkdtemp(join(tmpdir(), 'autorun-claude-exec-'));
+    const script = join(dir, 'bash-exec.mjs');
+    await writeFile(script, execShellPrefixScript(process.execPath, socket, SECRET_NAME, SECRET_VARS));
+    await chmod(script, 0o500);
+    return { env: { CLAUDE_CODE_SHELL_PREFIX: script, CLAUDE_CODE_DISABLE_BACKGROUND_TASKS: '1' }, dir };
+  }
   if (!sandboxEnabled(req.env)) return { env: {} };
   const dir = await mkdtemp(join(tmpdir(), 'autorun-claude-sandbox-'));
   const args = sandboxArgs(['/bin/bash', '-c'], { workspace: req.workspace, network: true, env: req.env, readOnly: [home], writable: [tmp] });
@@ -192,19 +221,33 @@ async function sandboxShell(req: EngineRequest, home: string, tmp: string): Prom
  * The session's spend so far from its assistant events (one per content block, each carrying its
  * message's usage), so a session stopped before its result still reports what it cost.
  */
-function sessionMeter(model: string): (ev: Record<string, unknown>) => void {
+function sessionMeter(model: string): { take: (ev: Record<string, unknown>) => void; usage: () => Usage } {
   const byMessage = new Map<string, { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }>();
-  return (ev) => {
+  let usage = emptyUsage();
+  const take = (ev: Record<string, unknown>): void => {
     if (ev.type !== 'assistant') return;
     const m = ev.message as { id?: string; usage?: Record<string, number> } | undefined;
     if (!m?.id || !m.usage) return;
     byMessage.set(m.id, m.usage);
-    let usage = emptyUsage();
+    usage = emptyUsage();
     for (const u of byMessage.values()) {
       usage = addUsage(model, usage, { inputTokens: u.input_tokens ?? 0, outputTokens: u.output_tokens ?? 0, cacheReadTokens: u.cache_read_input_tokens ?? 0, cacheWriteTokens: u.cache_creation_input_tokens ?? 0 });
     }
     noteSpend(usage);
   };
+  return { take, usage: () => usage };
+}
+
+/**
+ * A strict stage (engines/budget.ts) reaches the Messages API through the budget gate, which refuses
+ * a call whose worst case does not fit: Claude Code's own --max-budget-usd only stops after a call.
+ */
+async function strictGate(req: EngineRequest, modelEnv: Record<string, string>): Promise<BudgetGate | undefined> {
+  const { budgetUSD, budgetStrict, provider } = req.model;
+  if (!budgetStrict || budgetUSD === undefined || budgetUSD <= 0 || provider !== 'anthropic') return undefined;
+  const gate = await startBudgetGate(modelEnv.ANTHROPIC_BASE_URL || DEFAULT_ANTHROPIC_URL, budgetUSD);
+  modelEnv.ANTHROPIC_BASE_URL = gate.url;
+  return gate;
 }
 
 export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult> {
@@ -218,6 +261,7 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
   const tmp = join(home, 'tmp');
   await mkdir(tmp);
   const shell = await sandboxShell(req, home, tmp);
+  const gate = await strictGate(req, modelEnv.env);
   const env: NodeJS.ProcessEnv = {
     ...scrubEnv(req.env),
     HOME: home,
@@ -233,11 +277,16 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
   try {
     const windowSeconds = model.retryWindowSeconds ?? DEFAULT_RETRY_WINDOW_SECONDS;
     const meter = sessionMeter(model.name);
-    const s = await runSession(bin, claudeArgs(req), req.workspace, env, windowSeconds * 1000, (ev) => {
+    const s = await runSession(bin, claudeArgs(req, denyRules(req.env)), req.workspace, env, windowSeconds * 1000, (ev) => {
       transcript.log('claude', { message: ev });
-      meter(ev);
+      meter.take(ev);
     });
     const mapped = mapClaudeResult(s.events, model.name, model.maxTurns, model.budgetUSD);
+    if (gate?.refused) {
+      transcript.log('budget', { refused: gate.refused });
+      const usage = mapped.reason === 'EngineCrashed' ? meter.usage() : mapped.usage;
+      return { ...mapped, outcome: 'Failed', reason: 'Budget', summary: `stopped after ${mapped.turns} turns: ${gate.refused}`, usage };
+    }
     if (mapped.reason !== 'EngineCrashed') return mapped;
     if (s.outage) {
       return { ...mapped, reason: MODEL_UNAVAILABLE, summary: `claude stopped: ${s.stopped?.why ?? 'the model API stayed unavailable'} (last: HTTP ${s.stopped?.status ?? 'no answer'}); the loop retries the stage` };
@@ -249,6 +298,7 @@ export async function claudeCodeEngine(req: EngineRequest): Promise<EngineResult
     const why = s.exitCode === 127 ? `cannot start ${bin}` : `exit ${s.exitCode ?? s.signal}`;
     return { ...mapped, summary: `${mapped.summary} (${why}): ${s.stderr.slice(-300).replace(/\s+/g, ' ').trim()}` };
   } finally {
+    await gate?.close();
     await rm(home, { recursive: true, force: true });
     if (shell.dir) await rm(shell.dir, { recursive: true, force: true });
   }

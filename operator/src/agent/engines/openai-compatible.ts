@@ -4,6 +4,7 @@
 // drops the tools from the prompt without it), assistant content never null (llama-cpp-python 0.3
 // answers that with a 500 validation error), and a 500 that names an invalid request is not retried.
 import { apiFailure, type ApiFailure } from './api-errors.js';
+import { requestBytes } from './budget.js';
 import { callModel, ModelCallError, modelCallFailure, retryAfterMs, type CallFailure } from './retry.js';
 import { modelCredential } from '../credentials.js';
 import { poolPrice, unknownPriceNote } from '../pricing.js';
@@ -221,7 +222,8 @@ export async function openAICompatibleEngine(req: EngineRequest): Promise<Engine
     say(text) {
       messages.push({ role: 'user', content: text });
     },
+    requestBytes: () => requestBytes({ messages, tools }),
   };
-  const res = await toolLoop(req, adapter, { price: poolPrice(model.price) });
+  const res = await toolLoop(req, adapter, { price: poolPrice(model.price), maxTokens: model.maxTokens ?? DEFAULT_MAX_TOKENS });
   return priceNote && model.budgetUSD !== undefined ? { ...res, summary: `${res.summary} (${priceNote})` } : res;
 }

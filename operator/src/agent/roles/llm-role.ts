@@ -1,6 +1,7 @@
 // code, test and repair: check out the starting point, let the engine work, enforce who owns which
 // files, commit, push the stage ref, then update the task branch with merge(code, tests).
 import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StageResult } from '../../api/types.js';
 import { stageRefs } from '../context.js';
@@ -12,6 +13,7 @@ import { sdkEngine } from '../engines/sdk.js';
 import { withBudget } from '../engines/budget.js';
 import type { Engine, EngineResult } from '../engines/types.js';
 import { Git, GitError } from '../git.js';
+import { EXEC_SOCKET_ENV } from '../exec-container/protocol.js';
 import { codePrompt } from '../prompts/code.js';
 import { repairPrompt } from '../prompts/repair.js';
 import { testPrompt } from '../prompts/test.js';
@@ -70,7 +72,9 @@ function readReport(path: string | undefined): string | undefined {
 }
 
 export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.ProcessEnv, transcript: Transcript, engine: Engine = pickEngine(ctx)): Promise<StageResult> {
-  const git = new Git(ctx.workspace, env);
+  // In an LLM Pod the workspace is shared with the exec container, where the model's commands run:
+  // the repository stays in this container's private /tmp (git.ts says why).
+  const git = new Git(ctx.workspace, env, env[EXEC_SOCKET_ENV] ? join(tmpdir(), 'autorun-git') : undefined);
   const refs = stageRefs(ctx);
   await git.clone(ctx.repository.url);
   const base = await git.base(ctx.repository.baseRef);

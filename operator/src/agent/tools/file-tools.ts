@@ -1,7 +1,8 @@
 // File tools confined to the workspace, with the role's ownership rules applied on every call.
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { confine, isProjectFile, isTestPath } from './paths.js';
+import { readInside, writeInside } from './confined-io.js';
 import { ToolError, str } from './types.js';
 import type { ToolSpec } from './types.js';
 
@@ -86,12 +87,7 @@ export function fileTools(root: string, policy: FilePolicy): ToolSpec[] {
       inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
       async run(input) {
         const { abs, rel } = readable(str(input, 'path'));
-        let text: string;
-        try {
-          text = await readFile(abs, 'utf8');
-        } catch {
-          throw new ToolError(`cannot read ${rel}: no such file`);
-        }
+        const text = await readInside(root, abs, rel);
         return text.length > MAX_READ ? text.slice(0, MAX_READ) + `\n[truncated: ${text.length} characters in all]` : text;
       },
     },
@@ -103,7 +99,7 @@ export function fileTools(root: string, policy: FilePolicy): ToolSpec[] {
         const { abs, rel } = writable(str(input, 'path'));
         const content = str(input, 'content');
         await mkdir(dirname(abs), { recursive: true });
-        await writeFile(abs, content);
+        await writeInside(root, abs, rel, content);
         return `wrote ${rel} (${Buffer.byteLength(content)} bytes)`;
       },
     },
@@ -122,13 +118,13 @@ export function fileTools(root: string, policy: FilePolicy): ToolSpec[] {
         const newS = str(input, 'new_string');
         let text: string;
         try {
-          text = await readFile(abs, 'utf8');
-        } catch {
-          throw new ToolError(`cannot edit ${rel}: no such file`);
+          text = await readInside(root, abs, rel);
+        } catch (e) {
+          throw /moved outside/.test((e as Error).message) ? e : new ToolError(`cannot edit ${rel}: no such file`);
         }
         const count = oldS ? text.split(oldS).length - 1 : 0;
         if (count !== 1) throw new ToolError(`old_string occurs ${count} times in ${rel}; it must occur exactly once`);
-        await writeFile(abs, text.replace(oldS, () => newS));
+        await writeInside(root, abs, rel, text.replace(oldS, () => newS));
         return `edited ${rel}`;
       },
     },
@@ -155,7 +151,13 @@ export function fileTools(root: string, policy: FilePolicy): ToolSpec[] {
           if (policy.readDenied(f) || hits.length >= MAX_MATCHES) continue;
           const abs = join(root, f);
           if ((await stat(abs)).size > MAX_READ) continue;
-          const lines = (await readFile(abs, 'utf8')).split('\n');
+          let text: string;
+          try {
+            text = await readInside(root, abs, f);
+          } catch {
+            continue; // gone, or now a link out of the workspace
+          }
+          const lines = text.split('\n');
           lines.forEach((line, i) => {
             if (hits.length < MAX_MATCHES && re.test(line)) hits.push(`${f}:${i + 1}: ${line.slice(0, 300)}`);
           });

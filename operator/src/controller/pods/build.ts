@@ -2,8 +2,12 @@
 // the same inputs give the same Pod, so a re-created Pod after an operator restart is identical.
 //
 // Two shapes:
-// - code, test, repair (LLM roles): one container, the agent image, running `autorun agent --role R`
-//   with the model key and git token by secretKeyRef; it clones, works and pushes by itself.
+// - code, test, repair (LLM roles): the agent container, the agent image, running `autorun agent
+//   --role R` with the model key (a Secret file) and the git token; it clones, works and pushes by
+//   itself. Every command the model runs goes to a second container of the Pod, the exec container
+//   (a native sidecar from the same image, `autorun exec-server`), which holds no secret: no Secret
+//   mounted, no secret env, no service-account token, its own PID namespace (so no process holding a
+//   secret in its /proc) and its own /tmp. The two share the workspace and the socket's directory.
 // - run, acceptance: they execute generated code, so the container that does so holds nothing worth
 //   stealing. An init container (agent image, git token) checks the commits out into an emptyDir
 //   and copies the agent program into another emptyDir (Tekton's entrypoint pattern); the main
@@ -15,6 +19,7 @@ import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1SecurityCo
 import { contextToEnv } from '../../api/agent-context.js';
 import { GIT_TOKEN_ENV, MODEL_API_KEY_FILE_ENV, PR_TOKEN_ENV, vertexEnv } from '../../api/credential-env.js';
 import { SANDBOX_ENV } from '../../agent/sandbox.js';
+import { EXEC_SOCKET_ENV } from '../../agent/exec-container/protocol.js';
 import type { AgentPool, CodingTask } from '../../api/types.js';
 import type { StageContext, StageKey } from '../../core/types.js';
 import { buildAgentContext, type StagePlaces } from '../../contract/agent-context.js';
@@ -39,6 +44,13 @@ import { mebibytes, quantityBytes } from '../../api/quantity.js';
 export const AGENT_CONTAINER = 'agent';
 /** The run and acceptance Pods' init container: checkout and runner copy. */
 export const CHECKOUT_CONTAINER = 'checkout';
+/** The LLM Pods' sidecar that runs the model's commands, holding no secret. */
+export const EXEC_CONTAINER = 'exec';
+/** The exec container's socket directory: written there, read-only in the agent container. */
+export const EXEC_SOCKET_DIR = '/var/run/autorun/exec';
+export const EXEC_SOCKET = `${EXEC_SOCKET_DIR}/exec.sock`;
+/** The socket directory holds one socket: in memory, so no disk to account for. */
+const EXEC_SOCKET_SIZE = '1Mi';
 
 export const WORKSPACE_DIR = '/workspace';
 export const TMP_DIR = '/tmp';
@@ -75,7 +87,7 @@ export interface StagePodInput {
   operatorImage?: string;
 }
 
-const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report', modelKey: 'model-key' } as const;
+const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report', modelKey: 'model-key', execTmp: 'exec-tmp', execSocket: 'exec-socket' } as const;
 
 function quantities(q: { [k: string]: number | string | undefined } | undefined, drop: string): Record<string, string> | undefined {
   if (!q) return undefined;
@@ -242,7 +254,9 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       ...termination,
     });
   } else if (s.llm) {
-    const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR)];
+    volumes.push({ name: VOLUME.execTmp, emptyDir: { sizeLimit: s.storage.tmp } }, { name: VOLUME.execSocket, emptyDir: { medium: 'Memory', sizeLimit: EXEC_SOCKET_SIZE } });
+    sizes.push(s.storage.tmp);
+    const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR), mount(VOLUME.execSocket, EXEC_SOCKET_DIR, true)];
     if (key.role === 'repair' && input.reportConfigMap) {
       volumes.push({ name: VOLUME.report, configMap: { name: input.reportConfigMap, defaultMode: 0o444 } });
       mounts.push(mount(VOLUME.report, REPORT_DIR, true));
@@ -252,15 +266,29 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       volumes.push(keyFile.volume);
       mounts.push(keyFile.mount);
     }
+    // A native sidecar (an init container that keeps running): started before the agent, ended by the
+    // kubelet once the agent has exited, so the agent's end is the Pod's. Only literal env: the role's
+    // variables (a secretKeyRef among them) reach commands through the agent, scrubbed, as before.
+    initContainers.push({
+      name: EXEC_CONTAINER,
+      image: s.image,
+      command: ['autorun', 'exec-server', '--socket', EXEC_SOCKET],
+      restartPolicy: 'Always',
+      workingDir: WORKSPACE_DIR,
+      env: [{ name: 'HOME', value: TMP_DIR }],
+      securityContext: containerSecurity(false),
+      volumeMounts: [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.execTmp, TMP_DIR), mount(VOLUME.execSocket, EXEC_SOCKET_DIR)],
+      // The model's commands (builds, tests) run here: the role's resources, as in the agent container.
+      resources: resources(s, gpu, false, sizes),
+    });
     const main: V1Container = {
       name: AGENT_CONTAINER,
       image: s.image,
       command: s.command ?? ['autorun', 'agent', '--role', key.role],
       workingDir: WORKSPACE_DIR,
-      // The stage runs under the restricted RuntimeDefault seccomp profile, which refuses the user
-      // namespaces bubblewrap needs, so commands are not sandboxed inside the Pod (the key file is then
-      // readable by them: README "Threat model"). A role may set AUTORUN_SANDBOX itself where it can run.
-      env: mergeEnv([...context, ...vertexPodEnv(pool), ...keyFile.env, ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }, { name: SANDBOX_ENV, value: 'off' }], s.env),
+      // Commands go to the exec container (bubblewrap, the local tier's sandbox, cannot run under the
+      // restricted RuntimeDefault seccomp profile, and is not needed: the container is the sandbox).
+      env: mergeEnv([...context, ...vertexPodEnv(pool), ...keyFile.env, ...gitTokenEnv(task), { name: EXEC_SOCKET_ENV, value: EXEC_SOCKET }], [{ name: 'HOME', value: TMP_DIR }], s.env),
       securityContext: containerSecurity(false),
       volumeMounts: mounts,
       ...termination,

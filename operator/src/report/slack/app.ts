@@ -17,6 +17,11 @@ export interface SlackConfig {
   slackApiUrl?: string;
   /** Retries of a failed Slack call; WebClient's default retries for ~30 minutes. */
   retries?: number;
+  /**
+   * SLACK_PULL_REQUEST: the spec.repository.pullRequest (JSON) that a task created by `/autorun new`
+   * with a repository gets, so it ends with a pull request (new-task.ts).
+   */
+  pullRequest?: string;
 }
 
 export function slackConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SlackConfig | undefined {
@@ -30,6 +35,7 @@ export function slackConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SlackC
     access: env.SLACK_ACCESS,
     slackApiUrl: env.SLACK_API_URL,
     retries: env.SLACK_RETRIES ? Number(env.SLACK_RETRIES) : undefined,
+    pullRequest: env.SLACK_PULL_REQUEST || undefined,
   };
 }
 

@@ -138,7 +138,9 @@ export function registerControls(app: App, o: ControlOptions): void {
       if (!ref) return;
       const hint = view.state.values.hint?.hint?.value?.trim() || undefined;
       const next = await target.retry(ref, hint, actor);
-      await inThread(ref, `:repeat: Retried by <@${actor.id}> as *${namespace}/${next}*${hint ? ` with the hint: ${hint}` : ''}.`);
+      // The local tier restarts the task in place (same name, same thread); the operator makes a new one.
+      const as = next === name ? 'from iteration 1' : `as *${namespace}/${next}*`;
+      await inThread(ref, `:repeat: Retried by <@${actor.id}> ${as}${hint ? ` with the hint: ${hint}` : ''}.`);
     } catch (err) {
       onError(err);
     }

@@ -129,3 +129,17 @@ test('a model with no known price says so when a budget applies; a pool price is
   expect(priced.usage.costUSD).toBeCloseTo(0.14, 6);
   expect(priced.summary).not.toContain('no price known');
 });
+
+test('a strict stage stops before a call whose worst case (input ≤ bytes, output = max_tokens) does not fit its budget', async () => {
+  const ws = tempDir();
+  fake = await startFakeOpenAI((r) => ({ ...chatTool('list_files', {}), usage: { prompt_tokens: Math.floor(Buffer.byteLength(JSON.stringify(r.body)) / 4), completion_tokens: 300 } }));
+  const r = req(ws);
+  // $1000/M in, $2000/M out: a call of ~300 output tokens is ~$0.6+; max_tokens 500 makes the worst case ~$1+.
+  const m = { ...r.model, maxTurns: 50, maxTokens: 500, budgetUSD: 5, budgetStrict: true, price: { inputUSDPerMTok: 1000, outputUSDPerMTok: 2000 } };
+  const res = await openAICompatibleEngine({ ...r, model: m });
+  expect(res).toMatchObject({ outcome: 'Failed', reason: 'Budget' });
+  expect(res.summary).toContain('the next model call could cost up to');
+  expect(res.usage.costUSD).toBeLessThanOrEqual(5);
+  expect(fake.requests).toHaveLength(res.turns);
+  expect(res.turns).toBeGreaterThan(1);
+});

@@ -84,11 +84,13 @@ test('stops when the stage budget is spent', async () => {
 test('retries 429 and 529 honouring retry-after, then succeeds', async () => {
   const ws = tempDir();
   fake = await startFakeAnthropic([apiError(429, 'slow down', { 'retry-after-ms': '20' }), apiError(529, 'Overloaded', { 'retry-after-ms': '20' }), text('done')]);
-  const started = Date.now();
-  const res = await sdkEngine(request(ws).req);
+  const { req, lines } = request(ws);
+  const res = await sdkEngine(req);
   expect(res.outcome).toBe('Succeeded');
   expect(fake.requests).toHaveLength(3);
-  expect(Date.now() - started).toBeLessThan(3000);
+  // The waits are the server's, not the policy's own backoff (seconds).
+  const retries = lines.filter((l) => l.includes('"event":"model-retry"')).map((l) => JSON.parse(l) as { status: number; delayMs: number });
+  expect(retries.map((r) => [r.status, r.delayMs])).toEqual([[429, 20], [529, 20]]);
 });
 
 test.each([
@@ -177,4 +179,24 @@ test('a budget of $0 (the task has spent its money) makes no model call', async 
   const res = await withBudget(sdkEngine)(request(ws, model({ budgetUSD: 0 })).req);
   expect(res).toMatchObject({ outcome: 'Failed', reason: 'Budget', turns: 0, summary: 'not started: the stage budget of $0 is spent' });
   expect(fake.requests).toHaveLength(0);
+});
+
+// Usage as a real tokenizer could report it: no more input tokens than the request has bytes.
+const honest = (body: unknown) => ({ input_tokens: Math.floor(Buffer.byteLength(JSON.stringify(body)) / 4), output_tokens: 4000 });
+
+test('a strict stage checks the worst case before each call and never passes its budget; a lenient one passes it by the last call', async () => {
+  const ws = tempDir();
+  fake = await startFakeAnthropic((r) => toolUse('list_files', {}, { usage: honest(r.body) }));
+  const strict = await sdkEngine(request(ws, model({ budgetUSD: 0.5, budgetStrict: true, maxTurns: 50 })).req);
+  expect(strict).toMatchObject({ outcome: 'Failed', reason: 'Budget' });
+  expect(strict.summary).toMatch(/^stopped after \d+ turns: the next model call could cost up to \$0\.1\d+ and the stage has \$0\.\d+ of its \$0\.5 budget left$/);
+  expect(strict.usage.costUSD).toBeLessThanOrEqual(0.5);
+  // The refused call never reached the API: every request made was a turn that was counted.
+  expect(fake.requests).toHaveLength(strict.turns);
+  await fake.close();
+  fake = await startFakeAnthropic((r) => toolUse('list_files', {}, { usage: honest(r.body) }));
+  const lenient = await sdkEngine(request(ws, model({ budgetUSD: 0.5, maxTurns: 50 })).req);
+  expect(lenient).toMatchObject({ outcome: 'Failed', reason: 'Budget' });
+  expect(lenient.usage.costUSD).toBeGreaterThan(0.5);
+  expect(lenient.turns).toBeGreaterThan(strict.turns);
 });

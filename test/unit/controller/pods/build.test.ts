@@ -9,6 +9,9 @@ import {
   AGENT_CONTAINER,
   MODEL_KEY_DIR,
   CHECKOUT_CONTAINER,
+  EXEC_CONTAINER,
+  EXEC_SOCKET,
+  EXEC_SOCKET_DIR,
   REPORT_DIR,
   RUNNER_DIR,
   buildStagePod,
@@ -31,6 +34,7 @@ function build(role: Role, over: Partial<StagePodInput> = {}, ctx: StageContext 
 
 const main = (pod: V1Pod): V1Container => pod.spec!.containers.find((c) => c.name === AGENT_CONTAINER)!;
 const init = (pod: V1Pod): V1Container | undefined => pod.spec!.initContainers?.find((c) => c.name === CHECKOUT_CONTAINER);
+const exec = (pod: V1Pod): V1Container => pod.spec!.initContainers!.find((c) => c.name === EXEC_CONTAINER)!;
 const envOf = (c: V1Container): Record<string, V1EnvVar> => Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
 const literalEnv = (c: V1Container): Record<string, string> => Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
 const secretRefs = (c: V1Container): string[] => (c.env ?? []).filter((e) => e.valueFrom).map((e) => `${e.name}=${e.valueFrom!.secretKeyRef!.name}/${e.valueFrom!.secretKeyRef!.key}`);
@@ -79,7 +83,8 @@ describe('buildStagePod: role templates', () => {
     expect(main(pod).image).toBe(image);
     expect(main(pod).command).toEqual(command);
     expect(pod.spec!.activeDeadlineSeconds).toBe(deadline);
-    for (const c of allContainers(pod)) {
+    // The exec sidecar reports nothing: the agent container's message is the stage's result.
+    for (const c of allContainers(pod).filter((c) => c.name !== EXEC_CONTAINER)) {
       expect(c.terminationMessagePath).toBe('/dev/termination-log');
       expect(c.terminationMessagePolicy).toBe('File');
     }
@@ -108,7 +113,7 @@ describe('buildStagePod: role templates', () => {
     const r = main(build('run')).resources!;
     expect(r.requests).toEqual({ cpu: '1', memory: '2Gi', 'ephemeral-storage': '512Mi', 'nvidia.com/gpu': '1' });
     expect(r.limits).toEqual({ memory: '4294967296', 'ephemeral-storage': '7168Mi', 'nvidia.com/gpu': '1' });
-    expect(main(build('code')).resources).toEqual({ requests: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '512Mi' }, limits: { 'ephemeral-storage': '6144Mi' } });
+    expect(main(build('code')).resources).toEqual({ requests: { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '512Mi' }, limits: { 'ephemeral-storage': '7168Mi' } });
   });
 });
 
@@ -127,18 +132,18 @@ describe('buildStagePod: requests and disk', () => {
     for (const c of allContainers(pod)) {
       expect([c.name, c.resources?.requests]).toEqual([c.name, expect.objectContaining(llm ? { cpu: '250m', memory: '512Mi' } : { cpu: '500m', memory: '1Gi' })]);
       expect(c.resources?.requests?.['ephemeral-storage']).toBe('512Mi');
-      // workspace 4Gi + tmp 1Gi (+ the runner's 1Gi) + 1Gi for logs and the writable layer
-      expect(c.resources?.limits?.['ephemeral-storage']).toBe(llm ? '6144Mi' : '7168Mi');
+      // workspace 4Gi + tmp 1Gi + the exec container's or the runner's 1Gi + 1Gi for logs and the writable layer
+      expect(c.resources?.limits?.['ephemeral-storage']).toBe('7168Mi');
     }
     const sizes = Object.fromEntries(pod.spec!.volumes!.filter((v) => v.emptyDir).map((v) => [v.name, v.emptyDir!.sizeLimit]));
-    expect(sizes).toEqual(llm ? { workspace: '4Gi', tmp: '1Gi' } : { workspace: '4Gi', tmp: '1Gi', runner: '1Gi' });
+    expect(sizes).toEqual(llm ? { workspace: '4Gi', tmp: '1Gi', 'exec-tmp': '1Gi', 'exec-socket': '1Mi' } : { workspace: '4Gi', tmp: '1Gi', runner: '1Gi' });
   });
 
   it('the pool sets the volume sizes, and the ephemeral-storage limit follows them', () => {
     const p = pool({ roles: { test: { storage: { workspace: '1.5Gi', tmp: '512Mi' } }, run: { storage: { workspace: '20Gi' } } } });
     const t = build('test', { pool: p });
-    expect(t.spec!.volumes!.filter((v) => v.emptyDir).map((v) => v.emptyDir!.sizeLimit)).toEqual(['1.5Gi', '512Mi']);
-    expect(main(t).resources!.limits!['ephemeral-storage']).toBe('3072Mi');
+    expect(t.spec!.volumes!.filter((v) => v.emptyDir).map((v) => v.emptyDir!.sizeLimit)).toEqual(['1.5Gi', '512Mi', '512Mi', '1Mi']);
+    expect(main(t).resources!.limits!['ephemeral-storage']).toBe('3584Mi');
     const r = build('run', { pool: p });
     expect(main(r).resources!.limits!['ephemeral-storage']).toBe(`${(20 + 1 + 1 + 1) * 1024}Mi`);
   });
@@ -171,7 +176,7 @@ describe('buildStagePod: GPUs only where gpus > 0', () => {
   it('a pool serving its own model gives the LLM roles GPUs, selector and tolerations too', () => {
     const p = pool({ gpu: { resource: 'example.com/gpu', limit: 8 }, roles: { code: { gpus: 2 }, run: { gpus: 0 } } });
     const code = build('code', { pool: p });
-    expect(main(code).resources!.limits).toEqual({ 'ephemeral-storage': '6144Mi', 'example.com/gpu': '2' });
+    expect(main(code).resources!.limits).toEqual({ 'ephemeral-storage': '7168Mi', 'example.com/gpu': '2' });
     expect(code.spec!.nodeSelector).toBeDefined();
     expect(code.spec!.tolerations).toHaveLength(1);
     const run = build('run', { pool: p });
@@ -183,7 +188,7 @@ describe('buildStagePod: GPUs only where gpus > 0', () => {
   it('drops a GPU the role template lists under resources: GPUs come from gpus alone', () => {
     const p = pool({ roles: { test: { resources: { limits: { 'nvidia.com/gpu': 1, memory: '1Gi' } } } } });
     const pod = build('test', { pool: p });
-    expect(main(pod).resources).toEqual({ requests: { cpu: '250m', 'ephemeral-storage': '512Mi' }, limits: { memory: '1Gi', 'ephemeral-storage': '6144Mi' } });
+    expect(main(pod).resources).toEqual({ requests: { cpu: '250m', 'ephemeral-storage': '512Mi' }, limits: { memory: '1Gi', 'ephemeral-storage': '7168Mi' } });
     expect(pod.spec!.tolerations).toBeUndefined();
   });
 });
@@ -221,6 +226,40 @@ describe('buildStagePod: per-role nodeSelector and tolerations', () => {
   });
 });
 
+describe('buildStagePod: the exec container of LLM Pods', () => {
+  it.each(LLM)('%s: a native sidecar from the agent image running the exec server', (role) => {
+    const pod = build(role);
+    const c = exec(pod);
+    expect(c).toMatchObject({ image: main(pod).image, command: ['autorun', 'exec-server', '--socket', EXEC_SOCKET], restartPolicy: 'Always', workingDir: '/workspace' });
+    expect(c.resources).toEqual(main(pod).resources);
+  });
+
+  it.each(LLM)('%s: it holds no secret: no Secret mounted, no secret env, no token, a /tmp of its own', (role) => {
+    const pod = build(role, { pool: pool({ roles: { [role]: { env: [{ name: 'PIP_TOKEN', valueFrom: { secretKeyRef: { name: 'pip', key: 'token' } } }, { name: 'PLAIN', value: 'x' }] } } }) });
+    const c = exec(pod);
+    expect(c.env).toEqual([{ name: 'HOME', value: '/tmp' }]);
+    expect(c.envFrom).toBeUndefined();
+    const secretVolumes = new Set(pod.spec!.volumes!.filter((v) => v.secret || v.configMap).map((v) => v.name));
+    expect(c.volumeMounts!.filter((m) => secretVolumes.has(m.name))).toEqual([]);
+    expect(c.volumeMounts).toEqual([
+      { name: 'workspace', mountPath: '/workspace' },
+      { name: 'exec-tmp', mountPath: '/tmp' },
+      { name: 'exec-socket', mountPath: EXEC_SOCKET_DIR },
+    ]);
+    expect(pod.spec!.automountServiceAccountToken).toBe(false);
+    expect(pod.spec!.shareProcessNamespace).toBeUndefined();
+    // The agent connects to the socket, and cannot write where the exec container serves it.
+    expect(main(pod).volumeMounts).toContainEqual({ name: 'exec-socket', mountPath: EXEC_SOCKET_DIR, readOnly: true });
+    expect(main(pod).volumeMounts!.map((m) => m.name)).not.toContain('exec-tmp');
+  });
+
+  it.each([...EXEC, 'publish'] as Role[])('%s has none: it runs no model command', (role) => {
+    const pod = build(role, role === 'publish' ? { context: { pullRequest: { title: 't', body: 'b' } } as StageContext } : {});
+    expect(pod.spec!.initContainers?.find((c) => c.name === EXEC_CONTAINER)).toBeUndefined();
+    expect(literalEnv(main(pod)).AUTORUN_EXEC_SOCKET).toBeUndefined();
+  });
+});
+
 describe('buildStagePod: credentials', () => {
   it.each(LLM)('%s gets the model key as a 0400 Secret file (in no environment) and the git token by secretKeyRef', (role) => {
     const pod = build(role);
@@ -230,9 +269,9 @@ describe('buildStagePod: credentials', () => {
     expect(literalEnv(c).AUTORUN_MODEL_API_KEY_FILE).toBe(`${MODEL_KEY_DIR}/api-key`);
     expect(pod.spec!.volumes!.find((v) => v.name === 'model-key')).toEqual({ name: 'model-key', secret: { secretName: 'anthropic', items: [{ key: 'api-key', path: 'api-key' }], defaultMode: 0o400 } });
     expect(c.volumeMounts).toContainEqual({ name: 'model-key', mountPath: MODEL_KEY_DIR, readOnly: true });
-    // RuntimeDefault seccomp refuses bubblewrap's user namespaces in a Pod: off by default, a role may
-    // turn it on where its nodes allow it.
-    expect(literalEnv(c).AUTORUN_SANDBOX).toBe('off');
+    // Commands go to the exec container (bubblewrap cannot run under RuntimeDefault seccomp).
+    expect(literalEnv(c).AUTORUN_EXEC_SOCKET).toBe(EXEC_SOCKET);
+    expect(literalEnv(c).AUTORUN_SANDBOX).toBeUndefined();
   });
 
   it.each(EXEC)('%s mounts no model key and runs its tests unsandboxed: the Pod holds no secret', (role) => {
@@ -302,7 +341,8 @@ describe('buildStagePod: the run and acceptance Pods are locked down', () => {
     expect(pod.spec!.securityContext!.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     expect(main(pod).securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
     expect(pod.spec!.runtimeClassName).toBeUndefined();
-    expect(pod.spec!.initContainers).toBeUndefined();
+    expect(pod.spec!.initContainers!.map((c) => c.name)).toEqual([EXEC_CONTAINER]);
+    expect(exec(pod).securityContext).toEqual(main(pod).securityContext);
   });
 
   it.each(EXEC)('%s: the checkout init container has the git token and copies the runner', (role) => {
@@ -380,6 +420,9 @@ describe('buildStagePod: the stage context reaches the agent', () => {
     t.status = { cost: { totalUSD: '1.25' } };
     expect(envOf(main(build('code', { task: t }, { budgetUSD: 1.875 }))).AUTORUN_BUDGET_USD?.value).toBe('1.875');
     expect(envOf(main(build('run', { task: t }, { budgetUSD: 1.875 }))).AUTORUN_BUDGET_USD).toBeUndefined();
+    // A strict stage (all of a parallel group but code) is told so; a lenient one is not.
+    expect(envOf(main(build('test', { task: t }, { budgetUSD: 1.875, budgetStrict: true }))).AUTORUN_BUDGET_STRICT?.value).toBe('true');
+    expect(envOf(main(build('code', { task: t }, { budgetUSD: 1.875 }))).AUTORUN_BUDGET_STRICT).toBeUndefined();
   });
 
   it('role env may replace HOME but never the stage context or a credential', () => {
