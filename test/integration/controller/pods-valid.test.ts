@@ -143,8 +143,9 @@ test.each(ROLES)('a %s Pod of a pool that sets no resources is Burstable, with b
   expect(created.status!.qosClass).toBe('Burstable');
   for (const c of [...(created.spec!.initContainers ?? []), ...created.spec!.containers]) {
     expect([c.name, Object.keys(c.resources!.requests!).filter((k) => k !== 'nvidia.com/gpu').sort()]).toEqual([c.name, ['cpu', 'ephemeral-storage', 'memory']]);
-    // workspace 4Gi + tmp 1Gi (+ runner 1Gi) + 1Gi of logs and layer, as the apiserver canonicalises it
-    expect(c.resources!.limits!['ephemeral-storage']).toBe(role === 'run' || role === 'acceptance' ? '7Gi' : '6Gi');
+    // workspace 4Gi + tmp 1Gi + the runner's 1Gi (run, acceptance) or the exec container's tmp 1Gi (LLM roles)
+    // + 1Gi of logs and layer, as the apiserver canonicalises it
+    expect(c.resources!.limits!['ephemeral-storage']).toBe('7Gi');
   }
   for (const v of created.spec!.volumes!.filter((x) => x.emptyDir)) expect([v.name, v.emptyDir!.sizeLimit]).toEqual([v.name, expect.stringMatching(/Gi$/)]);
 }, TIMEOUT);
