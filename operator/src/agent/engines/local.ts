@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, ChatWrapper, ChatWrapperGenerateContextStateOptions, LlamaChat as LlamaChatType, LlamaContextSequence } from 'node-llama-cpp';
 import { ensureModel, ModelError } from '../local-model/store.js';
 import { catalogModel } from '../local-model/catalog.js';
+import { takeSlot } from '../local-model/slots.js';
 import type { ApiFailure } from './api-errors.js';
 import { LOCAL_GPU_ENV, LOCAL_THREADS_ENV } from './local-settings.js';
 import { finishedTool, toolLoop, type ModelTurn, type ProviderAdapter } from './loop.js';
@@ -75,9 +76,22 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
     if (e instanceof ModelError) return { outcome: 'Error', reason: 'ModelUnavailable', summary: e.message, finalText: '', usage: zero, turns: 0 };
     throw e;
   }
+  const waited = Date.now();
+  const release = await takeSlot(req.env, `${req.env.AUTORUN_TASK ?? ''} ${req.env.AUTORUN_ROLE ?? ''}`.trim(), (holders) =>
+    transcript.log('model-slot-wait', { holders, why: 'another local-engine stage on this machine holds the model; one context at a time (AUTORUN_LOCAL_SLOTS)' }),
+  );
+  try {
+    return await session(req, path, Date.now() - waited);
+  } finally {
+    release();
+  }
+}
+
+async function session(req: EngineRequest, path: string, waitedMs: number): Promise<EngineResult> {
+  const { model, transcript } = req;
   const started = Date.now();
   const { chat, sequence } = await load(path, catalogModel(model.name)?.contextSize ?? PATH_MODEL_CONTEXT, req.env);
-  transcript.log('model-loaded', { path, ms: Date.now() - started });
+  transcript.log('model-loaded', { path, ms: Date.now() - started, waitedMs });
 
   const all = [...req.tools, finishedTool()];
   const functions: ChatModelFunctions = Object.fromEntries(all.map((t) => [t.name, { description: t.description, params: grammarSchema(t) }])) as ChatModelFunctions;

@@ -15,6 +15,7 @@ import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1SecurityCo
 import { contextToEnv } from '../../agent/context.js';
 import { MODEL_API_KEY_FILE_ENV, PR_TOKEN_ENV, vertexEnv } from '../../agent/credentials.js';
 import { SANDBOX_ENV } from '../../agent/sandbox.js';
+import { LOCAL_THREADS_ENV, MODEL_CACHE_ENV } from '../../agent/engines/local-settings.js';
 import type { AgentContext } from '../../agent/context.js';
 import type { AgentPool, CodingTask } from '../../api/types.js';
 import type { StageContext, StageKey } from '../../core/types.js';
@@ -75,7 +76,7 @@ export interface StagePodInput {
   operatorImage?: string;
 }
 
-const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report', modelKey: 'model-key' } as const;
+const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report', modelKey: 'model-key', models: 'models' } as const;
 
 function quantities(q: { [k: string]: number | string | undefined } | undefined, drop: string): Record<string, string> | undefined {
   if (!q) return undefined;
@@ -208,6 +209,34 @@ function modelKey(pool: AgentPool): { env: V1EnvVar[]; volume?: V1Volume; mount?
   };
 }
 
+/** Where spec.model.volume is mounted in LLM Pods: the local engine's model cache. */
+export const MODELS_DIR = '/models';
+
+/**
+ * For provider local: the model volume (read-only, as the model cache) and llama.cpp's thread
+ * count. The threads follow the role's CPU limit, else its request: inside a container Node sees
+ * the node's cores, and more threads than the CPU the Pod may use only make them wait on each other.
+ */
+function localModel(pool: AgentPool, s: RoleSettings): { env: V1EnvVar[]; volume?: V1Volume; mount?: V1VolumeMount } {
+  const model = pool.spec.model ?? {};
+  if ((model.provider ?? poolDefaults().modelProvider) !== 'local') return { env: [] };
+  const cpu = s.resources.limits?.cpu ?? s.resources.requests?.cpu;
+  const threads = cpu === undefined ? undefined : Math.max(1, Math.ceil(cpuCores(String(cpu))));
+  const env: V1EnvVar[] = threads ? [{ name: LOCAL_THREADS_ENV, value: String(threads) }] : [];
+  const v = model.volume;
+  if (!v) return { env };
+  return {
+    env: [...env, { name: MODEL_CACHE_ENV, value: MODELS_DIR }],
+    volume: { name: VOLUME.models, ...(v.claimName ? { persistentVolumeClaim: { claimName: v.claimName, readOnly: true } } : { hostPath: { path: v.hostPath!, type: 'Directory' } }) },
+    mount: mount(VOLUME.models, MODELS_DIR, true),
+  };
+}
+
+/** Cores of a CPU quantity: "2", "1.5", "500m". */
+function cpuCores(q: string): number {
+  return q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q);
+}
+
 /**
  * Env in a fixed order: the operator's variables, then the role's own. A role variable may replace a
  * convenience default such as HOME but never a variable the operator set for the stage (the context,
@@ -288,6 +317,11 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       volumes.push(keyFile.volume);
       mounts.push(keyFile.mount);
     }
+    const local = localModel(pool, s);
+    if (local.volume && local.mount) {
+      volumes.push(local.volume);
+      mounts.push(local.mount);
+    }
     const main: V1Container = {
       name: AGENT_CONTAINER,
       image: s.image,
@@ -296,7 +330,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       // The stage runs under the restricted RuntimeDefault seccomp profile, which refuses the user
       // namespaces bubblewrap needs, so commands are not sandboxed inside the Pod (the key file is then
       // readable by them: README "Threat model"). A role may set AUTORUN_SANDBOX itself where it can run.
-      env: mergeEnv([...context, ...vertexPodEnv(pool), ...keyFile.env, ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }, { name: SANDBOX_ENV, value: 'off' }], s.env),
+      env: mergeEnv([...context, ...vertexPodEnv(pool), ...keyFile.env, ...local.env, ...gitTokenEnv(task)], [{ name: 'HOME', value: TMP_DIR }, { name: SANDBOX_ENV, value: 'off' }], s.env),
       securityContext: containerSecurity(false),
       volumeMounts: mounts,
       ...termination,
