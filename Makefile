@@ -1,6 +1,7 @@
 # autorun — set-up and tests. `make test` works from a fresh clone: it installs the npm packages and
 # the Debian packages of the real node and the image build, builds (or reuses) the Go-built control
-# plane and kubelet and the project's images, and runs unit, agent e2e and integration tests.
+# plane and kubelet and the project's images, fetches (or reuses) the local model, and runs unit,
+# agent e2e and integration tests, then the real model solving fizzbuzz.
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 TOOLS_BIN = $(shell hack/build-tools.sh)
@@ -50,10 +51,13 @@ model: deps build
 # --forceExit: a Pod's apiserver connection through the real node's pass-through can outlive the
 # Pod (its unsent bytes keep the socket until TCP gives up), which held jest's main process open
 # after every test and the teardown had finished; the handle is known, the exit is safe.
-test: deps build
+# The real-model test runs after the rest, in its own jest run: alone on the cores, not beside
+# jest's workers, and one model context (~2.3 GB) at a time.
+test: deps build model
 	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --forceExit --selectProjects unit integration e2e
+	npm test -- --ci --selectProjects model
 
-# The real local model solving fizzbuzz through autorun run (CPU, ~2.5 GB per agent, many minutes).
+# The real local model solving fizzbuzz through autorun run (CPU, one model context, minutes).
 test-model: deps build model
 	npm test -- --ci --selectProjects model
 

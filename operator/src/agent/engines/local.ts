@@ -10,6 +10,7 @@ import { catalogModel } from '../local-model/catalog.js';
 import { takeSlot } from '../local-model/slots.js';
 import type { ApiFailure } from './api-errors.js';
 import { LOCAL_GPU_ENV, LOCAL_THREADS_ENV } from './local-settings.js';
+import { steadyOutput } from './steady-output.js';
 import { finishedTool, toolLoop, type ModelTurn, type ProviderAdapter } from './loop.js';
 import type { ToolSpec } from '../tools/types.js';
 import type { EngineRequest, EngineResult } from './types.js';
@@ -150,7 +151,8 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
         type: 'functionCall',
         name: res.call.name,
         params: res.call.input,
-        result: res.isError ? `error: ${res.text}` : res.text,
+        // run_command's output without wall times and the workspace's path: the next turn's input repeats.
+        result: (res.isError ? 'error: ' : '') + (res.call.name === 'run_command' ? steadyOutput(res.text, req.workspace) : res.text),
         ...((res.call as { raw?: ChatModelFunctionCall['rawCall'] }).raw ? { rawCall: (res.call as { raw?: ChatModelFunctionCall['rawCall'] }).raw } : {}),
       }));
       history = [...history.slice(0, -1), { type: 'model', response: [...last.response, ...(t.text ? [t.text] : []), ...items] }];

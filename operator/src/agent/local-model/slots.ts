@@ -47,7 +47,7 @@ function tryTake(dir: string, n: number, what: string): { release: () => void } 
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = holder(path);
-      if (pid !== undefined && pid !== process.pid && pidAlive(pid)) {
+      if (pid !== undefined && (pid === process.pid || pidAlive(pid))) {
         holders.push(pid);
         continue;
       }
@@ -75,16 +75,15 @@ function tryTake(dir: string, n: number, what: string): { release: () => void } 
 
 /**
  * Waits for a free slot and returns its release. `log` hears once that this stage waits, and for
- * whom. An aborted `signal` stops the wait (the stage is being stopped).
+ * whom. A stage stopped while it waits ends with its process (SIGTERM), holding nothing.
  */
-export async function takeSlot(env: NodeJS.ProcessEnv, what: string, log: (holders: number[]) => void, signal?: AbortSignal): Promise<() => void> {
+export async function takeSlot(env: NodeJS.ProcessEnv, what: string, log: (holders: number[]) => void): Promise<() => void> {
   const n = slotCount(env);
   if (n === 0) return () => {};
   const dir = slotDir(env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let said = false;
   for (;;) {
-    signal?.throwIfAborted();
     const r = tryTake(dir, n, what);
     if ('release' in r) return r.release;
     if (!said && r.holders.some((p) => p > 0)) {
