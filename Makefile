@@ -67,7 +67,7 @@ test-unit: deps debs
 test-e2e: deps build
 	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" && npm test -- --ci --selectProjects e2e
 
-test-integration: deps build
+test-integration: deps build model
 	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm run test:integration -- --ci
 
 # A control plane with 16 fake L4 nodes and the real node for a person to use; prints the KUBECONFIG to export.
