@@ -10,7 +10,7 @@ import { catalogModel } from '../local-model/catalog.js';
 import { takeSlot } from '../local-model/slots.js';
 import type { ApiFailure } from './api-errors.js';
 import { LOCAL_GPU_ENV, LOCAL_THREADS_ENV } from './local-settings.js';
-import { steadyOutput } from './steady-output.js';
+import { steadyOutput, unwrapSource } from './steady-output.js';
 import { finishedTool, toolLoop, type ModelTurn, type ProviderAdapter } from './loop.js';
 import type { ToolSpec } from '../tools/types.js';
 import type { EngineRequest, EngineResult } from './types.js';
@@ -137,7 +137,14 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
         transcript.log('cut-off', { chars: paramChars, maxTokens });
         return { text: '', calls: [], stop: 'max_tokens', usage };
       }
-      const fc = r.functionCalls ?? [];
+      const fc = (r.functionCalls ?? []).map((c) => {
+        const p = c.params as { path?: unknown; content?: unknown } | undefined;
+        if (c.functionName !== 'write_file' || typeof p?.path !== 'string' || typeof p.content !== 'string') return c;
+        const content = unwrapSource(p.path, p.content);
+        if (content === p.content) return c;
+        transcript.log('unwrapped', { path: p.path, why: 'the model wrapped the source file in a tag pair' });
+        return { ...c, params: { ...p, content } };
+      });
       return {
         text: r.response.trim(),
         calls: fc.map((c) => ({ id: `call_${++calls}`, name: c.functionName, input: c.params ?? {}, raw: c.raw })),
