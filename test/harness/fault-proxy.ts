@@ -13,6 +13,10 @@ export class FaultProxy {
   private mode: Mode = 'pass';
   private readonly pairs = new Set<Pair>();
   private readonly server: Server;
+  /** Connections passed through so far. */
+  accepted = 0;
+  /** Connections reset on arrival while the apiserver was down: each is a client that tried. */
+  refused = 0;
 
   private constructor(server: Server, url: string) {
     this.server = server;
@@ -88,9 +92,11 @@ export class FaultProxy {
 
   private accept(client: Socket, host: string, port: number): void {
     if (this.mode === 'down') {
+      this.refused++;
       client.resetAndDestroy();
       return;
     }
+    this.accepted++;
     const upstream = connect({ host, port });
     const pair: Pair = { client, upstream, frozen: false };
     this.pairs.add(pair);

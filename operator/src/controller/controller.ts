@@ -154,6 +154,11 @@ export class Controller {
     return this.queue !== undefined;
   }
 
+  /** Lease attempts made so far (0 without leader election): a follower that made some has lost them. */
+  leaseAttempts(): number {
+    return this.elector?.attempts ?? 0;
+  }
+
   /** Leading, and nothing to reconcile now: no key waiting or in a worker (delayed keys not counted). */
   idle(): boolean {
     return this.queue !== undefined && this.queue.len() === 0 && this.queue.inFlight() === 0;

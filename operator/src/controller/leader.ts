@@ -44,6 +44,9 @@ export class LeaderElector {
     this.retryMs = o.retryPeriodMs ?? 2_000;
   }
 
+  /** Attempts to acquire or renew the Lease made so far, won or lost (what a test can wait on). */
+  attempts = 0;
+
   isLeader(): boolean {
     return this.leader;
   }
@@ -79,6 +82,14 @@ export class LeaderElector {
   }
 
   private async attempt(): Promise<void> {
+    try {
+      await this.acquireOrRenew();
+    } finally {
+      this.attempts++;
+    }
+  }
+
+  private async acquireOrRenew(): Promise<void> {
     const startedAt = Date.now();
     try {
       if (!(await this.bounded(this.tryAcquireOrRenew(), false))) return;

@@ -108,15 +108,19 @@ test('max turns: error_max_turns is outcome Failed, reason TurnCap, nothing push
 test('401: the CLI would retry for minutes; the engine stops it at the first retry notice', async () => {
   const dir = tempDir('autorun-claude-real-');
   makeRemote(dir, { 'README.md': 'x\n' });
-  fake = await startFakeAnthropic(() => apiError(401, 'invalid x-api-key'));
+  // Only the first call is refused: a CLI left to its retry would succeed with the next one, so an
+  // Unauthorized result means the engine acted on the first retry notice, however fast the machine.
+  fake = await startFakeAnthropic([apiError(401, 'invalid x-api-key'), text('Nothing to change.')]);
   // Stopped, not left to retry for minutes (past this test's timeout).
   const run = await runAgent(dir, baseContext(dir, 'code', { engine: 'claude-code' }), { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url, AUTORUN_CLAUDE_BIN: CLAUDE });
   expectContract(run);
   expect(run.exitCode).toBe(2);
   expect(run.result).toMatchObject({ role: 'code', outcome: 'Error', reason: 'Unauthorized' });
   expect(run.result.summary).toMatch(/^model API 401 \(Unauthorized\): the API key was rejected/);
-  expect(fake.requests.length).toBeLessThanOrEqual(2);
-  expect(claudeEvents(transcriptOf(run)).some((e) => e.subtype === 'api_retry' && e.error_status === 401)).toBe(true);
+  const notices = claudeEvents(transcriptOf(run)).filter((e) => e.subtype === 'api_retry');
+  expect(notices[0]).toMatchObject({ attempt: 1, error_status: 401 });
+  // The CLI announces each retry before it sends it: no request went out unannounced.
+  expect(fake.requests.length).toBeLessThanOrEqual(notices.length + 1);
   expect(run.raw + run.stdout + run.stderr).not.toContain(KEY);
 }, 120_000);
 

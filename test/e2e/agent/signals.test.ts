@@ -96,9 +96,10 @@ test.each([
 
 test('children started once a stop began are killed at once; a second stop does not wait', async () => {
   const closed = (child: ReturnType<typeof spawnGroup>): Promise<NodeJS.Signals | null> => new Promise((r) => child.on('close', (_c, s) => r(s)));
-  const stubborn = spawnGroup('sh', ['-c', 'trap "" TERM; sleep 30 & wait'], { stdio: 'ignore' });
+  // The shell says when its trap is set: a stop before that would find it still killable by TERM.
+  const stubborn = spawnGroup('sh', ['-c', 'trap "" TERM; echo trapped; sleep 30 & wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const done = closed(stubborn);
-  await new Promise((r) => setTimeout(r, 200)); // let the trap be set
+  await new Promise((r) => stubborn.stdout!.once('data', r));
   // A grace longer than the test's timeout: only a second call that does not wait lets it pass.
   const first = stopChildren(600_000);
   // A second call (a second Ctrl-C) SIGKILLs at once instead of waiting out the grace.

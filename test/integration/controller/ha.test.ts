@@ -169,7 +169,8 @@ test('in-process: a graceful stop releases the Lease and the follower takes over
   await eventually(() => one.isLeader(), { timeoutMs: 15_000 });
   const two: Controller = await startOperator(ns, kc, { identity: 'inproc-2', leaderElection: le });
   try {
-    await new Promise((r) => setTimeout(r, 1000));
+    // Two tries at the Lease, both lost to the holder (a condition, not a wait of the clock).
+    await eventually(() => two.leaseAttempts() >= 2, { timeoutMs: 15_000, intervalMs: 50 });
     expect(two.isLeader()).toBe(false);
     expect(two.hasSynced()).toBe(true);
     await one.stop();

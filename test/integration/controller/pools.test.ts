@@ -70,8 +70,9 @@ test('a task whose pool does not exist waits Pending (PoolReady=False, PoolMissi
   expect(waiting.status?.reason).toBe('PoolMissing');
   expect(condition(waiting, 'PoolReady')).toMatchObject({ status: 'False', reason: 'PoolMissing', observedGeneration: waiting.metadata.generation });
   expect(condition(waiting, 'Progressing')).toMatchObject({ status: 'False', reason: 'PoolMissing' });
-  // It stays that way: no stage starts without a pool.
-  await new Promise((r) => setTimeout(r, 1000));
+  // It stays that way: once the operator has seen the task and has nothing left to do (a
+  // condition, not a sleep), no stage has started without a pool.
+  await eventually(() => operator.caches.task(ns, task)?.status?.reason === 'PoolMissing' && operator.idle());
   expect(agents!.stagesOf(task)).toEqual([]);
   expect((await getTask(ns, task)).status?.phase).toBe('Pending');
 
@@ -286,10 +287,10 @@ test('/readyz is 503 until the caches sync, 200 while the operator runs, 503 onc
     const port = await eventually(() => c!.port ?? false, { timeoutMs: 5000, intervalMs: 10 });
     const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
     const healthz = async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
-    for (let i = 0; i < 5; i++) {
-      expect(await readyz()).toBe(503);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // Not ready while it cannot list: checked after its lists were refused twice (it tried, and tried again).
+    expect(await readyz()).toBe(503);
+    await eventually(() => proxy.refused >= 2, { timeoutMs: 15_000, intervalMs: 20 });
+    expect(await readyz()).toBe(503);
     expect(c.hasSynced()).toBe(false);
     expect(await healthz()).toBe(200);
 

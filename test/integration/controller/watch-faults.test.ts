@@ -106,7 +106,9 @@ describe('on the shared control plane', () => {
 
   test('a watch that stays open but goes silent is replaced by a fresh list + watch, and what it missed arrives', async () => {
     const { inf, seen, lists } = taskInformer(proxy.kubeConfig(kube().config), ns, 2000);
-    await inf.start();
+    // A witness on a direct connection: what it has seen, a live watch was sent.
+    const witness = taskInformer(kube().config, ns).inf;
+    await Promise.all([inf.start(), witness.start()]);
     try {
       await watchIsLive(inf, () => create('stall-a'), 'stall-a');
       expect(lists()).toBe(1);
@@ -114,7 +116,7 @@ describe('on the shared control plane', () => {
       // Nothing reaches the frozen watch: neither the new task nor the deletion.
       await remove('stall-a');
       await create('stall-b');
-      await new Promise((r) => setTimeout(r, 500));
+      await eventually(() => expect(names(witness)).toEqual(['stall-b']), { timeoutMs: 15_000, intervalMs: 20 });
       expect(names(inf)).toContain('stall-a');
       await eventually(() => expect(names(inf)).toEqual(['stall-b']), { timeoutMs: 15_000 });
       expect(inf.relists).toBeGreaterThanOrEqual(1);
@@ -122,7 +124,7 @@ describe('on the shared control plane', () => {
       // The deletion the frozen watch never delivered reaches the handlers as a delete.
       expect(seen).toContainEqual(['delete', 'stall-a']);
     } finally {
-      await inf.stop();
+      await Promise.all([inf.stop(), witness.stop()]);
       proxy.reset();
     }
   });
@@ -144,7 +146,7 @@ describe('an operator whose apiserver connections break mid-task', () => {
     await proxy?.stop();
   });
 
-  test('resets and a 3 s outage while stages run: the task still succeeds, and no stage runs twice', async () => {
+  test('resets and an outage while stages run: the task still succeeds, and no stage runs twice', async () => {
     const ns = bed.ns;
     // The agents take a while, so the faults land while Pods are running and status is being written.
     bed.scripts.set('faulty', (s) => ({ result: success(s), delayMs: 1500 }));
@@ -157,10 +159,19 @@ describe('an operator whose apiserver connections break mid-task', () => {
     });
     await createTask(ns, 'faulty');
     await eventually(() => expect(agents.stagesOf('faulty').length).toBeGreaterThan(0), { timeoutMs: 20_000 });
+    // Faults on conditions, not on the clock: the reset first, until every watch has restarted
+    // and the operator is connected again (its requests share one connection); then the outage,
+    // until every watch has tried to come back once more and been refused.
+    const informers = [operator.tasks, operator.pods, operator.pools];
+    const restarted = (since: number[]) => informers.every((inf, i) => inf.restarts > since[i]!);
+    let since = informers.map((i) => i.restarts);
+    const accepted = proxy.accepted;
     proxy.reset();
-    await new Promise((r) => setTimeout(r, 700));
+    await eventually(() => restarted(since) && proxy.accepted > accepted, { timeoutMs: 20_000, intervalMs: 20 });
+    since = informers.map((i) => i.restarts);
+    const refused = proxy.refused;
     proxy.down();
-    await new Promise((r) => setTimeout(r, 3000));
+    await eventually(() => restarted(since) && proxy.refused > refused, { timeoutMs: 30_000, intervalMs: 20 });
     proxy.up();
     proxy.reset();
     const t = await waitForPhase(ns, 'faulty', ['Succeeded', 'Failed'], 90_000);

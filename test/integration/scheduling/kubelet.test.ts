@@ -33,6 +33,14 @@ async function runningPod(name: string, extra: Partial<k8s.V1PodSpec> = {}): Pro
   return waitForPod(ns, name, (p) => p.status?.phase === 'Running');
 }
 
+/**
+ * kwok has handled every Pod event up to now: a Pod created after them has been started (the
+ * condition the tests wait on, instead of a sleep that hopes kwok is done).
+ */
+async function kwokCaughtUp(after: string): Promise<void> {
+  await runningPod(`${after}-later`);
+}
+
 const terminated = (p: k8s.V1Pod, container = 'agent') => p.status?.containerStatuses?.find((c) => c.name === container)?.state?.terminated;
 
 beforeAll(async () => {
@@ -50,7 +58,7 @@ test('kwok starts a bound Pod and leaves it Running', async () => {
   expect(nodes).toContain(p.spec?.nodeName);
   expect(p.status?.containerStatuses?.map((c) => [c.name, !!c.state?.running])).toEqual([['agent', true], ['sidecar', true]]);
   expect(p.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0);
-  await new Promise((r) => setTimeout(r, 1500));
+  await kwokCaughtUp('stays-running');
   expect((await kube().core.readNamespacedPod({ namespace: ns, name: 'stays-running' })).status?.phase).toBe('Running');
 }, TIMEOUT);
 
@@ -63,7 +71,7 @@ test('completePod: Succeeded with the termination message', async () => {
   expect(terminated(done, 'sidecar')).toMatchObject({ exitCode: 0, reason: 'Completed' });
   expect(done.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'PodCompleted' });
   // kwok must not overwrite what the kubelet stand-in reported.
-  await new Promise((r) => setTimeout(r, 1500));
+  await kwokCaughtUp('complete');
   const later = await kube().core.readNamespacedPod({ namespace: ns, name: 'complete' });
   expect(later.status?.phase).toBe('Succeeded');
   expect(terminated(later)?.message).toBe(message);

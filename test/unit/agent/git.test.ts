@@ -14,6 +14,12 @@ async function clone(remote: string): Promise<Git> {
   return g;
 }
 
+/** The same clone, committing at a given time (git's own dates, instead of waiting for the clock). */
+function at(g: Git, epochSeconds: number): Git {
+  const date = `@${epochSeconds} +0000`;
+  return new Git(g.dir, { PATH: process.env.PATH, HOME: process.env.HOME, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
+}
+
 async function commitFile(g: Git, base: string, file: string, ref: string): Promise<string> {
   await g.checkout(base);
   writeFileSync(join(g.dir, file), file);
@@ -28,9 +34,9 @@ test('two clones compute the same merge(code, tests) commit, and the order of wo
   sh(dir, 'init', '--quiet', '--bare', remote);
   const a = await clone(remote);
   const base = await a.base(undefined); // empty remote: synthetic base
-  const code = await commitFile(a, base, 'impl.py', 'refs/autorun/t/code');
-  await new Promise((r) => setTimeout(r, 1100)); // a later second, so the dates differ
-  const tests = await commitFile(a, base, 'test_impl.py', 'refs/autorun/t/tests');
+  // Dates that differ, so the merge's date is shown to be the later one.
+  const code = await commitFile(at(a, 1_700_000_000), base, 'impl.py', 'refs/autorun/t/code');
+  const tests = await commitFile(at(a, 1_700_000_100), base, 'test_impl.py', 'refs/autorun/t/tests');
   const m1 = await a.mergeCodeAndTests(code, tests);
   const b = await clone(remote);
   expect(await b.base(undefined)).toBe(base);

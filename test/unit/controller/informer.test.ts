@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { ResilientInformer } from '../../../operator/src/controller/informer.js';
 import { createLogger } from '../../../operator/src/util/log.js';
+import { eventually } from '../../harness/kube.js';
 
 // A CA file that is gone (a rotated mount, a deleted test cluster): client-node cannot even build
 // the watch request, and nothing listens on port 1 anyway.
@@ -39,8 +40,7 @@ test('failing LISTs and watches that cannot even be requested are retried, never
     expect(inf.hasSynced()).toBe(true);
     expect(inf.get('a', 'x')?.metadata.name).toBe('a');
     // The watch keeps failing; it is restarted with backoff, and the process lives on.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(inf.restarts).toBeGreaterThanOrEqual(2);
+    await eventually(() => inf.restarts >= 2);
     expect(unhandled).toEqual([]);
   } finally {
     await inf.stop();

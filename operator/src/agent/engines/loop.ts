@@ -1,12 +1,14 @@
-// The tool loop shared by the engines that drive a model turn by turn (openai-compatible, local):
-// ask the provider for a turn, run the tools it calls, hand back the results, until the model ends,
-// calls `finished`, or a cap is reached. A provider adapter only speaks its wire format.
-// (The sdk engine keeps its own loop for now: its prompt-cache breakpoints are Anthropic-specific.)
+// The one tool loop of the LLM roles, for every engine that drives a model turn by turn (sdk on the
+// Anthropic Messages API and Vertex, openai-compatible, local): ask the provider for a turn, run the
+// tools it calls, hand back the results, until the model ends, calls `finished`, or a cap is reached.
+// Budgets, spend reporting, the transcript and the stage's outcome live here; a provider adapter only
+// speaks its wire format (messages, cache breakpoints, usage fields) and its client's failures.
 import { addUsage, emptyUsage, type Price, type TokenCounts } from '../pricing.js';
 import { noteSpend } from '../spend.js';
 import type { ApiFailure } from './api-errors.js';
 import { overBudget } from './budget.js';
-import { executeTool, firstLine } from './sdk.js';
+import { executeTool } from '../tools/execute.js';
+import { firstLine } from './first-line.js';
 import type { ToolSpec } from '../tools/types.js';
 import type { EngineRequest, EngineResult } from './types.js';
 
@@ -24,6 +26,8 @@ export interface ModelTurn {
   /** max_tokens: cut off at the token limit. */
   stop: 'end' | 'tool_calls' | 'max_tokens';
   usage: TokenCounts;
+  /** Provider facts for the turn's transcript line (the wire's own stop reason, its usage fields). */
+  log?: Record<string, unknown>;
 }
 
 export interface ToolResult {
@@ -74,6 +78,12 @@ export interface LoopOptions {
   finishTool?: boolean;
   /** The pool's price per million tokens when the table has none. */
   price?: Price;
+  /**
+   * A frontier model (Claude) is taken at its word: a session that ends without any tool call is its
+   * answer (nothing needed changing), and a repeated call is not second-guessed. The guards against
+   * small models' habits (NoToolCalls, the repeat nudge) are for the self-served ones.
+   */
+  frontier?: boolean;
 }
 
 export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opts: LoopOptions = {}): Promise<EngineResult> {
@@ -99,7 +109,7 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
     usage = addUsage(model.name, usage, t.usage, opts.price);
     noteSpend(usage);
     if (t.text) finalText = t.text;
-    transcript.log('assistant', { turn, stop: t.stop, text: t.text, toolCalls: t.calls.map((c) => ({ name: c.name, input: c.input })), costUSD: usage.costUSD });
+    transcript.log('assistant', { turn, stop: t.stop, ...t.log, text: t.text, toolCalls: t.calls.map((c) => ({ name: c.name, input: c.input })), costUSD: usage.costUSD });
     const results: ToolResult[] = [];
     let finished: string | undefined;
     for (const call of t.calls) {
@@ -125,7 +135,7 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         if (WRITE_TOOLS.has(call.name) && !r.isError) wrote = true;
         // Small models repeat a call whose answer they already have (list_files, over and over).
         const key = `${call.name} ${JSON.stringify(call.input)}`;
-        if (key === previousCall && !WRITE_TOOLS.has(call.name)) {
+        if (key === previousCall && !WRITE_TOOLS.has(call.name) && !opts.frontier) {
           r = { ...r, text: `${r.text}\n\n(You made this exact call just before and got the same answer. Take the next step of the task now.)` };
           avoid = [call.name];
         }
@@ -146,7 +156,7 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
       adapter.say('Your reply was cut off at the token limit. Continue, in smaller steps.');
       continue;
     }
-    if (!toolCalls && req.tools.length) {
+    if (!toolCalls && req.tools.length && !opts.frontier) {
       // A model that never calls a tool changed nothing: say so instead of a silent success.
       const causes = adapter.noToolCallCauses ? ` Likely causes: ${adapter.noToolCallCauses}` : '';
       return {

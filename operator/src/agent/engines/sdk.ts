@@ -1,22 +1,20 @@
-// The built-in tool loop on the Anthropic Messages API: stream each turn, run the tools the model
-// asks for, send the results back, until the model ends its turn or a cap is reached.
+// The Anthropic Messages API (and Vertex AI, the same API behind Google's endpoint) as a provider of
+// the shared tool loop (loop.ts): the adapter streams each turn with the SDK, keeps the conversation
+// in the API's shape, and places the prompt-cache breakpoints.
 import Anthropic from '@anthropic-ai/sdk';
-import { addUsage, emptyUsage, priceOf } from '../pricing.js';
-import { ToolError } from '../tools/types.js';
-import type { ToolSpec } from '../tools/types.js';
+import { emptyUsage, priceOf } from '../pricing.js';
 import { apiFailure } from './api-errors.js';
 import type { ApiFailure } from './api-errors.js';
 import { modelCredential, noCredential } from '../credentials.js';
-import { overBudget } from './budget.js';
-import { noteSpend } from '../spend.js';
+import { toolLoop, type ModelTurn, type ProviderAdapter } from './loop.js';
 import { callModel, ModelCallError, modelCallFailure, retryAfterMs, type CallFailure } from './retry.js';
 import type { EngineRequest, EngineResult } from './types.js';
 import { vertexClient, vertexCredentialFailure, vertexSettings } from './vertex.js';
 
 type MessageParam = Anthropic.MessageParam;
 type ContentBlockParam = Anthropic.ContentBlockParam;
-/** What the loop needs of a client; Anthropic and AnthropicVertex both provide it. */
-type MessagesClient = { messages: Pick<Anthropic['messages'], 'stream'> };
+/** What the adapter needs of a client; Anthropic and AnthropicVertex both provide it. */
+export type MessagesClient = { messages: Pick<Anthropic['messages'], 'stream'> };
 
 /**
  * The SDK's own retries are off: every engine rides out an outage with the same policy (retry.ts),
@@ -24,22 +22,8 @@ type MessagesClient = { messages: Pick<Anthropic['messages'], 'stream'> };
  */
 export const MODEL_MAX_RETRIES = 0;
 const DEFAULT_MAX_TOKENS = 8192;
-/** Most characters of one tool result sent back to the model. */
-const MAX_TOOL_RESULT = 60_000;
 
 const ephemeral = { type: 'ephemeral' as const };
-
-export async function executeTool(tools: ToolSpec[], name: string, input: unknown): Promise<{ text: string; isError: boolean }> {
-  const tool = tools.find((t) => t.name === name);
-  if (!tool) return { text: `unknown tool ${name}`, isError: true };
-  try {
-    const text = await tool.run((input && typeof input === 'object' ? input : {}) as Record<string, unknown>);
-    return { text: text.length > MAX_TOOL_RESULT ? text.slice(0, MAX_TOOL_RESULT) + '\n[truncated]' : text, isError: false };
-  } catch (e) {
-    if (e instanceof ToolError) return { text: e.message, isError: true };
-    return { text: `tool failed: ${(e as Error).message}`, isError: true };
-  }
-}
 
 /** Moves the conversation cache breakpoint to the newest user message (at most 4 breakpoints in all). */
 function markCacheTail(messages: MessageParam[]): void {
@@ -76,74 +60,71 @@ function callFailureOf(e: unknown): CallFailure {
   return { detail: (e as Error).message };
 }
 
-export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
+/** A Message of the API as a turn of the loop. */
+export function turnOf(msg: Anthropic.Message): ModelTurn {
+  const text = msg.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
+  const calls = msg.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use').map((b) => ({ id: b.id, name: b.name, input: b.input }));
+  const u = msg.usage;
+  return {
+    text,
+    calls,
+    stop: msg.stop_reason === 'max_tokens' ? 'max_tokens' : calls.length ? 'tool_calls' : 'end',
+    usage: { inputTokens: u.input_tokens, outputTokens: u.output_tokens, cacheReadTokens: u.cache_read_input_tokens ?? 0, cacheWriteTokens: u.cache_creation_input_tokens ?? 0 },
+    log: { stopReason: msg.stop_reason, usage: u },
+  };
+}
+
+/**
+ * The conversation in the Messages API's shape. Breakpoints: one after the tools (with the system
+ * prompt, the same every turn: one breakpoint caches both), one on the system prompt, and one that
+ * moves to the newest user message each turn, so each turn reads the previous one from the cache.
+ */
+export function anthropicAdapter(client: MessagesClient, req: EngineRequest): ProviderAdapter {
   const { model, transcript } = req;
-  let usage = emptyUsage();
-  const made = modelClient(req);
-  if (!('messages' in made)) return { outcome: 'Error', reason: made.reason, summary: made.summary, finalText: '', usage, turns: 0 };
-  const client = made;
-  if (!priceOf(model.name).known) transcript.log('warning', { message: `no price known for model ${model.name}; its cost counts as 0` });
   const tools: Anthropic.Tool[] = req.tools.map((t, i) => ({
     name: t.name,
     description: t.description,
     input_schema: t.inputSchema as Anthropic.Tool.InputSchema,
-    // The tools and system prompt are the same every turn: one breakpoint after them caches both.
     ...(i === req.tools.length - 1 ? { cache_control: ephemeral } : {}),
   }));
   const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: req.system, cache_control: ephemeral }];
   const messages: MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: req.prompt }] }];
-  let finalText = '';
-  for (let turn = 1; turn <= model.maxTurns; turn++) {
-    markCacheTail(messages);
-    let msg: Anthropic.Message;
-    try {
-      msg = await callModel(
-        () => client.messages.stream({ model: model.name, max_tokens: model.maxTokens ?? DEFAULT_MAX_TOKENS, system, tools, messages }).finalMessage(),
-        callFailureOf,
-        { windowSeconds: model.retryWindowSeconds, transcript, turn },
-      );
-    } catch (e) {
-      const f =
-        vertexCredentialFailure(e instanceof ModelCallError ? e.cause : e) ??
-        (e instanceof ModelCallError ? modelCallFailure(e) : apiFailure(undefined, (e as Error).message));
-      transcript.log('model-error', { turn, reason: f.reason, summary: f.summary });
-      return { outcome: 'Error', reason: f.reason, summary: f.summary, finalText, usage, turns: turn - 1 };
-    }
-    const u = msg.usage;
-    usage = addUsage(model.name, usage, {
-      inputTokens: u.input_tokens,
-      outputTokens: u.output_tokens,
-      cacheReadTokens: u.cache_read_input_tokens ?? 0,
-      cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
-    });
-    noteSpend(usage);
-    const text = msg.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
-    if (text) finalText = text;
-    const toolUses = msg.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
-    transcript.log('assistant', { turn, stopReason: msg.stop_reason, text, toolCalls: toolUses.map((t) => ({ name: t.name, input: t.input })), usage: u, costUSD: usage.costUSD });
-    messages.push({ role: 'assistant', content: msg.content as ContentBlockParam[] });
-    if (overBudget(usage, model.budgetUSD)) {
-      return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turn} turns: the stage budget of $${model.budgetUSD} is spent`, finalText, usage, turns: turn };
-    }
-    if (msg.stop_reason === 'tool_use' && toolUses.length) {
-      const results: Anthropic.ToolResultBlockParam[] = [];
-      for (const tu of toolUses) {
-        const r = await executeTool(req.tools, tu.name, tu.input);
-        transcript.log('tool-result', { turn, name: tu.name, isError: r.isError, output: r.text.slice(0, 2000) });
-        results.push({ type: 'tool_result', tool_use_id: tu.id, content: r.text, ...(r.isError ? { is_error: true } : {}) });
+  // The assistant content exactly as it came (thinking blocks and their signatures included).
+  let lastContent: ContentBlockParam[] = [];
+  return {
+    async next(turn): Promise<ModelTurn | ApiFailure> {
+      markCacheTail(messages);
+      let msg: Anthropic.Message;
+      try {
+        msg = await callModel(
+          () => client.messages.stream({ model: model.name, max_tokens: model.maxTokens ?? DEFAULT_MAX_TOKENS, system, tools, messages }).finalMessage(),
+          callFailureOf,
+          { windowSeconds: model.retryWindowSeconds, transcript, turn },
+        );
+      } catch (e) {
+        return vertexCredentialFailure(e instanceof ModelCallError ? e.cause : e) ?? (e instanceof ModelCallError ? modelCallFailure(e) : apiFailure(undefined, (e as Error).message));
       }
-      messages.push({ role: 'user', content: results });
-      continue;
-    }
-    if (msg.stop_reason === 'max_tokens') {
-      messages.push({ role: 'user', content: [{ type: 'text', text: 'Your reply was cut off at the token limit. Continue, in smaller steps.' }] });
-      continue;
-    }
-    return { outcome: 'Succeeded', summary: firstLine(finalText) || 'the model finished', finalText, usage, turns: turn };
-  }
-  return { outcome: 'Failed', reason: 'TurnCap', summary: `the model did not finish within ${model.maxTurns} turns`, finalText, usage, turns: model.maxTurns };
+      lastContent = msg.content as ContentBlockParam[];
+      return turnOf(msg);
+    },
+    record(_turn, results) {
+      messages.push({ role: 'assistant', content: lastContent });
+      if (results.length) {
+        messages.push({
+          role: 'user',
+          content: results.map((r): Anthropic.ToolResultBlockParam => ({ type: 'tool_result', tool_use_id: r.call.id, content: r.text, ...(r.isError ? { is_error: true } : {}) })),
+        });
+      }
+    },
+    say(text) {
+      messages.push({ role: 'user', content: [{ type: 'text', text }] });
+    },
+  };
 }
 
-export function firstLine(s: string): string {
-  return s.trim().split('\n').find((l) => l.trim())?.trim().slice(0, 300) ?? '';
+export async function sdkEngine(req: EngineRequest): Promise<EngineResult> {
+  const client = modelClient(req);
+  if (!('messages' in client)) return { outcome: 'Error', reason: client.reason, summary: client.summary, finalText: '', usage: emptyUsage(), turns: 0 };
+  if (!priceOf(req.model.name).known) req.transcript.log('warning', { message: `no price known for model ${req.model.name}; its cost counts as 0` });
+  return toolLoop(req, anthropicAdapter(client, req), { frontier: true });
 }

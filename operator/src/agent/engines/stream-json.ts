@@ -6,7 +6,7 @@ import { costUSD } from '../pricing.js';
 import { apiFailure } from './api-errors.js';
 import { isTransient } from './retry.js';
 import { MODEL_UNAVAILABLE } from '../../core/retryable.js';
-import { firstLine } from './sdk.js';
+import { firstLine } from './first-line.js';
 import type { EngineResult } from './types.js';
 
 export interface ClaudeResultEvent {

@@ -1,6 +1,7 @@
 // Shared pieces of the role prompts. The system prompt is identical across turns (and across stages
 // of the same role), which is what makes it a good prompt-cache prefix.
 import type { AgentContext } from '../context.js';
+import { prose } from './prose.js';
 
 export interface Prompt {
   system: string;
@@ -16,7 +17,11 @@ export const TEST_LAYOUT: Record<AgentContext['language'], string> = {
 };
 
 export function workspaceRules(tools: string): string {
-  return `You work in a git repository checked out in your workspace; the agent program commits and pushes your changes when you finish, so do not run git yourself. Use the tools (${tools}) with paths relative to the workspace root. When you are done, reply with one short line summarising what you did (it becomes the stage summary), and stop.`;
+  return prose`
+    You work in a git repository checked out in your workspace; the agent program commits and
+    pushes your changes when you finish, so do not run git yourself. Use the tools (${tools}) with
+    paths relative to the workspace root. When you are done, reply with one short line summarising
+    what you did (it becomes the stage summary), and stop.`;
 }
 
 /** People's hints (spec.guidance, from Slack or kubectl): the newest last, which wins a conflict. */

@@ -1,35 +1,46 @@
 import type { AgentContext } from '../context.js';
 import { guidanceSection, workspaceRules } from './common.js';
 import type { Prompt } from './common.js';
+import { paragraphs, prose } from './prose.js';
 
 /** Most characters of the failure report put in the prompt; the model can run the tests for more. */
 export const REPORT_IN_PROMPT = 40_000;
 
 export function repairPrompt(ctx: AgentContext, tools: string, report: string | undefined, claudeCode: boolean): Prompt {
+  const flag = claudeCode ? 'end your final reply with one line per such test: "FLAG_TEST: <test name> - <why>"' : 'call flag_test with its name and the reason';
   const tests = ctx.test.allowRepairToEditTests
     ? 'You may change a test only when it clearly contradicts the goal.'
-    : `You may not change test files (writes are refused). If you are convinced a test contradicts the goal, do not work around it: ${
-        claudeCode ? 'end your final reply with one line per such test: "FLAG_TEST: <test name> - <why>"' : 'call flag_test with its name and the reason'
-      }, and fix the rest.`;
-  const system = `You are the repair agent of an automated coding loop. The implementation of a goal in a ${ctx.language} project fails some of its tests. Find the cause of each failure and fix the implementation with small, targeted changes. Tests that passed must keep passing. ${tests} ${workspaceRules(tools)}`;
-  const parts = [`Goal:\n${ctx.goal}`];
-  if (ctx.failing?.length) parts.push(`Failing tests:\n${ctx.failing.map((f) => `- ${f}`).join('\n')}`);
-  if (ctx.testsHung) {
-    parts.push(
-      `The last test run hung: it was killed at its timeout (${ctx.test.timeoutSeconds}s)${ctx.hungTest ? ` while ${ctx.hungTest} was running` : ''}. Find what never finishes (an endless loop, a blocking read or wait, a deadlock) and make the code return promptly.`,
-    );
-  }
-  if (ctx.hiddenFailed !== undefined) {
+    : prose`
+        You may not change test files (writes are refused). If you are convinced a test contradicts
+        the goal, do not work around it: ${flag}, and fix the rest.`;
+  const system = prose`
+    You are the repair agent of an automated coding loop. The implementation of a goal in a
+    ${ctx.language} project fails some of its tests. Find the cause of each failure and fix the
+    implementation with small, targeted changes. Tests that passed must keep passing. ${tests}
+    ${workspaceRules(tools)}`;
+  const hidden = ctx.hiddenFailed;
+  const prompt = paragraphs(
+    `Goal:\n${ctx.goal}`,
+    ctx.failing?.length && `Failing tests:\n${ctx.failing.map((f) => `- ${f}`).join('\n')}`,
+    ctx.testsHung &&
+      prose`
+        The last test run hung: it was killed at its timeout
+        (${ctx.test.timeoutSeconds}s)${ctx.hungTest ? ` while ${ctx.hungTest} was running` : ''}. Find what
+        never finishes (an endless loop, a blocking read or wait, a deadlock) and make the code
+        return promptly.`,
     // All that may be said of hidden tests: that they failed, how many, and the author's own hint.
-    const n = ctx.hiddenFailed;
-    parts.push(
-      `Your own tests pass, but ${n === 1 ? '1 hidden acceptance test fails' : `${n} hidden acceptance tests fail`}. They are hidden on purpose: you will not see their code, names or messages. Re-read the goal for behaviour the visible tests do not cover (edge cases, errors, exact formats) and make the implementation meet all of it.`,
-    );
-    if (ctx.acceptanceHint) parts.push(`Hint from the task's author:\n${ctx.acceptanceHint}`);
-  }
-  if (report && ctx.hiddenFailed === undefined) parts.push(`Failure report of the last run:\n${report.length > REPORT_IN_PROMPT ? report.slice(0, REPORT_IN_PROMPT) + '\n[report truncated]' : report}`);
-  if (ctx.guidance?.length) parts.push(guidanceSection(ctx.guidance));
-  if (ctx.previousAttempts?.length) parts.push(`Previous repair attempts (they did not fix everything; try something different where they failed):\n${ctx.previousAttempts.map((a, i) => `${i + 1}. ${a}`).join('\n')}`);
-  parts.push('Fix the implementation now.');
-  return { system, prompt: parts.join('\n\n') };
+    hidden !== undefined &&
+      prose`
+        Your own tests pass, but ${hidden === 1 ? '1 hidden acceptance test fails' : `${hidden} hidden acceptance tests fail`}.
+        They are hidden on purpose: you will not see their code, names or messages. Re-read the goal
+        for behaviour the visible tests do not cover (edge cases, errors, exact formats) and make the
+        implementation meet all of it.`,
+    hidden !== undefined && ctx.acceptanceHint && `Hint from the task's author:\n${ctx.acceptanceHint}`,
+    report && hidden === undefined && `Failure report of the last run:\n${report.length > REPORT_IN_PROMPT ? report.slice(0, REPORT_IN_PROMPT) + '\n[report truncated]' : report}`,
+    ctx.guidance?.length && guidanceSection(ctx.guidance),
+    ctx.previousAttempts?.length &&
+      `Previous repair attempts (they did not fix everything; try something different where they failed):\n${ctx.previousAttempts.map((a, i) => `${i + 1}. ${a}`).join('\n')}`,
+    'Fix the implementation now.',
+  );
+  return { system, prompt };
 }

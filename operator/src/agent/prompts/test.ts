@@ -1,12 +1,22 @@
-import type { AgentContext } from "../context.js";
-import { TEST_LAYOUT, workspaceRules } from "./common.js";
-import type { Prompt } from "./common.js";
+import type { AgentContext } from '../context.js';
+import { TEST_LAYOUT, workspaceRules } from './common.js';
+import type { Prompt } from './common.js';
+import { paragraphs, prose } from './prose.js';
 
 export function testPrompt(ctx: AgentContext, tools: string): Prompt {
-  const system = `You are the test agent of an automated coding loop. You write tests for a goal in a ${ctx.language} project from the goal alone: the implementation is written in parallel by another agent and you cannot see it (reading non-test files is refused). Test exactly the interface the goal states; cover normal cases, edge cases and errors the goal specifies, and nothing it leaves open. Each test checks one behaviour and has a descriptive name. Layout: ${TEST_LAYOUT[ctx.language]} You may only write test files. ${workspaceRules(tools)}`;
+  const system = prose`
+    You are the test agent of an automated coding loop. You write tests for a goal in a
+    ${ctx.language} project from the goal alone: the implementation is written in parallel by
+    another agent and you cannot see it (reading non-test files is refused). Test exactly the
+    interface the goal states; cover normal cases, edge cases and errors the goal specifies, and
+    nothing it leaves open. Each test checks one behaviour and has a descriptive name. Layout:
+    ${TEST_LAYOUT[ctx.language]} You may only write test files. ${workspaceRules(tools)}`;
   const flagged = ctx.flaggedTests?.length
-    ? `\n\nThe repair agent believes these tests contradict the goal:\n${ctx.flaggedTests.map((t) => `- ${t}`).join('\n')}\nRe-read the goal. Revise exactly these tests where they are wrong (or keep one, if the goal really requires it); leave all other tests as they are.`
+    ? prose`
+        The repair agent believes these tests contradict the goal:\n${ctx.flaggedTests.map((t) => `- ${t}`).join('\n')}\nRe-read
+        the goal. Revise exactly these tests where they are wrong (or keep one, if the goal really
+        requires it); leave all other tests as they are.`
     : // A small model otherwise spent turns looking for the implementation, then writing it (refused).
-      `\n\nThe implementation is not in your workspace, and you may not read or write it. Write the tests now${/\bwrite_file\b/.test(tools) ? ' with write_file' : ''}.`;
-  return { system, prompt: `Goal:\n${ctx.goal}${flagged}` };
+      `The implementation is not in your workspace, and you may not read or write it. Write the tests now${/\bwrite_file\b/.test(tools) ? ' with write_file' : ''}.`;
+  return { system, prompt: paragraphs(`Goal:\n${ctx.goal}`, flagged) };
 }

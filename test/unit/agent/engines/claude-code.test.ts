@@ -85,7 +85,7 @@ test('a 401 retry notice stops the session at once instead of sitting out its ba
     bin,
     // The child is started (and its pid written) before the notice, so the engine's kill races nothing.
     `#!/bin/sh
-sleep 300 &
+sleep 3600 &
 echo $! > "${dir}/child.pid"
 printf '%s\\n' '{"type":"system","subtype":"init","session_id":"s2"}'
 printf '%s\\n' '{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":600,"error_status":401,"error":"authentication_failed","session_id":"s2"}'
@@ -93,9 +93,8 @@ wait
 `,
   );
   chmodSync(bin, 0o755);
-  const started = Date.now();
+  // The fake CLI's backoff outlasts this test's timeout: a result at all means the engine stopped it.
   const res = await claudeCodeEngine(request(dir, bin));
-  expect(Date.now() - started).toBeLessThan(10_000);
   expect(res).toMatchObject({ outcome: 'Error', reason: 'Unauthorized' });
   expect(res.summary).toMatch(/model API 401 .*authentication_failed/);
   const { readFileSync } = await import('node:fs');
@@ -109,7 +108,7 @@ wait
     }
   })();
   expect(alive).toBe(false);
-});
+}, 60_000);
 
 test('529 retry notices past the pool\'s retry window stop the session: ModelUnavailable, the CLI told to keep retrying', async () => {
   const dir = tempDir();

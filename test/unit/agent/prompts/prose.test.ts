@@ -1,0 +1,30 @@
+// Prompts are wrapped paragraphs in the source; what the model reads is the text without the wrapping.
+import { paragraphs, prose } from '../../../../operator/src/agent/prompts/prose.js';
+import { codePrompt } from '../../../../operator/src/agent/prompts/code.js';
+import type { AgentContext } from '../../../../operator/src/agent/context.js';
+
+test('a paragraph\'s lines are joined by one space; a blank line stays a paragraph break; \\n is kept', () => {
+  const v = 'x\n  y';
+  expect(prose`
+    One line
+      and the next.
+
+    A second\nparagraph with ${v} as it is.`).toBe('One line and the next.\n\nA second\nparagraph with x\n  y as it is.');
+});
+
+test('paragraphs leaves out the empty ones', () => {
+  expect(paragraphs('a', false, undefined, '', 'b')).toBe('a\n\nb');
+});
+
+test('the code prompt reads as one paragraph per part, the goal untouched', () => {
+  const ctx = { goal: 'Do X.\n  Then Y.', language: 'python', freshStart: true, guidance: ['use a dict'] } as unknown as AgentContext;
+  const { system, prompt } = codePrompt(ctx, 'read_file, write_file');
+  expect(system).not.toMatch(/\n| {2}/);
+  expect(system).toContain('Use the tools (read_file, write_file) with paths relative to the workspace root.');
+  expect(prompt.split('\n\n')).toEqual([
+    'Goal:\nDo X.\n  Then Y.',
+    'Earlier attempts stalled, so you start again from the goal. The tests written for this goal are in the workspace: read them to see what is expected, and write the implementation afresh.',
+    'Guidance from the people watching this task (follow it; the newest wins where two disagree):\n- use a dict',
+    'Implement it now.',
+  ]);
+});
