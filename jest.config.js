@@ -36,8 +36,7 @@ export default {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
     },
-    // The real local model end to end (make test-model): minutes of CPU per run, not yet seen to pass
-    // on a loaded machine, so it stays out of `make test` until it is reliable.
+    // The real local model end to end: `make test` runs it in a jest run of its own after the others.
     { ...common, displayName: 'model', testMatch: ['<rootDir>/test/model/**/*.test.ts'] },
   ],
 };

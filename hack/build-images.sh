@@ -2,7 +2,8 @@
 # Builds the project's images without Docker, as OCI archives: what the tests import into the real
 # node's containerd is what a release pushes (images/README.md). Prints the output directory, which
 # holds <name>.tar per image and images.json ({name: {ref, refs, archive, digest}}).
-#   autorun  the operator and agent image: Debian bookworm + git, Node 24, Claude Code, /opt/autorun
+#   autorun  the operator and agent image: Debian bookworm + git, Node 24, Claude Code, /opt/autorun,
+#            node-llama-cpp with llama.cpp's linux-x64 CPU build (the local engine)
 #   python   run-role toolchain: python3 + pytest
 #   node     run-role toolchain: Node 24 + npm + jest
 # Layers, each cached under ~/.cache/autorun by its inputs: the debootstrapped rootfs (minutes,
@@ -89,7 +90,26 @@ node_toolchain() {
   rm -rf "$t/usr/local/etc"
 }
 
+# The local engine (provider local): node-llama-cpp, which the bundle imports at run time, with its
+# dependencies as the lock installed them and only the linux-x64 CPU binary of llama.cpp
+# (AUTORUN_IMAGE_LLAMA_BINARIES names others: README "The local engine in the cluster"). At
+# /opt/node_modules, where Node's lookup from /opt/autorun/dist/bundle ends up, and outside
+# /opt/autorun, which every run Pod's init container copies.
+llama_binaries="${AUTORUN_IMAGE_LLAMA_BINARIES:-@node-llama-cpp/linux-x64}"
+# shellcheck disable=SC2086 # one package name a word
+llama_modules="$(node "$here/images/runtime-modules.mjs" $llama_binaries)"
+autorun_llama() {
+  local t="$1" d
+  while read -r d; do
+    mkdir -p "$t/opt/$d"
+    tar -C "$root/$d" --exclude=./node_modules -cf - . | tar -C "$t/opt/$d" --no-same-owner -xf -
+  done <<< "$llama_modules"
+  chmod -R u=rwX,go=rX "$t/opt"
+  find "$t" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+}
+
 runtime="$(cached_tree image-layer-autorun-runtime autorun_runtime "$node_version $claude_version")"
+llama="$(cached_tree image-layer-autorun-llama autorun_llama "$(cd "$root" && sed 's#$#/package.json#' <<< "$llama_modules" | xargs sha256sum)")"
 toolchain="$(cached_tree image-layer-node-toolchain node_toolchain "$node_version $npm_version $jest_version")"
 
 # The app layer: a fresh bundle of this checkout (not dist/'s, which keeps older builds' chunks).
@@ -139,7 +159,7 @@ base_layout() {
   echo "$dir"
 }
 
-autorun_base="$(base_layout autorun "$agent_rootfs" "$runtime")"
+autorun_base="$(base_layout autorun "$agent_rootfs" "$runtime" "$llama")"
 common=(--config --config.user=65532:65532 --config --config.env="$PATH_ENV" --config --config.env=HOME=/tmp)
 image autorun "$(echo "$autorun_base $(tree_hash "$app") $REF_AUTORUN $REF_AGENT" | cat - "$here/build-images.sh" | hash_of)" "$REF_AUTORUN" "$REF_AGENT" -- \
   --from "$autorun_base" "${common[@]}" --config --config.env=NODE_ENV=production \

@@ -5,3 +5,5 @@
 export const LOCAL_THREADS_ENV = 'AUTORUN_LOCAL_THREADS';
 /** `cuda`, `vulkan`, `metal` or `auto` offloads the model to a GPU (the prebuilt CUDA/Vulkan/Metal addons); unset runs on the CPU. */
 export const LOCAL_GPU_ENV = 'AUTORUN_LOCAL_GPU';
+/** The model cache directory (default ~/.cache/autorun/models); in a Pod, spec.model.volume's mount. */
+export const MODEL_CACHE_ENV = 'AUTORUN_MODEL_CACHE';

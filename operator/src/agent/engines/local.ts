@@ -7,8 +7,10 @@ import { availableParallelism } from 'node:os';
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, ChatWrapper, ChatWrapperGenerateContextStateOptions, LlamaChat as LlamaChatType, LlamaContextSequence } from 'node-llama-cpp';
 import { ensureModel, ModelError } from '../local-model/store.js';
 import { catalogModel } from '../local-model/catalog.js';
+import { takeSlot } from '../local-model/slots.js';
 import type { ApiFailure } from './api-errors.js';
 import { LOCAL_GPU_ENV, LOCAL_THREADS_ENV } from './local-settings.js';
+import { steadyOutput, unwrapSource } from './steady-output.js';
 import { finishedTool, toolLoop, type ModelTurn, type ProviderAdapter } from './loop.js';
 import type { ToolSpec } from '../tools/types.js';
 import type { EngineRequest, EngineResult } from './types.js';
@@ -75,9 +77,22 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
     if (e instanceof ModelError) return { outcome: 'Error', reason: 'ModelUnavailable', summary: e.message, finalText: '', usage: zero, turns: 0 };
     throw e;
   }
+  const waited = Date.now();
+  const release = await takeSlot(req.env, `${req.env.AUTORUN_TASK ?? ''} ${req.env.AUTORUN_ROLE ?? ''}`.trim(), (holders) =>
+    transcript.log('model-slot-wait', { holders, why: 'another local-engine stage on this machine holds the model; one context at a time (AUTORUN_LOCAL_SLOTS)' }),
+  );
+  try {
+    return await session(req, path, Date.now() - waited);
+  } finally {
+    release();
+  }
+}
+
+async function session(req: EngineRequest, path: string, waitedMs: number): Promise<EngineResult> {
+  const { model, transcript } = req;
   const started = Date.now();
   const { chat, sequence } = await load(path, catalogModel(model.name)?.contextSize ?? PATH_MODEL_CONTEXT, req.env);
-  transcript.log('model-loaded', { path, ms: Date.now() - started });
+  transcript.log('model-loaded', { path, ms: Date.now() - started, waitedMs });
 
   const all = [...req.tools, finishedTool()];
   const functions: ChatModelFunctions = Object.fromEntries(all.map((t) => [t.name, { description: t.description, params: grammarSchema(t) }])) as ChatModelFunctions;
@@ -122,7 +137,14 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
         transcript.log('cut-off', { chars: paramChars, maxTokens });
         return { text: '', calls: [], stop: 'max_tokens', usage };
       }
-      const fc = r.functionCalls ?? [];
+      const fc = (r.functionCalls ?? []).map((c) => {
+        const p = c.params as { path?: unknown; content?: unknown } | undefined;
+        if (c.functionName !== 'write_file' || typeof p?.path !== 'string' || typeof p.content !== 'string') return c;
+        const content = unwrapSource(p.path, p.content);
+        if (content === p.content) return c;
+        transcript.log('unwrapped', { path: p.path, why: 'the model wrapped the source file in a tag pair' });
+        return { ...c, params: { ...p, content } };
+      });
       return {
         text: r.response.trim(),
         calls: fc.map((c) => ({ id: `call_${++calls}`, name: c.functionName, input: c.params ?? {}, raw: c.raw })),
@@ -136,7 +158,8 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
         type: 'functionCall',
         name: res.call.name,
         params: res.call.input,
-        result: res.isError ? `error: ${res.text}` : res.text,
+        // run_command's output without wall times and the workspace's path: the next turn's input repeats.
+        result: (res.isError ? 'error: ' : '') + (res.call.name === 'run_command' ? steadyOutput(res.text, req.workspace) : res.text),
         ...((res.call as { raw?: ChatModelFunctionCall['rawCall'] }).raw ? { rawCall: (res.call as { raw?: ChatModelFunctionCall['rawCall'] }).raw } : {}),
       }));
       history = [...history.slice(0, -1), { type: 'model', response: [...last.response, ...(t.text ? [t.text] : []), ...items] }];

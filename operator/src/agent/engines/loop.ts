@@ -142,6 +142,8 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
           finished = summary || 'the model finished';
           r = { text: 'finished', isError: false };
         }
+        // Greedy decoding would call it again word for word: a refused finished is not offered next turn.
+        if (r.isError) avoid = [FINISHED_TOOL];
       } else {
         r = await executeTool(tools, call.name, call.input);
         if (WRITE_TOOLS.has(call.name) && !r.isError) wrote = true;

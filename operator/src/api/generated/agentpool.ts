@@ -94,6 +94,19 @@ export interface AgentPoolSpec {
      */
     requestTimeoutSeconds?: number;
     /**
+     * For provider local: the volume that holds the GGUF files, mounted read-only at /models in the code, test and repair Pods as their model cache. A known model name is read from /models/<name>-<sha256 prefix>.gguf, the file `AUTORUN_MODEL_CACHE=<dir> autorun model pull` writes; a path names a file, for example /models/my-model.gguf. Exactly one of claimName (on GKE a ReadOnlyMany PersistentVolumeClaim: Hyperdisk ML, Filestore or Cloud Storage FUSE, shared by every Pod of the pool) or hostPath (a directory on the node). Without it each Pod fetches the model into its own /tmp.
+     */
+    volume?: {
+      /**
+       * A PersistentVolumeClaim in the pool's namespace, mounted read-only.
+       */
+      claimName?: string;
+      /**
+       * An absolute directory on the node, mounted read-only.
+       */
+      hostPath?: string;
+    };
+    /**
      * US dollars per million tokens, for a model the built-in price table does not know (a self-hosted or gateway model); without it such a model's tokens cost $0 against maxCostUSD and the stage says "no price known".
      */
     price?: {

@@ -20,6 +20,7 @@ import { contextToEnv } from '../../api/agent-context.js';
 import { GIT_TOKEN_ENV, MODEL_API_KEY_FILE_ENV, PR_TOKEN_ENV, vertexEnv } from '../../api/credential-env.js';
 import { SANDBOX_ENV } from '../../agent/sandbox.js';
 import { EXEC_SOCKET_ENV } from '../../agent/exec-container/protocol.js';
+import { LOCAL_THREADS_ENV, MODEL_CACHE_ENV } from '../../agent/engines/local-settings.js';
 import type { AgentPool, CodingTask } from '../../api/types.js';
 import type { StageContext, StageKey } from '../../core/types.js';
 import { buildAgentContext, type StagePlaces } from '../../contract/agent-context.js';
@@ -87,7 +88,7 @@ export interface StagePodInput {
   operatorImage?: string;
 }
 
-const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report', modelKey: 'model-key', execTmp: 'exec-tmp', execSocket: 'exec-socket' } as const;
+const VOLUME = { workspace: 'workspace', tmp: 'tmp', runner: 'runner', acceptance: 'acceptance-tests', report: 'failure-report', modelKey: 'model-key', execTmp: 'exec-tmp', execSocket: 'exec-socket', models: 'models' } as const;
 
 function quantities(q: { [k: string]: number | string | undefined } | undefined, drop: string): Record<string, string> | undefined {
   if (!q) return undefined;
@@ -184,6 +185,34 @@ function modelKey(pool: AgentPool): { env: V1EnvVar[]; volume?: V1Volume; mount?
   };
 }
 
+/** Where spec.model.volume is mounted in LLM Pods: the local engine's model cache. */
+export const MODELS_DIR = '/models';
+
+/**
+ * For provider local: the model volume (read-only, as the model cache) and llama.cpp's thread
+ * count. The threads follow the role's CPU limit, else its request: inside a container Node sees
+ * the node's cores, and more threads than the CPU the Pod may use only make them wait on each other.
+ */
+function localModel(pool: AgentPool, s: RoleSettings): { env: V1EnvVar[]; volume?: V1Volume; mount?: V1VolumeMount } {
+  const model = pool.spec.model ?? {};
+  if ((model.provider ?? poolDefaults().modelProvider) !== 'local') return { env: [] };
+  const cpu = s.resources.limits?.cpu ?? s.resources.requests?.cpu;
+  const threads = cpu === undefined ? undefined : Math.max(1, Math.ceil(cpuCores(String(cpu))));
+  const env: V1EnvVar[] = threads ? [{ name: LOCAL_THREADS_ENV, value: String(threads) }] : [];
+  const v = model.volume;
+  if (!v) return { env };
+  return {
+    env: [...env, { name: MODEL_CACHE_ENV, value: MODELS_DIR }],
+    volume: { name: VOLUME.models, ...(v.claimName ? { persistentVolumeClaim: { claimName: v.claimName, readOnly: true } } : { hostPath: { path: v.hostPath!, type: 'Directory' } }) },
+    mount: mount(VOLUME.models, MODELS_DIR, true),
+  };
+}
+
+/** Cores of a CPU quantity: "2", "1.5", "500m". */
+function cpuCores(q: string): number {
+  return q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q);
+}
+
 /**
  * Env in a fixed order: the operator's variables, then the role's own. A role variable may replace a
  * convenience default such as HOME but never a variable the operator set for the stage (the context,
@@ -266,6 +295,11 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       volumes.push(keyFile.volume);
       mounts.push(keyFile.mount);
     }
+    const local = localModel(pool, s);
+    if (local.volume && local.mount) {
+      volumes.push(local.volume);
+      mounts.push(local.mount);
+    }
     // A native sidecar (an init container that keeps running): started before the agent, ended by the
     // kubelet once the agent has exited, so the agent's end is the Pod's. Only literal env: the role's
     // variables (a secretKeyRef among them) reach commands through the agent, scrubbed, as before.
@@ -288,7 +322,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
       workingDir: WORKSPACE_DIR,
       // Commands go to the exec container (bubblewrap, the local tier's sandbox, cannot run under the
       // restricted RuntimeDefault seccomp profile, and is not needed: the container is the sandbox).
-      env: mergeEnv([...context, ...vertexPodEnv(pool), ...keyFile.env, ...gitTokenEnv(task), { name: EXEC_SOCKET_ENV, value: EXEC_SOCKET }], [{ name: 'HOME', value: TMP_DIR }], s.env),
+      env: mergeEnv([...context, ...vertexPodEnv(pool), ...keyFile.env, ...local.env, ...gitTokenEnv(task), { name: EXEC_SOCKET_ENV, value: EXEC_SOCKET }], [{ name: 'HOME', value: TMP_DIR }], s.env),
       securityContext: containerSecurity(false),
       volumeMounts: mounts,
       ...termination,

@@ -49,8 +49,10 @@ test('finished is refused before any file is written, and while the last test ru
 
 test('a model that keeps calling finished is believed after three refusals', async () => {
   const ws = tempDir();
-  const { adapter } = scripted([call('finished', { summary: 'a' }), call('finished', { summary: 'b' }), call('finished', { summary: 'c' }), call('finished', { summary: 'd' })]);
+  const { adapter, avoided } = scripted([call('finished', { summary: 'a' }), call('finished', { summary: 'b' }), call('finished', { summary: 'c' }), call('finished', { summary: 'd' })]);
   expect(await toolLoop(request(ws), adapter, { finishTool: true })).toMatchObject({ outcome: 'Succeeded', summary: 'd', turns: 4 });
+  // A grammar-constrained provider is asked the turn after each refusal without finished on offer.
+  expect(avoided).toEqual([[], ['finished'], ['finished'], ['finished']]);
 });
 
 test('test commands are recognised; the grammar keeps only the required properties', () => {

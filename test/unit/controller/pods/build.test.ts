@@ -496,3 +496,30 @@ describe('buildStagePod: the publish Pod', () => {
     expect(back.pullRequest).toEqual({ provider: 'gitlab', apiURL: 'https://git.example', draft: true, title: 'Implement fizzbuzz', body: 'tests 10/10' });
   });
 });
+
+describe('buildStagePod: provider local', () => {
+  const local = (model: Record<string, unknown>, roles: Record<string, unknown> = {}) => pool({ model: { provider: 'local', name: 'qwen2.5-coder-1.5b-instruct-q4_k_m', ...model }, roles } as never);
+
+  it.each(LLM)('%s: the model volume read-only at /models as the model cache, threads from the CPU limit, no key', (role) => {
+    const pod = build(role, { pool: local({ volume: { claimName: 'models' } }, { [role]: { resources: { requests: { cpu: '1' }, limits: { cpu: '2500m' } } } }) });
+    expect(pod.spec!.volumes!.find((v) => v.name === 'models')).toEqual({ name: 'models', persistentVolumeClaim: { claimName: 'models', readOnly: true } });
+    expect(main(pod).volumeMounts).toContainEqual({ name: 'models', mountPath: '/models', readOnly: true });
+    expect(literalEnv(main(pod))).toMatchObject({ AUTORUN_MODEL_CACHE: '/models', AUTORUN_LOCAL_THREADS: '3' });
+    expect(literalEnv(main(pod)).AUTORUN_MODEL_API_KEY_FILE).toBeUndefined();
+  });
+
+  it('a hostPath volume; threads from the request when there is no CPU limit', () => {
+    const pod = build('code', { pool: local({ volume: { hostPath: '/var/lib/autorun/models' } }, { code: { resources: { requests: { cpu: '500m' } } } }) });
+    expect(pod.spec!.volumes!.find((v) => v.name === 'models')).toEqual({ name: 'models', hostPath: { path: '/var/lib/autorun/models', type: 'Directory' } });
+    expect(literalEnv(main(pod)).AUTORUN_LOCAL_THREADS).toBe('1');
+  });
+
+  it('without a volume no mount and no cache setting (the Pod fetches into its /tmp); run Pods never get the model', () => {
+    const code = build('code', { pool: local({}) });
+    expect(code.spec!.volumes!.map((v) => v.name)).not.toContain('models');
+    expect(literalEnv(main(code)).AUTORUN_MODEL_CACHE).toBeUndefined();
+    const run = build('run', { pool: local({ volume: { claimName: 'models' } }) });
+    expect(run.spec!.volumes!.map((v) => v.name)).not.toContain('models');
+    expect(allContainers(run).flatMap((c) => (c.env ?? []).map((e) => e.name))).not.toContain('AUTORUN_MODEL_CACHE');
+  });
+});
