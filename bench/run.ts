@@ -22,6 +22,7 @@
 //   BENCH_SETTLE_SECONDS              how long the idle operator is watched for its settled RSS (default 30)
 //   BENCH_HEAP_SNAPSHOT               a directory: a heap snapshot of the operator holding the idle tasks is written
 //                                     there (bench/heap-summary.ts reads it)
+//   BENCH_HOLD_SECONDS                keep the operator running this long after the figures (to look at it: gdb, /proc)
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -434,7 +435,8 @@ async function main(): Promise<void> {
         }
       }),
     );
-    await until('idle tasks reconciled', async () => sum(await scrape(port), 'autorun_tasks', 'phase="Suspended"') >= RSS_TASKS);
+    // A busy operator may drop a scrape (the figure is read again a moment later).
+    await until('idle tasks reconciled', async () => sum(await scrape(port).catch(() => new Map<string, number>()), 'autorun_tasks', 'phase="Suspended"') >= RSS_TASKS);
     const idleS = (Date.now() - tRss) / 1000;
     await sleep(2000);
     const rssMany = rssMiB(operator.pid!);
@@ -464,6 +466,11 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
     if (snapshotDir) await heapSnapshot(operator.pid!, snapshotDir);
+    const hold = Number(process.env.BENCH_HOLD_SECONDS ?? 0);
+    if (hold > 0) {
+      process.stderr.write(`holding the operator (pid ${operator.pid}) for ${hold} s\n`);
+      await sleep(hold * 1000);
+    }
   } finally {
     rmSync(REPORT_DIR, { recursive: true, force: true });
     if (operator && operator.exitCode === null) {
