@@ -18,7 +18,7 @@
 //                     as GPUs, whose run stages hold their GPU this long (default 10); LLM stages stay instant
 //   BENCH_GPU_SLOTS   that pool's task slots (default 32): with as many as tasks (e.g. 200), up to 184 wait for a GPU
 //   BENCH_LOG_LEVEL, BENCH_LOG_FILE   the operator's log level, and a file to keep its whole log in
-//   BENCH_OPERATOR_NODE_ARGS          node flags for the operator (default: the chart's nodeOptions), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+//   BENCH_OPERATOR_NODE_ARGS          node flags for the operator (default: the chart's nodeOptions and nodeArgs), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 //   BENCH_SETTLE_SECONDS              how long the idle operator is watched for its settled RSS (default 30)
 //   BENCH_HEAP_SNAPSHOT               a directory: a heap snapshot of the operator holding the idle tasks is written
 //                                     there (bench/heap-summary.ts reads it)
@@ -270,8 +270,8 @@ async function main(): Promise<void> {
 
     const cli = cliPath();
     // As the chart runs it: its NODE_OPTIONS (the V8 heap cap) and malloc settings unless the environment says otherwise.
-    const chartValues = parse(readFileSync(join(repoRoot(), 'charts', 'autorun', 'values.yaml'), 'utf8')) as { nodeOptions?: string; mallocEnv?: Record<string, string> };
-    const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? chartValues.nodeOptions ?? '').split(' ').filter(Boolean);
+    const chartValues = parse(readFileSync(join(repoRoot(), 'charts', 'autorun', 'values.yaml'), 'utf8')) as { nodeOptions?: string; nodeArgs?: string[]; mallocEnv?: Record<string, string> };
+    const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? [chartValues.nodeOptions ?? '', ...(chartValues.nodeArgs ?? [])].join(' ')).split(' ').filter(Boolean);
     const diagnostics = ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${REPORT_DIR}`, '--report-exclude-env', '--report-exclude-network'];
     const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT;
     if (snapshotDir) diagnostics.push(`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${snapshotDir}`);
