@@ -39,14 +39,18 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
  * for every object made by `kubectl apply`). Nothing here reads either, as client-go's
  * TransformStripManagedFields assumes for its users.
  */
-function stripForCache(obj: ApiObject): void {
+export function stripForCache(obj: ApiObject): void {
   const m = obj.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
-  if (!m) return;
-  delete m.managedFields;
-  if (m.annotations && LAST_APPLIED in m.annotations) {
-    delete m.annotations[LAST_APPLIED];
-    if (Object.keys(m.annotations).length === 0) delete m.annotations;
+  if (!m || (!('managedFields' in m) && !(m.annotations && LAST_APPLIED in m.annotations))) return;
+  // Copies without the fields, not `delete`: deleting a property turns an object into a hash table
+  // (V8's dictionary mode), and each task's metadata held a 448-byte one instead of its 72 bytes.
+  const { managedFields: _fields, annotations, ...rest } = m;
+  const meta: typeof m = rest;
+  if (annotations) {
+    const { [LAST_APPLIED]: _applied, ...kept } = annotations;
+    if (Object.keys(kept).length > 0) meta.annotations = kept;
   }
+  obj.metadata = meta as ApiObject['metadata'];
 }
 
 type Inner<T extends ApiObject> = {

@@ -102,10 +102,12 @@ export class LeaderElector {
     // last successful attempt, the earliest the others can have seen it, so the leader stops acting
     // before the Lease expires for them (renewDeadline < leaseDuration).
     clearTimeout(this.deadline);
+    // Already past when the renewal itself took longer than the deadline: at once (a negative delay
+    // does the same, with a warning from Node).
     this.deadline = setTimeout(() => {
       this.o.log.warn('could not renew the lease in time, stepping down', { lease: this.o.name });
       this.setLeader(false);
-    }, startedAt + this.renewDeadlineMs - Date.now());
+    }, Math.max(0, startedAt + this.renewDeadlineMs - Date.now()));
     this.deadline.unref();
     if (!this.leader) this.setLeader(true);
   }

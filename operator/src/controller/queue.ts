@@ -3,6 +3,7 @@
 // is processed is parked until done()), failures back off exponentially per key, and delayed adds
 // carry the loop core's RequeueAt. Keys, not objects, are queued so a worker always reads the newest
 // cached state.
+import { Deadlines } from './deadlines.js';
 
 export interface QueueOptions {
   /** First retry delay after a failure; doubles per consecutive failure of the same key. */
@@ -25,7 +26,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
   /** Delayed adds: the earliest deadline wins, so a later RequeueAt never postpones an earlier one. */
-  private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly delayed: Deadlines;
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
   private readonly baseDelayMs: number;
@@ -45,6 +46,7 @@ export class WorkQueue {
     this.now = opts.now ?? Date.now;
     this.tokens = this.retryBurst;
     this.tokensAt = this.now();
+    this.delayed = new Deadlines((key) => this.add(key), this.now);
   }
 
   add(key: string): void {
@@ -70,16 +72,7 @@ export class WorkQueue {
       this.add(key);
       return;
     }
-    const at = this.now() + delayMs;
-    const pending = this.delayed.get(key);
-    if (pending && pending.at <= at) return;
-    if (pending) clearTimeout(pending.timer);
-    const timer = setTimeout(() => {
-      this.delayed.delete(key);
-      this.add(key);
-    }, delayMs);
-    timer.unref();
-    this.delayed.set(key, { at, timer });
+    this.delayed.set(key, this.now() + delayMs);
   }
 
   /** Re-adds a key that failed, after its per-key exponential backoff (and the global retry rate). */
@@ -145,7 +138,6 @@ export class WorkQueue {
   /** Stops handing out work: waiting workers get undefined, delayed adds are dropped. */
   shutDown(): void {
     this.shuttingDown = true;
-    for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
     this.queue.length = 0;

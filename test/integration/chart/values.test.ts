@@ -1,6 +1,7 @@
 // The chart refuses values that cannot work, loudly: helm lint, template and install (values.schema.json),
 // template and install (templates/_validate.tpl, for rules across values), and spreads and protects its replicas: a PodDisruptionBudget and
-// hostname anti-affinity when there is more than one, runAsGroup on the Pod, glibc malloc settings.
+// hostname anti-affinity when there is more than one, runAsGroup on the Pod, glibc malloc settings,
+// and node flags that node accepts where the chart puts them.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -92,6 +93,22 @@ describe('chart values', () => {
     // An affinity of the user's own replaces the default.
     const own = await render('affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool');
     expect(Object.keys(podTemplate(own).spec!.affinity!)).toEqual(['nodeAffinity']);
+  });
+
+  test('the node flags the chart sets are ones node accepts: NODE_OPTIONS starts node, the rest go on its command line', async () => {
+    const container = podTemplate(await render()).spec!.containers[0]!;
+    const nodeOptions = container.env!.find((e) => e.name === 'NODE_OPTIONS')!.value!;
+    // Node refuses most V8 flags in NODE_OPTIONS (it exits 9); the chart puts those in nodeArgs.
+    const r = await run(process.execPath, ['-e', 'process.stdout.write("started")'], { env: { ...process.env, NODE_OPTIONS: nodeOptions } });
+    expect(r.stdout).toBe('started');
+    const refused = await run(process.execPath, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: '--optimize-for-size' } }).then(() => 0, (e: { code: number }) => e.code);
+    expect(refused).toBe(9);
+    expect(container.command).toEqual(['node', '--optimize-for-size', '/opt/autorun/dist/bundle/autorun.mjs']);
+    const [, ...flags] = container.command!;
+    const withFlags = await run(process.execPath, [...flags.slice(0, -1), '-e', 'process.stdout.write("started")']);
+    expect(withFlags.stdout).toBe('started');
+    // Without nodeArgs the image's own entrypoint runs.
+    expect(podTemplate(await render('nodeArgs=null')).spec!.containers[0]!.command).toBeUndefined();
   });
 
   describe('helm install', () => {

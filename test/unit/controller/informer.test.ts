@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { ResilientInformer } from '../../../operator/src/controller/informer.js';
+import { ResilientInformer, stripForCache } from '../../../operator/src/controller/informer.js';
 import { createLogger } from '../../../operator/src/util/log.js';
 import { eventually } from '../../harness/kube.js';
 
@@ -46,4 +46,22 @@ test('failing LISTs and watches that cannot even be requested are retried, never
     await inf.stop();
     process.off('unhandledRejection', onUnhandled);
   }
+});
+
+test('cached objects lose managedFields and kubectl’s last-applied annotation, and keep everything else', () => {
+  const applied = 'kubectl.kubernetes.io/last-applied-configuration';
+  const obj = {
+    metadata: { name: 't', namespace: 'ns', uid: 'u', resourceVersion: '7', generation: 2, managedFields: [{ manager: 'kubectl' }], annotations: { [applied]: '{"spec":{}}', keep: 'me' }, labels: { a: 'b' } },
+    spec: { goal: 'g' },
+  };
+  stripForCache(obj);
+  expect(obj).toEqual({ metadata: { name: 't', namespace: 'ns', uid: 'u', resourceVersion: '7', generation: 2, annotations: { keep: 'me' }, labels: { a: 'b' } }, spec: { goal: 'g' } });
+  const onlyApplied = { metadata: { name: 'u', annotations: { [applied]: '{}' } } };
+  stripForCache(onlyApplied);
+  expect(onlyApplied).toEqual({ metadata: { name: 'u' } });
+  const plain = { metadata: { name: 'v', annotations: { x: 'y' } } };
+  const before = plain.metadata;
+  stripForCache(plain);
+  // Nothing to strip: the very same metadata object stays.
+  expect(plain.metadata).toBe(before);
 });
