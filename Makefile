@@ -8,7 +8,7 @@ TOOLS_BIN = $(shell hack/build-tools.sh)
 # Go-built tools, the images (OCI archives; seconds when cached). Exported for the jest run.
 PREPARE = hack/install-debs.sh && export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)"
 
-.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration test-model cluster bench clean model
+.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration test-model cluster bench bench-solve clean model llama-server
 
 all: build
 
@@ -72,6 +72,15 @@ cluster: deps build
 
 bench: deps build
 	@$(PREPARE) && npm run bench
+
+# HumanEval through the whole loop and single-shot with the local model (bench/solve.ts): pass@1 of
+# both, the loop's lift, tokens and time per solved task. BENCH_SOLVE_ARGS="--all" for all 164.
+bench-solve: deps build model
+	node dist/bench/solve.js $(BENCH_SOLVE_ARGS)
+
+# llama.cpp's OpenAI-compatible server, built once into ~/.cache/autorun (hack/build-llama-server.sh); prints its path.
+llama-server:
+	@hack/build-llama-server.sh
 
 clean:
 	rm -rf dist node_modules .autorun
