@@ -50,8 +50,10 @@ model: deps build
 # --forceExit: a Pod's apiserver connection through the real node's pass-through can outlive the
 # Pod (its unsent bytes keep the socket until TCP gives up), which held jest's main process open
 # after every test and the teardown had finished; the handle is known, the exit is safe.
+# AUTORUN_LLAMA_SERVER: llama.cpp's server for the openai-compatible engine's real-server test
+# (test/e2e/agent/llama-server.test.ts), built once from source (hack/build-llama-server.sh).
 test: deps build
-	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --forceExit --selectProjects unit integration e2e
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" AUTORUN_LLAMA_SERVER="$$(hack/build-llama-server.sh)" && npm test -- --ci --forceExit --selectProjects unit integration e2e
 
 # The real local model solving fizzbuzz through autorun run (CPU, ~2.5 GB per agent, many minutes).
 test-model: deps build model
@@ -61,7 +63,7 @@ test-unit: deps debs
 	npm run test:unit -- --ci
 
 test-e2e: deps build
-	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" && npm test -- --ci --selectProjects e2e
+	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" AUTORUN_LLAMA_SERVER="$$(hack/build-llama-server.sh)" && npm test -- --ci --selectProjects e2e
 
 test-integration: deps build
 	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm run test:integration -- --ci

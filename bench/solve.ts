@@ -55,7 +55,7 @@ for (const p of problems) {
   for (const arm of arms) {
     const a = arm === 'loop' ? await loopAttempt(p, cli, out, limits) : await singleAttempt(p, cli, out);
     results.push({ id: p.task_id, arm, a });
-    console.log(`${pad(p.task_id, 14)} ${pad(arm, 6)} ${a.solved ? 'SOLVED' : 'failed'}  ${pad(a.verdict, 26)} ${pad(`${Math.round(a.seconds)} s`, 7)} ${pad(`${a.inputTokens}+${a.outputTokens} tok`, 16)} judge: ${a.judge.slice(0, 80)}`);
+    console.log(`${pad(p.task_id, 14)} ${pad(arm, 6)} ${a.solved ? 'SOLVED' : 'failed'}  ${pad(a.verdict, 26)} ${pad(`${Math.round(a.seconds)} s`, 7)} ${pad(a.cpuSeconds === undefined ? '' : `${Math.round(a.cpuSeconds)} cpu-s`, 11)} ${pad(`${a.inputTokens}+${a.outputTokens} tok`, 16)} judge: ${a.judge.slice(0, 80)}`);
     writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2));
   }
 }
@@ -69,16 +69,17 @@ for (const p of problems) {
   });
   console.log(`${pad(p.task_id, 14)} ${cells.join(' ')}`);
 }
-const summary: Record<string, { passAt1: number; solved: number; seconds: number; tokens: number }> = {};
+const summary: Record<string, { passAt1: number; solved: number; attempts: number; seconds: number; cpuSeconds: number; tokens: number }> = {};
 console.log('');
 for (const arm of arms) {
   const rs = results.filter((r) => r.arm === arm).map((r) => r.a);
   const solved = rs.filter((a) => a.solved).length;
   const seconds = rs.reduce((n, a) => n + a.seconds, 0);
   const tokens = rs.reduce((n, a) => n + a.inputTokens + a.outputTokens, 0);
-  summary[arm] = { passAt1: solved / rs.length, solved, seconds, tokens };
-  const per = solved ? `${Math.round(tokens / solved)} tokens and ${Math.round(seconds / solved)} s per solved task` : 'nothing solved';
-  console.log(`${pad(arm, 6)} pass@1 ${(100 * solved / rs.length).toFixed(1)} % (${solved}/${rs.length}); ${per} (all attempts: ${tokens} tokens, ${Math.round(seconds)} s)`);
+  const cpuSeconds = rs.reduce((n, a) => n + (a.cpuSeconds ?? 0), 0);
+  summary[arm] = { passAt1: solved / rs.length, solved, attempts: rs.length, seconds, cpuSeconds, tokens };
+  const per = solved ? `per solved task ${Math.round(tokens / solved)} tokens, ${Math.round(seconds / solved)} s wall, ${Math.round(cpuSeconds / solved)} cpu-s` : 'nothing solved';
+  console.log(`${pad(arm, 6)} pass@1 ${((100 * solved) / rs.length).toFixed(1)} % (${solved}/${rs.length}); ${per} (all attempts: ${tokens} tokens, ${Math.round(seconds)} s wall, ${Math.round(cpuSeconds)} cpu-s)`);
 }
 if (summary.loop && summary.single) {
   console.log(`loop lift: ${(100 * (summary.loop.passAt1 - summary.single.passAt1)).toFixed(1)} points over single-shot (published single-shot figure for Qwen2.5-Coder-1.5B-Instruct: 70.7 %)`);

@@ -24,6 +24,8 @@ export interface Attempt {
   inputTokens: number;
   outputTokens: number;
   seconds: number;
+  /** CPU seconds of every process of the attempt (see run()). */
+  cpuSeconds?: number;
   /** LLM stages run (loop) or 1. */
   stages: number;
   judge: string;
@@ -60,14 +62,27 @@ export function judge(p: Problem, solution: string | undefined): { solved: boole
   }
 }
 
-function run(cmd: string[], cwd: string, env: NodeJS.ProcessEnv, log: string): Promise<number | null> {
+const GNU_TIME = '/usr/bin/time';
+
+/**
+ * Runs cmd with its output to log; `cpuSeconds` is the user+system time of it and every process
+ * below it that was waited for (GNU time's rusage of its children): unlike wall time, it hardly
+ * depends on how busy the machine is, so it says how long the same work takes on idle cores.
+ */
+function run(cmd: string[], cwd: string, env: NodeJS.ProcessEnv, log: string): Promise<{ code: number | null; cpuSeconds?: number }> {
+  const timed = existsSync(GNU_TIME);
+  const usage = `${log}.rusage`;
+  const argv = timed ? [GNU_TIME, '-f', '%U %S', '-o', usage, ...cmd] : cmd;
   return new Promise((resolve) => {
     // A file descriptor: the child writes its whole output there, none of it into this process.
     const out = openSync(log, 'a');
-    const child = spawn(cmd[0]!, cmd.slice(1), { cwd, env, stdio: ['ignore', out, out] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', out, out] });
     closeSync(out);
-    child.once('error', () => resolve(null));
-    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve({ code: null }));
+    child.once('exit', (code) => {
+      const t = timed && existsSync(usage) ? readFileSync(usage, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) : [];
+      resolve({ code, ...(t.length === 2 && t.every(Number.isFinite) ? { cpuSeconds: t[0]! + t[1]! } : {}) });
+    });
   });
 }
 
@@ -85,10 +100,10 @@ export async function loopAttempt(p: Problem, cli: string, workRoot: string, opt
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'task.yaml'), taskManifest(p, name, opts));
   const started = Date.now();
-  const code = await run([process.execPath, cli, 'run', 'task.yaml'], dir, benchEnv(), join(dir, 'autorun-run.log'));
+  const { code, cpuSeconds } = await run([process.execPath, cli, 'run', 'task.yaml'], dir, benchEnv(), join(dir, 'autorun-run.log'));
   const seconds = (Date.now() - started) / 1000;
   const statePath = join(dir, '.autorun', 'state', `${name}.json`);
-  if (!existsSync(statePath)) return { solved: false, verdict: `autorun run exited ${code} with no state`, inputTokens: 0, outputTokens: 0, seconds, stages: 0, judge: 'not run' };
+  if (!existsSync(statePath)) return { solved: false, verdict: `autorun run exited ${code} with no state`, inputTokens: 0, outputTokens: 0, seconds, cpuSeconds, stages: 0, judge: 'not run' };
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as StateFile;
   const llm = state.stages.filter((s) => ['code', 'test', 'repair'].includes(s.role));
   const inputTokens = llm.reduce((n, s) => n + (s.result?.usage?.inputTokens ?? 0) + (s.result?.usage?.cacheReadTokens ?? 0), 0);
@@ -97,7 +112,7 @@ export async function loopAttempt(p: Problem, cli: string, workRoot: string, opt
   // What the loop delivers: the task branch of a task that succeeded. A failed task delivers nothing.
   const commit = state.status.phase === 'Succeeded' ? state.status.result?.commit : undefined;
   const j = commit ? judge(p, fileAt(join(dir, '.autorun', name, 'repo'), commit)) : { solved: false, detail: 'task did not succeed' };
-  return { solved: j.solved, verdict, inputTokens, outputTokens, seconds, stages: llm.length, judge: j.detail };
+  return { solved: j.solved, verdict, inputTokens, outputTokens, seconds, cpuSeconds, stages: llm.length, judge: j.detail };
 }
 
 /** One code stage and nothing else: the agent program as the loop starts it, in a fresh repository. */
@@ -116,10 +131,10 @@ export async function singleAttempt(p: Problem, cli: string, workRoot: string): 
   mkdirSync(files.workspace);
   const stage = stageEnv({ task, pool, key: { iteration: 1, role: 'code', attempt: 0 }, context: {}, files, repositoryUrl: bare, marker: `bench-${name}` }, env);
   const started = Date.now();
-  const code = await run([process.execPath, cli, 'agent', '--role', 'code'], files.workspace, stage, files.transcript);
+  const { code, cpuSeconds } = await run([process.execPath, cli, 'agent', '--role', 'code'], files.workspace, stage, files.transcript);
   const seconds = (Date.now() - started) / 1000;
   const result = existsSync(files.result) ? (JSON.parse(readFileSync(files.result, 'utf8')) as StageResult) : undefined;
-  if (!result) return { solved: false, verdict: `agent exited ${code} with no result`, inputTokens: 0, outputTokens: 0, seconds, stages: 1, judge: 'not run' };
+  if (!result) return { solved: false, verdict: `agent exited ${code} with no result`, inputTokens: 0, outputTokens: 0, seconds, cpuSeconds, stages: 1, judge: 'not run' };
   const j = result.commit ? judge(p, fileAt(bare, result.commit)) : { solved: false, detail: 'no commit' };
   return {
     solved: j.solved,
@@ -127,6 +142,7 @@ export async function singleAttempt(p: Problem, cli: string, workRoot: string): 
     inputTokens: (result.usage?.inputTokens ?? 0) + (result.usage?.cacheReadTokens ?? 0),
     outputTokens: result.usage?.outputTokens ?? 0,
     seconds,
+    cpuSeconds,
     stages: 1,
     judge: j.detail,
   };

@@ -44,10 +44,14 @@ export function taskName(p: Problem, arm: string): string {
   return `he-${problemNumber(p)}-${arm}`;
 }
 
+/**
+ * "Complete the following code": the wording Qwen2.5-Coder's own HumanEval evaluation gives its
+ * instruct models. Asked to "implement the function specified below", the 1.5B model copied the
+ * signature and docstring into solution.py and stopped there.
+ */
 export function goalOf(p: Problem): string {
   return [
-    `Write ${MODULE}.py at the root of the repository: a complete, working implementation of the Python function \`${p.entry_point}\` specified below (its body is missing: write it).`,
-    `Keep its name, its parameters, the imports and any helper function shown. It is used as \`from ${MODULE} import ${p.entry_point}\`.`,
+    `Complete the following Python code, and write the whole of it, completed, to ${MODULE}.py at the root of the repository. It is used as \`from ${MODULE} import ${p.entry_point}\`.`,
     '',
     '```python',
     p.prompt.trimEnd(),
