@@ -46,15 +46,16 @@ export function taskName(p: Problem, arm: string): string {
 
 /**
  * "Complete the following code": the wording Qwen2.5-Coder's own HumanEval evaluation gives its
- * instruct models. Asked to "implement the function specified below", the 1.5B model copied the
- * signature and docstring into solution.py and stopped there.
+ * instruct models. The docstring is shown with ''' instead of """ (the same Python): the 1.5B model
+ * copies the prompt into write_file's JSON string and, twice out of twice, ended that string at the
+ * docstring's closing \"\"\" — solution.py held the signature and docstring and no body.
  */
 export function goalOf(p: Problem): string {
   return [
     `Complete the following Python code, and write the whole of it, completed, to ${MODULE}.py at the root of the repository. It is used as \`from ${MODULE} import ${p.entry_point}\`.`,
     '',
     '```python',
-    p.prompt.trimEnd(),
+    p.prompt.trimEnd().replaceAll('"""', "'''"),
     '```',
   ].join('\n');
 }
