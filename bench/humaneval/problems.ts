@@ -45,14 +45,15 @@ export function taskName(p: Problem, arm: string): string {
 }
 
 /**
- * "Complete the following code": the wording Qwen2.5-Coder's own HumanEval evaluation gives its
- * instruct models. The docstring is shown with ''' instead of """ (the same Python): the 1.5B model
- * copies the prompt into write_file's JSON string and, twice out of twice, ended that string at the
- * docstring's closing \"\"\" — solution.py held the signature and docstring and no body.
+ * The goal both the code and the test agent read, so it states what the code must do, not who
+ * writes it (worded as an instruction to write solution.py, the test agent tried to write it, was
+ * refused, and spent its turns). The docstring is shown with ''' instead of """ (the same Python):
+ * the 1.5B model copies the prompt into write_file's JSON string and, twice out of twice, ended that
+ * string at the docstring's closing \"\"\", so solution.py held the signature and no body.
  */
 export function goalOf(p: Problem): string {
   return [
-    `Complete the following Python code, and write the whole of it, completed, to ${MODULE}.py at the root of the repository. It is used as \`from ${MODULE} import ${p.entry_point}\`.`,
+    `${MODULE}.py at the root of the repository provides the Python function \`${p.entry_point}\` below, completed: its body written so that it works as its docstring specifies. Code that uses it imports it as \`from ${MODULE} import ${p.entry_point}\`.`,
     '',
     '```python',
     p.prompt.trimEnd().replaceAll('"""', "'''"),
