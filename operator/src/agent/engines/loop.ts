@@ -35,7 +35,8 @@ export interface ToolResult {
 export interface ProviderAdapter {
   /**
    * One model turn over the conversation so far, or why the call failed for good. `avoid`: tools the
-   * model just called twice alike; a grammar-constrained provider leaves them out of this turn.
+   * model has called twice alike since it last wrote a file; a grammar-constrained provider leaves
+   * them out of this turn.
    */
   next(turn: number, avoid: string[]): Promise<ModelTurn | ApiFailure>;
   /** Appends the model's turn and the results of its calls to the conversation. */
@@ -87,11 +88,14 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
   // A session that can write files but has written none has not done its job yet.
   const writes = tools.some((t) => WRITE_TOOLS.has(t.name));
   let wrote = false;
-  let previousCall: string | undefined;
+  // Read-only calls since the last write, and the tools of those repeated: their answers cannot have
+  // changed. The bench's test agent alternated list_files and read_file README.md for 38 turns, which
+  // a check against the previous call alone never caught.
+  const since = new Set<string>();
+  const stale = new Set<string>();
   let avoid: string[] = [];
   for (let turn = 1; turn <= model.maxTurns; turn++) {
     const t = await adapter.next(turn, avoid);
-    avoid = [];
     if ('reason' in t) {
       transcript.log('model-error', { turn, reason: t.reason, summary: t.summary });
       return { outcome: 'Error', reason: t.reason, summary: t.summary, finalText, usage, turns: turn - 1 };
@@ -120,20 +124,27 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         }
       } else {
         r = await executeTool(tools, call.name, call.input);
-        if (WRITE_TOOLS.has(call.name) && !r.isError) wrote = true;
+        if (WRITE_TOOLS.has(call.name) && !r.isError) {
+          wrote = true;
+          since.clear();
+          stale.clear();
+        }
         // Small models repeat a call whose answer they already have (list_files, over and over).
         const key = `${call.name} ${JSON.stringify(call.input)}`;
-        if (key === previousCall && !WRITE_TOOLS.has(call.name)) {
-          r = { ...r, text: `${r.text}\n\n(You made this exact call just before and got the same answer. Take the next step of the task now.)` };
-          avoid = [call.name];
+        if (!WRITE_TOOLS.has(call.name)) {
+          if (since.has(key)) {
+            r = { ...r, text: `${r.text}\n\n(You made this exact call before and got the same answer. Take the next step of the task now.)` };
+            stale.add(call.name);
+          }
+          since.add(key);
         }
-        previousCall = key;
         const command = (call.input as { command?: unknown })?.command;
         if (call.name === 'run_command' && typeof command === 'string' && isTestCommand(command)) lastTest = { command, exit: r.text.split('\n')[0] ?? '' };
       }
       transcript.log('tool-result', { turn, name: call.name, isError: r.isError, output: r.text.slice(0, 2000) });
       results.push({ call, ...r });
     }
+    avoid = [...stale];
     adapter.record(t, results);
     if (overBudget(usage, model.budgetUSD)) {
       return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turn} turns: the stage budget of $${model.budgetUSD} is spent`, finalText, usage, turns: turn };
