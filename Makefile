@@ -9,7 +9,7 @@ TOOLS_BIN = $(shell hack/build-tools.sh)
 # Go-built tools, the images (OCI archives; seconds when cached). Exported for the jest run.
 PREPARE = hack/install-debs.sh && export AUTORUN_TOOLS_BIN="$$(hack/build-tools.sh)" AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)"
 
-.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration test-conformance test-model cluster bench clean model
+.PHONY: all deps debs tools images build generate lint test test-unit test-e2e test-integration test-conformance test-model cluster bench bench-solve clean model llama-server
 
 all: build
 
@@ -50,8 +50,10 @@ model: deps build
 
 # The real-model test runs after the rest, in its own jest run: alone on the cores, not beside
 # jest's workers, and one model context (~2.3 GB) at a time.
+# AUTORUN_LLAMA_SERVER: llama.cpp's server for the openai-compatible engine's real-server test
+# (test/e2e/agent/llama-server.test.ts), built once from source (hack/build-llama-server.sh).
 test: deps build model
-	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" && npm test -- --ci --selectProjects unit integration e2e conformance
+	@$(PREPARE) && export AUTORUN_PROMTOOL="$$(hack/build-promtool.sh)" AUTORUN_LLAMA_SERVER="$$(hack/build-llama-server.sh)" && npm test -- --ci --selectProjects unit integration e2e conformance
 	npm test -- --ci --selectProjects model
 
 # The real local model solving fizzbuzz through autorun run (CPU, one model context, minutes).
@@ -62,7 +64,7 @@ test-unit: deps debs
 	npm run test:unit -- --ci
 
 test-e2e: deps build
-	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" && npm test -- --ci --selectProjects e2e
+	@hack/install-debs.sh && export AUTORUN_IMAGES_DIR="$$(hack/build-images.sh)" AUTORUN_LLAMA_SERVER="$$(hack/build-llama-server.sh)" && npm test -- --ci --selectProjects e2e
 
 # The one scenario table through both shells: the operator on a real control plane, and `autorun run`.
 test-conformance: deps build
@@ -77,6 +79,15 @@ cluster: deps build
 
 bench: deps build
 	@$(PREPARE) && npm run bench
+
+# HumanEval through the whole loop and single-shot with the local model (bench/solve.ts): pass@1 of
+# both, the loop's lift, tokens and time per solved task. BENCH_SOLVE_ARGS="--all" for all 164.
+bench-solve: deps build model
+	node dist/bench/solve.js $(BENCH_SOLVE_ARGS)
+
+# llama.cpp's OpenAI-compatible server, built once into ~/.cache/autorun (hack/build-llama-server.sh); prints its path.
+llama-server:
+	@hack/build-llama-server.sh
 
 clean:
 	rm -rf dist node_modules .autorun

@@ -8,8 +8,9 @@ if [[ ${#pkgs[@]} == 0 ]]; then
   # containerd/runc/CNI plugins: the real node; umoci/debootstrap: the image build; busybox-static:
   # tiny test images; bubblewrap: unprivileged namespaces; skopeo: pushing the OCI archives; jq: index.json;
   # chromium with fonts-liberation (only a Recommends of chromium, and without a font the page's text
-  # is not drawn): the report page's browser tests (test/harness/browser.ts).
-  pkgs=(containerd runc containernetworking-plugins umoci debootstrap busybox-static bubblewrap skopeo jq chromium fonts-liberation)
+  # is not drawn): the report page's browser tests (test/harness/browser.ts); cmake, g++, make:
+  # llama.cpp's server for the openai-compatible engine's real-server test (hack/build-llama-server.sh).
+  pkgs=(containerd runc containernetworking-plugins umoci debootstrap busybox-static bubblewrap skopeo jq chromium fonts-liberation cmake g++ make)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

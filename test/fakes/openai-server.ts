@@ -15,6 +15,7 @@ export interface OpenAIRequest {
     messages: { role: string; content: string | null; tool_calls?: unknown[]; tool_call_id?: string }[];
     tools?: unknown[];
     tool_choice?: unknown;
+    response_format?: unknown;
     max_tokens?: number;
     stream?: boolean;
   };

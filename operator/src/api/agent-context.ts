@@ -85,6 +85,8 @@ export interface AgentContext {
     retryWindowSeconds?: number;
     /** Seconds one model request may take (openai-compatible). */
     requestTimeoutSeconds?: number;
+    /** openai-compatible: native (the server parses calls) or grammar (a JSON schema makes every turn one call). */
+    toolCalls?: 'native' | 'grammar';
     /** The pool's price when the built-in table has none (a self-hosted or gateway model). */
     price?: { inputUSDPerMTok: number; outputUSDPerMTok: number };
   };
@@ -152,6 +154,7 @@ export const CONTEXT_ENV: readonly Field[] = [
   { env: 'AUTORUN_MAX_TOKENS', path: 'model.maxTokens', kind: 'int' },
   { env: 'AUTORUN_MODEL_RETRY_WINDOW_SECONDS', path: 'model.retryWindowSeconds', kind: 'int' },
   { env: 'AUTORUN_MODEL_REQUEST_TIMEOUT_SECONDS', path: 'model.requestTimeoutSeconds', kind: 'int' },
+  { env: 'AUTORUN_MODEL_TOOL_CALLS', path: 'model.toolCalls', kind: 'string' },
   { env: 'AUTORUN_MODEL_PRICE_INPUT', path: 'model.price.inputUSDPerMTok', kind: 'number' },
   { env: 'AUTORUN_MODEL_PRICE_OUTPUT', path: 'model.price.outputUSDPerMTok', kind: 'number' },
   { env: 'AUTORUN_ENGINE', path: 'engine', kind: 'string' },

@@ -173,6 +173,7 @@ export function modelContext(model: Partial<PoolModel>, maxTurns: number, budget
     retryWindowSeconds,
     maxTokens: model.maxTokens,
     requestTimeoutSeconds: model.requestTimeoutSeconds,
+    toolCalls: model.toolCalls,
     price: model.price ? { inputUSDPerMTok: Number(model.price.inputUSDPerMTok), outputUSDPerMTok: Number(model.price.outputUSDPerMTok) } : undefined,
   };
 }

@@ -32,6 +32,7 @@ export function defaultPool(env: NodeJS.ProcessEnv = process.env): AgentPool {
   if (name) model.name = name;
   else if (model.provider === 'local') model.name = DEFAULT_LOCAL_MODEL;
   if (env.AUTORUN_MODEL_BASE_URL) model.baseURL = env.AUTORUN_MODEL_BASE_URL;
+  if (env.AUTORUN_MODEL_TOOL_CALLS === 'native' || env.AUTORUN_MODEL_TOOL_CALLS === 'grammar') model.toolCalls = env.AUTORUN_MODEL_TOOL_CALLS;
   if (model.provider === 'vertex') {
     const projectID = env[VERTEX_PROJECT_ENV];
     const region = env[VERTEX_REGION_ENV];

@@ -39,7 +39,8 @@ export interface ToolResult {
 export interface ProviderAdapter {
   /**
    * One model turn over the conversation so far, or why the call failed for good. `avoid`: tools the
-   * model just called twice alike; a grammar-constrained provider leaves them out of this turn.
+   * model has called twice alike since it last wrote a file; a grammar-constrained provider leaves
+   * them out of this turn.
    */
   next(turn: number, avoid: string[]): Promise<ModelTurn | ApiFailure>;
   /** Appends the model's turn and the results of its calls to the conversation. */
@@ -101,7 +102,11 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
   // A session that can write files but has written none has not done its job yet.
   const writes = tools.some((t) => WRITE_TOOLS.has(t.name));
   let wrote = false;
-  let previousCall: string | undefined;
+  // Read-only calls since the last write, and the tools of those repeated: their answers cannot have
+  // changed. The bench's test agent alternated list_files and read_file README.md for 38 turns, which
+  // a check against the previous call alone never caught.
+  const since = new Set<string>();
+  const stale = new Set<string>();
   let avoid: string[] = [];
   const bound = new CallBound(model.name, opts.maxTokens ?? 0, opts.price);
   for (let turn = 1; turn <= model.maxTurns; turn++) {
@@ -114,7 +119,6 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
       }
     }
     const t = await adapter.next(turn, avoid);
-    avoid = [];
     if ('reason' in t) {
       transcript.log('model-error', { turn, reason: t.reason, summary: t.summary });
       return { outcome: 'Error', reason: t.reason, summary: t.summary, finalText, usage, turns: turn - 1 };
@@ -126,6 +130,7 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
     transcript.log('assistant', { turn, stop: t.stop, ...t.log, text: t.text, toolCalls: t.calls.map((c) => ({ name: c.name, input: c.input })), costUSD: usage.costUSD });
     const results: ToolResult[] = [];
     let finished: string | undefined;
+    let refusedFinish = false;
     for (const call of t.calls) {
       toolCalls++;
       let r: { text: string; isError: boolean };
@@ -143,23 +148,30 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
           r = { text: 'finished', isError: false };
         }
         // Greedy decoding would call it again word for word: a refused finished is not offered next turn.
-        if (r.isError) avoid = [FINISHED_TOOL];
+        if (r.isError) refusedFinish = true;
       } else {
         r = await executeTool(tools, call.name, call.input);
-        if (WRITE_TOOLS.has(call.name) && !r.isError) wrote = true;
+        if (WRITE_TOOLS.has(call.name) && !r.isError) {
+          wrote = true;
+          since.clear();
+          stale.clear();
+        }
         // Small models repeat a call whose answer they already have (list_files, over and over).
         const key = `${call.name} ${JSON.stringify(call.input)}`;
-        if (key === previousCall && !WRITE_TOOLS.has(call.name) && !opts.frontier) {
-          r = { ...r, text: `${r.text}\n\n(You made this exact call just before and got the same answer. Take the next step of the task now.)` };
-          avoid = [call.name];
+        if (!WRITE_TOOLS.has(call.name) && !opts.frontier) {
+          if (since.has(key)) {
+            r = { ...r, text: `${r.text}\n\n(You made this exact call before and got the same answer. Take the next step of the task now.)` };
+            stale.add(call.name);
+          }
+          since.add(key);
         }
-        previousCall = key;
         const command = (call.input as { command?: unknown })?.command;
         if (call.name === 'run_command' && typeof command === 'string' && isTestCommand(command)) lastTest = { command, exit: r.text.split('\n')[0] ?? '' };
       }
       transcript.log('tool-result', { turn, name: call.name, isError: r.isError, output: r.text.slice(0, 2000) });
       results.push({ call, ...r });
     }
+    avoid = [...stale, ...(refusedFinish ? [FINISHED_TOOL] : [])];
     adapter.record(t, results);
     if (overBudget(usage, model.budgetUSD)) {
       return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turn} turns: the stage budget of $${model.budgetUSD} is spent`, finalText, usage, turns: turn };

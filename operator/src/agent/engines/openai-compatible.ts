@@ -8,7 +8,8 @@ import { requestBytes } from './budget.js';
 import { callModel, ModelCallError, modelCallFailure, retryAfterMs, type CallFailure } from './retry.js';
 import { modelCredential } from '../credentials.js';
 import { poolPrice, unknownPriceNote } from '../pricing.js';
-import { toolLoop, type ModelTurn, type ProviderAdapter, type ToolCall } from './loop.js';
+import { finishedTool, toolLoop, type ModelTurn, type ProviderAdapter, type ToolCall } from './loop.js';
+import type { ToolSpec } from '../tools/types.js';
 import type { EngineRequest, EngineResult } from './types.js';
 
 /** Longest wait honoured from a retry-after header; longer waits are the operator's to schedule. */
@@ -149,6 +150,35 @@ export function failureOf(f: HttpFailure): ApiFailure {
   return { reason: base.reason, summary: `${shown}: ${f.detail.replace(/\s+/g, ' ').slice(0, 4000)}` };
 }
 
+/**
+ * toolCalls: grammar. The schema every reply must match: one call, {"name": a tool, "arguments":
+ * its input}. llama-server turns a response_format schema into a grammar from the first token (and
+ * accepts it wrapped in a ```json fence, as small models write calls), which its tool-call parser
+ * never does for a model that does not emit the template's own call markers.
+ */
+export function callSchema(tools: readonly ToolSpec[]): Record<string, unknown> {
+  return {
+    anyOf: tools.map((t) => ({
+      type: 'object',
+      properties: { name: { const: t.name }, arguments: t.inputSchema },
+      required: ['name', 'arguments'],
+      additionalProperties: false,
+    })),
+  };
+}
+
+/** A grammar-constrained reply: the call it holds; none when it was cut off or is not a call. */
+export function callOfReply(text: string, known: readonly string[]): { name: string; input: unknown } | undefined {
+  const body = text.trim().replace(/^```(?:json)?\s*/, '').replace(/\s*```$/, '');
+  try {
+    const j = JSON.parse(body) as { name?: unknown; arguments?: unknown };
+    if (typeof j.name === 'string' && known.includes(j.name)) return { name: j.name, input: j.arguments ?? {} };
+  } catch {
+    // cut off at max_tokens, or a server that ignored response_format
+  }
+  return undefined;
+}
+
 export async function openAICompatibleEngine(req: EngineRequest): Promise<EngineResult> {
   const { model, transcript } = req;
   if (!model.baseURL) {
@@ -159,7 +189,11 @@ export async function openAICompatibleEngine(req: EngineRequest): Promise<Engine
   const timeoutMs = (model.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000;
   const priceNote = unknownPriceNote(model);
   if (priceNote) transcript.log('warning', { message: priceNote });
-  const tools = req.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema } }));
+  const grammar = model.toolCalls === 'grammar';
+  // Under a grammar every turn is a call, so the model needs a call that ends the session.
+  const offered = grammar ? [...req.tools, finishedTool()] : req.tools;
+  const tools = offered.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema } }));
+  let calls = 0;
   const messages: ChatMessage[] = [
     { role: 'system', content: req.system },
     { role: 'user', content: req.prompt },
@@ -167,7 +201,9 @@ export async function openAICompatibleEngine(req: EngineRequest): Promise<Engine
   const adapter: ProviderAdapter = {
     noToolCallCauses:
       'the server does not turn this model\'s output into tool calls (vLLM needs --enable-auto-tool-choice and a --tool-call-parser for the model; llama-server needs --jinja and a template the model follows; llama-cpp-python needs chat_format chatml-function-calling or a model-specific one), or the model cannot do function calling; the local provider constrains a small model\'s calls with a grammar instead.',
-    async next(turn): Promise<ModelTurn | ApiFailure> {
+    async next(turn, avoid): Promise<ModelTurn | ApiFailure> {
+      // Greedy decoding repeats itself exactly: a call just made twice alike is not on offer this turn.
+      const choice = grammar ? offered.filter((t) => !avoid.includes(t.name)) : offered;
       let streamed = 0;
       let c: Completion;
       try {
@@ -180,6 +216,8 @@ export async function openAICompatibleEngine(req: EngineRequest): Promise<Engine
                 model: model.name,
                 messages,
                 ...(tools.length ? { tools, tool_choice: 'auto' } : {}),
+                // The tools stay in the request so that the server's chat template describes them.
+                ...(grammar ? { response_format: { type: 'json_schema', json_schema: { name: 'tool_call', strict: true, schema: callSchema(choice) } } } : {}),
                 max_tokens: model.maxTokens ?? DEFAULT_MAX_TOKENS,
                 stream: true,
                 stream_options: { include_usage: true },
@@ -199,7 +237,13 @@ export async function openAICompatibleEngine(req: EngineRequest): Promise<Engine
         const cause = e instanceof ModelCallError ? e.cause : e;
         return failureOf(cause instanceof HttpFailure ? cause : new HttpFailure(undefined, (cause as Error).message));
       }
-      const calls: ToolCall[] = c.calls.map((w) => {
+      if (grammar && !c.calls.length) {
+        const call = callOfReply(c.text, choice.map((t) => t.name));
+        const usage = { inputTokens: (c.usage?.prompt_tokens ?? 0) - (c.usage?.prompt_tokens_details?.cached_tokens ?? 0), outputTokens: c.usage?.completion_tokens ?? 0, cacheReadTokens: c.usage?.prompt_tokens_details?.cached_tokens ?? 0 };
+        if (call) return { text: '', calls: [{ id: `call_${++calls}`, ...call }], stop: 'tool_calls', usage };
+        return { text: c.text, calls: [], stop: c.finishReason === 'length' ? 'max_tokens' : 'end', usage };
+      }
+      const toolCalls: ToolCall[] = c.calls.map((w) => {
         try {
           return { id: w.id, name: w.function.name, input: JSON.parse(w.function.arguments || '{}') as unknown };
         } catch {
@@ -209,8 +253,8 @@ export async function openAICompatibleEngine(req: EngineRequest): Promise<Engine
       const cached = c.usage?.prompt_tokens_details?.cached_tokens ?? 0;
       return {
         text: c.text,
-        calls,
-        stop: calls.length ? 'tool_calls' : c.finishReason === 'length' ? 'max_tokens' : 'end',
+        calls: toolCalls,
+        stop: toolCalls.length ? 'tool_calls' : c.finishReason === 'length' ? 'max_tokens' : 'end',
         usage: { inputTokens: (c.usage?.prompt_tokens ?? 0) - cached, outputTokens: c.usage?.completion_tokens ?? 0, cacheReadTokens: cached },
       };
     },
@@ -224,6 +268,6 @@ export async function openAICompatibleEngine(req: EngineRequest): Promise<Engine
     },
     requestBytes: () => requestBytes({ messages, tools }),
   };
-  const res = await toolLoop(req, adapter, { price: poolPrice(model.price), maxTokens: model.maxTokens ?? DEFAULT_MAX_TOKENS });
+  const res = await toolLoop(req, adapter, { price: poolPrice(model.price), maxTokens: model.maxTokens ?? DEFAULT_MAX_TOKENS, finishTool: grammar });
   return priceNote && model.budgetUSD !== undefined ? { ...res, summary: `${res.summary} (${priceNote})` } : res;
 }

@@ -90,6 +90,10 @@ export interface AgentPoolSpec {
      */
     maxTokens?: number;
     /**
+     * How tool calls come back from an openai-compatible server. native (the default): the server parses the model's calls (vLLM's --tool-call-parser, llama-server --jinja). grammar: every turn is constrained by a JSON schema (response_format) to exactly one call of a known tool with schema-valid arguments, and the model ends with a `finished` tool; for small models whose calls the server does not parse (Qwen2.5-Coder-1.5B on llama-server writes them as ```json blocks).
+     */
+    toolCalls?: "native" | "grammar";
+    /**
      * Seconds one model request may take before it is abandoned (openai-compatible); default 600.
      */
     requestTimeoutSeconds?: number;

@@ -68,7 +68,25 @@ test('a call repeated with the same input gets its answer with a nudge to move o
   const { adapter, results, avoided } = scripted([call('list_files', {}), call('list_files', {}), call('write_file', { path: 'a.py', content: 'A = 1\n' }), call('finished', { summary: 'ok' })]);
   await toolLoop(request(ws), adapter, { finishTool: true });
   expect(results[0]![0]!.text).not.toContain('exact call');
-  expect(results[1]![0]!.text).toContain('You made this exact call just before');
+  expect(results[1]![0]!.text).toContain('You made this exact call before');
   // The turn after the repeat is asked without the repeated tool, and only that turn.
   expect(avoided).toEqual([[], [], ['list_files'], []]);
+});
+
+test('calls alternating between two answers the model already has: both tools are left out until it writes', async () => {
+  const ws = tempDir();
+  const readme = { path: 'README.md' };
+  const { adapter, results, avoided } = scripted([
+    call('write_file', { path: 'README.md', content: '# r\n' }),
+    call('list_files', {}),
+    call('read_file', readme),
+    call('list_files', {}),
+    call('read_file', readme),
+    call('write_file', { path: 'a.py', content: 'A = 1\n' }),
+    call('list_files', {}),
+    call('finished', { summary: 'ok' }),
+  ]);
+  await toolLoop(request(ws), adapter, { finishTool: true });
+  expect(results.map((r) => r[0]!.text.includes('exact call before'))).toEqual([false, false, false, true, true, false, false, false]);
+  expect(avoided).toEqual([[], [], [], [], ['list_files'], ['list_files', 'read_file'], [], []]);
 });

@@ -143,3 +143,24 @@ test('a strict stage stops before a call whose worst case (input ≤ bytes, outp
   expect(fake.requests).toHaveLength(res.turns);
   expect(res.turns).toBeGreaterThan(1);
 });
+
+test('toolCalls grammar: every request carries a call schema over the tools and `finished`, a fenced JSON reply is the call, and finished ends the stage', async () => {
+  const ws = tempDir();
+  const call = (name: string, args: Record<string, unknown>): string => `\`\`\`json\n${JSON.stringify({ name, arguments: args })}\n\`\`\``;
+  fake = await startFakeOpenAI([chatText(call('write_file', { path: 'a.py', content: 'A = 1\n' })), chatText(JSON.stringify({ name: 'finished', arguments: { summary: 'wrote a.py' } }))]);
+  const r = req(ws);
+  const res = await openAICompatibleEngine({ ...r, model: { ...r.model, toolCalls: 'grammar' } });
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'wrote a.py', turns: 2 });
+  expect(readFileSync(join(ws, 'a.py'), 'utf8')).toBe('A = 1\n');
+  for (const q of fake.requests) {
+    const rf = q.body.response_format as { type: string; json_schema: { schema: { anyOf: { properties: { name: { const: string } } }[] } } };
+    expect(rf.type).toBe('json_schema');
+    const names = rf.json_schema.schema.anyOf.map((s) => s.properties.name.const);
+    expect(names).toEqual(expect.arrayContaining(['write_file', 'finished']));
+    expect((q.body.tools as { function: { name: string } }[]).map((t) => t.function.name)).toContain('finished');
+  }
+  // The call went back into the conversation as a tool call with its result, as a native one would.
+  const second = fake.requests[1]!.body.messages;
+  expect(second.at(-2)).toMatchObject({ role: 'assistant', tool_calls: [{ function: { name: 'write_file' } }] });
+  expect(second.at(-1)).toMatchObject({ role: 'tool' });
+});
