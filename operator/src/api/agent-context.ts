@@ -172,6 +172,13 @@ export const CONTEXT_ENV: readonly Field[] = [
 /** Names the mounted JSON file (an AgentContext, possibly partial) read before the env. */
 export const CONTEXT_FILE_ENV = 'AUTORUN_CONTEXT_FILE';
 
+/**
+ * Where an LLM stage's agent keeps its repository, outside the work tree the model's commands can
+ * write (git.ts says why): the local tier's stage directory (covered in the command sandbox); an LLM
+ * Pod's private /tmp when unset.
+ */
+export const GIT_DIR_ENV = 'AUTORUN_GIT_DIR';
+
 export const CONTEXT_DEFAULTS = {
   iteration: 1,
   attempt: 0,

@@ -1,11 +1,11 @@
 // What a local stage process gets: the agent context (built by contract/agent-context.ts, as the
 // operator's Pods get it, through the same contextToEnv mapping), GPU devices, and only the secrets its role may hold.
-import { CONTEXT_ENV, CONTEXT_FILE_ENV, contextToEnv, type AgentContext } from '../api/agent-context.js';
+import { CONTEXT_ENV, CONTEXT_FILE_ENV, GIT_DIR_ENV, contextToEnv, type AgentContext } from '../api/agent-context.js';
 import { PR_TOKEN_ENV, vertexEnv } from '../api/credential-env.js';
 import { buildAgentContext, type StagePlaces } from '../contract/agent-context.js';
 import { executesGeneratedCode } from '../contract/roles.js';
 import { scrubEnv } from '../util/secrets.js';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SANDBOX_HIDE_ENV } from '../agent/sandbox.js';
 import type { AgentPool, CodingTask } from '../api/types.js';
 import { roleSettings } from '../api/pool-roles.js';
@@ -53,7 +53,7 @@ export function agentContext(i: StageEnvInput): AgentContext {
  * roles that call the model (as in their Pods, over ours and the role's), the context and the GPU devices.
  */
 export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const contextVars = new Set([...CONTEXT_ENV.map((f) => f.env), CONTEXT_FILE_ENV, STAGE_MARKER_ENV]);
+  const contextVars = new Set([...CONTEXT_ENV.map((f) => f.env), CONTEXT_FILE_ENV, GIT_DIR_ENV, STAGE_MARKER_ENV]);
   // SLACK_*: `autorun run` reports to Slack itself; no agent needs the bot token.
   let env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(parent).filter(([k]) => !contextVars.has(k) && !k.startsWith('SLACK_')));
   if (executesGeneratedCode(i.key.role)) env = scrubEnv(env);
@@ -66,6 +66,9 @@ export function stageEnv(i: StageEnvInput, parent: NodeJS.ProcessEnv = process.e
   if (settings.llm) Object.assign(env, vertexEnv(i.pool.spec.model));
   Object.assign(env, contextToEnv(agentContext(i)));
   env[STAGE_MARKER_ENV] = i.marker;
+  // The agent's repository beside the workspace, not in it: a .git/config a sandboxed command wrote
+  // (a clean filter, core.fsmonitor) would run in the agent's git, outside the sandbox, next to the key.
+  if (settings.llm) env[GIT_DIR_ENV] = join(dirname(i.files.workspace), 'git');
   // Commands and tests see their own workspace, not the sibling stages' (the test agent's tests, the
   // code agent's implementation) nor the other tasks'.
   if (i.stateRoot) env[SANDBOX_HIDE_ENV] = [resolve(i.stateRoot), env[SANDBOX_HIDE_ENV]].filter(Boolean).join(':');

@@ -5,7 +5,7 @@
 // with the key in ~/.bashrc), and the key's bytes must be in no request the fake model server
 // received, nothing autorun printed, and no file under .autorun (state and status, events,
 // transcripts, results, failure reports).
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { messagesText, startFakeAnthropic, text, toolUse, type FakeAnthropic, type FakeReply, type RecordedRequest } from '../../fakes/anthropic-server.js';
@@ -73,4 +73,35 @@ test('no command, no generated test reaches the key autorun run and its agents h
   const recorded = files(join(w.dir, '.autorun')).filter((f) => !f.includes(`${join('hunted', 'repo')}`));
   expect(recorded.map((f) => f.replace(w.dir, ''))).toEqual(expect.arrayContaining([expect.stringMatching(/state\/hunted\.json$/), expect.stringMatching(/events\.log$/), expect.stringMatching(/failure-report\.json$/), expect.stringMatching(/transcript\.log$/)]));
   for (const f of recorded) expect([f, readFileSync(f, 'latin1').includes(key)]).toEqual([f, false]);
+}, 240_000);
+
+test("a .git/config a command writes never runs in the agent's git (its repository is outside the workspace)", async () => {
+  const key = `sk-ant-local-gitconfig-${randomBytes(12).toString('hex')}`;
+  const w = scratch(taskYaml('planted', ''));
+  dirs.push(w.dir);
+  // Outside the sandbox's writable paths: only something running outside the sandbox can write it.
+  const leak = join(w.dir, 'leak.txt');
+  // A clean filter for every file: the agent's `git add` would run it, outside the sandbox, with the
+  // agent's environment (the key). In the workspace's own .git when there is one, else a planted one.
+  const plant = [
+    `printf 'env > ${leak}\\ncat\\n' > pwn.sh`,
+    `(git config filter.pwn.clean 'sh pwn.sh' 2>/dev/null || (mkdir -p .git && printf '[filter "pwn"]\\n\\tclean = sh pwn.sh\\n' >> .git/config))`,
+    `echo '* filter=pwn' > .gitattributes`,
+    'echo planted',
+  ].join(' && ');
+  const script = (req: RecordedRequest): FakeReply => {
+    const role = roleOf(req);
+    const turn = assistantTurns(req);
+    if (role === 'test') return turn === 0 ? toolUse('write_file', { path: 'tests/test_fizzbuzz.py', content: testsFile() }) : text('Tests written.');
+    if (turn === 0) return toolUse('run_command', { command: plant });
+    if (turn === 1) return toolUse('write_file', { path: 'fizzbuzz.py', content: CORRECT });
+    return text('Done.');
+  };
+  fake = await startFakeAnthropic(script);
+  const r = await runCli(['run', 'task.yaml'], w.dir, cliEnv(fake.url, { ANTHROPIC_API_KEY: key }));
+  const planted = fake.requests.find((q) => roleOf(q) === 'code' && assistantTurns(q) === 1)!;
+  expect(JSON.stringify(planted.body.messages.at(-1)!.content)).toContain('planted');
+  expect(readState(w.dir, 'planted').status).toMatchObject({ phase: 'Succeeded' });
+  expect(r.code).toBe(0);
+  expect(existsSync(leak)).toBe(false);
 }, 240_000);

@@ -147,5 +147,5 @@ test.each(ROLES)('a %s Pod of a pool that sets no resources is Burstable, with b
     // + 1Gi of logs and layer, as the apiserver canonicalises it
     expect(c.resources!.limits!['ephemeral-storage']).toBe('7Gi');
   }
-  for (const v of created.spec!.volumes!.filter((x) => x.emptyDir)) expect([v.name, v.emptyDir!.sizeLimit]).toEqual([v.name, expect.stringMatching(/Gi$/)]);
+  for (const v of created.spec!.volumes!.filter((x) => x.emptyDir)) expect([v.name, v.emptyDir!.sizeLimit]).toEqual([v.name, expect.stringMatching(/^[0-9]+(Mi|Gi)$/)]);
 }, TIMEOUT);

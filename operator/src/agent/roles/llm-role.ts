@@ -14,6 +14,7 @@ import { withBudget } from '../engines/budget.js';
 import type { Engine, EngineResult } from '../engines/types.js';
 import { Git, GitError } from '../git.js';
 import { EXEC_SOCKET_ENV } from '../exec-container/protocol.js';
+import { GIT_DIR_ENV } from '../../api/agent-context.js';
 import { codePrompt } from '../prompts/code.js';
 import { repairPrompt } from '../prompts/repair.js';
 import { testPrompt } from '../prompts/test.js';
@@ -72,9 +73,10 @@ function readReport(path: string | undefined): string | undefined {
 }
 
 export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.ProcessEnv, transcript: Transcript, engine: Engine = pickEngine(ctx)): Promise<StageResult> {
-  // In an LLM Pod the workspace is shared with the exec container, where the model's commands run:
-  // the repository stays in this container's private /tmp (git.ts says why).
-  const git = new Git(ctx.workspace, env, env[EXEC_SOCKET_ENV] ? join(tmpdir(), 'autorun-git') : undefined);
+  // The model's commands can write the workspace (an LLM Pod's exec container, the local sandbox): the
+  // repository stays where they cannot, the local stage directory or this container's private /tmp
+  // (git.ts says why).
+  const git = new Git(ctx.workspace, env, env[GIT_DIR_ENV] || (env[EXEC_SOCKET_ENV] ? join(tmpdir(), 'autorun-git') : undefined));
   const refs = stageRefs(ctx);
   await git.clone(ctx.repository.url);
   const base = await git.base(ctx.repository.baseRef);
