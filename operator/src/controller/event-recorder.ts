@@ -44,25 +44,31 @@ export class EventRecorder {
   }
 
   private async send(task: CodingTask, e: TaskEvent, key: string, name: string): Promise<void> {
-    const { namespace, uid } = task.metadata;
-    const now = new Date();
-    const event: CoreV1Event = {
-      metadata: { name, namespace },
-      involvedObject: { apiVersion: API_VERSION, kind: 'CodingTask', name: task.metadata.name, namespace, uid },
-      reason: e.reason,
-      message: e.message.slice(0, 1024),
-      type: e.kind,
-      source: { component: 'autorun-operator' },
-      reportingComponent: 'autorun.dev/operator',
-      reportingInstance: this.identity,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
+    const { namespace } = task.metadata;
+    const event = taskEventObject(task, name, e.reason, e.message, e.kind, this.identity);
     try {
       await this.api.createEvent(namespace!, event, key);
     } catch (err) {
       this.log.warn('could not post event', { task: key, reason: e.reason, err: errText(err) });
     }
   }
+}
+
+/** A core/v1 Event about a CodingTask, as the operator reports it (the recorder, Slack's actions). */
+export function taskEventObject(task: CodingTask, name: string, reason: string, message: string, type: TaskEvent['kind'], identity: string): CoreV1Event {
+  const { namespace, uid } = task.metadata;
+  const now = new Date();
+  return {
+    metadata: { name, namespace },
+    involvedObject: { apiVersion: API_VERSION, kind: 'CodingTask', name: task.metadata.name, namespace, uid },
+    reason,
+    message: message.slice(0, 1024),
+    type,
+    source: { component: 'autorun-operator' },
+    reportingComponent: 'autorun.dev/operator',
+    reportingInstance: identity,
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  };
 }

@@ -1,7 +1,6 @@
 // What Slack's controls do in the cluster: each one is a patch (or a create) of a CodingTask through
 // the Kubernetes API, and an Event on the task naming the Slack user, so `kubectl describe ct`
 // shows who did what. The loop core then reacts to the new spec like to any kubectl edit.
-import type { CoreV1Event } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { API_VERSION, type CodingTask } from '../api/types.js';
 import { actorText, type Actor, type ControlTarget, type NewTask, type TaskRef } from '../report/slack/control.js';
@@ -11,6 +10,7 @@ import type { Logger } from '../util/log.js';
 import { errText } from './informer.js';
 import { httpCode, type KubeApi } from './kube.js';
 import { SLACK_THREAD_ANNOTATION } from './slack.js';
+import { taskEventObject } from './event-recorder.js';
 
 export const RETRY_OF_LABEL = 'autorun.dev/retry-of';
 const MAX_GUIDANCE = 20;
@@ -100,21 +100,8 @@ export class KubeControl implements ControlTarget {
   }
 
   private async event(t: CodingTask, reason: string, message: string): Promise<void> {
-    const { namespace, name, uid } = t.metadata;
-    const now = new Date();
-    const event: CoreV1Event = {
-      metadata: { name: `${name}.slack.${randomBytes(6).toString('hex')}`, namespace },
-      involvedObject: { apiVersion: API_VERSION, kind: 'CodingTask', name, namespace, uid },
-      reason,
-      message: message.slice(0, 1024),
-      type: 'Normal',
-      source: { component: 'autorun-operator' },
-      reportingComponent: 'autorun.dev/operator',
-      reportingInstance: this.identity,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
+    const { namespace, name } = t.metadata;
+    const event = taskEventObject(t, `${name}.slack.${randomBytes(6).toString('hex')}`, reason, message, 'Normal', this.identity);
     try {
       await this.api.createEvent(namespace!, event, `${namespace}/${name}`);
     } catch (err) {
