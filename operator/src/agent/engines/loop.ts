@@ -107,7 +107,11 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
   // a check against the previous call alone never caught.
   const since = new Set<string>();
   const stale = new Set<string>();
-  let avoid: string[] = [];
+  // Under a grammar the model can only call what is offered: `finished` is not on offer until the
+  // session has written something. On HumanEval/16 the 1.5B test agent called it four times with no
+  // test file, and a refusal only kept it away for the turn after.
+  const unwritten = (): string[] => (opts.finishTool && writes && !wrote ? [FINISHED_TOOL] : []);
+  let avoid: string[] = unwritten();
   const bound = new CallBound(model.name, opts.maxTokens ?? 0, opts.price);
   for (let turn = 1; turn <= model.maxTurns; turn++) {
     const bytes = adapter.requestBytes?.();
@@ -171,7 +175,7 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
       transcript.log('tool-result', { turn, name: call.name, isError: r.isError, output: r.text.slice(0, 2000) });
       results.push({ call, ...r });
     }
-    avoid = [...stale, ...(refusedFinish ? [FINISHED_TOOL] : [])];
+    avoid = [...new Set([...stale, ...(refusedFinish ? [FINISHED_TOOL] : []), ...unwritten()])];
     adapter.record(t, results);
     if (overBudget(usage, model.budgetUSD)) {
       return { outcome: 'Failed', reason: 'Budget', summary: `stopped after ${turn} turns: the stage budget of $${model.budgetUSD} is spent`, finalText, usage, turns: turn };

@@ -28,3 +28,18 @@ export function workspaceRules(tools: string): string {
 export function guidanceSection(guidance: readonly string[]): string {
   return `Guidance from the people watching this task (follow it; the newest wins where two disagree):\n${guidance.map((g) => `- ${g.replace(/\s*\n\s*/g, ' ')}`).join('\n')}`;
 }
+
+/** Most workspace paths listed in a prompt; a larger repository is explored with the tools. */
+export const FILES_IN_PROMPT = 60;
+
+/**
+ * The workspace's files as the stage starts, so the first turn need not be list_files (opencode puts
+ * the project's tree in its system prompt for the same reason). A small model spent its first turns
+ * listing and re-reading what this line says.
+ */
+export function filesSection(files: readonly string[] | undefined): string | undefined {
+  if (!files) return undefined;
+  if (!files.length) return 'The workspace has no files yet.';
+  const shown = files.slice(0, FILES_IN_PROMPT).join(', ');
+  return `Files in the workspace now: ${shown}${files.length > FILES_IN_PROMPT ? `, and ${files.length - FILES_IN_PROMPT} more (list_files shows them)` : ''}.`;
+}

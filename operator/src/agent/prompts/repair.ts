@@ -1,12 +1,12 @@
 import type { AgentContext } from '../context.js';
-import { guidanceSection, workspaceRules } from './common.js';
+import { filesSection, guidanceSection, workspaceRules } from './common.js';
 import type { Prompt } from './common.js';
 import { paragraphs, prose } from './prose.js';
 
 /** Most characters of the failure report put in the prompt; the model can run the tests for more. */
 export const REPORT_IN_PROMPT = 40_000;
 
-export function repairPrompt(ctx: AgentContext, tools: string, report: string | undefined, claudeCode: boolean): Prompt {
+export function repairPrompt(ctx: AgentContext, tools: string, report: string | undefined, claudeCode: boolean, files?: readonly string[]): Prompt {
   const flag = claudeCode ? 'end your final reply with one line per such test: "FLAG_TEST: <test name> - <why>"' : 'call flag_test with its name and the reason';
   const tests = ctx.test.allowRepairToEditTests
     ? 'You may change a test only when it clearly contradicts the goal.'
@@ -38,6 +38,7 @@ export function repairPrompt(ctx: AgentContext, tools: string, report: string | 
     hidden !== undefined && ctx.acceptanceHint && `Hint from the task's author:\n${ctx.acceptanceHint}`,
     report && hidden === undefined && `Failure report of the last run:\n${report.length > REPORT_IN_PROMPT ? report.slice(0, REPORT_IN_PROMPT) + '\n[report truncated]' : report}`,
     ctx.guidance?.length && guidanceSection(ctx.guidance),
+    filesSection(files),
     ctx.previousAttempts?.length &&
       `Previous repair attempts (they did not fix everything; try something different where they failed):\n${ctx.previousAttempts.map((a, i) => `${i + 1}. ${a}`).join('\n')}`,
     'Fix the implementation now.',

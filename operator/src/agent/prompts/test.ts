@@ -1,9 +1,9 @@
 import type { AgentContext } from '../context.js';
-import { TEST_LAYOUT, workspaceRules } from './common.js';
+import { filesSection, TEST_LAYOUT, workspaceRules } from './common.js';
 import type { Prompt } from './common.js';
 import { paragraphs, prose } from './prose.js';
 
-export function testPrompt(ctx: AgentContext, tools: string): Prompt {
+export function testPrompt(ctx: AgentContext, tools: string, files?: readonly string[]): Prompt {
   const system = prose`
     You are the test agent of an automated coding loop. You write tests for a goal in a
     ${ctx.language} project from the goal alone: the implementation is written in parallel by
@@ -18,5 +18,5 @@ export function testPrompt(ctx: AgentContext, tools: string): Prompt {
         requires it); leave all other tests as they are.`
     : // A small model otherwise spent turns looking for the implementation, then writing it (refused).
       `The implementation is not in your workspace, and you may not read or write it. Write the tests now${/\bwrite_file\b/.test(tools) ? ' with write_file' : ''}.`;
-  return { system, prompt: paragraphs(`Goal:\n${ctx.goal}`, flagged) };
+  return { system, prompt: paragraphs(`Goal:\n${ctx.goal}`, filesSection(files), flagged) };
 }

@@ -1,6 +1,6 @@
 // code, test and repair: check out the starting point, let the engine work, enforce who owns which
 // files, commit, push the stage ref, then update the task branch with merge(code, tests).
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StageResult } from '../../api/types.js';
@@ -100,6 +100,7 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
     const tracked = (await git.run(['ls-files', '-z'])).split('\0').filter(Boolean);
     for (const f of tracked) if (!isTestPath(f) && !isProjectFile(f)) rmSync(join(ctx.workspace, f), { force: true });
   }
+  const files = (await git.run(['ls-files', '-z'])).split('\0').filter((f) => f && existsSync(join(ctx.workspace, f)));
 
   const flagged = new Map<string, string>();
   const tools: ToolSpec[] = fileTools(ctx.workspace, policyFor(role, ctx.test.allowRepairToEditTests));
@@ -108,7 +109,7 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   const toolNames = tools.map((t) => t.name).join(', ');
   const claude = ctx.engine === 'claude-code';
   const { system, prompt } =
-    role === 'code' ? codePrompt(ctx, toolNames) : role === 'test' ? testPrompt(ctx, toolNames) : repairPrompt(ctx, toolNames, readReport(ctx.failureReportPath), claude);
+    role === 'code' ? codePrompt(ctx, toolNames, files) : role === 'test' ? testPrompt(ctx, toolNames, files) : repairPrompt(ctx, toolNames, readReport(ctx.failureReportPath), claude, files);
 
   const res: EngineResult = await engine({ system, prompt, tools, claudeTools: CLAUDE_TOOLS[role], model: ctx.model, workspace: ctx.workspace, env, transcript });
   for (const name of flagsFromText(res.finalText)) if (!flagged.has(name)) flagged.set(name, 'flagged in the final reply');

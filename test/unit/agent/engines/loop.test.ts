@@ -47,12 +47,12 @@ test('finished is refused before any file is written, and while the last test ru
   expect(readFileSync(join(ws, 'f.py'), 'utf8')).toContain('return 2');
 });
 
-test('a model that keeps calling finished is believed after three refusals', async () => {
+test('finished is not offered before the session wrote a file; a model that calls it anyway is believed after three refusals', async () => {
   const ws = tempDir();
   const { adapter, avoided } = scripted([call('finished', { summary: 'a' }), call('finished', { summary: 'b' }), call('finished', { summary: 'c' }), call('finished', { summary: 'd' })]);
   expect(await toolLoop(request(ws), adapter, { finishTool: true })).toMatchObject({ outcome: 'Succeeded', summary: 'd', turns: 4 });
-  // A grammar-constrained provider is asked the turn after each refusal without finished on offer.
-  expect(avoided).toEqual([[], ['finished'], ['finished'], ['finished']]);
+  // A grammar-constrained provider is asked every turn without finished on offer: nothing is written yet.
+  expect(avoided).toEqual([['finished'], ['finished'], ['finished'], ['finished']]);
 });
 
 test('test commands are recognised; the grammar keeps only the required properties', () => {
@@ -70,7 +70,7 @@ test('a call repeated with the same input gets its answer with a nudge to move o
   expect(results[0]![0]!.text).not.toContain('exact call');
   expect(results[1]![0]!.text).toContain('You made this exact call before');
   // The turn after the repeat is asked without the repeated tool, and only that turn.
-  expect(avoided).toEqual([[], [], ['list_files'], []]);
+  expect(avoided).toEqual([['finished'], ['finished'], ['list_files', 'finished'], []]);
 });
 
 test('calls alternating between two answers the model already has: both tools are left out until it writes', async () => {
@@ -88,5 +88,5 @@ test('calls alternating between two answers the model already has: both tools ar
   ]);
   await toolLoop(request(ws), adapter, { finishTool: true });
   expect(results.map((r) => r[0]!.text.includes('exact call before'))).toEqual([false, false, false, true, true, false, false, false]);
-  expect(avoided).toEqual([[], [], [], [], ['list_files'], ['list_files', 'read_file'], [], []]);
+  expect(avoided).toEqual([['finished'], [], [], [], ['list_files'], ['list_files', 'read_file'], [], []]);
 });

@@ -1,6 +1,9 @@
 // Prompts are wrapped paragraphs in the source; what the model reads is the text without the wrapping.
 import { paragraphs, prose } from '../../../../operator/src/agent/prompts/prose.js';
 import { codePrompt } from '../../../../operator/src/agent/prompts/code.js';
+import { repairPrompt } from '../../../../operator/src/agent/prompts/repair.js';
+import { testPrompt } from '../../../../operator/src/agent/prompts/test.js';
+import { FILES_IN_PROMPT } from '../../../../operator/src/agent/prompts/common.js';
 import type { AgentContext } from '../../../../operator/src/agent/context.js';
 
 test('a paragraph\'s lines are joined by one space; a blank line stays a paragraph break; \\n is kept', () => {
@@ -27,4 +30,14 @@ test('the code prompt reads as one paragraph per part, the goal untouched', () =
     'Guidance from the people watching this task (follow it; the newest wins where two disagree):\n- use a dict',
     'Implement it now.',
   ]);
+});
+
+test('every role prompt lists the workspace files the stage starts with, and says so when there are none', () => {
+  const ctx = { goal: 'Do X.', language: 'python', test: { timeoutSeconds: 60 } } as unknown as AgentContext;
+  expect(codePrompt(ctx, 'write_file', ['README.md', 'tests/test_x.py']).prompt).toContain('Files in the workspace now: README.md, tests/test_x.py.');
+  expect(testPrompt(ctx, 'write_file', []).prompt).toContain('The workspace has no files yet.');
+  const many = Array.from({ length: FILES_IN_PROMPT + 5 }, (_, i) => `f${i}.py`);
+  const listed = repairPrompt(ctx, 'write_file', 'boom', false, many).prompt;
+  expect(listed).toContain(`f${FILES_IN_PROMPT - 1}.py, and 5 more (list_files shows them).`);
+  expect(listed).not.toContain(`f${FILES_IN_PROMPT}.py`);
 });
