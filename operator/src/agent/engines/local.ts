@@ -2,7 +2,7 @@
 // Small models rarely emit a parseable tool call on their own (Qwen2.5-Coder-1.5B writes a ```json
 // block instead of <tool_call>), so every turn is generated under a grammar built from the tools'
 // schemas: the call is always a known tool with schema-valid arguments, and the model ends with
-// the explicit `finished` tool. Temperature 0: the same prompt gives the same session.
+// the explicit `finished` tool. Temperature 0 on a first attempt: the same prompt gives the same session.
 import { availableParallelism } from 'node:os';
 import type { ChatHistoryItem, ChatModelFunctionCall, ChatModelFunctions, ChatWrapper, ChatWrapperGenerateContextStateOptions, LlamaChat as LlamaChatType, LlamaContextSequence } from 'node-llama-cpp';
 import { ensureModel, ModelError } from '../local-model/store.js';
@@ -27,7 +27,7 @@ export function grammarSchema(t: ToolSpec): { type: 'object'; properties: Record
   const required = new Set(t.inputSchema.required ?? []);
   const properties: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(t.inputSchema.properties)) {
-    if (!required.has(k)) continue;
+    if (!required.has(k) || TEXT_PARAMS[t.name]?.param === k) continue;
     const type = (v as { type?: string }).type;
     properties[k] = { type: type === 'number' || type === 'integer' || type === 'boolean' ? type : 'string' };
   }
@@ -39,22 +39,51 @@ export function grammarSchema(t: ToolSpec): { type: 'object'; properties: Record
  * per turn: with parallel calls allowed, the grammar lets the model chain calls without end (it
  * rewrote the same file with ever longer content until the timeout).
  */
-function engaged(wrapper: ChatWrapper): ChatWrapper {
+function engaged(wrapper: ChatWrapper, free: { now: boolean }): ChatWrapper {
   Object.defineProperty(wrapper, 'settings', { value: { ...wrapper.settings, functions: { ...wrapper.settings.functions, parallelism: undefined } } });
   const generate = wrapper.generateContextState.bind(wrapper);
   wrapper.generateContextState = (o: ChatWrapperGenerateContextStateOptions) => {
     const s = generate(o);
+    // free.now: a file's content, written as text (the same prompt, so the context is reused).
+    if (free.now) return { contextText: s.contextText, stopGenerationTriggers: s.stopGenerationTriggers, ignoreStartText: s.ignoreStartText };
     return { contextText: s.contextText, stopGenerationTriggers: s.stopGenerationTriggers, ignoreStartText: s.ignoreStartText, functionCall: { initiallyEngaged: true, disengageInitiallyEngaged: [] } };
   };
   return wrapper;
 }
+
+/**
+ * Tool parameters the model writes as plain text after the call, not inside the grammar's JSON
+ * string. Asked for write_file's content inside JSON, the 1.5B model began the test file with a
+ * placeholder ("<|insert_test_code|>", "<|write-file|>", "<test>") on four HumanEval goals of
+ * four, and once closed a bracket with the JSON's "}"; asked for a fenced block after the call,
+ * it wrote the file (aider's "whole file" edit format for weak models rests on the same habit).
+ */
+export const TEXT_PARAMS: Record<string, { param: string; ask: (input: Record<string, unknown>) => string }> = {
+  write_file: { param: 'content', ask: (i) => `Now write the whole content of ${String(i.path)}: one fenced code block with the complete file, nothing else.` },
+};
+
+/** The file a text reply holds: its first fenced block's body, or the whole reply without a fence. */
+export function fencedBody(text: string): string {
+  const m = /```[^\n`]*\n([\s\S]*?)(?:\n?```|$)/.exec(text);
+  const body = m ? m[1]! : text.trim();
+  return body.endsWith('\n') || !body ? body : `${body}\n`;
+}
+
+/**
+ * Greedy on a stage's first attempt (the same prompt gives the same session, so runs repeat); a
+ * retry samples, seeded by its number, since a greedy retry of a failed stage fails the same way.
+ */
+export function sampling(attempt: number): { temperature: number; seed: number } {
+  return attempt > 0 ? { temperature: RETRY_TEMPERATURE, seed: attempt } : { temperature: 0, seed: 0 };
+}
+const RETRY_TEMPERATURE = 0.6;
 
 interface Loaded {
   chat: LlamaChatType;
   sequence: LlamaContextSequence;
 }
 
-async function load(path: string, contextSize: number, env: NodeJS.ProcessEnv): Promise<Loaded> {
+async function load(path: string, contextSize: number, env: NodeJS.ProcessEnv, free: { now: boolean }): Promise<Loaded> {
   const { getLlama, LlamaChat, resolveChatWrapper } = await import('node-llama-cpp');
   const gpu = env[LOCAL_GPU_ENV];
   // build "never" and skipDownload: the prebuilt binaries of the npm package, never a compile or a download.
@@ -63,7 +92,7 @@ async function load(path: string, contextSize: number, env: NodeJS.ProcessEnv): 
   const threads = Number(env[LOCAL_THREADS_ENV]) || availableParallelism();
   const context = await model.createContext({ contextSize, threads });
   const sequence = context.getSequence();
-  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: engaged(resolveChatWrapper(model)) });
+  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: engaged(resolveChatWrapper(model), free) });
   return { chat, sequence };
 }
 
@@ -91,11 +120,13 @@ export async function localEngine(req: EngineRequest): Promise<EngineResult> {
 async function session(req: EngineRequest, path: string, waitedMs: number): Promise<EngineResult> {
   const { model, transcript } = req;
   const started = Date.now();
-  const { chat, sequence } = await load(path, catalogModel(model.name)?.contextSize ?? PATH_MODEL_CONTEXT, req.env);
+  const free = { now: false };
+  const { chat, sequence } = await load(path, catalogModel(model.name)?.contextSize ?? PATH_MODEL_CONTEXT, req.env, free);
   transcript.log('model-loaded', { path, ms: Date.now() - started, waitedMs });
 
   const all = [...req.tools, finishedTool()];
-  const functions: ChatModelFunctions = Object.fromEntries(all.map((t) => [t.name, { description: t.description, params: grammarSchema(t) }])) as ChatModelFunctions;
+  const described = (t: ToolSpec): string => (TEXT_PARAMS[t.name] ? `${t.description} Give the path only: its ${TEXT_PARAMS[t.name]!.param} is asked for next, as a code block.` : t.description);
+  const functions: ChatModelFunctions = Object.fromEntries(all.map((t) => [t.name, { description: described(t), params: grammarSchema(t) }])) as ChatModelFunctions;
   let history: ChatHistoryItem[] = [
     { type: 'system', text: req.system },
     { type: 'user', text: req.prompt },
@@ -116,8 +147,7 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
       try {
         r = await chat.generateResponse(history, {
           functions: offered,
-          temperature: 0,
-          seed: 0,
+          ...sampling(req.attempt ?? 0),
           maxTokens,
           lastEvaluationContextWindow: { history },
           signal: cutOff.signal,
@@ -131,23 +161,53 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
         if (!cutOff.signal.aborted) return { reason: 'ModelFailed', summary: `local model ${model.name}: ${(e as Error).message}` };
         r = undefined;
       }
+      if (!r || cutOff.signal.aborted) {
+        const after = sequence.tokenMeter.getState();
+        transcript.log('cut-off', { chars: paramChars, maxTokens });
+        return { text: '', calls: [], stop: 'max_tokens', usage: { inputTokens: after.usedInputTokens - before.usedInputTokens, outputTokens: after.usedOutputTokens - before.usedOutputTokens } };
+      }
+      const fc = [];
+      for (const c of r.functionCalls ?? []) {
+        const text = TEXT_PARAMS[c.functionName];
+        if (!text) {
+          fc.push(c);
+          continue;
+        }
+        // The second half of the call: the parameter as text, the call's result asking for it.
+        const params: Record<string, unknown> = { ...((c.params ?? {}) as object) };
+        const prefix = req.textStart?.(c.functionName, params) ?? '';
+        const last = history[history.length - 1] as Extract<ChatHistoryItem, { type: 'model' }>;
+        // A user turn asks for it: after a call's result in the same reply the model only ended its turn.
+        const asked: ChatHistoryItem[] = [
+          ...history.slice(0, -1),
+          { type: 'model', response: [...last.response, { type: 'functionCall', name: c.functionName, params, result: `waiting for the ${text.param}` }] },
+          { type: 'user', text: text.ask(params) },
+          // The model continues what the role already knows of the file.
+          { type: 'model', response: prefix ? [prefix] : [] },
+        ];
+        free.now = true;
+        try {
+          const t = await chat.generateResponse(asked, { ...sampling(req.attempt ?? 0), maxTokens });
+          params[text.param] = fencedBody(prefix + t.response);
+          transcript.log('text-param', { tool: c.functionName, param: text.param, chars: t.response.length, stop: t.metadata.stopReason });
+          if (t.metadata.stopReason === 'maxTokens') transcript.log('cut-off', { param: text.param, maxTokens });
+        } catch (e) {
+          return { reason: 'ModelFailed', summary: `local model ${model.name}: ${(e as Error).message}` };
+        } finally {
+          free.now = false;
+        }
+        const path = typeof params.path === 'string' ? params.path : '';
+        const content = String(params[text.param]);
+        const unwrapped = unwrapSource(path, content);
+        if (unwrapped !== content) transcript.log('unwrapped', { path, why: 'the model wrapped the source file in a tag pair' });
+        // No rawCall: the conversation shows the call with its whole content, as if made at once.
+        fc.push({ functionName: c.functionName, params: { ...params, [text.param]: unwrapped } });
+      }
       const after = sequence.tokenMeter.getState();
       const usage = { inputTokens: after.usedInputTokens - before.usedInputTokens, outputTokens: after.usedOutputTokens - before.usedOutputTokens };
-      if (!r || cutOff.signal.aborted) {
-        transcript.log('cut-off', { chars: paramChars, maxTokens });
-        return { text: '', calls: [], stop: 'max_tokens', usage };
-      }
-      const fc = (r.functionCalls ?? []).map((c) => {
-        const p = c.params as { path?: unknown; content?: unknown } | undefined;
-        if (c.functionName !== 'write_file' || typeof p?.path !== 'string' || typeof p.content !== 'string') return c;
-        const content = unwrapSource(p.path, p.content);
-        if (content === p.content) return c;
-        transcript.log('unwrapped', { path: p.path, why: 'the model wrapped the source file in a tag pair' });
-        return { ...c, params: { ...p, content } };
-      });
       return {
         text: r.response.trim(),
-        calls: fc.map((c) => ({ id: `call_${++calls}`, name: c.functionName, input: c.params ?? {}, raw: c.raw })),
+        calls: fc.map((c) => ({ id: `call_${++calls}`, name: c.functionName, input: c.params ?? {}, raw: 'raw' in c ? c.raw : undefined })),
         stop: fc.length ? 'tool_calls' : r.metadata.stopReason === 'maxTokens' ? 'max_tokens' : 'end',
         usage,
       };

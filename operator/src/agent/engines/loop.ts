@@ -107,6 +107,7 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
   // a check against the previous call alone never caught.
   const since = new Set<string>();
   const stale = new Set<string>();
+  const written = new Set<string>();
   // Under a grammar the model can only call what is offered: `finished` is not on offer until the
   // session has written something. On HumanEval/16 the 1.5B test agent called it four times with no
   // test file, and a refusal only kept it away for the turn after.
@@ -135,6 +136,7 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
     const results: ToolResult[] = [];
     let finished: string | undefined;
     let refusedFinish = false;
+    let missing: string | undefined;
     for (const call of t.calls) {
       toolCalls++;
       let r: { text: string; isError: boolean };
@@ -144,6 +146,9 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         if (writes && !wrote && refusals < MAX_FINISH_REFUSALS) {
           refusals++;
           r = { text: 'Not finished: you have not written or changed any file yet. Do the task with the tools first, then call finished.', isError: true };
+        } else if (refusals < MAX_FINISH_REFUSALS && (missing = req.unfinished?.())) {
+          refusals++;
+          r = { text: `Not finished: ${missing} Write it with the tools, then call finished.`, isError: true };
         } else if (lastTest && !/^exit code 0\b/.test(lastTest.exit) && refusals < MAX_FINISH_REFUSALS) {
           refusals++;
           r = { text: `Not finished: your last test run \`${lastTest.command}\` failed (${lastTest.exit}). Read its output, fix the code, run the tests again, and call finished when they pass.`, isError: true };
@@ -155,14 +160,23 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         if (r.isError) refusedFinish = true;
       } else {
         r = await executeTool(tools, call.name, call.input);
+        const key = `${call.name} ${JSON.stringify(call.input)}`;
         if (WRITE_TOOLS.has(call.name) && !r.isError) {
+          if (written.has(key) && !opts.frontier) {
+            // The same write again changes nothing: greedy decoding wrote the same test file three
+            // times over instead of calling finished.
+            r = { ...r, text: `${r.text}\n\n(That is exactly what you wrote before: nothing changed. If the work is done, call finished.)` };
+            stale.add(call.name);
+          } else {
+            written.add(key);
+            since.clear();
+            stale.clear();
+          }
           wrote = true;
-          since.clear();
-          stale.clear();
         }
         // Small models repeat a call whose answer they already have (list_files, over and over).
-        const key = `${call.name} ${JSON.stringify(call.input)}`;
-        if (!WRITE_TOOLS.has(call.name) && !opts.frontier) {
+        // A refused write repeated word for word is as stale as a repeated read.
+        if ((!WRITE_TOOLS.has(call.name) || r.isError) && !opts.frontier) {
           if (since.has(key)) {
             r = { ...r, text: `${r.text}\n\n(You made this exact call before and got the same answer. Take the next step of the task now.)` };
             stale.add(call.name);

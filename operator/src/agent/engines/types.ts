@@ -17,6 +17,12 @@ export interface EngineRequest {
   /** The agent's environment: API keys come from here, never from the context. */
   env: NodeJS.ProcessEnv;
   transcript: Transcript;
+  /** The stage's retry number (0 first): a greedy local model samples a retry, which would otherwise repeat the failure token for token. */
+  attempt?: number;
+  /** How a parameter the model writes as text begins, where the role knows (a test file's imports the goal states). */
+  textStart?: (tool: string, input: Record<string, unknown>) => string | undefined;
+  /** What still keeps the role's work from being done (the test role: no test defined); the loop refuses `finished` with it. */
+  unfinished?: () => string | undefined;
 }
 
 export interface EngineResult {

@@ -8,8 +8,9 @@ export function testPrompt(ctx: AgentContext, tools: string, files?: readonly st
     You are the test agent of an automated coding loop. You write tests for a goal in a
     ${ctx.language} project from the goal alone: the implementation is written in parallel by
     another agent and you cannot see it (reading non-test files is refused). Test exactly the
-    interface the goal states; cover normal cases, edge cases and errors the goal specifies, and
-    nothing it leaves open. Each test checks one behaviour and has a descriptive name. Layout:
+    interface the goal states. Check each behaviour the goal states, with the values it gives, and
+    nothing it leaves open: where the goal says a call raises or throws an error, the test expects
+    that error, never a return value. Each test checks one behaviour and has a descriptive name. Layout:
     ${TEST_LAYOUT[ctx.language]} You may only write test files. ${workspaceRules(tools)}`;
   const flagged = ctx.flaggedTests?.length
     ? prose`
@@ -17,6 +18,10 @@ export function testPrompt(ctx: AgentContext, tools: string, files?: readonly st
         the goal. Revise exactly these tests where they are wrong (or keep one, if the goal really
         requires it); leave all other tests as they are.`
     : // A small model otherwise spent turns looking for the implementation, then writing it (refused).
-      `The implementation is not in your workspace, and you may not read or write it. Write the tests now${/\bwrite_file\b/.test(tools) ? ' with write_file' : ''}.`;
+      // ... and, writing the file as text, copied the goal's function into the test file and tested that.
+      prose`
+        The implementation is not in your workspace, and you may not read or write it. Import what
+        you test from where the goal says it lives; never define or copy it in a test file. Write
+        the tests now${/\bwrite_file\b/.test(tools) ? ' with write_file' : ''}.`;
   return { system, prompt: paragraphs(`Goal:\n${ctx.goal}`, filesSection(files), flagged) };
 }

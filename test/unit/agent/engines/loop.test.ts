@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTestCommand, toolLoop, type ModelTurn, type ProviderAdapter, type ToolResult } from '../../../../operator/src/agent/engines/loop.js';
-import { grammarSchema } from '../../../../operator/src/agent/engines/local.js';
+import { fencedBody, grammarSchema, sampling } from '../../../../operator/src/agent/engines/local.js';
 import { runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import { fileTools, policyFor } from '../../../../operator/src/agent/tools/file-tools.js';
 import { model, recordingTranscript, tempDir } from '../helpers.js';
@@ -60,7 +60,9 @@ test('test commands are recognised; the grammar keeps only the required properti
   expect(isTestCommand('python3 fizzbuzz.py')).toBe(false);
   const tools = [...fileTools(tempDir(), policyFor('code')), runCommandTool('/tmp', {})];
   expect(grammarSchema(tools.find((t) => t.name === 'run_command')!)).toEqual({ type: 'object', properties: { command: { type: 'string' } } });
-  expect(grammarSchema(tools.find((t) => t.name === 'write_file')!)).toEqual({ type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } } });
+  // write_file's content is asked for as text after the call (TEXT_PARAMS), not in the grammar's JSON.
+  expect(grammarSchema(tools.find((t) => t.name === 'write_file')!)).toEqual({ type: 'object', properties: { path: { type: 'string' } } });
+  expect(grammarSchema(tools.find((t) => t.name === 'edit_file')!)).toEqual({ type: 'object', properties: { path: { type: 'string' }, old_string: { type: 'string' }, new_string: { type: 'string' } } });
 });
 
 test('a call repeated with the same input gets its answer with a nudge to move on', async () => {
@@ -89,4 +91,44 @@ test('calls alternating between two answers the model already has: both tools ar
   await toolLoop(request(ws), adapter, { finishTool: true });
   expect(results.map((r) => r[0]!.text.includes('exact call before'))).toEqual([false, false, false, true, true, false, false, false]);
   expect(avoided).toEqual([['finished'], [], [], [], ['list_files'], ['list_files', 'read_file'], [], []]);
+});
+
+test("finished is refused while the role's own check says the work is missing, with that reason", async () => {
+  const ws = tempDir();
+  let tests = false;
+  const { adapter, results } = scripted([
+    call('write_file', { path: 'tests/test_a.py', content: '<|insert_test_code|>' }),
+    call('finished', { summary: 'wrote tests' }),
+    call('write_file', { path: 'tests/test_a.py', content: 'def test_a():\n    assert True\n' }),
+    call('finished', { summary: 'wrote a test' }),
+  ]);
+  const unfinished = (): string | undefined => ((tests = readFileSync(join(ws, 'tests/test_a.py'), 'utf8').includes('def test_')) ? undefined : 'tests/test_a.py defines no test.');
+  const res = await toolLoop({ ...request(ws), tools: fileTools(ws, policyFor('test')), unfinished }, adapter, { finishTool: true });
+  expect(results[1]![0]).toMatchObject({ isError: true, text: 'Not finished: tests/test_a.py defines no test. Write it with the tools, then call finished.' });
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'wrote a test', turns: 4 });
+  expect(tests).toBe(true);
+});
+
+test('a file sent as text is the body of its first fenced block, or the whole reply without one', () => {
+  expect(fencedBody('Here it is:\n```python\nimport pytest\n\ndef test_a():\n    assert True\n```\nDone.')).toBe('import pytest\n\ndef test_a():\n    assert True\n');
+  expect(fencedBody('def f():\n    return 1')).toBe('def f():\n    return 1\n');
+  // Cut off at the token limit before the closing fence: what came is the file.
+  expect(fencedBody('```\nA = 1\nB = 2')).toBe('A = 1\nB = 2\n');
+  expect(fencedBody('')).toBe('');
+});
+
+test('a first attempt decodes greedily; a retry samples, seeded by its number', () => {
+  expect(sampling(0)).toEqual({ temperature: 0, seed: 0 });
+  expect(sampling(2)).toMatchObject({ seed: 2 });
+  expect(sampling(2).temperature).toBeGreaterThan(0);
+});
+
+test('the same write again is flagged and its tool left out of the next turn', async () => {
+  const ws = tempDir();
+  const same = call('write_file', { path: 'a.py', content: 'A = 1\n' });
+  const { adapter, results, avoided } = scripted([same, { ...same }, call('finished', { summary: 'ok' })]);
+  await toolLoop(request(ws), adapter, { finishTool: true });
+  expect(results[0]![0]!.text).toBe('wrote a.py (6 bytes)');
+  expect(results[1]![0]!.text).toContain('That is exactly what you wrote before');
+  expect(avoided).toEqual([['finished'], [], ['write_file']]);
 });
