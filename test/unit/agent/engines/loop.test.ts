@@ -102,7 +102,10 @@ test("finished is refused while the role's own check says the work is missing, w
     call('write_file', { path: 'tests/test_a.py', content: 'def test_a():\n    assert True\n' }),
     call('finished', { summary: 'wrote a test' }),
   ]);
-  const unfinished = (): string | undefined => ((tests = readFileSync(join(ws, 'tests/test_a.py'), 'utf8').includes('def test_')) ? undefined : 'tests/test_a.py defines no test.');
+  const unfinished = (): string | undefined => {
+    tests = readFileSync(join(ws, 'tests/test_a.py'), 'utf8').includes('def test_');
+    return tests ? undefined : 'tests/test_a.py defines no test.';
+  };
   const res = await toolLoop({ ...request(ws), tools: fileTools(ws, policyFor('test')), unfinished }, adapter, { finishTool: true });
   expect(results[1]![0]).toMatchObject({ isError: true, text: 'Not finished: tests/test_a.py defines no test. Write it with the tools, then call finished.' });
   expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'wrote a test', turns: 4 });
