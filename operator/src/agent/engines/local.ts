@@ -62,6 +62,12 @@ export const TEXT_PARAMS: Record<string, { param: string; ask: (input: Record<st
   write_file: { param: 'content', ask: (i) => `Now write the whole content of ${String(i.path)}: one fenced code block with the complete file, nothing else.` },
 };
 
+/** The text up to its last line break: a generation cut off mid-line loses only that line. */
+export function wholeLines(text: string): string {
+  const end = text.replace(/\n$/, '').lastIndexOf('\n');
+  return end < 0 ? text : text.slice(0, end + 1);
+}
+
 /** The file a text reply holds: its first fenced block's body, or the whole reply without a fence. */
 export function fencedBody(text: string): string {
   const m = /```[^\n`]*\n([\s\S]*?)(?:\n?```|$)/.exec(text);
@@ -188,9 +194,12 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
         free.now = true;
         try {
           const t = await chat.generateResponse(asked, { ...sampling(req.attempt ?? 0), maxTokens });
-          params[text.param] = fencedBody(prefix + t.response);
+          const cut = t.metadata.stopReason === 'maxTokens';
+          // Cut off at the token limit (a test file of ever more asserts, HumanEval/109): the last,
+          // partial line goes, so what was written whole still parses.
+          params[text.param] = cut ? wholeLines(fencedBody(prefix + t.response)) : fencedBody(prefix + t.response);
           transcript.log('text-param', { tool: c.functionName, param: text.param, chars: t.response.length, stop: t.metadata.stopReason });
-          if (t.metadata.stopReason === 'maxTokens') transcript.log('cut-off', { param: text.param, maxTokens });
+          if (cut) transcript.log('cut-off', { param: text.param, maxTokens, kept: String(params[text.param]).length });
         } catch (e) {
           return { reason: 'ModelFailed', summary: `local model ${model.name}: ${(e as Error).message}` };
         } finally {

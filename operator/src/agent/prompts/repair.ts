@@ -11,8 +11,9 @@ export function repairPrompt(ctx: AgentContext, tools: string, report: string | 
   const tests = ctx.test.allowRepairToEditTests
     ? 'You may change a test only when it clearly contradicts the goal.'
     : prose`
-        You may not change test files (writes are refused). If you are convinced a test contradicts
-        the goal, do not work around it: ${flag}, and fix the rest.`;
+        You may not change test files (writes are refused). If a test contradicts the goal, or
+        expects what the goal never states (an error, a value or a format it does not mention), do
+        not bend the code to it: ${flag}, and fix the rest.`;
   const system = prose`
     You are the repair agent of an automated coding loop. The implementation of a goal in a
     ${ctx.language} project fails some of its tests. Find the cause of each failure and fix the

@@ -134,7 +134,12 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   }
   const commit = await git.commit(owned, `autorun: ${role} (iteration ${ctx.iteration})\n\n${res.summary}`);
   if (!commit) {
-    if (role === 'repair' && flagged.size) return { ...result, commit: start, summary: `flagged ${flagged.size} test(s) as wrong; no code change` };
+    if (role === 'repair' && flagged.size) {
+      // The result names the code it leaves: the merge it started from, which exists only here
+      // until pushed (HumanEval/109's third run failed GitFailed: "<merge> not found").
+      await git.push([{ commit: start, ref: refs.codePush }]);
+      return { ...result, commit: start, summary: `flagged ${flagged.size} test(s) as wrong; no code change` };
+    }
     return { ...result, outcome: 'Failed', reason: role === 'test' ? 'NoTests' : 'NoChanges', summary: `the ${role} agent finished without ${role === 'test' ? 'writing tests' : 'changing the code'}: ${res.summary}` };
   }
   await git.push([{ commit, ref: role === 'test' ? refs.testsPush : refs.codePush }]);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTestCommand, toolLoop, type ModelTurn, type ProviderAdapter, type ToolResult } from '../../../../operator/src/agent/engines/loop.js';
-import { fencedBody, grammarSchema, sampling } from '../../../../operator/src/agent/engines/local.js';
+import { fencedBody, grammarSchema, sampling, wholeLines } from '../../../../operator/src/agent/engines/local.js';
 import { runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import { fileTools, policyFor } from '../../../../operator/src/agent/tools/file-tools.js';
 import { model, recordingTranscript, tempDir } from '../helpers.js';
@@ -118,6 +118,9 @@ test('a file sent as text is the body of its first fenced block, or the whole re
   // Cut off at the token limit before the closing fence: what came is the file.
   expect(fencedBody('```\nA = 1\nB = 2')).toBe('A = 1\nB = 2\n');
   expect(fencedBody('')).toBe('');
+  // ... and its partial last line is dropped, so the lines written whole still parse.
+  expect(wholeLines(fencedBody('```python\ndef test_a():\n    assert f(1) == 1\n    assert f([8, 7,'))).toBe('def test_a():\n    assert f(1) == 1\n');
+  expect(wholeLines('A = 1\n')).toBe('A = 1\n');
 });
 
 test('a first attempt decodes greedily; a retry samples, seeded by its number', () => {
