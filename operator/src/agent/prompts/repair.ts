@@ -6,7 +6,12 @@ import { paragraphs, prose } from './prose.js';
 /** Most characters of the failure report put in the prompt; the model can run the tests for more. */
 export const REPORT_IN_PROMPT = 40_000;
 
-export function repairPrompt(ctx: AgentContext, tools: string, report: string | undefined, claudeCode: boolean, files?: readonly string[]): Prompt {
+/**
+ * suspect: a check in the tests the goal does not support (test-definitions' unstatedErrors), seen
+ * by the agent program, not the model: the 1.5B repair agent bent correct code to such a test twice
+ * out of twice instead of flagging it.
+ */
+export function repairPrompt(ctx: AgentContext, tools: string, report: string | undefined, claudeCode: boolean, files?: readonly string[], suspect?: string): Prompt {
   const flag = claudeCode ? 'end your final reply with one line per such test: "FLAG_TEST: <test name> - <why>"' : 'call flag_test with its name and the reason';
   const tests = ctx.test.allowRepairToEditTests
     ? 'You may change a test only when it clearly contradicts the goal.'
@@ -37,6 +42,9 @@ export function repairPrompt(ctx: AgentContext, tools: string, report: string | 
         for behaviour the visible tests do not cover (edge cases, errors, exact formats) and make the
         implementation meet all of it.`,
     hidden !== undefined && ctx.acceptanceHint && `Hint from the task's author:\n${ctx.acceptanceHint}`,
+    suspect &&
+      hidden === undefined &&
+      `Checked against the goal: ${suspect.replace(/ Remove the checks that expect an error\.$/, '')} If such a check is what fails, ${ctx.test.allowRepairToEditTests ? 'remove it from the test' : flag} instead of changing the code for it.`,
     report && hidden === undefined && `Failure report of the last run:\n${report.length > REPORT_IN_PROMPT ? report.slice(0, REPORT_IN_PROMPT) + '\n[report truncated]' : report}`,
     ctx.guidance?.length && guidanceSection(ctx.guidance),
     filesSection(files),

@@ -78,6 +78,40 @@ export function testsUnfinished(workspace: string, goal: string, language: Agent
   return missingTests(workspace, language) ?? copiedImplementation(workspace, goal, language);
 }
 
+/** An expected error in a test: pytest.raises(X) / assertRaises(X); expect(...).toThrow(X?). */
+const EXPECTED_ERROR: Partial<Record<AgentContext['language'], RegExp>> = {
+  python: /\b(?:pytest\.raises|assertRaises)\(\s*\(?\s*([\w.]+)/g,
+  javascript: /\.toThrow\w*\(\s*([A-Za-z_$][\w$.]*)?/g,
+  typescript: /\.toThrow\w*\(\s*([A-Za-z_$][\w$.]*)?/g,
+};
+
+/**
+ * A test that expects an error the goal never mentions: the goal names neither that error nor
+ * raising or throwing at all. The 1.5B test agent added `pytest.raises(ValueError): flip_case(123)`
+ * to HumanEval/27's tests in two runs out of two (and `fizzbuzz(1.5)` once): the correct code then
+ * failed it, repair bent the code to it instead of flagging it, and the loop spent its iterations.
+ * Unlike testsUnfinished, a reason to refuse finished, not to fail the stage: the goal's wording
+ * may say it in words this check does not know.
+ */
+export function unstatedErrors(workspace: string, goal: string, language: AgentContext['language']): string | undefined {
+  const re = EXPECTED_ERROR[language];
+  if (!re || /\b(rais|throw|reject|error|exception|invalid)/i.test(goal)) return undefined;
+  for (const f of testSources(workspace)) {
+    let text: string;
+    try {
+      text = readFileSync(join(workspace, f), 'utf8');
+    } catch {
+      continue;
+    }
+    const m = [...text.matchAll(re)][0];
+    if (m) {
+      const what = m[1] ? m[1] : 'an error';
+      return `${f} expects ${what}, but the goal never says that anything raises or throws: a test checks only what the goal states, with the values it gives. Remove the checks that expect an error.`;
+    }
+  }
+  return undefined;
+}
+
 /**
  * Why the workspace has no test yet, or undefined when some test file defines one. Only files
  * that can hold a test definition count (conftest.py or a fixture alone is not a test).

@@ -41,3 +41,16 @@ test('every role prompt lists the workspace files the stage starts with, and say
   expect(listed).toContain(`f${FILES_IN_PROMPT - 1}.py, and 5 more (list_files shows them).`);
   expect(listed).not.toContain(`f${FILES_IN_PROMPT}.py`);
 });
+
+test('repair is shown a check the goal does not support, and told to flag it, or to remove it where it may edit tests', () => {
+  const suspect = 'tests/test_solution.py expects ValueError, but the goal never says that anything raises or throws: a test checks only what the goal states, with the values it gives. Remove the checks that expect an error.';
+  const ctx = { goal: 'flip_case(s) flips the case of s.', language: 'python', test: { timeoutSeconds: 60 } } as unknown as AgentContext;
+  expect(repairPrompt(ctx, 'flag_test', 'boom', false, [], suspect).prompt.split('\n\n')).toContain(
+    'Checked against the goal: tests/test_solution.py expects ValueError, but the goal never says that anything raises or throws: a test checks only what the goal states, with the values it gives. If such a check is what fails, call flag_test with its name and the reason instead of changing the code for it.',
+  );
+  const editing = { ...ctx, test: { timeoutSeconds: 60, allowRepairToEditTests: true } } as unknown as AgentContext;
+  expect(repairPrompt(editing, 'write_file', 'boom', false, [], suspect).prompt).toContain('If such a check is what fails, remove it from the test instead of changing the code for it.');
+  // Nothing is said without a suspect, nor after hidden tests failed (their report is not shown either).
+  expect(repairPrompt(ctx, 'flag_test', 'boom', false, []).prompt).not.toContain('Checked against the goal');
+  expect(repairPrompt({ ...ctx, hiddenFailed: 1 } as AgentContext, 'flag_test', undefined, false, [], suspect).prompt).not.toContain('Checked against the goal');
+});

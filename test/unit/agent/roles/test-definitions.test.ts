@@ -1,7 +1,7 @@
 // The test role's work is a test: a file that defines none (a placeholder, fixtures alone) is not done.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copiedImplementation, missingTests, testFileStart, testsUnfinished } from '../../../../operator/src/agent/roles/test-definitions.js';
+import { copiedImplementation, missingTests, testFileStart, testsUnfinished, unstatedErrors } from '../../../../operator/src/agent/roles/test-definitions.js';
 import { tempDir } from '../helpers.js';
 
 function workspace(files: Record<string, string>): string {
@@ -49,4 +49,21 @@ test('a test file the role writes begins with the imports the goal states, and n
   expect(testFileStart('Write slugify(text) in slugify.js; tests load it with `const slugify = require("./slugify");`.', 'javascript')).toBe('```javascript\nconst slugify = require("./slugify");\n');
   expect(testFileStart('Implement fizzbuzz(n) in fizzbuzz.py.', 'python')).toBeUndefined();
   expect(testFileStart(FIZZ, 'go')).toBeUndefined();
+});
+
+test('a test that expects an error the goal never mentions is named; a goal that speaks of errors allows any', () => {
+  const flip = "solution.py provides `flip_case` below.\n\n```python\ndef flip_case(string: str) -> str:\n    ''' Flip lowercase characters to uppercase and uppercase to lowercase.\n    >>> flip_case('Hello')\n    'hELLO'\n    '''\n```";
+  // HumanEval/27's tests as the 1.5B model wrote them, twice.
+  const raises = workspace({ 'tests/test_solution.py': "import pytest\nfrom solution import flip_case\n\ndef test_flip_case():\n    assert flip_case('Hello') == 'hELLO'\n    with pytest.raises(ValueError):\n        flip_case(123)\n" });
+  expect(unstatedErrors(raises, flip, 'python')).toBe('tests/test_solution.py expects ValueError, but the goal never says that anything raises or throws: a test checks only what the goal states, with the values it gives. Remove the checks that expect an error.');
+  // Not a missing test: the stage is not failed for it, finished is only refused.
+  expect(testsUnfinished(raises, flip, 'python')).toBeUndefined();
+  expect(unstatedErrors(workspace({ 'tests/test_x.py': 'import unittest\nclass TestX(unittest.TestCase):\n    def test_x(self):\n        with self.assertRaises((TypeError, ValueError)):\n            f(1)\n' }), 'f(x) doubles x.', 'python')).toMatch(/^tests\/test_x\.py expects TypeError, /);
+  expect(unstatedErrors(workspace({ 'a.test.js': "test('a', () => expect(() => f(1)).toThrow());\n" }), 'f(x) doubles x.', 'javascript')).toMatch(/^a\.test\.js expects an error, /);
+  expect(unstatedErrors(workspace({ 'a.test.ts': "test('a', () => expect(() => f(1)).toThrow(RangeError));\n" }), 'f(x) doubles x.', 'typescript')).toMatch(/expects RangeError, /);
+  // The goal says something raises: the check is the model's to make.
+  expect(unstatedErrors(raises, `${flip}\nFor a non-string it raises TypeError.`, 'python')).toBeUndefined();
+  expect(unstatedErrors(raises, FIZZ.replace('Tests use', 'For n < 1 it raises ValueError. Tests use'), 'python')).toBeUndefined();
+  expect(unstatedErrors(workspace({ 'tests/test_ok.py': "from solution import flip_case\n\ndef test_a():\n    assert flip_case('a') == 'A'\n" }), flip, 'python')).toBeUndefined();
+  expect(unstatedErrors(raises, flip, 'go')).toBeUndefined();
 });
