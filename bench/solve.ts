@@ -66,7 +66,7 @@ for (const p of problems) {
   for (const arm of arms) {
     const a = arm === 'loop' ? await loopAttempt(p, cli, out, limits) : await singleAttempt(p, cli, out);
     results.push({ id: p.task_id, arm, a });
-    console.log(`${pad(p.task_id, 14)} ${pad(arm, 6)} ${a.solved ? 'SOLVED' : 'failed'}  ${pad(a.verdict, 26)} ${pad(`${Math.round(a.seconds)} s`, 7)} ${pad(a.cpuSeconds === undefined ? '' : `${Math.round(a.cpuSeconds)} cpu-s`, 11)} ${pad(`${a.inputTokens}+${a.outputTokens} tok`, 16)} judge: ${a.judge.slice(0, 80)}`);
+    console.log(`${pad(p.task_id, 14)} ${pad(arm, 6)} ${a.solved ? 'SOLVED' : 'failed'}  ${pad(a.verdict, 26)} ${pad(`${Math.round(a.seconds)} s`, 7)} ${pad(a.cpuSeconds === undefined ? '' : `${Math.round(a.cpuSeconds)} cpu-s`, 11)} ${pad(`${a.inputTokens}+${a.outputTokens} tok`, 16)} judge: ${a.judge.slice(0, 80)}${a.leftCodePasses === undefined ? '' : a.leftCodePasses ? ' (the code it was left with passes check())' : ' (the code it was left with fails check() too)'}`);
     writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2));
   }
 }
@@ -96,6 +96,8 @@ function report(results: Result[], ids: string[], out: string | undefined): void
     const per = solved ? `per solved task ${Math.round(tokens / solved)} tokens, ${Math.round(seconds / solved)} s wall, ${Math.round(cpuSeconds / solved)} cpu-s` : 'nothing solved';
     console.log(`${pad(arm, 6)} pass@1 ${((100 * solved) / rs.length).toFixed(1)} % (${solved}/${rs.length}); ${per} (all attempts: ${tokens} tokens, ${Math.round(seconds)} s wall, ${Math.round(cpuSeconds)} cpu-s)`);
   }
+  const vetoed = results.filter((r) => r.arm === 'loop' && r.a.leftCodePasses).map((r) => r.id);
+  if (arms.includes('loop')) console.log(`loop tasks that failed with code that passes check() (their own tests failed it, not counted as passes): ${vetoed.length}${vetoed.length ? ` (${vetoed.join(', ')})` : ''}`);
   if (summary.loop && summary.single) {
     console.log(`loop lift: ${(100 * (summary.loop.passAt1 - summary.single.passAt1)).toFixed(1)} points over single-shot (published single-shot figure for Qwen2.5-Coder-1.5B-Instruct: 70.7 %)`);
   }

@@ -29,6 +29,12 @@ export interface Attempt {
   /** LLM stages run (loop) or 1. */
   stages: number;
   judge: string;
+  /**
+   * A failed loop task only: whether the code it was left with (its code ref) passes check()
+   * anyway. Not a pass (a failed task delivers nothing); it says where the agents' own tests, not
+   * the code, were what failed.
+   */
+  leftCodePasses?: boolean;
 }
 
 /** The environment of every arm: this one without keys or autorun settings (so the built-in pool is the local model), CPU only. */
@@ -111,8 +117,11 @@ export async function loopAttempt(p: Problem, cli: string, workRoot: string, opt
   const verdict = `${state.status.phase ?? '?'}${state.status.reason ? ` ${state.status.reason}` : ''}`;
   // What the loop delivers: the task branch of a task that succeeded. A failed task delivers nothing.
   const commit = state.status.phase === 'Succeeded' ? state.status.result?.commit : undefined;
-  const j = commit ? judge(p, fileAt(join(dir, '.autorun', name, 'repo'), commit)) : { solved: false, detail: 'task did not succeed' };
-  return { solved: j.solved, verdict, inputTokens, outputTokens, seconds, cpuSeconds, stages: llm.length, judge: j.detail };
+  const repo = join(dir, '.autorun', name, 'repo');
+  const j = commit ? judge(p, fileAt(repo, commit)) : { solved: false, detail: 'task did not succeed' };
+  const left = commit ? undefined : fileAt(repo, `refs/autorun/${name}/code`);
+  const leftCodePasses = left === undefined ? undefined : judge(p, left).solved;
+  return { solved: j.solved, verdict, inputTokens, outputTokens, seconds, cpuSeconds, stages: llm.length, judge: j.detail, ...(leftCodePasses === undefined ? {} : { leftCodePasses }) };
 }
 
 /** One code stage and nothing else: the agent program as the loop starts it, in a fresh repository. */

@@ -1,6 +1,6 @@
 // Shared bits of the agent unit tests: temp dirs and a transcript that records instead of printing.
 import { afterAll } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transcript } from '../../../operator/src/agent/transcript.js';
@@ -25,4 +25,19 @@ export function recordingTranscript(secrets: string[] = []): { transcript: Trans
 
 export function model(overrides: Partial<AgentContext['model']> = {}): AgentContext['model'] {
   return { provider: 'anthropic', name: 'claude-sonnet-4-6', maxTurns: 10, ...overrides };
+}
+
+/**
+ * Live (not zombie) processes of the machine whose arguments include arg. By argument, not pid: a
+ * process in a sandbox's PID namespace knows only its pid there, which on the host is another
+ * process (pid 44 inside was a kworker outside).
+ */
+export function liveWithArg(arg: string): number {
+  return readdirSync('/proc').filter((p) => {
+    try {
+      return /^\d+$/.test(p) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8')) && readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(arg);
+    } catch {
+      return false;
+    }
+  }).length;
 }

@@ -185,6 +185,10 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         }
         const command = (call.input as { command?: unknown })?.command;
         if (call.name === 'run_command' && typeof command === 'string' && isTestCommand(command)) lastTest = { command, exit: r.text.split('\n')[0] ?? '' };
+        // A flagged test answers the failing run as a fix would: repair judged the test wrong, and
+        // the test agent revises it next. HumanEval/109's repair flagged the one failing test, was
+        // refused finished for that very run three times, and spent its iterations' time re-running it.
+        if (call.name === 'flag_test' && !r.isError) lastTest = undefined;
       }
       transcript.log('tool-result', { turn, name: call.name, isError: r.isError, output: r.text.slice(0, 2000) });
       results.push({ call, ...r });

@@ -1,10 +1,10 @@
 // The shared tool loop with a scripted provider: what `finished` is refused for, and the grammar's
 // view of the tools the local engine builds.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTestCommand, toolLoop, type ModelTurn, type ProviderAdapter, type ToolResult } from '../../../../operator/src/agent/engines/loop.js';
 import { fencedBody, grammarSchema, sampling, wholeLines } from '../../../../operator/src/agent/engines/local.js';
-import { runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
+import { flagTestTool, runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import { fileTools, policyFor } from '../../../../operator/src/agent/tools/file-tools.js';
 import { model, recordingTranscript, tempDir } from '../helpers.js';
 
@@ -45,6 +45,25 @@ test('finished is refused before any file is written, and while the last test ru
   expect(results[4]![0]).toMatchObject({ isError: true, text: expect.stringContaining('your last test run `python3 -m pytest -q check_f.py` failed (exit code 1)') });
   expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'f returns 2; tests pass', turns: 8, usage: { inputTokens: 80, outputTokens: 40 } });
   expect(readFileSync(join(ws, 'f.py'), 'utf8')).toContain('return 2');
+});
+
+test('a failing run answered by flagging a test lets finished through: repair judged the test wrong', async () => {
+  const ws = tempDir();
+  writeFileSync(join(ws, 'f.py'), 'def f():\n    return 1\n');
+  writeFileSync(join(ws, 'check_f.py'), 'from f import f\ndef test_f():\n    assert f() == 2\n');
+  const flagged = new Map<string, string>();
+  const { adapter, results } = scripted([
+    call('write_file', { path: 'f.py', content: 'def f():\n    return 1  # as the goal says\n' }),
+    call('run_command', { command: 'python3 -m pytest -q check_f.py' }),
+    call('finished', { summary: 'the code is right' }),
+    call('flag_test', { name: 'test_f', reason: 'the goal says f returns 1' }),
+    call('finished', { summary: 'flagged test_f' }),
+  ]);
+  const req = request(ws);
+  const res = await toolLoop({ ...req, tools: [...req.tools, flagTestTool(flagged)] }, adapter, { finishTool: true });
+  expect(results[2]![0]).toMatchObject({ isError: true, text: expect.stringContaining('your last test run') });
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'flagged test_f', turns: 5 });
+  expect([...flagged.keys()]).toEqual(['test_f']);
 });
 
 test('finished is not offered before the session wrote a file; a model that calls it anyway is believed after three refusals', async () => {

@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { flagTestTool, runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import { scrubEnv } from '../../../../operator/src/util/secrets.js';
-import { tempDir } from '../helpers.js';
+import { liveWithArg as sleeping, tempDir } from '../helpers.js';
 
 test('commands run in the workspace without the agent secrets', async () => {
   const ws = tempDir();
@@ -12,17 +11,6 @@ test('commands run in the workspace without the agent secrets', async () => {
   expect(out).toContain('HARMLESS=ok');
   expect(out).not.toMatch(/sk-secret|ghp_x|MY_DB_PASSWORD/);
 });
-
-/** Live (not zombie) processes of the machine whose arguments include arg. */
-function sleeping(arg: string): number {
-  return readdirSync('/proc').filter((p) => {
-    try {
-      return /^\d+$/.test(p) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, 'utf8')) && readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(arg);
-    } catch {
-      return false;
-    }
-  }).length;
-}
 
 test('a command past its timeout is killed and says so; output is capped', async () => {
   const ws = tempDir();
