@@ -43,6 +43,17 @@ function testSources(workspace: string, dir = ''): string[] {
   });
 }
 
+/** The workspace's test source files with their text (a file gone meanwhile is left out). */
+function testTexts(workspace: string): { file: string; text: string }[] {
+  return testSources(workspace).flatMap((file) => {
+    try {
+      return [{ file, text: readFileSync(join(workspace, file), 'utf8') }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Top-level function definitions of a test file (Python def, JavaScript function) that are not tests. */
 const DEFINED: Partial<Record<AgentContext['language'], RegExp>> = {
   python: /^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/gm,
@@ -60,13 +71,7 @@ export function copiedImplementation(workspace: string, goal: string, language: 
   const re = DEFINED[language];
   if (!re) return undefined;
   const named = goalFunctions(goal);
-  for (const f of testSources(workspace)) {
-    let text: string;
-    try {
-      text = readFileSync(join(workspace, f), 'utf8');
-    } catch {
-      continue;
-    }
+  for (const { file: f, text } of testTexts(workspace)) {
     const copy = [...text.matchAll(re)].map((m) => m[1]!).find((n) => named.has(n));
     if (copy) return `${f} defines ${copy} itself, so its tests check that copy and never the implementation: remove the copy and import ${copy} from where the goal says it lives.`;
   }
@@ -96,13 +101,7 @@ const EXPECTED_ERROR: Partial<Record<AgentContext['language'], RegExp>> = {
 export function unstatedErrors(workspace: string, goal: string, language: AgentContext['language']): string | undefined {
   const re = EXPECTED_ERROR[language];
   if (!re || /\b(rais|throw|reject|error|exception|invalid)/i.test(goal)) return undefined;
-  for (const f of testSources(workspace)) {
-    let text: string;
-    try {
-      text = readFileSync(join(workspace, f), 'utf8');
-    } catch {
-      continue;
-    }
+  for (const { file: f, text } of testTexts(workspace)) {
     const m = [...text.matchAll(re)][0];
     if (m) {
       const what = m[1] ? m[1] : 'an error';
@@ -119,15 +118,9 @@ export function unstatedErrors(workspace: string, goal: string, language: AgentC
 export function missingTests(workspace: string, language: AgentContext['language']): string | undefined {
   const re = DEFINITION[language];
   if (!re) return undefined;
-  const tests = testSources(workspace);
-  const defines = (f: string): boolean => {
-    try {
-      return re.test(readFileSync(join(workspace, f), 'utf8'));
-    } catch {
-      return false;
-    }
-  };
-  if (tests.some(defines)) return undefined;
+  const sources = testTexts(workspace);
+  if (sources.some(({ text }) => re.test(text))) return undefined;
+  const tests = sources.map(({ file }) => file);
   const what = tests.length ? `${tests.join(', ')} define${tests.length === 1 ? 's' : ''} no test` : 'no test file is written';
   return `${what}: ${DEFINITION_HINT[language]}.`;
 }
