@@ -196,6 +196,19 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'own tests still fail at maxIterations: the acceptance tests have the last word and overrule them',
+    tasks: [{ name: 'overrule', acceptance: true, maxIterations: 2 }],
+    script: (s) => (s.role === 'run' ? { result: failing(s, ['test_wrong']) } : ok(s)),
+    expect: {
+      overrule: {
+        phases: ['Coding', 'Running', 'Repairing', 'Running', 'Accepting', 'Succeeded'],
+        reason: 'OwnTestsOverruled',
+        stages: ['code/1/0:Succeeded', 'test/1/0:Succeeded', 'run/1/0:Failed', 'repair/2/0:Succeeded', 'run/2/0:Failed', 'acceptance/2/0:Succeeded'],
+        costUSD: 3 * COST,
+      },
+    },
+  },
+  {
     name: 'suspend while the code agent works, then resume',
     tasks: [{ name: 'pause' }],
     script: (s) => (s.role === 'code' && s.iteration === 1 ? { result: success(s), until: suspendGate.promise } : ok(s)),

@@ -5,6 +5,7 @@ import type { CodingTaskStatus } from '../api/types.js';
 import type { Action } from './types.js';
 import { getCondition } from './conditions.js';
 import { isFinished, type StageRecord } from './records.js';
+import { OWN_TESTS_OVERRULED } from './plan.js';
 
 export type EventAction = Extract<Action, { type: 'Event' }>;
 
@@ -43,8 +44,9 @@ export function diffEvents(before: CodingTaskStatus, after: CodingTaskStatus): E
     }
   }
   if (before.phase !== after.phase && after.phase) {
-    const failed = after.phase === 'Failed';
-    events.push(event(failed ? 'Warning' : 'Normal', failed ? (after.reason ?? 'Failed') : after.phase, after.message ?? after.phase));
+    // A success the agents' own tests disagree with is one a person should look at.
+    const warn = after.phase === 'Failed' || after.reason === OWN_TESTS_OVERRULED;
+    events.push(event(warn ? 'Warning' : 'Normal', warn ? (after.reason ?? 'Failed') : after.phase, after.message ?? after.phase));
   }
   const sb = getCondition(before.conditions, 'Schedulable');
   const sa = getCondition(after.conditions, 'Schedulable');

@@ -167,6 +167,31 @@ const scenarios: Scenario[] = [
     started: names('i1-code-a0', 'i1-test-a0', 'i1-code-a1'),
   },
   {
+    name: 'own tests still fail at maxIterations, the acceptance tests pass on the last code: the task succeeds, overruled',
+    spec: { test: acceptance, limits: { maxIterations: 2, maxCostUSD: '5', timeout: '2h' } },
+    script: { ...coded, run: [ran(9, 10, ['test_wrong'])], repair: [ok('repair', 'r1')], acceptance: [ran(5, 5, [], [], 'acceptance')] },
+    phases: ['Coding', 'Running', 'Repairing', 'Running', 'Accepting', 'Succeeded'],
+    reason: 'OwnTestsOverruled',
+    started: names('i1-code-a0', 'i1-test-a0', 'i1-run-a0', 'i2-repair-a0', 'i2-run-a0', 'i2-acceptance-a0'),
+    iteration: 2,
+  },
+  {
+    name: 'own tests still fail at maxIterations and so do the acceptance tests: MaxIterations',
+    spec: { test: acceptance, limits: { maxIterations: 2, maxCostUSD: '5', timeout: '2h' } },
+    script: { ...coded, run: [ran(9, 10, ['test_wrong'])], repair: [ok('repair', 'r1')], acceptance: [ran(3, 5, ['hidden_a', 'hidden_b'], [], 'acceptance')] },
+    phases: ['Coding', 'Running', 'Repairing', 'Running', 'Accepting', 'Failed'],
+    reason: 'MaxIterations',
+    started: names('i1-code-a0', 'i1-test-a0', 'i1-run-a0', 'i2-repair-a0', 'i2-run-a0', 'i2-acceptance-a0'),
+  },
+  {
+    name: 'stalled after a fresh start, the acceptance tests pass on the last code: overruled',
+    spec: { test: acceptance, limits: { maxIterations: 10 } },
+    script: { ...coded, run: [ran(7, 10, ['a', 'b', 'c'])], repair: [ok('repair', 'r')], acceptance: [ran(5, 5, [], [], 'acceptance')] },
+    phases: ['Coding', 'Running', 'Repairing', 'Running', 'Repairing', 'Running', 'Coding', 'Running', 'Repairing', 'Running', 'Repairing', 'Running', 'Accepting', 'Succeeded'],
+    reason: 'OwnTestsOverruled',
+    iteration: 6,
+  },
+  {
     name: 'repair flags a wrong test and the test agent revises it',
     script: {
       code: [ok('code', 'c1')],
@@ -241,6 +266,30 @@ describe('decide() scenario details', () => {
     expect(t.status.reason).toBe('MaxIterations');
     expect(t.status.message).toBe('iteration 3 would exceed spec.limits.maxIterations (2); the tests still hang: the tests hung: tests/test_x.py::test_waits was killed at spec.test.timeoutSeconds');
     expect(t.status.message).not.toMatch(/0 tests/);
+  });
+
+  test('overruled: the acceptance tests judge the latest code and tests, the success names the own failures and warns', () => {
+    const t = simulate(world({ spec: spec({ test: acceptance, limits: { maxIterations: 2, maxCostUSD: '5', timeout: '2h' } }) }), {
+      ...coded,
+      run: [ran(9, 10, ['test_wrong'])],
+      repair: [ok('repair', 'r1')],
+      acceptance: [{ ...ran(5, 5, [], [], 'acceptance'), commit: 'm1' }],
+    });
+    expect(t.contexts.get('fizzbuzz-i2-acceptance-a0')).toEqual({ codeRef: 'r1', testsRef: 't1' });
+    expect(t.status.message).toBe("acceptance tests passed (5/5) in iteration 2 while 1 of the agents' own tests still failed (test_wrong): the task author's tests overrule them");
+    expect(t.status.result?.commit).toBe('m1');
+    expect(t.events.filter((e) => e.reason === 'OwnTestsOverruled').map((e) => e.kind)).toEqual(['Warning']);
+  });
+
+  test('a failed last word: the task fails with its own reason and says the acceptance tests failed too', () => {
+    const t = simulate(world({ spec: spec({ test: acceptance, limits: { maxIterations: 2, maxCostUSD: '5', timeout: '2h' } }) }), {
+      ...coded,
+      run: [ran(9, 10, ['test_wrong'])],
+      repair: [ok('repair', 'r1')],
+      acceptance: [ran(3, 5, ['hidden_a', 'hidden_b'], [], 'acceptance')],
+    });
+    expect(t.status.message).toBe('iteration 3 would exceed spec.limits.maxIterations (2); 1 test still failing; the acceptance tests fail on that code too (3/5 passed)');
+    expect(t.status.message).not.toContain('hidden_');
   });
 
   test('after hidden acceptance tests fail, repair learns how many and the author\'s hint, never their names', () => {
