@@ -11,6 +11,8 @@ import { takeSlot } from '../local-model/slots.js';
 import type { ApiFailure } from './api-errors.js';
 import { LOCAL_GPU_ENV, LOCAL_THREADS_ENV } from './local-settings.js';
 import { steadyOutput, unwrapSource } from './steady-output.js';
+import { RunawayWatch, SAME_SHAPE_LIMIT } from './runaway.js';
+import { isTestPath } from '../tools/paths.js';
 import { finishedTool, toolLoop, type ModelTurn, type ProviderAdapter } from './loop.js';
 import type { ToolSpec } from '../tools/types.js';
 import type { EngineRequest, EngineResult } from './types.js';
@@ -192,20 +194,29 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
           { type: 'model', response: prefix ? [prefix] : [] },
         ];
         free.now = true;
+        const path = typeof params.path === 'string' ? params.path : '';
+        const watch = isTestPath(path) ? new RunawayWatch() : undefined;
+        const stop = new AbortController();
         try {
-          const t = await chat.generateResponse(asked, { ...sampling(req.attempt ?? 0), maxTokens });
+          const t = await chat.generateResponse(asked, {
+            ...sampling(req.attempt ?? 0),
+            maxTokens,
+            signal: stop.signal,
+            stopOnAbortSignal: true,
+            ...(watch ? { onTextChunk: (chunk: string) => void (watch.push(chunk) && !stop.signal.aborted && stop.abort()) } : {}),
+          });
+          const runaway = watch?.kept();
           const cut = t.metadata.stopReason === 'maxTokens';
-          // Cut off at the token limit (a test file of ever more asserts, HumanEval/109): the last,
-          // partial line goes, so what was written whole still parses.
-          params[text.param] = cut ? wholeLines(fencedBody(prefix + t.response)) : fencedBody(prefix + t.response);
-          transcript.log('text-param', { tool: c.functionName, param: text.param, chars: t.response.length, stop: t.metadata.stopReason });
-          if (cut) transcript.log('cut-off', { param: text.param, maxTokens, kept: String(params[text.param]).length });
+          // Cut off at the token limit: the last, partial line goes, so what was written whole still parses.
+          params[text.param] = runaway !== undefined ? fencedBody(prefix + runaway) : cut ? wholeLines(fencedBody(prefix + t.response)) : fencedBody(prefix + t.response);
+          transcript.log('text-param', { tool: c.functionName, param: text.param, chars: t.response.length, stop: runaway !== undefined ? 'runaway' : t.metadata.stopReason });
+          if (runaway !== undefined) transcript.log('runaway', { path, why: `more than ${SAME_SHAPE_LIMIT} lines of one shape: the file ends before the next`, kept: String(params[text.param]).length });
+          else if (cut) transcript.log('cut-off', { param: text.param, maxTokens, kept: String(params[text.param]).length });
         } catch (e) {
           return { reason: 'ModelFailed', summary: `local model ${model.name}: ${(e as Error).message}` };
         } finally {
           free.now = false;
         }
-        const path = typeof params.path === 'string' ? params.path : '';
         const content = String(params[text.param]);
         const unwrapped = unwrapSource(path, content);
         if (unwrapped !== content) transcript.log('unwrapped', { path, why: 'the model wrapped the source file in a tag pair' });

@@ -24,7 +24,7 @@ import { flagTestTool, runCommandTool } from '../tools/command-tools.js';
 import { fileTools, policyFor } from '../tools/file-tools.js';
 import { isProjectFile, isTestPath } from '../tools/paths.js';
 import type { ToolSpec } from '../tools/types.js';
-import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
+import { computedValues, testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
 import type { Transcript } from '../transcript.js';
 
 type LlmRoleName = 'code' | 'test' | 'repair';
@@ -112,7 +112,8 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   const { system, prompt } =
     role === 'code' ? codePrompt(ctx, toolNames, files) : role === 'test' ? testPrompt(ctx, toolNames, files) : repairPrompt(ctx, toolNames, readReport(ctx.failureReportPath), claude, files, unstatedErrors(ctx.workspace, ctx.goal, ctx.language));
 
-  const unfinished = role === 'test' ? () => testsUnfinished(ctx.workspace, ctx.goal, ctx.language) ?? unstatedErrors(ctx.workspace, ctx.goal, ctx.language) : undefined;
+  const computed = ctx.model.provider === 'local' ? () => computedValues(ctx.workspace, ctx.goal, ctx.language) : () => undefined;
+  const unfinished = role === 'test' ? () => testsUnfinished(ctx.workspace, ctx.goal, ctx.language) ?? unstatedErrors(ctx.workspace, ctx.goal, ctx.language) ?? computed() : undefined;
   const fileStart = role === 'test' ? testFileStart(ctx.goal, ctx.language) : undefined;
   const textStart = fileStart ? (tool: string, input: Record<string, unknown>) => (tool === 'write_file' && typeof input.path === 'string' && isTestPath(input.path) ? fileStart : undefined) : undefined;
   const res: EngineResult = await engine({ system, prompt, tools, claudeTools: CLAUDE_TOOLS[role], model: ctx.model, workspace: ctx.workspace, env, transcript, attempt: ctx.attempt, ...(unfinished ? { unfinished } : {}), ...(textStart ? { textStart } : {}) });

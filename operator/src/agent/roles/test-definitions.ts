@@ -111,6 +111,39 @@ export function unstatedErrors(workspace: string, goal: string, language: AgentC
   return undefined;
 }
 
+/** `assert <call> == <list, tuple, dict or set literal>` (Python); expect(<call>).toEqual(<literal>) (JavaScript). */
+const COMPOSITE_EXPECTATION: Partial<Record<AgentContext['language'], RegExp>> = {
+  python: /^\s*assert\s+(.+?)\s*==\s*([[({].*[\])}])\s*(?:#.*)?$/gm,
+  javascript: /^\s*expect\((.+)\)\.to(?:Strict)?Equal\(\s*([[{].*[\]}])\s*\);?\s*$/gm,
+  typescript: /^\s*expect\((.+)\)\.to(?:Strict)?Equal\(\s*([[{].*[\]}])\s*\);?\s*$/gm,
+};
+
+const squeezed = (s: string): string => s.replace(/\s+/g, '').replace(/"/g, "'");
+
+/**
+ * Checks whose expected list, tuple or dict the test agent worked out itself, in a test file that
+ * copies others from the goal's examples (so the goal gives examples of that kind). The local
+ * 1.5B model worked such values out wrong: HumanEval/136's tests copied (None, 1) and (None, None)
+ * from the goal, then expected (-1, 1) for [-1, -2, -3, -4, -5] (the goal's rule gives (-1, None))
+ * and twenty lines of (-1, 5); the correct code failed them, and repair broke it to fit. Used for
+ * the local engine only: a larger model's computed edge cases are mostly right and worth having.
+ * Like unstatedErrors, a reason to refuse finished, not to fail the stage.
+ */
+export function computedValues(workspace: string, goal: string, language: AgentContext['language']): string | undefined {
+  const re = COMPOSITE_EXPECTATION[language];
+  if (!re) return undefined;
+  const given = squeezed(goal);
+  for (const { file: f, text } of testTexts(workspace)) {
+    const checks = [...text.matchAll(re)].map((m) => ({ line: text.slice(0, m.index).split('\n').length, call: m[1]!.trim(), value: m[2]!.trim() }));
+    const stated = checks.filter((c) => given.includes(squeezed(c.value)));
+    const computed = checks.filter((c) => !given.includes(squeezed(c.value)));
+    if (!stated.length || !computed.length) continue;
+    const shown = computed.slice(0, 3).map((c) => `line ${c.line} expects ${c.value} for ${c.call}`).join('; ');
+    return `${f}: ${shown}${computed.length > 3 ? ` (and ${computed.length - 3} more)` : ''}: values the goal does not give. Keep the goal's own examples and checks of what it states in words; remove each check whose expected value you worked out yourself, since such values are often wrong.`;
+  }
+  return undefined;
+}
+
 /**
  * Why the workspace has no test yet, or undefined when some test file defines one. Only files
  * that can hold a test definition count (conftest.py or a fixture alone is not a test).
