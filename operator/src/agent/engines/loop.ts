@@ -70,8 +70,6 @@ export function isTestCommand(command: string): boolean {
   return /\b(pytest|unittest|jest|vitest|mocha|go\s+test|npm\s+(run\s+)?test|cargo\s+test)\b/.test(command);
 }
 
-/** Tools whose success means the session changed something (flag_test: repair's verdict that a test is wrong). */
-const WRITE_TOOLS = new Set(['write_file', 'edit_file', 'flag_test']);
 
 /** How often `finished` is refused after a failing test run before the loop takes the model's word. */
 const MAX_FINISH_REFUSALS = 3;
@@ -100,7 +98,8 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
   let lastTest: { command: string; exit: string } | undefined;
   let refusals = 0;
   // A session that can write files but has written none has not done its job yet.
-  const writes = tools.some((t) => WRITE_TOOLS.has(t.name));
+  const effect = new Map(tools.map((t) => [t.name, t.effect]));
+  const writes = tools.some((t) => t.effect !== undefined);
   let wrote = false;
   // Read-only calls since the last write, and the tools of those repeated: their answers cannot have
   // changed. The bench's test agent alternated list_files and read_file README.md for 38 turns, which
@@ -161,7 +160,8 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
       } else {
         r = await executeTool(tools, call.name, call.input);
         const key = `${call.name} ${JSON.stringify(call.input)}`;
-        if (WRITE_TOOLS.has(call.name) && !r.isError) {
+        const writing = effect.get(call.name) !== undefined;
+        if (writing && !r.isError) {
           if (written.has(key) && !opts.frontier) {
             // The same write again changes nothing: greedy decoding wrote the same test file three
             // times over instead of calling finished.
@@ -176,7 +176,7 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         }
         // Small models repeat a call whose answer they already have (list_files, over and over).
         // A refused write repeated word for word is as stale as a repeated read.
-        if ((!WRITE_TOOLS.has(call.name) || r.isError) && !opts.frontier) {
+        if ((!writing || r.isError) && !opts.frontier) {
           if (since.has(key)) {
             r = { ...r, text: `${r.text}\n\n(You made this exact call before and got the same answer. Take the next step of the task now.)` };
             stale.add(call.name);
@@ -185,10 +185,10 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         }
         const command = (call.input as { command?: unknown })?.command;
         if (call.name === 'run_command' && typeof command === 'string' && isTestCommand(command)) lastTest = { command, exit: r.text.split('\n')[0] ?? '' };
-        // A flagged test answers the failing run as a fix would: repair judged the test wrong, and
-        // the test agent revises it next. HumanEval/109's repair flagged the one failing test, was
-        // refused finished for that very run three times, and spent its iterations' time re-running it.
-        if (call.name === 'flag_test' && !r.isError) lastTest = undefined;
+        // A verdict answers the failing run as a fix would. HumanEval/109's repair flagged the one
+        // failing test, was refused finished for that very run three times, and spent its
+        // iterations' time re-running it.
+        if (effect.get(call.name) === 'verdict' && !r.isError) lastTest = undefined;
       }
       transcript.log('tool-result', { turn, name: call.name, isError: r.isError, output: r.text.slice(0, 2000) });
       results.push({ call, ...r });

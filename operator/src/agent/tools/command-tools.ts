@@ -35,6 +35,7 @@ export function runCommandTool(root: string, env: NodeJS.ProcessEnv = process.en
 export function flagTestTool(flagged: Map<string, string>): ToolSpec {
   return {
     name: 'flag_test',
+    effect: 'verdict',
     description:
       'Report a test you believe is wrong (it contradicts the goal) instead of editing it. Give its exact name as in the failure report and why. The test agent will revise it.',
     inputSchema: { type: 'object', properties: { name: { type: 'string' }, reason: { type: 'string' } }, required: ['name', 'reason'] },

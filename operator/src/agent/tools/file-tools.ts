@@ -93,6 +93,7 @@ export function fileTools(root: string, policy: FilePolicy): ToolSpec[] {
     },
     {
       name: 'write_file',
+      effect: 'write',
       description: 'Create or overwrite a file of the workspace with the given content (parent directories are created).',
       inputSchema: { type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } }, required: ['path', 'content'] },
       async run(input) {
@@ -105,6 +106,7 @@ export function fileTools(root: string, policy: FilePolicy): ToolSpec[] {
     },
     {
       name: 'edit_file',
+      effect: 'write',
       description: 'Replace one exact occurrence of old_string with new_string in a file. old_string must occur exactly once.',
       inputSchema: {
         type: 'object',

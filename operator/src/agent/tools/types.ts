@@ -3,6 +3,13 @@ export interface ToolSpec {
   name: string;
   description: string;
   inputSchema: { type: 'object'; properties: Record<string, unknown>; required?: string[] };
+  /**
+   * What a successful call does beyond answering, as the tool loop needs to know it: 'write' changes
+   * the workspace (a session that can write has done nothing until it has); 'verdict' is a judgement
+   * on the work that counts as a write and also answers a failing test run, as a fix would
+   * (repair's flag_test: the test, not the code, is wrong, and the test agent revises it).
+   */
+  effect?: 'write' | 'verdict';
   /** Returns the text sent back as tool_result; throws ToolError for an is_error result. */
   run(input: Record<string, unknown>): Promise<string>;
 }
