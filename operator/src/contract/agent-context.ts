@@ -15,6 +15,7 @@ import { modelContext, modelRetryWindowSeconds, roleSettings } from '../api/pool
 import type { AgentPool, CodingTask } from '../api/types.js';
 import type { StageContext, StageKey } from '../core/types.js';
 import { callsModel, executesGeneratedCode } from './roles.js';
+import { receivesFailureReport } from './repair-input.js';
 
 /** Where the shell puts things, as the agent will see the paths. */
 export interface StagePlaces {
@@ -22,7 +23,7 @@ export interface StagePlaces {
   repositoryUrl?: string;
   workspace: string;
   terminationPath: string;
-  /** Repair: the report of the failed run it repairs (see failedRunForRepair), when the shell has one. */
+  /** Repair and a flagged-test revision: the report of the failed run (see failedRunForRepair, receivesFailureReport), when the shell has one. */
   failureReportPath?: string;
   /** run and acceptance: where the agent writes the full failure report, when the shell reads it from a file. */
   reportPath?: string;
@@ -60,8 +61,7 @@ export function buildAgentContext(i: AgentContextInput): AgentContext {
     flaggedTests: context.flaggedTests,
     freshStart: context.freshStart,
     guidance: context.guidance,
-    // After hidden acceptance tests failed there is no report to hand over: nothing of them may reach a model.
-    failureReportPath: role === 'repair' && !context.hiddenFailures ? places.failureReportPath : undefined,
+    failureReportPath: receivesFailureReport(role, context) ? places.failureReportPath : undefined,
     test: {
       command: spec.test?.command,
       timeoutSeconds: spec.test?.timeoutSeconds ?? 600,

@@ -8,6 +8,7 @@
 // older iteration's report in front of the newer one), and acceptance counts: when the hidden tests
 // failed last, the repair gets no report at all rather than an older run's stale one.
 import type { Role, StageResult } from '../api/types.js';
+import type { StageContext } from '../core/types.js';
 
 export interface FinishedRun {
   role: Role;
@@ -33,4 +34,15 @@ export function failedRunForRepair<T extends FinishedRun>(stages: readonly T[]):
 /** Is the report of this run one that may be shown to a repair agent? Never that of the hidden tests. */
 export function reportMayBeShown(run: FinishedRun): boolean {
   return run.role === 'run';
+}
+
+/**
+ * Which stages are handed that report: repair, and the test stage revising the tests repair
+ * flagged (it is shown where each flagged test failed, its own assert line, so that it changes that
+ * check: HumanEval/109's revisions kept the flagged move_one_ball([5, 4, 3, 2, 1]) == True twice).
+ * None after hidden acceptance tests failed: nothing of them may reach a model.
+ */
+export function receivesFailureReport(role: Role, context: Pick<StageContext, 'hiddenFailures' | 'flaggedTests'>): boolean {
+  if (context.hiddenFailures) return false;
+  return role === 'repair' || (role === 'test' && (context.flaggedTests?.length ?? 0) > 0);
 }

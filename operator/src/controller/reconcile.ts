@@ -26,6 +26,7 @@ import { isControlledBy } from './pods/owner.js';
 import { observeStage } from './pods/observe.js';
 import { reportConfigMapName } from './pods/report.js';
 import { ensureRepairReport } from './repair-report.js';
+import { receivesFailureReport } from '../contract/repair-input.js';
 import { DONE, requeueAfter, sooner, TerminalError, type Result } from './result.js';
 import { jsonEqual } from './status.js';
 
@@ -351,8 +352,7 @@ export class Reconciler {
     }
     // The report's name is deterministic, so the Pod is built (and its GPUs counted in flight)
     // before the first await: no other reconcile may see the pool without it.
-    // After hidden acceptance tests failed there is no report to hand over: nothing of them may reach a model.
-    const withReport = a.stage.role === 'repair' && !a.context.hiddenFailures;
+    const withReport = receivesFailureReport(a.stage.role, a.context);
     const reportConfigMap = withReport ? reportConfigMapName(task.metadata.name, a.stage.iteration) : undefined;
     const pod = buildStagePod({ task, pool, key: a.stage, name: a.name, context: a.context, reportConfigMap });
     this.creating.expect(key, a.name);

@@ -19,7 +19,7 @@ import { decide } from '../core/loop.js';
 import { admitSlots, compareQueueOrder, rankOf, type SlotCandidate } from '../contract/admission.js';
 import { isTerminal } from '../contract/phases.js';
 import { eventsOf, type TaskEvent } from '../contract/events.js';
-import { failedRunForRepair, reportMayBeShown } from '../contract/repair-input.js';
+import { failedRunForRepair, receivesFailureReport, reportMayBeShown } from '../contract/repair-input.js';
 import type { Action, ObservedStage, PoolView, StageContext, StageKey } from '../core/types.js';
 import type { GpuAllocator } from './gpus.js';
 import type { Progress } from './progress.js';
@@ -348,7 +348,7 @@ export class Runner {
         context,
         files,
         repositoryUrl: t.repositoryUrl,
-        failureReportPath: key.role === 'repair' ? this.lastFailureReport(t) : undefined,
+        failureReportPath: receivesFailureReport(key.role, context) ? this.lastFailureReport(t) : undefined,
         acceptanceDir: t.acceptanceDir,
         devices,
         marker: this.marker(name, stageName),

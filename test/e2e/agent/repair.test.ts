@@ -85,3 +85,31 @@ test('repair with previous attempts flags a wrong test: flaggedTests in the resu
   expect(git(ctx.workspace, 'status', '--porcelain')).toBe('');
   expect(repair.raw + repair.stdout + repair.stderr).not.toContain(KEY);
 }, 120_000);
+
+test('the test stage revising a flagged test is shown the check that failed: its own line, not what the code returned', async () => {
+  const dir = tempDir('autorun-revise-');
+  const remote = makeRemote(dir, { 'README.md': '# fizz\n' });
+  pushFiles(dir, remote, 'refs/autorun/fizz/code', { 'fizzbuzz.py': CORRECT });
+  const testsCommit = pushFiles(dir, remote, 'refs/autorun/fizz/tests', { 'tests/test_fizzbuzz.py': TESTS });
+  const reportPath = join(dir, 'report.json');
+  const run = await runAgent(dir, baseContext(dir, 'run', { iteration: 1, reportPath }));
+  expect(run.result.tests?.failing).toEqual([WRONG_TEST]);
+
+  const FIXED = TESTS.replace('assert fizzbuzz(15) == "Fizz"', 'assert fizzbuzz(15) == "FizzBuzz"');
+  fake = await startFakeAnthropic((req) => {
+    if (!systemText(req).includes('You are the test agent')) throw new Error(`unexpected system prompt: ${systemText(req).slice(0, 80)}`);
+    const turn = req.body.messages.filter((m) => m.role === 'assistant').length;
+    return turn === 0 ? toolUse('write_file', { path: 'tests/test_fizzbuzz.py', content: FIXED }) : text('fifteen is FizzBuzz');
+  });
+  const ctx = baseContext(dir, 'test', { iteration: 2, testsRef: testsCommit, flaggedTests: [WRONG_TEST], failureReportPath: reportPath });
+  const revise = await runAgent(dir, ctx, { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url });
+  if (revise.result.outcome !== 'Succeeded') process.stderr.write(revise.stdout + revise.stderr);
+
+  const prompt = messagesText(fake.requests[0]!);
+  expect(prompt).toContain(`- ${WRONG_TEST}, which failed at \`assert fizzbuzz(15) == "Fizz"\``);
+  // What the implementation returned stays with repair: the test agent writes from the goal alone.
+  expect(prompt).not.toContain("'FizzBuzz' == 'Fizz'");
+  expectContract(revise);
+  expect(revise.result).toMatchObject({ role: 'test', outcome: 'Succeeded' });
+  expect(git(dir, '--git-dir', remote, 'show', `${revise.result.commit}:tests/test_fizzbuzz.py`)).toBe(FIXED.trimEnd());
+}, 120_000);

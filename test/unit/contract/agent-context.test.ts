@@ -35,7 +35,8 @@ function withoutPlaces(c: AgentContext): unknown {
 
 test.each<[string, StageKey, StageContext, string | undefined]>([
   ['code', { iteration: 1, role: 'code', attempt: 0 }, { budgetUSD: 2.5 }, undefined],
-  ['test', { iteration: 1, role: 'test', attempt: 1 }, { budgetUSD: 1.25, flaggedTests: ['t1'] }, undefined],
+  ['test', { iteration: 1, role: 'test', attempt: 1 }, { budgetUSD: 1.25 }, undefined],
+  ['test revising flagged tests, with the report', { iteration: 2, role: 'test', attempt: 0 }, { budgetUSD: 1.25, testsRef: 't', flaggedTests: ['t1'] }, 'fizzbuzz-report-2'],
   ['run', { iteration: 2, role: 'run', attempt: 0 }, { codeRef: 'c', testsRef: 't' }, undefined],
   ['repair with a report', { iteration: 2, role: 'repair', attempt: 0 }, { failing: ['t1'], budgetUSD: 1, guidance: ['look at 15'] }, 'fizzbuzz-report-2'],
   ['repair after hidden tests', { iteration: 3, role: 'repair', attempt: 0 }, { hiddenFailures: { failed: 2, hint: 'edge cases' }, budgetUSD: 1 }, undefined],
@@ -65,4 +66,16 @@ test('repair after hidden tests failed: no failure report in either shell', () =
   expect(pod.failureReportPath).toBeUndefined();
   expect(local.failureReportPath).toBeUndefined();
   expect(local.hiddenFailed).toBe(1);
+});
+
+test('the report goes to repair and to a flagged-test revision only, in both shells', () => {
+  expect(both({ iteration: 2, role: 'test', attempt: 0 }, { flaggedTests: ['t1'] }, 'fizzbuzz-report-2').local.failureReportPath).toBe('/state/report.json');
+  expect(both({ iteration: 2, role: 'test', attempt: 0 }, { flaggedTests: ['t1'] }, 'fizzbuzz-report-2').pod.failureReportPath).toBeDefined();
+  for (const [key, context] of [
+    [{ iteration: 1, role: 'test', attempt: 0 }, {}],
+    [{ iteration: 1, role: 'code', attempt: 0 }, {}],
+    [{ iteration: 2, role: 'test', attempt: 0 }, { flaggedTests: ['t1'], hiddenFailures: { failed: 1 } }],
+  ] as [StageKey, StageContext][]) {
+    expect(both(key, context).local.failureReportPath).toBeUndefined();
+  }
 });

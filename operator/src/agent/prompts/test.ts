@@ -2,8 +2,15 @@ import type { AgentContext } from '../context.js';
 import { filesSection, TEST_LAYOUT, workspaceRules } from './common.js';
 import type { Prompt } from './common.js';
 import { paragraphs, prose } from './prose.js';
+import type { FlaggedCheck } from '../roles/flagged-checks.js';
 
-export function testPrompt(ctx: AgentContext, tools: string, files?: readonly string[]): Prompt {
+/** Where a flagged test failed, when the report says. */
+function failedAt(test: string, checks: readonly FlaggedCheck[]): string {
+  const c = checks.find((x) => x.test === test);
+  return c ? `, which failed at \`${c.check}\`` : '';
+}
+
+export function testPrompt(ctx: AgentContext, tools: string, files?: readonly string[], checks: readonly FlaggedCheck[] = []): Prompt {
   const system = prose`
     You are the test agent of an automated coding loop. You write tests for a goal in a
     ${ctx.language} project from the goal alone: the implementation is written in parallel by
@@ -14,9 +21,9 @@ export function testPrompt(ctx: AgentContext, tools: string, files?: readonly st
     ${TEST_LAYOUT[ctx.language]} You may only write test files. ${workspaceRules(tools)}`;
   const flagged = ctx.flaggedTests?.length
     ? prose`
-        The repair agent believes these tests contradict the goal:\n${ctx.flaggedTests.map((t) => `- ${t}`).join('\n')}\nRe-read
-        the goal. Revise exactly these tests where they are wrong (or keep one, if the goal really
-        requires it); leave all other tests as they are.`
+        The repair agent believes these tests contradict the goal:\n${ctx.flaggedTests.map((t) => `- ${t}${failedAt(t, checks)}`).join('\n')}\nRe-read
+        the goal. Change each check that contradicts it to what the goal states, or remove
+        it; leave all other tests as they are.`
     : // A small model otherwise spent turns looking for the implementation, then writing it (refused).
       // ... and, writing the file as text, copied the goal's function into the test file and tested that.
       prose`

@@ -25,6 +25,7 @@ import { fileTools, policyFor } from '../tools/file-tools.js';
 import { isProjectFile, isTestPath } from '../tools/paths.js';
 import type { ToolSpec } from '../tools/types.js';
 import { computedValues, testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
+import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
 import type { Transcript } from '../transcript.js';
 
 type LlmRoleName = 'code' | 'test' | 'repair';
@@ -55,22 +56,28 @@ export function ownsPath(role: LlmRoleName, rel: string, allowRepairToEditTests:
   return !isTestPath(rel);
 }
 
-function readReport(path: string | undefined): string | undefined {
-  if (!path) return undefined;
+/** The failure report handed over: the JSON file (local), the run Pod's log (cluster), or plain text. */
+function loadReport(path: string | undefined): { report?: FailureReport; text?: string } {
+  if (!path) return {};
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    return undefined;
+    return {};
   }
   try {
     const parsed = JSON.parse(text) as FailureReport;
-    if (parsed && Array.isArray(parsed.failures)) return renderReport(parsed);
+    if (parsed && Array.isArray(parsed.failures)) return { report: parsed };
   } catch {
     // not the JSON file: maybe the run Pod's log, or plain text
   }
   const fromLog = parseFailureReport(text);
-  return fromLog ? renderReport(fromLog) : text;
+  return fromLog ? { report: fromLog } : { text };
+}
+
+function readReport(path: string | undefined): string | undefined {
+  const { report, text } = loadReport(path);
+  return report ? renderReport(report) : text;
 }
 
 export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.ProcessEnv, transcript: Transcript, engine: Engine = pickEngine(ctx)): Promise<StageResult> {
@@ -109,11 +116,13 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   if (role === 'repair') tools.push(flagTestTool(flagged));
   const toolNames = tools.map((t) => t.name).join(', ');
   const claude = ctx.engine === 'claude-code';
+  const checks = role === 'test' && ctx.flaggedTests?.length ? flaggedChecks(loadReport(ctx.failureReportPath).report, ctx.flaggedTests) : [];
   const { system, prompt } =
-    role === 'code' ? codePrompt(ctx, toolNames, files) : role === 'test' ? testPrompt(ctx, toolNames, files) : repairPrompt(ctx, toolNames, readReport(ctx.failureReportPath), claude, files, unstatedErrors(ctx.workspace, ctx.goal, ctx.language));
+    role === 'code' ? codePrompt(ctx, toolNames, files) : role === 'test' ? testPrompt(ctx, toolNames, files, checks) : repairPrompt(ctx, toolNames, readReport(ctx.failureReportPath), claude, files, unstatedErrors(ctx.workspace, ctx.goal, ctx.language));
 
   const computed = ctx.model.provider === 'local' ? () => computedValues(ctx.workspace, ctx.goal, ctx.language) : () => undefined;
-  const unfinished = role === 'test' ? () => testsUnfinished(ctx.workspace, ctx.goal, ctx.language) ?? unstatedErrors(ctx.workspace, ctx.goal, ctx.language) ?? computed() : undefined;
+  const unfinished =
+    role === 'test' ? () => testsUnfinished(ctx.workspace, ctx.goal, ctx.language) ?? keptFlaggedCheck(ctx.workspace, checks) ?? unstatedErrors(ctx.workspace, ctx.goal, ctx.language) ?? computed() : undefined;
   const fileStart = role === 'test' ? testFileStart(ctx.goal, ctx.language) : undefined;
   const textStart = fileStart ? (tool: string, input: Record<string, unknown>) => (tool === 'write_file' && typeof input.path === 'string' && isTestPath(input.path) ? fileStart : undefined) : undefined;
   const res: EngineResult = await engine({ system, prompt, tools, claudeTools: CLAUDE_TOOLS[role], model: ctx.model, workspace: ctx.workspace, env, transcript, attempt: ctx.attempt, ...(unfinished ? { unfinished } : {}), ...(textStart ? { textStart } : {}) });

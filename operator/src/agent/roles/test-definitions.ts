@@ -44,7 +44,7 @@ function testSources(workspace: string, dir = ''): string[] {
 }
 
 /** The workspace's test source files with their text (a file gone meanwhile is left out). */
-function testTexts(workspace: string): { file: string; text: string }[] {
+export function testTexts(workspace: string): { file: string; text: string }[] {
   return testSources(workspace).flatMap((file) => {
     try {
       return [{ file, text: readFileSync(join(workspace, file), 'utf8') }];

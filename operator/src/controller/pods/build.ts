@@ -82,7 +82,7 @@ export interface StagePodInput {
   /** The stage name (stageName(task, key)); also the Pod name. */
   name: string;
   context: StageContext;
-  /** Repair only: the ConfigMap holding the failure report (reportConfigMapName). */
+  /** Repair and a flagged-test revision (receivesFailureReport): the ConfigMap holding the failure report (reportConfigMapName). */
   reportConfigMap?: string;
   /** Image for agent containers when the pool names none (the operator's matching agent image). */
   operatorImage?: string;
@@ -286,7 +286,7 @@ export function buildStagePod(input: StagePodInput): V1Pod {
     volumes.push({ name: VOLUME.execTmp, emptyDir: { sizeLimit: s.storage.tmp } }, { name: VOLUME.execSocket, emptyDir: { medium: 'Memory', sizeLimit: EXEC_SOCKET_SIZE } });
     sizes.push(s.storage.tmp);
     const mounts = [mount(VOLUME.workspace, WORKSPACE_DIR), mount(VOLUME.tmp, TMP_DIR), mount(VOLUME.execSocket, EXEC_SOCKET_DIR, true)];
-    if (key.role === 'repair' && input.reportConfigMap) {
+    if (input.reportConfigMap) {
       volumes.push({ name: VOLUME.report, configMap: { name: input.reportConfigMap, defaultMode: 0o444 } });
       mounts.push(mount(VOLUME.report, REPORT_DIR, true));
     }

@@ -1,0 +1,48 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { flaggedChecks, keptFlaggedCheck } from '../../../../operator/src/agent/roles/flagged-checks.js';
+import type { FailureReport } from '../../../../operator/src/agent/runner/report.js';
+import { tempDir } from '../helpers.js';
+
+// HumanEval/109's first run, as the run agent reported it.
+const report: FailureReport = {
+  role: 'run',
+  command: 'python -m pytest -v',
+  exitCode: 1,
+  timedOut: false,
+  durationMs: 485,
+  tests: { passed: 0, failed: 1, total: 1 },
+  failures: [
+    {
+      name: 'tests/test_solution.py::test_move_one_ball',
+      message: 'assert False == True\n +  where False = move_one_ball([5, 4, 3, 2, 1])',
+      trace:
+        'def test_move_one_ball():\n        assert move_one_ball([3, 4, 5, 1, 2]) == True\n>       assert move_one_ball([5, 4, 3, 2, 1]) == True\nE       assert False == True\nE        +  where False = move_one_ball([5, 4, 3, 2, 1])\n\ntests/test_solution.py:10: AssertionError',
+    },
+  ],
+  flaky: [],
+  outputTail: '',
+};
+
+test('a flagged test, by its full or its short name, failed at the line pytest marks; nothing of the assertion message', () => {
+  const check = { test: 'test_move_one_ball', check: 'assert move_one_ball([5, 4, 3, 2, 1]) == True' };
+  expect(flaggedChecks(report, ['test_move_one_ball'])).toEqual([check]);
+  expect(flaggedChecks(report, ['tests/test_solution.py::test_move_one_ball'])).toEqual([{ ...check, test: 'tests/test_solution.py::test_move_one_ball' }]);
+  expect(flaggedChecks(report, ['test_other'])).toEqual([]);
+  expect(flaggedChecks(undefined, ['test_move_one_ball'])).toEqual([]);
+  expect(flaggedChecks({ ...report, failures: [{ ...report.failures[0]!, trace: 'no marker' }] }, ['test_move_one_ball'])).toEqual([]);
+});
+
+test('a revision that keeps the flagged check word for word is not done; one that changes it is', () => {
+  const checks = flaggedChecks(report, ['test_move_one_ball']);
+  const ws = tempDir();
+  mkdirSync(join(ws, 'tests'));
+  const file = join(ws, 'tests', 'test_solution.py');
+  writeFileSync(file, 'def test_move_one_ball():\n    assert move_one_ball([5, 4, 3, 2, 1]) == True\n');
+  expect(keptFlaggedCheck(ws, checks)).toBe(
+    'tests/test_solution.py still has `assert move_one_ball([5, 4, 3, 2, 1]) == True`, the check in test_move_one_ball that the repair agent found contradicts the goal: change it to what the goal states, or remove it.',
+  );
+  writeFileSync(file, 'def test_move_one_ball():\n    assert move_one_ball([5, 4, 3, 2, 1]) == False\n');
+  expect(keptFlaggedCheck(ws, checks)).toBeUndefined();
+  expect(keptFlaggedCheck(ws, [])).toBeUndefined();
+});
