@@ -24,7 +24,8 @@ import { flagTestTool, runCommandTool } from '../tools/command-tools.js';
 import { fileTools, policyFor } from '../tools/file-tools.js';
 import { isProjectFile, isTestPath } from '../tools/paths.js';
 import type { ToolSpec } from '../tools/types.js';
-import { computedValues, testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
+import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
+import { removeUnsupportedChecks } from './unsupported-checks.js';
 import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
 import type { Transcript } from '../transcript.js';
 
@@ -120,9 +121,11 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   const { system, prompt } =
     role === 'code' ? codePrompt(ctx, toolNames, files) : role === 'test' ? testPrompt(ctx, toolNames, files, checks) : repairPrompt(ctx, toolNames, readReport(ctx.failureReportPath), claude, files, unstatedErrors(ctx.workspace, ctx.goal, ctx.language));
 
-  const computed = ctx.model.provider === 'local' ? () => computedValues(ctx.workspace, ctx.goal, ctx.language) : () => undefined;
-  const unfinished =
-    role === 'test' ? () => testsUnfinished(ctx.workspace, ctx.goal, ctx.language) ?? keptFlaggedCheck(ctx.workspace, checks) ?? unstatedErrors(ctx.workspace, ctx.goal, ctx.language) ?? computed() : undefined;
+  // On the local engine the checks the goal does not support are taken out once the model is done
+  // (unsupported-checks.ts); elsewhere an unstated error is a reason to refuse finished.
+  const local = ctx.model.provider === 'local';
+  const unsupported = local ? () => undefined : () => unstatedErrors(ctx.workspace, ctx.goal, ctx.language);
+  const unfinished = role === 'test' ? () => testsUnfinished(ctx.workspace, ctx.goal, ctx.language) ?? keptFlaggedCheck(ctx.workspace, checks) ?? unsupported() : undefined;
   const fileStart = role === 'test' ? testFileStart(ctx.goal, ctx.language) : undefined;
   const textStart = fileStart ? (tool: string, input: Record<string, unknown>) => (tool === 'write_file' && typeof input.path === 'string' && isTestPath(input.path) ? fileStart : undefined) : undefined;
   const res: EngineResult = await engine({ system, prompt, tools, claudeTools: CLAUDE_TOOLS[role], model: ctx.model, workspace: ctx.workspace, env, transcript, attempt: ctx.attempt, ...(unfinished ? { unfinished } : {}), ...(textStart ? { textStart } : {}) });
@@ -130,6 +133,13 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   const result: StageResult = { role, outcome: res.outcome, summary: res.summary, usage: res.usage, ...(res.reason ? { reason: res.reason } : {}) };
   if (flagged.size) result.flaggedTests = [...flagged.keys()];
   if (res.outcome !== 'Succeeded') return result;
+  if (role === 'test' && local) {
+    const removed = removeUnsupportedChecks(ctx.workspace, ctx.goal, ctx.language);
+    if (removed.length) {
+      transcript.log('removed-checks', { removed, why: 'checks the goal does not support: an error it never mentions, or a list/tuple/dict it does not give beside ones it does' });
+      result.summary = `${result.summary} (took out ${removed.length} check(s) the goal does not support)`;
+    }
+  }
   // Whatever the engine (Claude Code has no finished tool to refuse): files without a test are no tests.
   const noTest = role === 'test' ? testsUnfinished(ctx.workspace, ctx.goal, ctx.language) : undefined;
   if (noTest) return { ...result, outcome: 'Failed', reason: 'NoTests', summary: `the test agent's tests are not done: ${noTest}` };
@@ -161,5 +171,5 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
     await git.push([{ commit: branchCommit, ref: refs.branch }]);
   }
   transcript.log('pushed', { ref: role === 'test' ? refs.testsPush : refs.codePush, commit, branch: branchCommit ? refs.branch : undefined, branchCommit, paths: owned });
-  return { ...result, commit, summary: `${commit.slice(0, 8)}: ${res.summary}` };
+  return { ...result, commit, summary: `${commit.slice(0, 8)}: ${result.summary}` };
 }

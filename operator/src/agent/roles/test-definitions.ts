@@ -90,6 +90,11 @@ const EXPECTED_ERROR: Partial<Record<AgentContext['language'], RegExp>> = {
   typescript: /\.toThrow\w*\(\s*([A-Za-z_$][\w$.]*)?/g,
 };
 
+/** Whether the goal says anything raises, throws or fails (in English: see the README). */
+export function goalMentionsErrors(goal: string): boolean {
+  return /\b(rais|throw|reject|error|exception|invalid)/i.test(goal);
+}
+
 /**
  * A test that expects an error the goal never mentions: the goal names neither that error nor
  * raising or throwing at all. The 1.5B test agent added `pytest.raises(ValueError): flip_case(123)`
@@ -100,7 +105,7 @@ const EXPECTED_ERROR: Partial<Record<AgentContext['language'], RegExp>> = {
  */
 export function unstatedErrors(workspace: string, goal: string, language: AgentContext['language']): string | undefined {
   const re = EXPECTED_ERROR[language];
-  if (!re || /\b(rais|throw|reject|error|exception|invalid)/i.test(goal)) return undefined;
+  if (!re || goalMentionsErrors(goal)) return undefined;
   for (const { file: f, text } of testTexts(workspace)) {
     const m = [...text.matchAll(re)][0];
     if (m) {
@@ -111,37 +116,24 @@ export function unstatedErrors(workspace: string, goal: string, language: AgentC
   return undefined;
 }
 
-/** `assert <call> == <list, tuple, dict or set literal>` (Python); expect(<call>).toEqual(<literal>) (JavaScript). */
-const COMPOSITE_EXPECTATION: Partial<Record<AgentContext['language'], RegExp>> = {
-  python: /^\s*assert\s+(.+?)\s*==\s*([[({].*[\])}])\s*(?:#.*)?$/gm,
-  javascript: /^\s*expect\((.+)\)\.to(?:Strict)?Equal\(\s*([[{].*[\]}])\s*\);?\s*$/gm,
-  typescript: /^\s*expect\((.+)\)\.to(?:Strict)?Equal\(\s*([[{].*[\]}])\s*\);?\s*$/gm,
-};
+/** `assert <call> == <list, tuple, dict or set literal>`, on one line. */
+const COMPOSITE_EXPECTATION = /^[ \t]*assert[ \t]+.+?[ \t]*==[ \t]*([[({].*[\])}])[ \t]*(?:#.*)?$/gm;
 
 const squeezed = (s: string): string => s.replace(/\s+/g, '').replace(/"/g, "'");
 
 /**
- * Checks whose expected list, tuple or dict the test agent worked out itself, in a test file that
- * copies others from the goal's examples (so the goal gives examples of that kind). The local
- * 1.5B model worked such values out wrong: HumanEval/136's tests copied (None, 1) and (None, None)
- * from the goal, then expected (-1, 1) for [-1, -2, -3, -4, -5] (the goal's rule gives (-1, None))
- * and twenty lines of (-1, 5); the correct code failed them, and repair broke it to fit. Used for
- * the local engine only: a larger model's computed edge cases are mostly right and worth having.
- * Like unstatedErrors, a reason to refuse finished, not to fail the stage.
+ * The 0-based lines of a Python test file's checks whose expected list, tuple or dict the test
+ * agent worked out itself, when the file copies others from the goal's examples (so the goal gives
+ * examples of that kind); unsupported-checks.ts takes them out. The local 1.5B model worked such
+ * values out wrong: HumanEval/136's tests copied (None, 1) and (None, None) from the goal, then
+ * expected (-1, 1) for [-1, -2, -3, -4, -5] (the goal's rule gives (-1, None)) and twenty lines of
+ * (-1, 5); the correct code failed them, and repair broke it to fit. For the local engine only: a
+ * larger model's computed edge cases are mostly right and worth having.
  */
-export function computedValues(workspace: string, goal: string, language: AgentContext['language']): string | undefined {
-  const re = COMPOSITE_EXPECTATION[language];
-  if (!re) return undefined;
+export function computedLines(text: string, goal: string): number[] {
   const given = squeezed(goal);
-  for (const { file: f, text } of testTexts(workspace)) {
-    const checks = [...text.matchAll(re)].map((m) => ({ line: text.slice(0, m.index).split('\n').length, call: m[1]!.trim(), value: m[2]!.trim() }));
-    const stated = checks.filter((c) => given.includes(squeezed(c.value)));
-    const computed = checks.filter((c) => !given.includes(squeezed(c.value)));
-    if (!stated.length || !computed.length) continue;
-    const shown = computed.slice(0, 3).map((c) => `line ${c.line} expects ${c.value} for ${c.call}`).join('; ');
-    return `${f}: ${shown}${computed.length > 3 ? ` (and ${computed.length - 3} more)` : ''}: values the goal does not give. Keep the goal's own examples and checks of what it states in words; remove each check whose expected value you worked out yourself, since such values are often wrong.`;
-  }
-  return undefined;
+  const checks = [...text.matchAll(COMPOSITE_EXPECTATION)].map((m) => ({ line: text.slice(0, m.index).split('\n').length - 1, stated: given.includes(squeezed(m[1]!.trim())) }));
+  return checks.some((c) => c.stated) ? checks.filter((c) => !c.stated).map((c) => c.line) : [];
 }
 
 /**
