@@ -1,6 +1,6 @@
 // Shared bits of the agent unit tests: temp dirs and a transcript that records instead of printing.
 import { afterAll } from '@jest/globals';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transcript } from '../../../operator/src/agent/transcript.js';
@@ -16,6 +16,16 @@ export function tempDir(prefix = 'autorun-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.push(dir);
   return dir;
+}
+
+/** A temporary directory holding these files (paths relative to it). */
+export function workspaceWith(files: Record<string, string>): string {
+  const ws = tempDir();
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(join(ws, rel, '..'), { recursive: true });
+    writeFileSync(join(ws, rel), content);
+  }
+  return ws;
 }
 
 export function recordingTranscript(secrets: string[] = []): { transcript: Transcript; lines: string[] } {

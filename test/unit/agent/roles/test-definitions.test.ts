@@ -1,17 +1,6 @@
 // The test role's work is a test: a file that defines none (a placeholder, fixtures alone) is not done.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { copiedImplementation, missingTests, testFileStart, testsUnfinished, unstatedErrors } from '../../../../operator/src/agent/roles/test-definitions.js';
-import { tempDir } from '../helpers.js';
-
-function workspace(files: Record<string, string>): string {
-  const ws = tempDir();
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(join(ws, rel, '..'), { recursive: true });
-    writeFileSync(join(ws, rel), content);
-  }
-  return ws;
-}
+import { workspaceWith as workspace } from '../helpers.js';
 
 test('a python test file with a placeholder, or only a conftest, defines no test', () => {
   expect(missingTests(workspace({ 'README.md': '# x\n' }), 'python')).toBe('no test file is written: a test is a function named test_... (def test_something():) with an assert.');

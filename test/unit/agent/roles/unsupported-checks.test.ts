@@ -1,17 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeUnsupportedChecks, withoutChecks } from '../../../../operator/src/agent/roles/unsupported-checks.js';
 import { computedLines } from '../../../../operator/src/agent/roles/test-definitions.js';
-import { tempDir } from '../helpers.js';
-
-function workspace(files: Record<string, string>): string {
-  const ws = tempDir();
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(join(ws, rel, '..'), { recursive: true });
-    writeFileSync(join(ws, rel), content);
-  }
-  return ws;
-}
+import { workspaceWith as workspace } from '../helpers.js';
 
 // HumanEval/136's goal (its docstring), shortened, and the local model's checks.
 const GOAL136 = `def largest_smallest_integers(lst):
