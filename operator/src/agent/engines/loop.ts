@@ -145,9 +145,9 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         if (writes && !wrote && refusals < MAX_FINISH_REFUSALS) {
           refusals++;
           r = { text: 'Not finished: you have not written or changed any file yet. Do the task with the tools first, then call finished.', isError: true };
-        } else if (refusals < MAX_FINISH_REFUSALS && (missing = req.unfinished?.())) {
+        } else if (refusals < MAX_FINISH_REFUSALS && (missing = await req.unfinished?.())) {
           refusals++;
-          r = { text: `Not finished: ${missing} Write it with the tools, then call finished.`, isError: true };
+          r = { text: `Not finished: ${missing} Do it with the tools, then call finished.`, isError: true };
         } else if (lastTest && !/^exit code 0\b/.test(lastTest.exit) && refusals < MAX_FINISH_REFUSALS) {
           refusals++;
           r = { text: `Not finished: your last test run \`${lastTest.command}\` failed (${lastTest.exit}). Read its output, fix the code, run the tests again, and call finished when they pass.`, isError: true };

@@ -22,7 +22,7 @@ export interface EngineRequest {
   /** How a parameter the model writes as text begins, where the role knows (a test file's imports the goal states). */
   textStart?: (tool: string, input: Record<string, unknown>) => string | undefined;
   /** What still keeps the role's work from being done (the test role: no test defined); the loop refuses `finished` with it. */
-  unfinished?: () => string | undefined;
+  unfinished?: () => string | undefined | Promise<string | undefined>;
 }
 
 export interface EngineResult {

@@ -26,6 +26,7 @@ import { isProjectFile, isTestPath } from '../tools/paths.js';
 import type { ToolSpec } from '../tools/types.js';
 import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
 import { removeUnsupportedChecks } from './unsupported-checks.js';
+import { failingAfterRepair } from './repair-check.js';
 import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
 import type { Transcript } from '../transcript.js';
 
@@ -113,7 +114,8 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
 
   const flagged = new Map<string, string>();
   const tools: ToolSpec[] = fileTools(ctx.workspace, policyFor(role, ctx.test.allowRepairToEditTests));
-  if (role !== 'test') tools.push(runCommandTool(ctx.workspace, env));
+  const runCommand = runCommandTool(ctx.workspace, env);
+  if (role !== 'test') tools.push(runCommand);
   if (role === 'repair') tools.push(flagTestTool(flagged));
   const toolNames = tools.map((t) => t.name).join(', ');
   const claude = ctx.engine === 'claude-code';
@@ -125,7 +127,12 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   // (unsupported-checks.ts); elsewhere an unstated error is a reason to refuse finished.
   const local = ctx.model.provider === 'local';
   const unsupported = local ? () => undefined : () => unstatedErrors(ctx.workspace, ctx.goal, ctx.language);
-  const unfinished = role === 'test' ? () => testsUnfinished(ctx.workspace, ctx.goal, ctx.language) ?? keptFlaggedCheck(ctx.workspace, checks) ?? unsupported() : undefined;
+  const unfinished =
+    role === 'test'
+      ? () => testsUnfinished(ctx.workspace, ctx.goal, ctx.language) ?? keptFlaggedCheck(ctx.workspace, checks) ?? unsupported()
+      : role === 'repair'
+        ? failingAfterRepair(ctx, runCommand, flagged)
+        : undefined;
   const fileStart = role === 'test' ? testFileStart(ctx.goal, ctx.language) : undefined;
   const textStart = fileStart ? (tool: string, input: Record<string, unknown>) => (tool === 'write_file' && typeof input.path === 'string' && isTestPath(input.path) ? fileStart : undefined) : undefined;
   const res: EngineResult = await engine({ system, prompt, tools, claudeTools: CLAUDE_TOOLS[role], model: ctx.model, workspace: ctx.workspace, env, transcript, attempt: ctx.attempt, ...(unfinished ? { unfinished } : {}), ...(textStart ? { textStart } : {}) });

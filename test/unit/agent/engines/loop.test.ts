@@ -126,9 +126,26 @@ test("finished is refused while the role's own check says the work is missing, w
     return tests ? undefined : 'tests/test_a.py defines no test.';
   };
   const res = await toolLoop({ ...request(ws), tools: fileTools(ws, policyFor('test')), unfinished }, adapter, { finishTool: true });
-  expect(results[1]![0]).toMatchObject({ isError: true, text: 'Not finished: tests/test_a.py defines no test. Write it with the tools, then call finished.' });
+  expect(results[1]![0]).toMatchObject({ isError: true, text: 'Not finished: tests/test_a.py defines no test. Do it with the tools, then call finished.' });
   expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'wrote a test', turns: 4 });
   expect(tests).toBe(true);
+});
+
+test('the check may be asynchronous (repair runs the tests): finished waits for it', async () => {
+  const ws = tempDir();
+  const { adapter, results } = scripted([
+    call('write_file', { path: 'a.py', content: 'A = None\n' }),
+    call('finished', { summary: 'fixed' }),
+    call('write_file', { path: 'a.py', content: 'A = 1\n' }),
+    call('finished', { summary: 'fixed again' }),
+  ]);
+  const unfinished = async (): Promise<string | undefined> => {
+    await new Promise((r) => setImmediate(r));
+    return readFileSync(join(ws, 'a.py'), 'utf8').includes('None') ? 'the tests fail after your change.' : undefined;
+  };
+  const res = await toolLoop({ ...request(ws), tools: fileTools(ws, policyFor('repair')), unfinished }, adapter, { finishTool: true });
+  expect(results[1]![0]).toMatchObject({ isError: true, text: 'Not finished: the tests fail after your change. Do it with the tools, then call finished.' });
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'fixed again', turns: 4 });
 });
 
 test('a file sent as text is the body of its first fenced block, or the whole reply without one', () => {
