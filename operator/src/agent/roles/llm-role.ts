@@ -68,8 +68,12 @@ function loadReport(path: string | undefined): { report?: FailureReport; text?: 
     return {};
   }
   try {
-    const parsed = JSON.parse(text) as FailureReport;
-    if (parsed && Array.isArray(parsed.failures)) return { report: parsed };
+    const parsed = JSON.parse(text) as Partial<FailureReport>;
+    // A report written by hand (or by an older agent) may lack parts: render what it has.
+    if (parsed && Array.isArray(parsed.failures)) {
+      const failures = parsed.failures.map((f) => ({ name: String(f?.name ?? ''), message: String(f?.message ?? ''), trace: String(f?.trace ?? '') }));
+      return { report: { command: '', exitCode: null, timedOut: false, durationMs: 0, flaky: [], outputTail: '', role: 'run', ...parsed, tests: { passed: 0, failed: failures.length, total: failures.length, ...parsed.tests }, failures } };
+    }
   } catch {
     // not the JSON file: maybe the run Pod's log, or plain text
   }
