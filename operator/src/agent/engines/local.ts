@@ -64,6 +64,13 @@ export const TEXT_PARAMS: Record<string, { param: string; ask: (input: Record<st
   write_file: { param: 'content', ask: (i) => `Now write the whole content of ${String(i.path)}: one fenced code block with the complete file, nothing else.` },
 };
 
+/** The functions on offer for a turn: all but those to avoid, unless that would leave none. */
+export function offeredFunctions(functions: ChatModelFunctions, avoid: readonly string[]): ChatModelFunctions {
+  if (!avoid.length) return functions;
+  const left = Object.entries(functions).filter(([n]) => !avoid.includes(n));
+  return left.length ? (Object.fromEntries(left) as ChatModelFunctions) : functions;
+}
+
 /** The text up to its last line break: a generation cut off mid-line loses only that line. */
 export function wholeLines(text: string): string {
   const end = text.replace(/\n$/, '').lastIndexOf('\n');
@@ -141,10 +148,14 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
     { type: 'model', response: [] },
   ];
   let calls = 0;
+  // The tool whose arguments ran past the limit last turn: greedy decoding would make the same call
+  // again (HumanEval/95's test revision: the same edit_file, cut off after two minutes, five times).
+  let cut: string | undefined;
   const adapter: ProviderAdapter = {
     async next(_turn, avoid): Promise<ModelTurn | ApiFailure> {
       // Greedy decoding repeats itself exactly: a call made twice alike is not on offer next turn.
-      const offered = avoid.length ? (Object.fromEntries(Object.entries(functions).filter(([n]) => !avoid.includes(n))) as ChatModelFunctions) : functions;
+      const offered = offeredFunctions(functions, cut ? [...avoid, cut] : avoid);
+      cut = undefined;
       const before = sequence.tokenMeter.getState();
       const maxTokens = model.maxTokens ?? DEFAULT_LOCAL_MAX_TOKENS;
       // maxTokens bounds text, not a function call's arguments: a runaway string argument (the same
@@ -162,7 +173,10 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
           stopOnAbortSignal: true,
           onFunctionCallParamsChunk: (c) => {
             paramChars += c.paramsChunk.length;
-            if (paramChars > maxTokens * 3) cutOff.abort();
+            if (paramChars > maxTokens * 3 && !cutOff.signal.aborted) {
+              cut = c.functionName;
+              cutOff.abort();
+            }
           },
         });
       } catch (e) {
@@ -171,7 +185,7 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
       }
       if (!r || cutOff.signal.aborted) {
         const after = sequence.tokenMeter.getState();
-        transcript.log('cut-off', { chars: paramChars, maxTokens });
+        transcript.log('cut-off', { chars: paramChars, maxTokens, tool: cut, next: cut ? `${cut} is not on offer next turn` : undefined });
         return { text: '', calls: [], stop: 'max_tokens', usage: { inputTokens: after.usedInputTokens - before.usedInputTokens, outputTokens: after.usedOutputTokens - before.usedOutputTokens } };
       }
       const fc = [];

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTestCommand, toolLoop, type ModelTurn, type ProviderAdapter, type ToolResult } from '../../../../operator/src/agent/engines/loop.js';
-import { fencedBody, grammarSchema, sampling, wholeLines } from '../../../../operator/src/agent/engines/local.js';
+import { fencedBody, grammarSchema, offeredFunctions, sampling, wholeLines } from '../../../../operator/src/agent/engines/local.js';
 import { flagTestTool, runCommandTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import { fileTools, policyFor } from '../../../../operator/src/agent/tools/file-tools.js';
 import { model, recordingTranscript, tempDir } from '../helpers.js';
@@ -173,4 +173,11 @@ test('the same write again is flagged and its tool left out of the next turn', a
   expect(results[0]![0]!.text).toBe('wrote a.py (6 bytes)');
   expect(results[1]![0]!.text).toContain('That is exactly what you wrote before');
   expect(avoided).toEqual([['finished'], [], ['write_file']]);
+});
+
+test('the local engine offers every function but those to avoid (a repeated call, the one cut off last turn), never none', () => {
+  const fns = { read_file: { description: 'r' }, edit_file: { description: 'e' }, finished: { description: 'f' } };
+  expect(Object.keys(offeredFunctions(fns, []))).toEqual(['read_file', 'edit_file', 'finished']);
+  expect(Object.keys(offeredFunctions(fns, ['edit_file']))).toEqual(['read_file', 'finished']);
+  expect(Object.keys(offeredFunctions(fns, ['read_file', 'edit_file', 'finished']))).toEqual(['read_file', 'edit_file', 'finished']);
 });
