@@ -38,7 +38,7 @@ export function diffEvents(before: CodingTaskStatus, after: CodingTaskStatus): E
       }
     } else if (!prev) {
       if (r.role === 'code' && r.iteration > 1 && r.attempt === 0) {
-        events.push(event('Normal', 'FreshStart', `no progress in two repair rounds: iteration ${r.iteration} starts again from the goal and the tests`));
+        events.push(event('Normal', 'FreshStart', `no progress in a repair round: iteration ${r.iteration} starts again from the goal and the tests`));
       }
       events.push(event('Normal', 'StageStarted', `${r.name} started`));
     }

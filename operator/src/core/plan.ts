@@ -6,7 +6,7 @@ import type { CodingTaskSpec, Role } from '../api/types.js';
 import type { StageContext, StageKey } from './types.js';
 import { isFinished, latestAttempt, type StageRecord } from './records.js';
 import { isOutage } from './retryable.js';
-import { isStalled, type Round } from './stall.js';
+import { isStalled, stallWindow, type Round } from './stall.js';
 import { iterationCapOf, resumesOf } from './limits.js';
 import { verdictOf, type Verdict } from './verdict.js';
 
@@ -256,12 +256,13 @@ export function plan(p: PlanInput): Step {
     }
 
     chain.push(round);
-    if (isStalled(chain) && freshStarts >= 1 && forgiven < resumes) {
+    const stalled = isStalled(chain, stallWindow(freshStarts));
+    if (stalled && freshStarts >= 1 && forgiven < resumes) {
       // A person resumed the task after this stall (escalation): carry on repairing from here.
       forgiven++;
       chain = [round];
       kind = 'repair';
-    } else if (isStalled(chain)) {
+    } else if (stalled) {
       if (freshStarts >= 1) {
         return lastWord(i, round, failed('Stalled', `no progress in two repair rounds in a row after a fresh start (iteration ${i}, ${round.hung ? hungWords(round.hung, round.level === 1) : plural(round.failing.length, 'failing test')})`));
       }

@@ -1,5 +1,10 @@
-// Stall detection. Repair gains fade after two or three rounds, so the loop watches each round's
-// test outcome and gives up on a repair chain that made no progress twice in a row.
+// Stall detection. The loop watches each round's test outcome: the first repair chain ends at its
+// first round without progress (a fresh start follows), the chain after the fresh start at its
+// second in a row (the task stops). A repair that made nothing better rarely does on the next try,
+// and a new attempt from the goal is worth more: self-repair gains over resampling are small, and
+// smallest for weak models (Olausson et al., "Is Self-Repair a Silver Bullet for Code Generation?",
+// ICLR 2024). On the local 1.5B model, repair fixed none of the HumanEval problems single-shot
+// failed, and HumanEval/95's second repair wrote the first one's code again word for word.
 
 /** The test outcome of one loop iteration. */
 export interface Round {
@@ -33,9 +38,15 @@ export function madeProgress(prev: Round, cur: Round): boolean {
   return !sameSet(prev.failing, cur.failing) && cur.passed > prev.passed;
 }
 
-/** Rounds of one chain (since the last code stage): stalled when the last two made no progress. */
-export function isStalled(chain: readonly Round[]): boolean {
+/** Rounds of one chain (since the last code stage): stalled when the last `window` rounds made no progress. */
+export function isStalled(chain: readonly Round[], window: 1 | 2): boolean {
   const n = chain.length;
-  if (n < 3) return false;
-  return !madeProgress(chain[n - 3] as Round, chain[n - 2] as Round) && !madeProgress(chain[n - 2] as Round, chain[n - 1] as Round);
+  if (n < window + 1) return false;
+  for (let k = n - window; k < n; k++) if (madeProgress(chain[k - 1] as Round, chain[k] as Round)) return false;
+  return true;
+}
+
+/** How many rounds in a row without progress end a chain: one before the fresh start, two after it. */
+export function stallWindow(freshStarts: number): 1 | 2 {
+  return freshStarts === 0 ? 1 : 2;
 }

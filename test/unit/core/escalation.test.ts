@@ -56,15 +56,15 @@ describe('MaxIterations', () => {
 
 test('Stalled: waits after the fresh start stalls; a grant carries on repairing (no second fresh start)', () => {
   const stuck = ran(8, 10, ['x', 'y']);
-  const script: Script = { code: [ok('code', 'c1')], test: [ok('test', 't1')], run: [stuck, stuck, stuck, stuck, stuck, stuck, ran(10, 10)], repair: [ok('repair', 'r')] };
+  const script: Script = { code: [ok('code', 'c1')], test: [ok('test', 't1')], run: [stuck, stuck, stuck, stuck, stuck, ran(10, 10)], repair: [ok('repair', 'r')] };
   const t = simulate(world({ spec: escalating(12) }), script, { onCall: person(3, 'x and y share a bug in parse()') });
   expect(t.phases).toContain('NeedsInput');
   const waited = t.events.find((e) => e.reason === 'NeedsInput')!;
   expect(waited.message).toMatch(/^no progress in two repair rounds in a row after a fresh start/);
   expect(t.status.phase).toBe('Succeeded');
-  expect(t.started.filter((s) => s.includes('-code-'))).toEqual(['fizzbuzz-i1-code-a0', 'fizzbuzz-i4-code-a0']);
+  expect(t.started.filter((s) => s.includes('-code-'))).toEqual(['fizzbuzz-i1-code-a0', 'fizzbuzz-i3-code-a0']);
   const after = [...t.contexts.entries()].filter(([, c]) => c.guidance?.length);
-  expect(after.map(([n]) => n)).toEqual(['fizzbuzz-i7-repair-a0']);
+  expect(after.map(([n]) => n)).toEqual(['fizzbuzz-i6-repair-a0']);
 });
 
 test('without escalation the same task fails as before; while it waits, the timeout still ends it', () => {

@@ -1,4 +1,4 @@
-import { isStalled, madeProgress, type Round } from '../../../operator/src/core/stall.js';
+import { isStalled, madeProgress, stallWindow, type Round } from '../../../operator/src/core/stall.js';
 
 const r = (passed: number, failing: string[], level: 0 | 1 = 0, gaveUp = false): Round => ({ iteration: 0, level, passed, failing, gaveUp });
 
@@ -16,11 +16,24 @@ describe('madeProgress', () => {
 });
 
 describe('isStalled', () => {
-  test('needs two rounds in a row without progress', () => {
-    expect(isStalled([r(5, ['a', 'b'])])).toBe(false);
-    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b'])])).toBe(false);
-    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b']), r(5, ['a', 'b'])])).toBe(true);
-    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b']), r(6, ['b'])])).toBe(false);
-    expect(isStalled([r(5, ['a', 'b']), r(6, ['b']), r(6, ['b']), r(6, ['c'])])).toBe(true);
+  test('after a fresh start: two rounds in a row without progress', () => {
+    expect(isStalled([r(5, ['a', 'b'])], 2)).toBe(false);
+    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b'])], 2)).toBe(false);
+    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b']), r(5, ['a', 'b'])], 2)).toBe(true);
+    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b']), r(6, ['b'])], 2)).toBe(false);
+    expect(isStalled([r(5, ['a', 'b']), r(6, ['b']), r(6, ['b']), r(6, ['c'])], 2)).toBe(true);
+  });
+
+  test('before it: the first round without progress', () => {
+    expect(isStalled([r(5, ['a', 'b'])], 1)).toBe(false);
+    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b'])], 1)).toBe(true);
+    expect(isStalled([r(5, ['a', 'b']), r(6, ['b'])], 1)).toBe(false);
+    expect(isStalled([r(5, ['a', 'b']), r(6, ['b']), r(6, ['b'])], 1)).toBe(true);
+    expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b'], 0, true)], 1)).toBe(true);
+  });
+
+  test('the window: one round before the fresh start, two after', () => {
+    expect(stallWindow(0)).toBe(1);
+    expect(stallWindow(1)).toBe(2);
   });
 });

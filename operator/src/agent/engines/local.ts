@@ -86,11 +86,13 @@ export function fencedBody(text: string): string {
 
 /**
  * Greedy on a stage's first attempt (the same prompt gives the same session, so runs repeat); a
- * retry samples, seeded by its number, since a greedy retry of a failed stage fails the same way.
+ * retry, and a retake of work already judged (a fresh start), samples, seeded so that runs still
+ * repeat: a greedy retry of a failed stage fails the same way.
  */
-export function sampling(attempt: number): { temperature: number; seed: number } {
-  return attempt > 0 ? { temperature: RETRY_TEMPERATURE, seed: attempt } : { temperature: 0, seed: 0 };
+export function sampling(attempt: number, retake = false): { temperature: number; seed: number } {
+  return attempt > 0 || retake ? { temperature: RETRY_TEMPERATURE, seed: attempt + (retake ? RETAKE_SEED : 0) } : { temperature: 0, seed: 0 };
 }
+const RETAKE_SEED = 1000;
 const RETRY_TEMPERATURE = 0.6;
 
 interface Loaded {
@@ -166,7 +168,7 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
       try {
         r = await chat.generateResponse(history, {
           functions: offered,
-          ...sampling(req.attempt ?? 0),
+          ...sampling(req.attempt ?? 0, req.retake),
           maxTokens,
           lastEvaluationContextWindow: { history },
           signal: cutOff.signal,
@@ -213,7 +215,7 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
         const stop = new AbortController();
         try {
           const t = await chat.generateResponse(asked, {
-            ...sampling(req.attempt ?? 0),
+            ...sampling(req.attempt ?? 0, req.retake),
             maxTokens,
             signal: stop.signal,
             stopOnAbortSignal: true,

@@ -19,6 +19,8 @@ export interface EngineRequest {
   transcript: Transcript;
   /** The stage's retry number (0 first): a greedy local model samples a retry, which would otherwise repeat the failure token for token. */
   attempt?: number;
+  /** The stage is another try at work already tried and judged (a fresh start): a greedy local model samples it, or it would write the first try's code again. */
+  retake?: boolean;
   /** How a parameter the model writes as text begins, where the role knows (a test file's imports the goal states). */
   textStart?: (tool: string, input: Record<string, unknown>) => string | undefined;
   /** What still keeps the role's work from being done (the test role: no test defined); the loop refuses `finished` with it. */

@@ -139,7 +139,7 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
         : undefined;
   const fileStart = role === 'test' ? testFileStart(ctx.goal, ctx.language) : undefined;
   const textStart = fileStart ? (tool: string, input: Record<string, unknown>) => (tool === 'write_file' && typeof input.path === 'string' && isTestPath(input.path) ? fileStart : undefined) : undefined;
-  const res: EngineResult = await engine({ system, prompt, tools, claudeTools: CLAUDE_TOOLS[role], model: ctx.model, workspace: ctx.workspace, env, transcript, attempt: ctx.attempt, ...(unfinished ? { unfinished } : {}), ...(textStart ? { textStart } : {}) });
+  const res: EngineResult = await engine({ system, prompt, tools, claudeTools: CLAUDE_TOOLS[role], model: ctx.model, workspace: ctx.workspace, env, transcript, attempt: ctx.attempt, retake: role === 'code' && !!ctx.freshStart, ...(unfinished ? { unfinished } : {}), ...(textStart ? { textStart } : {}) });
   for (const name of flagsFromText(res.finalText)) if (!flagged.has(name)) flagged.set(name, 'flagged in the final reply');
   const result: StageResult = { role, outcome: res.outcome, summary: res.summary, usage: res.usage, ...(res.reason ? { reason: res.reason } : {}) };
   if (flagged.size) result.flaggedTests = [...flagged.keys()];

@@ -159,10 +159,14 @@ test('a file sent as text is the body of its first fenced block, or the whole re
   expect(wholeLines('A = 1\n')).toBe('A = 1\n');
 });
 
-test('a first attempt decodes greedily; a retry samples, seeded by its number', () => {
+test('a first attempt decodes greedily; a retry and a retake (fresh start) sample, seeded so runs repeat', () => {
   expect(sampling(0)).toEqual({ temperature: 0, seed: 0 });
   expect(sampling(2)).toMatchObject({ seed: 2 });
   expect(sampling(2).temperature).toBeGreaterThan(0);
+  expect(sampling(0, true).temperature).toBeGreaterThan(0);
+  expect(sampling(0, true)).toEqual(sampling(0, true));
+  expect(sampling(0, true).seed).not.toBe(sampling(1, true).seed);
+  expect(sampling(1, true).seed).not.toBe(sampling(1).seed);
 });
 
 test('the same write again is flagged and its tool left out of the next turn', async () => {
