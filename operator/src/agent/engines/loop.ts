@@ -148,7 +148,8 @@ export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opt
         } else if (refusals < MAX_FINISH_REFUSALS && (missing = await req.unfinished?.())) {
           refusals++;
           r = { text: `Not finished: ${missing} Do it with the tools, then call finished.`, isError: true };
-        } else if (lastTest && !/^exit code 0\b/.test(lastTest.exit) && refusals < MAX_FINISH_REFUSALS) {
+        } else if (!req.unfinished && lastTest && !/^exit code 0\b/.test(lastTest.exit) && refusals < MAX_FINISH_REFUSALS) {
+          // A role that judges its own finish (repair runs the tests itself) is not judged twice.
           refusals++;
           r = { text: `Not finished: your last test run \`${lastTest.command}\` failed (${lastTest.exit}). Read its output, fix the code, run the tests again, and call finished when they pass.`, isError: true };
         } else {

@@ -23,7 +23,11 @@ export interface EngineRequest {
   retake?: boolean;
   /** How a parameter the model writes as text begins, where the role knows (a test file's imports the goal states). */
   textStart?: (tool: string, input: Record<string, unknown>) => string | undefined;
-  /** What still keeps the role's work from being done (the test role: no test defined); the loop refuses `finished` with it. */
+  /**
+   * What still keeps the role's work from being done (the test role: no test defined; repair: the
+   * tests fail); the loop refuses `finished` with it. Without it, the loop refuses `finished` after
+   * the model's own failing test run.
+   */
   unfinished?: () => string | undefined | Promise<string | undefined>;
 }
 

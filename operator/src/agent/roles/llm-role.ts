@@ -18,7 +18,7 @@ import { GIT_DIR_ENV } from '../../api/agent-context.js';
 import { codePrompt } from '../prompts/code.js';
 import { repairPrompt } from '../prompts/repair.js';
 import { testPrompt } from '../prompts/test.js';
-import { parseFailureReport, renderReport } from '../runner/report.js';
+import { readFailureReport, renderReport } from '../runner/report.js';
 import type { FailureReport } from '../runner/report.js';
 import { flagTestTool, runCommandTool } from '../tools/command-tools.js';
 import { fileTools, policyFor } from '../tools/file-tools.js';
@@ -58,27 +58,16 @@ export function ownsPath(role: LlmRoleName, rel: string, allowRepairToEditTests:
   return !isTestPath(rel);
 }
 
-/** The failure report handed over: the JSON file (local), the run Pod's log (cluster), or plain text. */
+/** The failure report handed over (runner/report.ts reads what it holds), if the stage has one. */
 function loadReport(path: string | undefined): { report?: FailureReport; text?: string } {
   if (!path) return {};
-  let text: string;
+  let content: string;
   try {
-    text = readFileSync(path, 'utf8');
+    content = readFileSync(path, 'utf8');
   } catch {
     return {};
   }
-  try {
-    const parsed = JSON.parse(text) as Partial<FailureReport>;
-    // A report written by hand (or by an older agent) may lack parts: render what it has.
-    if (parsed && Array.isArray(parsed.failures)) {
-      const failures = parsed.failures.map((f) => ({ name: String(f?.name ?? ''), message: String(f?.message ?? ''), trace: String(f?.trace ?? '') }));
-      return { report: { command: '', exitCode: null, timedOut: false, durationMs: 0, flaky: [], outputTail: '', role: 'run', ...parsed, tests: { passed: 0, failed: failures.length, total: failures.length, ...parsed.tests }, failures } };
-    }
-  } catch {
-    // not the JSON file: maybe the run Pod's log, or plain text
-  }
-  const fromLog = parseFailureReport(text);
-  return fromLog ? { report: fromLog } : { text };
+  return readFailureReport(content);
 }
 
 function readReport(path: string | undefined): string | undefined {

@@ -24,12 +24,14 @@ export function testCommandOf(ctx: Pick<AgentContext, 'language' | 'test'>): str
 
 /**
  * Why repair is not done yet: the tests fail after its change. Nothing to say once it flagged a test
- * (that verdict answers the failing run) or where there is no command to run.
+ * (that verdict answers the failing run); no check at all where there is no command to run.
  */
-export function failingAfterRepair(ctx: Pick<AgentContext, 'language' | 'test'>, runCommand: ToolSpec, flagged: ReadonlyMap<string, string>): () => Promise<string | undefined> {
+export function failingAfterRepair(ctx: Pick<AgentContext, 'language' | 'test'>, runCommand: ToolSpec, flagged: ReadonlyMap<string, string>): (() => Promise<string | undefined>) | undefined {
   const command = testCommandOf(ctx);
+  // No command to run: the loop's own rule (the model's last test run) is all there is.
+  if (!command) return undefined;
   return async () => {
-    if (!command || flagged.size) return undefined;
+    if (flagged.size) return undefined;
     const out = await runCommand.run({ command, timeout_seconds: Math.min(ctx.test.timeoutSeconds, COMMAND_MAX_TIMEOUT_S) });
     const [head = '', ...rest] = out.split('\n');
     if (/^exit code 0\b/.test(head)) return undefined;

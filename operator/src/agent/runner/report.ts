@@ -43,6 +43,41 @@ export function tail(s: string, n = REPORT_LIMITS.outputTail): string {
   return s.length > n ? `[…]\n${s.slice(-n)}` : s;
 }
 
+/**
+ * A report as read, its missing parts filled: one written by hand (the real-node test's) or by an
+ * older agent may lack some, and renderReport and flaggedChecks read them all.
+ */
+export function completeReport(r: Partial<FailureReport> & Pick<FailureReport, 'failures'>): FailureReport {
+  const failures = r.failures.map((f) => ({ name: String(f?.name ?? ''), message: String(f?.message ?? ''), trace: String(f?.trace ?? '') }));
+  return {
+    command: '',
+    exitCode: null,
+    timedOut: false,
+    durationMs: 0,
+    flaky: [],
+    outputTail: '',
+    role: 'run',
+    ...r,
+    tests: { passed: 0, failed: failures.length, total: failures.length, ...r.tests },
+    failures,
+  };
+}
+
+/**
+ * What a stage was handed as its failure report: the run role's JSON file (local tier), the run
+ * Pod's log holding the report line (cluster), or text that is neither, passed on as it is.
+ */
+export function readFailureReport(content: string): { report: FailureReport } | { text: string } {
+  try {
+    const parsed = JSON.parse(content) as Partial<FailureReport> | null;
+    if (parsed && Array.isArray(parsed.failures)) return { report: completeReport(parsed as Partial<FailureReport> & Pick<FailureReport, 'failures'>) };
+  } catch {
+    // not the JSON file: maybe the run Pod's log, or plain text
+  }
+  const fromLog = parseFailureReport(content);
+  return fromLog ? { report: fromLog } : { text: content };
+}
+
 /** Finds the failure report in a run stage's log (JSON lines), or undefined. */
 export function parseFailureReport(log: string): FailureReport | undefined {
   const lines = log.split('\n');
@@ -50,8 +85,8 @@ export function parseFailureReport(log: string): FailureReport | undefined {
     const l = lines[i]!.trim();
     if (!l.startsWith('{') || !l.includes('"failure-report"')) continue;
     try {
-      const v = JSON.parse(l) as { event?: string; report?: FailureReport };
-      if (v.event === 'failure-report' && v.report) return v.report;
+      const v = JSON.parse(l) as { event?: string; report?: Partial<FailureReport> };
+      if (v.event === 'failure-report' && Array.isArray(v.report?.failures)) return completeReport(v.report as Partial<FailureReport> & Pick<FailureReport, 'failures'>);
     } catch {
       // a cut line (bounded log read): keep looking
     }

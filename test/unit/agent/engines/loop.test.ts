@@ -66,6 +66,21 @@ test('a failing run answered by flagging a test lets finished through: repair ju
   expect([...flagged.keys()]).toEqual(['test_f']);
 });
 
+test("a role that judges its own finish is not judged again by the model's failing run", async () => {
+  const ws = tempDir();
+  let asked = 0;
+  const { adapter, results } = scripted([
+    call('write_file', { path: 'f.py', content: 'def f():\n    return 1\n' }),
+    call('write_file', { path: 'check_f.py', content: 'from f import f\ndef test_f():\n    assert f() == 2\n' }),
+    call('run_command', { command: 'python3 -m pytest -q check_f.py' }),
+    call('finished', { summary: 'the role says it is done' }),
+  ]);
+  const res = await toolLoop({ ...request(ws), unfinished: () => (asked++, undefined) }, adapter, { finishTool: true });
+  expect(results[3]![0]).toEqual(expect.objectContaining({ isError: false, text: 'finished' }));
+  expect(asked).toBe(1);
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'the role says it is done' });
+});
+
 test('finished is not offered before the session wrote a file; a model that calls it anyway is believed after three refusals', async () => {
   const ws = tempDir();
   const { adapter, avoided } = scripted([call('finished', { summary: 'a' }), call('finished', { summary: 'b' }), call('finished', { summary: 'c' }), call('finished', { summary: 'd' })]);

@@ -11,18 +11,21 @@ const python = { language: 'python' as const, test: { timeoutSeconds: 900, allow
 
 test('the tests failing after the change: the refusal shows the command, its exit and the end of its output', async () => {
   const cmd = runCommand('exit code 1\n' + 'x'.repeat(3000) + "\nE   ValueError: could not convert string to float: 'None'\n1 failed in 0.05s\n");
-  const why = await failingAfterRepair(python, cmd, new Map())();
+  const why = await failingAfterRepair(python, cmd, new Map())!();
   expect(cmd.calls).toEqual([{ command: 'python -m pytest -q -p no:cacheprovider', timeout_seconds: 600 }]);
   expect(why).toMatch(/^the tests fail after your change \(`python -m pytest -q -p no:cacheprovider`: exit code 1\):\n\[…\]\nx+\nE {3}ValueError: could not convert string to float: 'None'\n1 failed in 0\.05s\nFix the implementation, or flag a test that contradicts the goal\.$/);
   expect(why!.length).toBeLessThan(2800);
 });
 
-test('passing tests, a flag already made, or no command to run: nothing to refuse, and a flag runs nothing', async () => {
-  expect(await failingAfterRepair(python, runCommand('exit code 0\n3 passed\n'), new Map())()).toBeUndefined();
+test('passing tests or a flag already made: nothing to refuse, and a flag runs nothing', async () => {
+  expect(await failingAfterRepair(python, runCommand('exit code 0\n3 passed\n'), new Map())!()).toBeUndefined();
   const cmd = runCommand('exit code 1\n');
-  expect(await failingAfterRepair(python, cmd, new Map([['test_x', 'contradicts the goal']]))()).toBeUndefined();
+  expect(await failingAfterRepair(python, cmd, new Map([['test_x', 'contradicts the goal']]))!()).toBeUndefined();
   expect(cmd.calls).toEqual([]);
-  expect(await failingAfterRepair({ language: 'other', test: python.test }, cmd, new Map())()).toBeUndefined();
+});
+
+test("no command to run: no check, so the loop's rule (the model's own last test run) holds instead", () => {
+  expect(failingAfterRepair({ language: 'other', test: python.test }, runCommand('exit code 1\n'), new Map())).toBeUndefined();
 });
 
 test("the task's own test command wins over the language's", () => {
