@@ -18,7 +18,8 @@ export function repairPrompt(ctx: AgentContext, tools: string, report: string | 
     : prose`
         You may not change test files (writes are refused). If a test contradicts the goal, or
         expects what the goal never states (an error, a value or a format it does not mention), do
-        not bend the code to it: ${flag}, and fix the rest.`;
+        not bend the code to it: ${flag}, and fix the rest. A test the implementation crashes on
+        (an exception raised in the code, not a failed assertion) is not such a test: fix the code.`;
   const system = prose`
     You are the repair agent of an automated coding loop. The implementation of a goal in a
     ${ctx.language} project fails some of its tests. Find the cause of each failure and fix the

@@ -11,7 +11,7 @@ export interface FlaggedCheck {
 }
 
 /** A flag names a test as the runner reported it, or by its last part (test_x for tests/a.py::test_x). */
-function sameTest(reported: string, flagged: string): boolean {
+export function sameTest(reported: string, flagged: string): boolean {
   return reported === flagged || reported.endsWith(`::${flagged}`) || reported.endsWith(`.${flagged}`) || reported.endsWith(`/${flagged}`);
 }
 

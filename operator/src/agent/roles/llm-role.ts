@@ -15,22 +15,11 @@ import type { Engine, EngineResult } from '../engines/types.js';
 import { Git, GitError } from '../git.js';
 import { EXEC_SOCKET_ENV } from '../exec-container/protocol.js';
 import { GIT_DIR_ENV } from '../../api/agent-context.js';
-import { codePrompt } from '../prompts/code.js';
-import { repairPrompt } from '../prompts/repair.js';
-import { testPrompt } from '../prompts/test.js';
-import { readFailureReport, renderReport } from '../runner/report.js';
+import { readFailureReport } from '../runner/report.js';
 import type { FailureReport } from '../runner/report.js';
-import { flagTestTool, runCommandTool } from '../tools/command-tools.js';
-import { fileTools, policyFor } from '../tools/file-tools.js';
 import { isProjectFile, isTestPath } from '../tools/paths.js';
-import type { ToolSpec } from '../tools/types.js';
-import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
-import { removeUnsupportedChecks } from './unsupported-checks.js';
-import { failingAfterRepair } from './repair-check.js';
-import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
 import type { Transcript } from '../transcript.js';
-
-type LlmRoleName = 'code' | 'test' | 'repair';
+import { SESSIONS, type LlmRoleName } from './sessions.js';
 
 export function pickEngine(ctx: AgentContext): Engine {
   // The local model runs inside the agent whatever the engine setting: Claude Code cannot drive it.
@@ -70,11 +59,6 @@ function loadReport(path: string | undefined): { report?: FailureReport; text?: 
   return readFailureReport(content);
 }
 
-function readReport(path: string | undefined): string | undefined {
-  const { report, text } = loadReport(path);
-  return report ? renderReport(report) : text;
-}
-
 export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.ProcessEnv, transcript: Transcript, engine: Engine = pickEngine(ctx)): Promise<StageResult> {
   // The model's commands can write the workspace (an LLM Pod's exec container, the local sandbox): the
   // repository stays where they cannot, the local stage directory or this container's private /tmp
@@ -105,44 +89,34 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   }
   const files = (await git.run(['ls-files', '-z'])).split('\0').filter((f) => f && existsSync(join(ctx.workspace, f)));
 
-  const flagged = new Map<string, string>();
-  const tools: ToolSpec[] = fileTools(ctx.workspace, policyFor(role, ctx.test.allowRepairToEditTests));
-  const runCommand = runCommandTool(ctx.workspace, env);
-  if (role !== 'test') tools.push(runCommand);
-  if (role === 'repair') tools.push(flagTestTool(flagged));
-  const toolNames = tools.map((t) => t.name).join(', ');
-  const claude = ctx.engine === 'claude-code';
-  const checks = role === 'test' && ctx.flaggedTests?.length ? flaggedChecks(loadReport(ctx.failureReportPath).report, ctx.flaggedTests) : [];
-  const { system, prompt } =
-    role === 'code' ? codePrompt(ctx, toolNames, files) : role === 'test' ? testPrompt(ctx, toolNames, files, checks) : repairPrompt(ctx, toolNames, readReport(ctx.failureReportPath), claude, files, unstatedErrors(ctx.workspace, ctx.goal, ctx.language));
-
-  // On the local engine the checks the goal does not support are taken out once the model is done
-  // (unsupported-checks.ts); elsewhere an unstated error is a reason to refuse finished.
-  const local = ctx.model.provider === 'local';
-  const unsupported = local ? () => undefined : () => unstatedErrors(ctx.workspace, ctx.goal, ctx.language);
-  const unfinished =
-    role === 'test'
-      ? () => testsUnfinished(ctx.workspace, ctx.goal, ctx.language) ?? keptFlaggedCheck(ctx.workspace, checks) ?? unsupported()
-      : role === 'repair'
-        ? failingAfterRepair(ctx, runCommand, flagged)
-        : undefined;
-  const fileStart = role === 'test' ? testFileStart(ctx.goal, ctx.language) : undefined;
-  const textStart = fileStart ? (tool: string, input: Record<string, unknown>) => (tool === 'write_file' && typeof input.path === 'string' && isTestPath(input.path) ? fileStart : undefined) : undefined;
-  const res: EngineResult = await engine({ system, prompt, tools, claudeTools: CLAUDE_TOOLS[role], model: ctx.model, workspace: ctx.workspace, env, transcript, attempt: ctx.attempt, retake: role === 'code' && !!ctx.freshStart, ...(unfinished ? { unfinished } : {}), ...(textStart ? { textStart } : {}) });
-  for (const name of flagsFromText(res.finalText)) if (!flagged.has(name)) flagged.set(name, 'flagged in the final reply');
+  const session = SESSIONS[role]({ ctx, env, transcript, files, report: loadReport(ctx.failureReportPath) });
+  const { flagged } = session;
+  const res: EngineResult = await engine({
+    system: session.system,
+    prompt: session.prompt,
+    tools: session.tools,
+    claudeTools: CLAUDE_TOOLS[role],
+    model: ctx.model,
+    workspace: ctx.workspace,
+    env,
+    transcript,
+    attempt: ctx.attempt,
+    ...(session.retake ? { retake: true } : {}),
+    ...(session.unfinished ? { unfinished: session.unfinished } : {}),
+    ...(session.textStart ? { textStart: session.textStart } : {}),
+  });
+  for (const name of flagsFromText(res.finalText)) {
+    const refused = session.refuseFlag?.(name);
+    if (refused) transcript.log('flag-refused', { test: name, why: refused });
+    else if (!flagged.has(name)) flagged.set(name, 'flagged in the final reply');
+  }
   const result: StageResult = { role, outcome: res.outcome, summary: res.summary, usage: res.usage, ...(res.reason ? { reason: res.reason } : {}) };
   if (flagged.size) result.flaggedTests = [...flagged.keys()];
   if (res.outcome !== 'Succeeded') return result;
-  if (role === 'test' && local) {
-    const removed = removeUnsupportedChecks(ctx.workspace, ctx.goal, ctx.language);
-    if (removed.length) {
-      transcript.log('removed-checks', { removed, why: 'checks the goal does not support: an error it never mentions, or a list/tuple/dict it does not give beside ones it does' });
-      result.summary = `${result.summary} (took out ${removed.length} check(s) the goal does not support)`;
-    }
-  }
-  // Whatever the engine (Claude Code has no finished tool to refuse): files without a test are no tests.
-  const noTest = role === 'test' ? testsUnfinished(ctx.workspace, ctx.goal, ctx.language) : undefined;
-  if (noTest) return { ...result, outcome: 'Failed', reason: 'NoTests', summary: `the test agent's tests are not done: ${noTest}` };
+  const note = session.afterModel?.();
+  if (note) result.summary = `${result.summary} (${note})`;
+  const notDone = session.notDone?.();
+  if (notDone) return { ...result, outcome: 'Failed', reason: 'NoTests', summary: `the test agent's tests are not done: ${notDone}` };
 
   const changed = await git.changedPaths();
   const owned = changed.filter((p) => ownsPath(role, p, ctx.test.allowRepairToEditTests));

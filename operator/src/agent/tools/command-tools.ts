@@ -31,8 +31,11 @@ export function runCommandTool(root: string, env: NodeJS.ProcessEnv = process.en
   };
 }
 
-/** Collects the tests the repair agent believes are wrong; they go to result.flaggedTests. */
-export function flagTestTool(flagged: Map<string, string>): ToolSpec {
+/**
+ * Collects the tests the repair agent believes are wrong; they go to result.flaggedTests. refusal
+ * says why a flag is not taken (roles/flag-refusal.ts), for the model to hear.
+ */
+export function flagTestTool(flagged: Map<string, string>, refusal: (name: string) => string | undefined = () => undefined): ToolSpec {
   return {
     name: 'flag_test',
     effect: 'verdict',
@@ -42,6 +45,8 @@ export function flagTestTool(flagged: Map<string, string>): ToolSpec {
     async run(input) {
       const name = str(input, 'name').trim();
       if (!name) throw new ToolError('name must not be empty');
+      const refused = refusal(name);
+      if (refused) throw new ToolError(refused);
       flagged.set(name, str(input, 'reason'));
       return `flagged ${name}`;
     },

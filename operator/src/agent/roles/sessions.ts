@@ -1,0 +1,101 @@
+// What each LLM role's model session is: its tools and prompt, what keeps it from being done (asked
+// before the loop takes `finished`), and what the agent program itself does once the model is done.
+// llm-role.ts runs every session the same way: check out, engine, ownership, commit, push.
+import type { AgentContext } from '../context.js';
+import type { EngineRequest } from '../engines/types.js';
+import { codePrompt } from '../prompts/code.js';
+import type { Prompt } from '../prompts/common.js';
+import { repairPrompt } from '../prompts/repair.js';
+import { testPrompt } from '../prompts/test.js';
+import { renderReport } from '../runner/report.js';
+import type { FailureReport } from '../runner/report.js';
+import { flagTestTool, runCommandTool } from '../tools/command-tools.js';
+import { fileTools, policyFor } from '../tools/file-tools.js';
+import { isTestPath } from '../tools/paths.js';
+import type { ToolSpec } from '../tools/types.js';
+import type { Transcript } from '../transcript.js';
+import { flagRefusal } from './flag-refusal.js';
+import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
+import { failingAfterRepair } from './repair-check.js';
+import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
+import { removeUnsupportedChecks } from './unsupported-checks.js';
+
+export type LlmRoleName = 'code' | 'test' | 'repair';
+
+export interface SessionInput {
+  ctx: AgentContext;
+  env: NodeJS.ProcessEnv;
+  transcript: Transcript;
+  /** The files of the workspace the session starts with (tracked and on disk). */
+  files: string[];
+  /** The failure report the stage was handed, read (runner/report.ts), or its raw text. */
+  report: { report?: FailureReport; text?: string };
+}
+
+export interface Session extends Prompt, Pick<EngineRequest, 'unfinished' | 'textStart' | 'retake'> {
+  tools: ToolSpec[];
+  /** The tests the model flagged as wrong, with its reasons (repair). */
+  flagged: Map<string, string>;
+  /** Why a flag is not taken (repair: the test failed by a crash in the code), for flags in a final reply too. */
+  refuseFlag?: (name: string) => string | undefined;
+  /** Work the role does itself once the model is done; what it returns is added to the summary. */
+  afterModel?: () => string | undefined;
+  /** Why the work is not done although the model says it is, whatever the engine (Claude Code has no finished to refuse). */
+  notDone?: () => string | undefined;
+}
+
+const toolNames = (tools: ToolSpec[]): string => tools.map((t) => t.name).join(', ');
+
+function codeSession({ ctx, env, files }: SessionInput): Session {
+  const tools = [...fileTools(ctx.workspace, policyFor('code')), runCommandTool(ctx.workspace, env)];
+  // A fresh start is another try at code already judged: the local model samples it.
+  return { tools, flagged: new Map(), ...codePrompt(ctx, toolNames(tools), files), retake: !!ctx.freshStart };
+}
+
+function testSession({ ctx, transcript, files, report }: SessionInput): Session {
+  const { workspace, goal, language } = ctx;
+  // No shell: the test agent could read the implementation through it.
+  const tools = fileTools(workspace, policyFor('test'));
+  const checks = ctx.flaggedTests?.length ? flaggedChecks(report.report, ctx.flaggedTests) : [];
+  // On the local engine the checks the goal does not support are taken out once the model is done
+  // (unsupported-checks.ts): refused instead, the 1.5B model rewrote the same file word for word.
+  // Elsewhere an unstated error is a reason to refuse finished.
+  const local = ctx.model.provider === 'local';
+  const fileStart = testFileStart(goal, language);
+  return {
+    tools,
+    flagged: new Map(),
+    ...testPrompt(ctx, toolNames(tools), files, checks),
+    unfinished: () => testsUnfinished(workspace, goal, language) ?? keptFlaggedCheck(workspace, checks) ?? (local ? undefined : unstatedErrors(workspace, goal, language)),
+    ...(fileStart ? { textStart: (tool: string, input: Record<string, unknown>) => (tool === 'write_file' && typeof input.path === 'string' && isTestPath(input.path) ? fileStart : undefined) } : {}),
+    ...(local
+      ? {
+          afterModel: () => {
+            const removed = removeUnsupportedChecks(workspace, goal, language);
+            if (!removed.length) return undefined;
+            transcript.log('removed-checks', { removed, why: 'checks the goal does not support: an error it never mentions, or a list/tuple/dict it does not give beside ones it does' });
+            return `took out ${removed.length} check(s) the goal does not support`;
+          },
+        }
+      : {}),
+    notDone: () => testsUnfinished(workspace, goal, language),
+  };
+}
+
+function repairSession({ ctx, env, files, report }: SessionInput): Session {
+  const flagged = new Map<string, string>();
+  const refuseFlag = flagRefusal(report.report);
+  const runCommand = runCommandTool(ctx.workspace, env);
+  const tools = [...fileTools(ctx.workspace, policyFor('repair', ctx.test.allowRepairToEditTests)), runCommand, flagTestTool(flagged, refuseFlag)];
+  const rendered = report.report ? renderReport(report.report) : report.text;
+  const unfinished = failingAfterRepair(ctx, runCommand, flagged);
+  return {
+    tools,
+    flagged,
+    refuseFlag,
+    ...repairPrompt(ctx, toolNames(tools), rendered, ctx.engine === 'claude-code', files, unstatedErrors(ctx.workspace, ctx.goal, ctx.language)),
+    ...(unfinished ? { unfinished } : {}),
+  };
+}
+
+export const SESSIONS: Record<LlmRoleName, (input: SessionInput) => Session> = { code: codeSession, test: testSession, repair: repairSession };

@@ -1,0 +1,47 @@
+// Flags refused for a test the implementation crashed on, judged from the failure report's pytest
+// trace (the trace below is HumanEval/95's from bench run 7, where the flag went through and the
+// test revision then turned the goal's own example into a wrong expectation).
+import { expect, test } from '@jest/globals';
+import { crashInCode, flagRefusal } from '../../../../operator/src/agent/roles/flag-refusal.js';
+import { flagTestTool } from '../../../../operator/src/agent/tools/command-tools.js';
+import type { FailureReport } from '../../../../operator/src/agent/runner/report.js';
+
+const crashed = "def test_check_dict_case():\n        assert check_dict_case({\"a\":\"apple\", \"b\":\"banana\"}) == True\n        assert check_dict_case({\"a\":\"apple\", \"A\":\"banana\", \"B\":\"banana\"}) == False\n>       assert check_dict_case({\"a\":\"apple\", 8:\"banana\", \"a\":\"apple\"}) == True\n               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\ntests/test_solution.py:8: \n_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ \nsolution.py:15: in check_dict_case\n    all_lower = all(key.islower() for key in dict)\n                ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ \n\n.0 = <dict_keyiterator object at 0x7f0>\n\n>   all_lower = all(key.islower() for key in dict)\n                    ^^^^^^^^^^^\nE   AttributeError: 'int' object has no attribute 'islower'\n\nsolution.py:15: AttributeError";
+
+const mismatch = 'def test_pluck():\n>       assert pluck([4, 2, 3]) == [2, 1]\nE       assert [] == [2, 1]\n\ntests/test_solution.py:5: AssertionError';
+const raisedInTest = 'def test_parse():\n>       raise ValueError("fixture broke")\nE       ValueError: fixture broke\n\ntests/test_solution.py:9: ValueError';
+const notRaised = 'def test_parse():\n        with pytest.raises(ValueError):\n>           parse("x")\nE           Failed: DID NOT RAISE <class \'ValueError\'>\n\ntests/test_solution.py:7: Failed';
+
+const report = (failures: [string, string][]): FailureReport => ({
+  role: 'run', command: 'python -m pytest', exitCode: 1, timedOut: false, durationMs: 1, flaky: [], outputTail: '',
+  tests: { passed: 0, failed: failures.length, total: failures.length },
+  failures: failures.map(([name, trace]) => ({ name, message: '', trace })),
+});
+
+test('an exception raised in the implementation: where, what, and the line', () => {
+  expect(crashInCode(crashed)).toEqual({ exception: 'AttributeError', where: 'solution.py:15', line: 'all_lower = all(key.islower() for key in dict)' });
+});
+
+test('an assertion that failed, an error raised in the test itself, or one that was not raised: not a crash in the code', () => {
+  expect(crashInCode(mismatch)).toBeUndefined();
+  expect(crashInCode(raisedInTest)).toBeUndefined();
+  expect(crashInCode(notRaised)).toBeUndefined();
+  expect(crashInCode('')).toBeUndefined();
+  expect(crashInCode('FAILED tests/test_a.py::test_a')).toBeUndefined();
+});
+
+test('the flag of a crashed test is refused with where the code raised, by its full or its short name; others are taken', async () => {
+  const refuse = flagRefusal(report([['tests/test_solution.py::test_check_dict_case', crashed], ['tests/test_solution.py::test_pluck', mismatch]]));
+  for (const name of ['tests/test_solution.py::test_check_dict_case', 'test_check_dict_case']) {
+    expect(refuse(name)).toMatch(/^not flagged: tests\/test_solution.py::test_check_dict_case fails because the implementation raised AttributeError at solution.py:15 \(`all_lower = all\(key.islower\(\) for key in dict\)`\), before the test compared anything\..* Fix solution.py\.$/);
+  }
+  expect(refuse('test_pluck')).toBeUndefined();
+  expect(refuse('test_unknown')).toBeUndefined();
+  expect(flagRefusal(undefined)('test_check_dict_case')).toBeUndefined();
+
+  const flagged = new Map<string, string>();
+  const tool = flagTestTool(flagged, refuse);
+  await expect(tool.run({ name: 'test_check_dict_case', reason: 'the implementation returns True' })).rejects.toThrow(/^not flagged: /);
+  expect(await tool.run({ name: 'test_pluck', reason: 'the goal says [2, 1]' })).toBe('flagged test_pluck');
+  expect([...flagged.keys()]).toEqual(['test_pluck']);
+});
