@@ -28,13 +28,39 @@ export function crashInCode(trace: string): CodeCrash | undefined {
   return { exception, where: `${path}:${lineNo}`, ...(marked ? { line: marked.replace(/^>\s+/, '').trim() } : {}) };
 }
 
-/** Why flagging this test is refused, given the failure report the stage was handed; undefined to accept it. */
-export function flagRefusal(report: FailureReport | undefined): (name: string) => string | undefined {
+/**
+ * The crash of each failing test in pytest's text output (the repair check's own run): its
+ * "____ test_name ____" sections, each ending with where its exception was raised.
+ */
+export function crashesInOutput(output: string): Map<string, CodeCrash> {
+  const crashes = new Map<string, CodeCrash>();
+  const sections = output.split(/^_{3,} (\S+) _{3,}$/m);
+  for (let k = 1; k + 1 < sections.length; k += 2) {
+    const body = (sections[k + 1] as string).split(/^={3,}/m)[0] as string;
+    const crash = crashInCode(body);
+    if (crash) crashes.set(sections[k] as string, crash);
+  }
+  return crashes;
+}
+
+/**
+ * Why flagging this test is refused; undefined to take the flag. Judged by the session's latest
+ * test run when there is one (HumanEval/68, run 6: the flag came after repair's own edit raised
+ * ValueError), else by the failure report the stage was handed.
+ */
+export function flagRefusal(report: FailureReport | undefined, latestRun: () => string | undefined = () => undefined): (name: string) => string | undefined {
   return (name) => {
-    const failure = report?.failures.find((f) => sameTest(f.name, name));
-    const crash = failure && crashInCode(failure.trace);
+    const output = latestRun();
+    let test: string | undefined;
+    let crash: CodeCrash | undefined;
+    if (output !== undefined) {
+      for (const [t, c] of crashesInOutput(output)) if (sameTest(t, name) || sameTest(name, t)) [test, crash] = [t, c];
+    } else {
+      const failure = report?.failures.find((f) => sameTest(f.name, name));
+      [test, crash] = [failure?.name, failure && crashInCode(failure.trace)];
+    }
     if (!crash) return undefined;
     const at = crash.line ? ` (\`${crash.line}\`)` : '';
-    return `not flagged: ${failure.name} fails because the implementation raised ${crash.exception} at ${crash.where}${at}, before the test compared anything. A test is wrong only when what it expects contradicts the goal; a crash in the code is the code's to fix. Fix ${crash.where.replace(/:\d+$/, '')}.`;
+    return `not flagged: ${test} fails because the implementation raised ${crash.exception} at ${crash.where}${at}, before the test compared anything. A test is wrong only when what it expects contradicts the goal; a crash in the code is the code's to fix. Fix ${crash.where.replace(/:\d+$/, '')}.`;
   };
 }

@@ -25,8 +25,14 @@ export function testCommandOf(ctx: Pick<AgentContext, 'language' | 'test'>): str
 /**
  * Why repair is not done yet: the tests fail after its change. Nothing to say once it flagged a test
  * (that verdict answers the failing run); no check at all where there is no command to run.
+ * latest.output keeps the run's output.
  */
-export function failingAfterRepair(ctx: Pick<AgentContext, 'language' | 'test'>, runCommand: ToolSpec, flagged: ReadonlyMap<string, string>): (() => Promise<string | undefined>) | undefined {
+export function failingAfterRepair(
+  ctx: Pick<AgentContext, 'language' | 'test'>,
+  runCommand: ToolSpec,
+  flagged: ReadonlyMap<string, string>,
+  latest: { output?: string } = {},
+): (() => Promise<string | undefined>) | undefined {
   const command = testCommandOf(ctx);
   // No command to run: the loop's own rule (the model's last test run) is all there is.
   if (!command) return undefined;
@@ -34,8 +40,10 @@ export function failingAfterRepair(ctx: Pick<AgentContext, 'language' | 'test'>,
     if (flagged.size) return undefined;
     const out = await runCommand.run({ command, timeout_seconds: Math.min(ctx.test.timeoutSeconds, COMMAND_MAX_TIMEOUT_S) });
     const [head = '', ...rest] = out.split('\n');
-    if (/^exit code 0\b/.test(head)) return undefined;
     const output = rest.join('\n').trim();
+    // The run a flag that follows is judged by (flag-refusal.ts).
+    latest.output = output;
+    if (/^exit code 0\b/.test(head)) return undefined;
     const shown = output.length > OUTPUT_SHOWN ? `[…]\n${output.slice(-OUTPUT_SHOWN)}` : output;
     return `the tests fail after your change (\`${command}\`: ${head}):\n${shown}\nFix the implementation, or flag a test that contradicts the goal.`;
   };

@@ -84,11 +84,13 @@ function testSession({ ctx, transcript, files, report }: SessionInput): Session 
 
 function repairSession({ ctx, env, files, report }: SessionInput): Session {
   const flagged = new Map<string, string>();
-  const refuseFlag = flagRefusal(report.report);
+  // The repair check's latest failing run, for a flag that follows it.
+  const latest: { output?: string } = {};
+  const refuseFlag = flagRefusal(report.report, () => latest.output);
   const runCommand = runCommandTool(ctx.workspace, env);
   const tools = [...fileTools(ctx.workspace, policyFor('repair', ctx.test.allowRepairToEditTests)), runCommand, flagTestTool(flagged, refuseFlag)];
   const rendered = report.report ? renderReport(report.report) : report.text;
-  const unfinished = failingAfterRepair(ctx, runCommand, flagged);
+  const unfinished = failingAfterRepair(ctx, runCommand, flagged, latest);
   return {
     tools,
     flagged,

@@ -2,7 +2,7 @@
 // trace (the trace below is HumanEval/95's from bench run 7, where the flag went through and the
 // test revision then turned the goal's own example into a wrong expectation).
 import { expect, test } from '@jest/globals';
-import { crashInCode, flagRefusal } from '../../../../operator/src/agent/roles/flag-refusal.js';
+import { crashInCode, crashesInOutput, flagRefusal } from '../../../../operator/src/agent/roles/flag-refusal.js';
 import { flagTestTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import type { FailureReport } from '../../../../operator/src/agent/runner/report.js';
 
@@ -44,4 +44,24 @@ test('the flag of a crashed test is refused with where the code raised, by its f
   await expect(tool.run({ name: 'test_check_dict_case', reason: 'the implementation returns True' })).rejects.toThrow(/^not flagged: /);
   expect(await tool.run({ name: 'test_pluck', reason: 'the goal says [2, 1]' })).toBe('flagged test_pluck');
   expect([...flagged.keys()]).toEqual(['test_pluck']);
+});
+
+// pytest -q as the repair check runs it, after an edit like HumanEval/68's float('inf') -> float('None').
+const quietRun = "FF                                                                       [100%]\n=================================== FAILURES ===================================\n__________________________________ test_pluck __________________________________\n\n    def test_pluck():\n>       assert pluck([4, 2, 3]) == [2, 1]\n               ^^^^^^^^^^^^^^^^\n\ntests/test_solution.py:4: \n_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ \n\narr = [4, 2, 3]\n\n    def pluck(arr):\n>       smallest = float(\"None\")\n                   ^^^^^^^^^^^^^\nE       ValueError: could not convert string to float: 'None'\n\nsolution.py:2: ValueError\n__________________________________ test_other __________________________________\n\n    def test_other():\n>       assert 1 == 2\nE       assert 1 == 2\n\ntests/test_solution.py:7: AssertionError\n=========================== short test summary info ============================\nFAILED tests/test_solution.py::test_pluck - ValueError: could not convert str...\nFAILED tests/test_solution.py::test_other - assert 1 == 2\n2 failed in 0.02s\n";
+
+test("pytest's text output: the crash of each failing test by its section", () => {
+  expect([...crashesInOutput(quietRun)]).toEqual([['test_pluck', { exception: 'ValueError', where: 'solution.py:2', line: 'smallest = float("None")' }]]);
+  expect(crashesInOutput('3 passed in 0.01s').size).toBe(0);
+});
+
+test("the session's latest run judges a flag over the report it was handed: the crash its own edit caused", () => {
+  let latest: string | undefined;
+  const refuse = flagRefusal(report([['tests/test_solution.py::test_pluck', mismatch]]), () => latest);
+  expect(refuse('test_pluck')).toBeUndefined();
+  latest = quietRun;
+  expect(refuse('test_pluck')).toMatch(/^not flagged: test_pluck fails because the implementation raised ValueError at solution.py:2 /);
+  expect(refuse('tests/test_solution.py::test_pluck')).toMatch(/^not flagged: /);
+  expect(refuse('test_other')).toBeUndefined();
+  latest = '1 passed in 0.01s';
+  expect(refuse('test_pluck')).toBeUndefined();
 });

@@ -11,7 +11,9 @@ const python = { language: 'python' as const, test: { timeoutSeconds: 900, allow
 
 test('the tests failing after the change: the refusal shows the command, its exit and the end of its output', async () => {
   const cmd = runCommand('exit code 1\n' + 'x'.repeat(3000) + "\nE   ValueError: could not convert string to float: 'None'\n1 failed in 0.05s\n");
-  const why = await failingAfterRepair(python, cmd, new Map())!();
+  const latest: { output?: string } = {};
+  const why = await failingAfterRepair(python, cmd, new Map(), latest)!();
+  expect(latest.output).toMatch(/^x+\nE {3}ValueError: could not convert string to float: 'None'\n1 failed in 0\.05s$/);
   expect(cmd.calls).toEqual([{ command: 'python -m pytest -q -p no:cacheprovider', timeout_seconds: 600 }]);
   expect(why).toMatch(/^the tests fail after your change \(`python -m pytest -q -p no:cacheprovider`: exit code 1\):\n\[…\]\nx+\nE {3}ValueError: could not convert string to float: 'None'\n1 failed in 0\.05s\nFix the implementation, or flag a test that contradicts the goal\.$/);
   expect(why!.length).toBeLessThan(2800);
