@@ -209,6 +209,25 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'a repair that flags the failing test defends the code: no fresh start, the acceptance tests judge that code',
+    tasks: [{ name: 'defend', acceptance: true, maxIterations: 3 }],
+    script: (s) =>
+      s.role === 'run' ? { result: failing(s, ['test_wrong']) } : s.role === 'repair' ? { result: { ...success(s), flaggedTests: ['test_wrong'] } } : ok(s),
+    expect: {
+      defend: {
+        phases: ['Coding', 'Running', 'Repairing', 'Running', 'Repairing', 'Running', 'Accepting', 'Succeeded'],
+        reason: 'OwnTestsOverruled',
+        stages: [
+          'code/1/0:Succeeded', 'test/1/0:Succeeded', 'run/1/0:Failed',
+          'repair/2/0:Succeeded', 'test/2/0:Succeeded', 'run/2/0:Failed',
+          'repair/3/0:Succeeded', 'test/3/0:Succeeded', 'run/3/0:Failed',
+          'acceptance/3/0:Succeeded',
+        ],
+        costUSD: 6 * COST,
+      },
+    },
+  },
+  {
     name: 'suspend while the code agent works, then resume',
     tasks: [{ name: 'pause' }],
     script: (s) => (s.role === 'code' && s.iteration === 1 ? { result: success(s), until: suspendGate.promise } : ok(s)),

@@ -181,6 +181,8 @@ export function plan(p: PlanInput): Step {
 
   for (let i = 1; ; i++) {
     let round: Round | undefined;
+    // This round's repair flagged tests as wrong: it judged the code right.
+    let defended = false;
     if (kind !== 'repair') {
       // Code and test agents both work from the goal alone (AgentCoder); a fresh start rewrites
       // the code from the goal and the existing tests.
@@ -219,10 +221,12 @@ export function plan(p: PlanInput): Step {
         // The repair agent gave up (turn cap, no idea): the code did not change, so the round
         // counts as one without progress instead of re-running the same tests.
         round = { ...last, iteration: i, gaveUp: true };
+        delete round.defended;
       } else {
         codeRef = rep.commit ?? codeRef;
         if (allowEdit) testsRef = rep.commit ?? testsRef;
         const flags = rep.flaggedTests ?? p.flaggedOf?.(rep.name) ?? [];
+        defended = flags.length > 0;
         for (const t of flags) if (!flagged.includes(t)) flagged.push(t);
         if (flags.length > 0 && !allowEdit) {
           const t = settle(
@@ -253,10 +257,11 @@ export function plan(p: PlanInput): Step {
       } else {
         round = { iteration: i, level: 0, passed: v.passed, failing: v.failing, ...hungOf(runRec) };
       }
+      if (defended) round.defended = true;
     }
 
     chain.push(round);
-    const stalled = isStalled(chain, stallWindow(freshStarts));
+    const stalled = isStalled(chain, stallWindow(freshStarts, round));
     if (stalled && freshStarts >= 1 && forgiven < resumes) {
       // A person resumed the task after this stall (escalation): carry on repairing from here.
       forgiven++;

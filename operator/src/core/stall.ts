@@ -1,6 +1,6 @@
 // Stall detection. The loop watches each round's test outcome: the first repair chain ends at its
-// first round without progress (a fresh start follows), the chain after the fresh start at its
-// second in a row (the task stops). A repair that made nothing better rarely does on the next try,
+// first round without progress (a fresh start follows; at its second where the repair defended the
+// code by flagging tests), the chain after the fresh start at its second in a row (the task stops). A repair that made nothing better rarely does on the next try,
 // and a new attempt from the goal is worth more: self-repair gains over resampling are small, and
 // smallest for weak models (Olausson et al., "Is Self-Repair a Silver Bullet for Code Generation?",
 // ICLR 2024). On the local 1.5B model, repair fixed none of the HumanEval problems single-shot
@@ -19,6 +19,8 @@ export interface Round {
   hung?: { test?: string };
   /** The repair agent gave up (outcome Failed): the code did not change. */
   gaveUp?: boolean;
+  /** The round's repair flagged tests as wrong (and the test agent revised them): it judged the code right. */
+  defended?: boolean;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -46,7 +48,13 @@ export function isStalled(chain: readonly Round[], window: 1 | 2): boolean {
   return true;
 }
 
-/** How many rounds in a row without progress end a chain: one before the fresh start, two after it. */
-export function stallWindow(freshStarts: number): 1 | 2 {
-  return freshStarts === 0 ? 1 : 2;
+/**
+ * How many rounds in a row without progress end a chain: one before the fresh start, two after it.
+ * A round whose repair defended the code (flagged tests) gets two before the fresh start too: a
+ * fresh start throws the code away, and that repair judged the tests, not the code, wrong
+ * (HumanEval/109, run 7: the first code passed check(), the tests did not, and the fresh start
+ * rewrote the code to fit them).
+ */
+export function stallWindow(freshStarts: number, last?: Round): 1 | 2 {
+  return freshStarts === 0 && !last?.defended ? 1 : 2;
 }

@@ -204,6 +204,20 @@ const scenarios: Scenario[] = [
     started: names('i1-code-a0', 'i1-test-a0', 'i1-run-a0', 'i2-repair-a0', 'i2-test-a0', 'i2-run-a0'),
   },
   {
+    name: 'a repair that defends the code (flags the tests) gets no fresh start after one round: the code stays for the last word',
+    spec: { test: acceptance, limits: { maxIterations: 3 } },
+    script: {
+      code: [ok('code', 'c1')],
+      test: [ok('test', 't1'), ok('test', 't2'), ok('test', 't3')],
+      run: [ran(9, 10, ['test_bad'])],
+      repair: [ok('repair', 'c1', { flaggedTests: ['test_bad'] })],
+      acceptance: [ran(5, 5, [], [], 'acceptance')],
+    },
+    phases: ['Coding', 'Running', 'Repairing', 'Running', 'Repairing', 'Running', 'Accepting', 'Succeeded'],
+    reason: 'OwnTestsOverruled',
+    started: names('i1-code-a0', 'i1-test-a0', 'i1-run-a0', 'i2-repair-a0', 'i2-test-a0', 'i2-run-a0', 'i3-repair-a0', 'i3-test-a0', 'i3-run-a0', 'i3-acceptance-a0'),
+  },
+  {
     name: 'repair may edit tests: no test revision stage',
     spec: { test: { allowRepairToEditTests: true } },
     script: { ...coded, run: [ran(9, 10, ['test_bad']), ran(10, 10)], repair: [ok('repair', 'r1', { flaggedTests: ['test_bad'] })] },

@@ -32,8 +32,11 @@ describe('isStalled', () => {
     expect(isStalled([r(5, ['a', 'b']), r(5, ['a', 'b'], 0, true)], 1)).toBe(true);
   });
 
-  test('the window: one round before the fresh start, two after', () => {
+  test('the window: one round before the fresh start, two after; two before it where the repair defended the code', () => {
     expect(stallWindow(0)).toBe(1);
+    expect(stallWindow(0, r(5, ['a']))).toBe(1);
+    expect(stallWindow(0, { ...r(5, ['a']), defended: true })).toBe(2);
     expect(stallWindow(1)).toBe(2);
+    expect(stallWindow(1, { ...r(5, ['a']), defended: true })).toBe(2);
   });
 });
