@@ -45,6 +45,6 @@ export function failingAfterRepair(
     latest.output = output;
     if (/^exit code 0\b/.test(head)) return undefined;
     const shown = output.length > OUTPUT_SHOWN ? `[…]\n${output.slice(-OUTPUT_SHOWN)}` : output;
-    return `the tests fail after your change (\`${command}\`: ${head}):\n${shown}\nFix the implementation, or flag a test that contradicts the goal.`;
+    return `the tests fail after your change (\`${command}\`: ${head}):\n${shown}\nFix the implementation; flag a test only where what it expects contradicts the goal.`;
   };
 }

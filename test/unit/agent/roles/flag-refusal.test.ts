@@ -1,8 +1,9 @@
-// Flags refused for a test the implementation crashed on, judged from the failure report's pytest
-// trace (the trace below is HumanEval/95's from bench run 7, where the flag went through and the
-// test revision then turned the goal's own example into a wrong expectation).
+// Flags refused for a test the implementation crashed on, or for a check the code passed before the
+// session's change, judged from pytest's traces (the ones below are HumanEval/95's from bench runs 7
+// and 8, where the flags went through and the test revision then turned the goal's own example into
+// a wrong expectation).
 import { expect, test } from '@jest/globals';
-import { crashInCode, crashesInOutput, flagRefusal } from '../../../../operator/src/agent/roles/flag-refusal.js';
+import { crashInCode, crashesInOutput, failingCheck, flagRefusal } from '../../../../operator/src/agent/roles/flag-refusal.js';
 import { flagTestTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import type { FailureReport } from '../../../../operator/src/agent/runner/report.js';
 
@@ -64,4 +65,19 @@ test("the session's latest run judges a flag over the report it was handed: the 
   expect(refuse('test_other')).toBeUndefined();
   latest = '1 passed in 0.01s';
   expect(refuse('test_pluck')).toBeUndefined();
+});
+
+// HumanEval/95, run 8: handed the crash at line 8, repair broke line 7 (the goal's second example) and flagged the test.
+const handedCrash = "def test_check_dict_case():\n        assert check_dict_case({\"a\":\"apple\", \"b\":\"banana\"}) == True\n        assert check_dict_case({\"a\":\"apple\", \"A\":\"banana\", \"B\":\"banana\"}) == False\n>       assert check_dict_case({\"a\":\"apple\", 8:\"banana\", \"a\":\"apple\"}) == False\n               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\ntests/test_solution.py:8: \n_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ \nsolution.py:15: in check_dict_case\n    all_lower = all(key.islower() for key in dict)\n                ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ \n\n.0 = <dict_keyiterator object at 0x7f0>\n\n>   all_lower = all(key.islower() for key in dict)\n                    ^^^^^^^^^^^\nE   AttributeError: 'int' object has no attribute 'islower'\n\nsolution.py:15: AttributeError";
+const afterEdit = "F                                                                        [100%]\n=================================== FAILURES ===================================\n_____________________________ test_check_dict_case _____________________________\n\n    def test_check_dict_case():\n        assert check_dict_case({\"a\":\"apple\", \"b\":\"banana\"}) == True\n>       assert check_dict_case({\"a\":\"apple\", \"A\":\"banana\", \"B\":\"banana\"}) == False\nE       AssertionError: assert True == False\nE        +  where True = check_dict_case({'a': 'apple', 'A': 'banana', 'B': 'banana'})\n\ntests/test_solution.py:7: AssertionError\n=========================== short test summary info ============================\nFAILED tests/test_solution.py::test_check_dict_case - AssertionError: assert ...\n1 failed in 0.02s";
+
+test('a check above the one the stage was handed as failing passed before the change: its flag is refused', () => {
+  expect(failingCheck(handedCrash)).toEqual({ path: 'tests/test_solution.py', line: 8, check: 'assert check_dict_case({"a":"apple", 8:"banana", "a":"apple"}) == False' });
+  const refuse = flagRefusal(report([['tests/test_solution.py::test_check_dict_case', handedCrash]]), () => afterEdit);
+  expect(refuse('test_check_dict_case')).toBe(
+    'not flagged: the check where test_check_dict_case fails now, tests/test_solution.py:7 (`assert check_dict_case({"a":"apple", "A":"banana", "B":"banana"}) == False`), passed before your change (the test failed further down, at line 8). Your change broke it: the code did what that check expects before. Change the code so that it passes again.',
+  );
+  // The same line failing, or one further down: the change did not break what passed.
+  expect(flagRefusal(report([['tests/test_solution.py::test_check_dict_case', handedCrash.replace('tests/test_solution.py:8', 'tests/test_solution.py:7')]]), () => afterEdit)('test_check_dict_case')).toBeUndefined();
+  expect(flagRefusal(report([['tests/test_solution.py::test_check_dict_case', handedCrash.replace('tests/test_solution.py:8', 'tests/test_solution.py:5')]]), () => afterEdit)('test_check_dict_case')).toBeUndefined();
 });

@@ -15,7 +15,7 @@ test('the tests failing after the change: the refusal shows the command, its exi
   const why = await failingAfterRepair(python, cmd, new Map(), latest)!();
   expect(latest.output).toMatch(/^x+\nE {3}ValueError: could not convert string to float: 'None'\n1 failed in 0\.05s$/);
   expect(cmd.calls).toEqual([{ command: 'python -m pytest -q -p no:cacheprovider', timeout_seconds: 600 }]);
-  expect(why).toMatch(/^the tests fail after your change \(`python -m pytest -q -p no:cacheprovider`: exit code 1\):\n\[…\]\nx+\nE {3}ValueError: could not convert string to float: 'None'\n1 failed in 0\.05s\nFix the implementation, or flag a test that contradicts the goal\.$/);
+  expect(why).toMatch(/^the tests fail after your change \(`python -m pytest -q -p no:cacheprovider`: exit code 1\):\n\[…\]\nx+\nE {3}ValueError: could not convert string to float: 'None'\n1 failed in 0\.05s\nFix the implementation; flag a test only where what it expects contradicts the goal\.$/);
   expect(why!.length).toBeLessThan(2800);
 });
 
