@@ -117,3 +117,40 @@ test.each(CASES)('$role with the $engine engine: clones, calls the model, pushes
   expect(log).not.toContain(API_KEY);
   expect(log).not.toContain(GIT_TOKEN);
 });
+
+test("the test stage revising a flagged test, from a real Pod: the run's report is mounted from its ConfigMap, and the model is told the line that failed", async () => {
+  const task = 'revise-sdk';
+  const wrong = TESTS.replace('fizzbuzz(3) == "Fizz"', 'fizzbuzz(3) == "3"');
+  const revised = TESTS;
+  fake = await startFakeAnthropic([writeFile('sdk', 'test_fizzbuzz.py', revised), text('Revised test_fizz.')], realNode().ip);
+  const t = realTask(ns, task, repoURL, { repository: { url: repoURL, baseRef: 'main', credentialsSecretRef: { name: 'git-creds' } } });
+  const tests = gitHost.push('fizzbuzz', `refs/autorun/${task}/tests`, { 'test_fizzbuzz.py': wrong });
+  const trace = 'def test_fizz():\n>       assert fizzbuzz(3) == "3"\nE       AssertionError: assert \'Fizz\' == \'3\'\n\ntest_fizzbuzz.py:7: AssertionError';
+  const report = JSON.stringify({ role: 'run', exitCode: 1, tests: { passed: 1, failed: 1, total: 2 }, failures: [{ name: 'test_fizzbuzz.py::test_fizz', message: "AssertionError: assert 'Fizz' == '3'", trace }] });
+  const cm = buildReportConfigMap(t, 2, report);
+  cm.metadata!.ownerReferences = [];
+  await kube().core.createNamespacedConfigMap({ namespace: ns, body: cm });
+  const key: StageKey = { iteration: 2, role: 'test', attempt: 0 };
+  const pod: V1Pod = buildStagePod({
+    task: t,
+    pool: realPool({ namespace: ns, modelURL: fake.url, engine: 'sdk' }),
+    key,
+    name: stageName(task, key),
+    context: { testsRef: tests, flaggedTests: ['test_fizzbuzz.py::test_fizz'] },
+    reportConfigMap: reportConfigMapName(task, 2),
+  });
+  pod.metadata!.ownerReferences = [];
+  await kube().core.createNamespacedPod({ namespace: ns, body: pod });
+  const { pod: done, observed } = await waitStageDone(ns, pod.metadata!.name!);
+  expect({ onRealNode: onRealNode(done), phase: done.status?.phase, result: observed.result }).toMatchObject({
+    onRealNode: true,
+    phase: 'Succeeded',
+    result: { role: 'test', outcome: 'Succeeded', ...(observed.result?.outcome === 'Succeeded' ? {} : { summary: 'a successful stage' }) },
+  });
+  const pushed = gitHost.resolve('fizzbuzz', `refs/autorun/${task}/tests`);
+  expect(gitHost.show('fizzbuzz', `${pushed}:test_fizzbuzz.py`)).toBe(revised);
+  const prompt = JSON.stringify(fake.requests[0]!.body);
+  // The flagged test's own failing line reached the model; what the code returned did not.
+  expect(prompt).toContain("which failed at `assert fizzbuzz(3) == \\\"3\\\"`");
+  expect(prompt).not.toContain("assert 'Fizz' == '3'");
+});
