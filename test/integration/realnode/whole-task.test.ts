@@ -25,11 +25,21 @@ let gitHost: GitHost;
 let fake: FakeAnthropic;
 let repoURL: string;
 
+// The overrule task: right code, a wrong own test that the repair agent flags and the revision keeps wrong.
+const OVERRULE_GOAL = 'Implement fizzbuzz(n) in fizzbuzz.py (overrule task) returning Fizz, Buzz, FizzBuzz or the number as a string.';
+const WRONG_TESTS = TESTS.replace('fizzbuzz(7) == "7"', 'fizzbuzz(7) == "seven"');
+const STILL_WRONG = TESTS.replace('fizzbuzz(7) == "7"', 'fizzbuzz(7) == "Seven"');
+
 /** Each LLM role writes its one file on its first turn and stops on the next. */
 function agents(): Parameters<typeof startFakeAnthropic>[0] {
   return (req) => {
     const system = systemText(req);
     if (toolResults(req).length) return text('Done.');
+    if (messagesText(req).includes('(overrule task)')) {
+      if (system.includes('You are the code agent')) return toolUse('write_file', { path: 'fizzbuzz.py', content: FIXED });
+      if (system.includes('You are the repair agent')) return toolUse('flag_test', { name: 'test_number', reason: 'the goal says the number as a string: "7"' });
+      if (system.includes('You are the test agent')) return toolUse('write_file', { path: 'test_fizzbuzz.py', content: messagesText(req).includes('which failed at') ? STILL_WRONG : WRONG_TESTS });
+    }
     if (system.includes('You are the code agent')) return toolUse('write_file', { path: 'fizzbuzz.py', content: BUGGY });
     if (system.includes('You are the test agent')) return toolUse('write_file', { path: 'test_fizzbuzz.py', content: TESTS });
     if (system.includes('You are the repair agent')) return toolUse('write_file', { path: 'fizzbuzz.py', content: FIXED });
@@ -101,10 +111,42 @@ test('code ∥ test → run fails → repair → run passes → acceptance → S
 
   // The acceptance Pod ran the hidden tests too, which no agent request ever contained.
   const acceptance = byRole('acceptance')[0]!;
-  expect(acceptance.status?.containerStatuses?.[0]?.state?.terminated?.message).toMatch(/"outcome":"Succeeded".*"total":5/);
+  expect(acceptance.status?.containerStatuses?.[0]?.state?.terminated?.message).toMatch(/"outcome":"Succeeded".*"total":2/);
   expect(JSON.stringify(fake.requests.map((r) => r.body))).not.toContain('test_hidden_thirty');
 
   // `kubectl logs` of every stage, from the real kubelet.
   for (const p of pods) expect(await logsOf(ns, p.metadata!.name!, AGENT_CONTAINER)).toContain('"event":"result"');
   expect(gitHost.show('fizzbuzz', `autorun/fizzbuzz:fizzbuzz.py`)).toBe(FIXED);
+});
+
+test('own tests still wrong at maxIterations: a flag, its revision Pod with the report mounted, then the acceptance tests overrule them, every Pod on the real node', async () => {
+  const ns = bed.ns;
+  const body: Omit<CodingTask, 'metadata'> & { metadata: { name: string; namespace: string } } = {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'CodingTask',
+    metadata: { name: 'overrule', namespace: ns },
+    spec: {
+      pool: 'default',
+      goal: OVERRULE_GOAL,
+      language: 'python',
+      repository: { url: repoURL, baseRef: 'main', credentialsSecretRef: { name: 'git-creds' } },
+      test: { command: 'python3 -m pytest -q', acceptance: { configMapRef: { name: 'fizzbuzz-acceptance' } } },
+      limits: { maxIterations: 2, maxCostUSD: '5', timeout: '1h' },
+    },
+  };
+  await kube().custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', body });
+  const t = await waitForPhase(ns, 'overrule', ['Succeeded', 'Failed'], 300_000);
+  expect({ phase: t.status?.phase, reason: t.status?.reason }).toEqual({ phase: 'Succeeded', reason: 'OwnTestsOverruled' });
+  expect(t.status?.message).toContain('test_number');
+
+  const listed = (await kube().core.listNamespacedPod({ namespace: ns, labelSelector: `${TASK_LABEL}=overrule` })).items;
+  const pods = await Promise.all(listed.map(async (p) => (await waitStageDone(ns, p.metadata!.name!)).pod));
+  for (const p of pods) expect({ pod: p.metadata!.name, node: onRealNode(p) }).toEqual({ pod: p.metadata!.name, node: true });
+  const roles = pods.map((p) => `${p.metadata!.labels![ROLE_LABEL]}/${p.metadata!.labels!['autorun.dev/iteration']}`).sort();
+  expect(roles).toEqual(['acceptance/2', 'code/1', 'repair/2', 'run/1', 'run/2', 'test/1', 'test/2']);
+  // The revision Pod mounted the run's report: its model request named the flagged test's failing line.
+  const revision = fake.requests.find((r) => systemText(r).includes('You are the test agent') && messagesText(r).includes('(overrule task)') && messagesText(r).includes('which failed at'));
+  expect(messagesText(revision!)).toContain('which failed at `assert fizzbuzz(7) == "seven"`');
+  expect(gitHost.show('fizzbuzz', 'autorun/overrule:fizzbuzz.py')).toBe(FIXED);
+  expect(JSON.stringify(fake.requests.map((r) => r.body))).not.toContain('test_hidden_thirty');
 });

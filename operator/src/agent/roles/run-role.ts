@@ -97,7 +97,8 @@ async function runTests(ctx: AgentContext, env: NodeJS.ProcessEnv, transcript: T
       out,
       env,
       command: acceptance ? (ctx.test.acceptanceCommand ?? ctx.test.command) : ctx.test.command,
-      targets: acceptance && acceptanceTarget(ctx) !== ctx.workspace ? [ACCEPTANCE_SUBDIR] : undefined,
+      // The author's acceptance command runs as written; the task's test command is pointed at the hidden tests.
+      targets: acceptance && !ctx.test.acceptanceCommand && acceptanceTarget(ctx) !== ctx.workspace ? [ACCEPTANCE_SUBDIR] : undefined,
     });
   } catch (e) {
     if (e instanceof NoRunnerError) return { role, outcome: 'Error', reason: 'NoTestRunner', commit, summary: e.message };

@@ -163,14 +163,20 @@ function textPlan(command: string, p: PlanInput, python: string): RunPlan {
   };
 }
 
+/**
+ * A command the task gives. pytest and jest commands are pointed at the targets too (acceptance
+ * run with the task's own test command: the hidden tests alone, so the agents' tests, which may be
+ * wrong, cannot veto what the author's tests accept); other commands run as they are.
+ */
 function givenPlan(command: string, p: PlanInput, python: string): RunPlan {
   if (!simple(command)) return textPlan(command, p, python);
+  const targets = p.targets ?? [];
   // `pytest ...` and `python -m pytest ...` commands get a JUnit report so counts come from it.
   const py = /^\s*(pytest|python3?\s+-m\s+pytest)(\s+(.*))?$/.exec(command);
-  if (py) return pytestPlan(py[1] === 'pytest' ? python : py[1]!.split(/\s+/)[0]!, py[2] ?? '', [], p.out);
+  if (py) return pytestPlan(py[1] === 'pytest' ? python : py[1]!.split(/\s+/)[0]!, py[2] ?? '', targets, p.out);
   const go = /^\s*go\s+test(\s.*)?$/.exec(command);
   if (go && !/(^|\s)-json\b/.test(go[1] ?? '')) return goPlan((go[1] ?? '').trimEnd(), []);
-  if (/^\s*(npx\s+)?jest(\s|$)/.test(command)) return jestPlan(command.trim(), p.root, [], p.out);
+  if (/^\s*(npx\s+)?jest(\s|$)/.test(command)) return jestPlan(command.trim(), p.root, targets, p.out);
   const npm = /^\s*npm\s+(test|t|run\s+test|run-script\s+test)(\s.*)?$/.exec(command);
   const script = npmTestScript(p.root);
   if (npm && script && isJestScript(script)) {

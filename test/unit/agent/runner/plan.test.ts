@@ -155,6 +155,12 @@ describe('a given command', () => {
     expect(planFor(input({ command: 'python -m pytest -q' })).command).toMatch(/^python -m pytest -v -p no:cacheprovider .* -q$/);
   });
 
+  test('pointed at the hidden tests (acceptance with the task\'s test command): pytest and jest get the target, other commands run as given', () => {
+    expect(planFor(input({ command: 'python3 -m pytest -q', targets: ['autorun-acceptance'] })).command).toMatch(/^python3 -m pytest -v .* -q 'autorun-acceptance'$/);
+    expect(planFor(input({ language: 'javascript', command: 'npx jest', targets: ['autorun-acceptance'] })).command).toMatch(/^npx jest --ci --json .* 'autorun-acceptance'$/);
+    expect(planFor(input({ command: 'make check', targets: ['autorun-acceptance'] })).command).toBe('make check');
+  });
+
   test('go test gets -json, keeps its flags and packages, and re-runs with -run after them', () => {
     const plan = planFor(input({ language: 'go', command: 'go test -tags integration ./pkg/...' }));
     expect(plan.command).toBe('go test -json -tags integration ./pkg/...');
