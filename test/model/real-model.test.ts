@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cachedPath } from '../../operator/src/agent/local-model/store.js';
 import { catalogModel, DEFAULT_LOCAL_MODEL } from '../../operator/src/agent/local-model/catalog.js';
+import { LOCAL_SLOTS_DIR_ENV } from '../../operator/src/agent/local-model/slots.js';
 import { build, cliEnv, git, lines, readState, REPO_ROOT, runCli, scratch } from '../e2e/local/helpers.js';
 
 beforeAll(() => build(), 120_000);
@@ -31,7 +32,9 @@ test('with no key, the local model solves fizzbuzz through autorun run', async (
   const w = scratch('');
   dir = w.dir;
   copyFileSync(EXAMPLE, join(dir, 'fizzbuzz.yaml'));
-  const env = cliEnv(undefined, { AUTORUN_LOCAL_THREADS: '1' });
+  // Slots of its own: another local-engine process on the machine (a bench run beside CI) holds the
+  // machine-wide slot, and then both stages waited for it, not one for the other.
+  const env = cliEnv(undefined, { AUTORUN_LOCAL_THREADS: '1', [LOCAL_SLOTS_DIR_ENV]: join(dir, 'model-slots') });
   expect(Object.keys(env).filter((k) => /^(ANTHROPIC_|OPENAI_)/.test(k))).toEqual([]);
 
   const r = await runCli(['run', 'fizzbuzz.yaml'], dir, env);
