@@ -25,6 +25,26 @@ let gitHost: GitHost;
 let fake: FakeAnthropic;
 let repoURL: string;
 
+const FIZZBUZZ_GOAL = 'Implement fizzbuzz(n) in fizzbuzz.py returning Fizz, Buzz, FizzBuzz or the number as a string.';
+
+/** A fizzbuzz CodingTask on the pool, the task's pytest command and the hidden tests' ConfigMap. */
+async function applyTask(ns: string, name: string, goal: string, maxIterations: number): Promise<void> {
+  const body: Omit<CodingTask, 'metadata'> & { metadata: { name: string; namespace: string } } = {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'CodingTask',
+    metadata: { name, namespace: ns },
+    spec: {
+      pool: 'default',
+      goal,
+      language: 'python',
+      repository: { url: repoURL, baseRef: 'main', credentialsSecretRef: { name: 'git-creds' } },
+      test: { command: 'python3 -m pytest -q', acceptance: { configMapRef: { name: 'fizzbuzz-acceptance' } } },
+      limits: { maxIterations, maxCostUSD: '5', timeout: '1h' },
+    },
+  };
+  await kube().custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', body });
+}
+
 // The overrule task: right code, a wrong own test that the repair agent flags and the revision keeps wrong.
 const OVERRULE_GOAL = 'Implement fizzbuzz(n) in fizzbuzz.py (overrule task) returning Fizz, Buzz, FizzBuzz or the number as a string.';
 const WRONG_TESTS = TESTS.replace('fizzbuzz(7) == "7"', 'fizzbuzz(7) == "seven"');
@@ -67,20 +87,7 @@ afterAll(async () => {
 test('code ∥ test → run fails → repair → run passes → acceptance → Succeeded, every Pod on the real node', async () => {
   const ns = bed.ns;
   const started = Date.now();
-  const body: Omit<CodingTask, 'metadata'> & { metadata: { name: string; namespace: string } } = {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'CodingTask',
-    metadata: { name: 'fizzbuzz', namespace: ns },
-    spec: {
-      pool: 'default',
-      goal: 'Implement fizzbuzz(n) in fizzbuzz.py returning Fizz, Buzz, FizzBuzz or the number as a string.',
-      language: 'python',
-      repository: { url: repoURL, baseRef: 'main', credentialsSecretRef: { name: 'git-creds' } },
-      test: { command: 'python3 -m pytest -q', acceptance: { configMapRef: { name: 'fizzbuzz-acceptance' } } },
-      limits: { maxIterations: 3, maxCostUSD: '5', timeout: '1h' },
-    },
-  };
-  await kube().custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', body });
+  await applyTask(ns, 'fizzbuzz', FIZZBUZZ_GOAL, 3);
   const t = await waitForPhase(ns, 'fizzbuzz', ['Succeeded', 'Failed'], 300_000);
   process.stderr.write(`whole task apply → ${t.status?.phase}: ${Date.now() - started} ms\n`);
   expect({ phase: t.status?.phase, reason: t.status?.reason, message: t.status?.message }).toMatchObject({ phase: 'Succeeded' });
@@ -121,20 +128,7 @@ test('code ∥ test → run fails → repair → run passes → acceptance → S
 
 test('own tests still wrong at maxIterations: a flag, its revision Pod with the report mounted, then the acceptance tests overrule them, every Pod on the real node', async () => {
   const ns = bed.ns;
-  const body: Omit<CodingTask, 'metadata'> & { metadata: { name: string; namespace: string } } = {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'CodingTask',
-    metadata: { name: 'overrule', namespace: ns },
-    spec: {
-      pool: 'default',
-      goal: OVERRULE_GOAL,
-      language: 'python',
-      repository: { url: repoURL, baseRef: 'main', credentialsSecretRef: { name: 'git-creds' } },
-      test: { command: 'python3 -m pytest -q', acceptance: { configMapRef: { name: 'fizzbuzz-acceptance' } } },
-      limits: { maxIterations: 2, maxCostUSD: '5', timeout: '1h' },
-    },
-  };
-  await kube().custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'codingtasks', body });
+  await applyTask(ns, 'overrule', OVERRULE_GOAL, 2);
   const t = await waitForPhase(ns, 'overrule', ['Succeeded', 'Failed'], 300_000);
   expect({ phase: t.status?.phase, reason: t.status?.reason }).toEqual({ phase: 'Succeeded', reason: 'OwnTestsOverruled' });
   expect(t.status?.message).toContain('test_number');

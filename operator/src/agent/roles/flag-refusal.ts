@@ -59,16 +59,6 @@ export function sectionsOf(output: string): Map<string, string> {
   return out;
 }
 
-/** The crash of each failing test in pytest's text output. */
-export function crashesInOutput(output: string): Map<string, CodeCrash> {
-  const crashes = new Map<string, CodeCrash>();
-  for (const [test, body] of sectionsOf(output)) {
-    const crash = crashInCode(body);
-    if (crash) crashes.set(test, crash);
-  }
-  return crashes;
-}
-
 const matches = (a: string, b: string): boolean => sameTest(a, b) || sameTest(b, a);
 
 /**

@@ -3,7 +3,7 @@
 // and 8, where the flags went through and the test revision then turned the goal's own example into
 // a wrong expectation).
 import { expect, test } from '@jest/globals';
-import { crashInCode, crashesInOutput, failingCheck, flagRefusal } from '../../../../operator/src/agent/roles/flag-refusal.js';
+import { crashInCode, failingCheck, flagRefusal, sectionsOf } from '../../../../operator/src/agent/roles/flag-refusal.js';
 import { flagTestTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import type { FailureReport } from '../../../../operator/src/agent/runner/report.js';
 
@@ -51,8 +51,10 @@ test('the flag of a crashed test is refused with where the code raised, by its f
 const quietRun = "FF                                                                       [100%]\n=================================== FAILURES ===================================\n__________________________________ test_pluck __________________________________\n\n    def test_pluck():\n>       assert pluck([4, 2, 3]) == [2, 1]\n               ^^^^^^^^^^^^^^^^\n\ntests/test_solution.py:4: \n_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ \n\narr = [4, 2, 3]\n\n    def pluck(arr):\n>       smallest = float(\"None\")\n                   ^^^^^^^^^^^^^\nE       ValueError: could not convert string to float: 'None'\n\nsolution.py:2: ValueError\n__________________________________ test_other __________________________________\n\n    def test_other():\n>       assert 1 == 2\nE       assert 1 == 2\n\ntests/test_solution.py:7: AssertionError\n=========================== short test summary info ============================\nFAILED tests/test_solution.py::test_pluck - ValueError: could not convert str...\nFAILED tests/test_solution.py::test_other - assert 1 == 2\n2 failed in 0.02s\n";
 
 test("pytest's text output: the crash of each failing test by its section", () => {
-  expect([...crashesInOutput(quietRun)]).toEqual([['test_pluck', { exception: 'ValueError', where: 'solution.py:2', line: 'smallest = float("None")' }]]);
-  expect(crashesInOutput('3 passed in 0.01s').size).toBe(0);
+  const crashes = [...sectionsOf(quietRun)].flatMap(([test, body]) => { const c = crashInCode(body); return c ? [[test, c]] : []; });
+  expect(crashes).toEqual([['test_pluck', { exception: 'ValueError', where: 'solution.py:2', line: 'smallest = float("None")' }]]);
+  expect([...sectionsOf(quietRun).keys()]).toEqual(['test_pluck', 'test_other']);
+  expect(sectionsOf('3 passed in 0.01s').size).toBe(0);
 });
 
 test("the session's latest run judges a flag over the report it was handed: the crash its own edit caused", () => {
