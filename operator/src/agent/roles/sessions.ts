@@ -16,7 +16,8 @@ import type { ToolSpec } from '../tools/types.js';
 import type { Transcript } from '../transcript.js';
 import { flagRefusal } from './flag-refusal.js';
 import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
-import { failingAfterRepair } from './repair-check.js';
+import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange } from './finish-check.js';
+import { snapshotCode } from './snapshot.js';
 import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
 import { removeUnsupportedChecks } from './unsupported-checks.js';
 
@@ -47,9 +48,12 @@ export interface Session extends Prompt, Pick<EngineRequest, 'unfinished' | 'tex
 const toolNames = (tools: ToolSpec[]): string => tools.map((t) => t.name).join(', ');
 
 function codeSession({ ctx, env, files }: SessionInput): Session {
-  const tools = [...fileTools(ctx.workspace, policyFor('code')), runCommandTool(ctx.workspace, env)];
-  // A fresh start is another try at code already judged: the local model samples it.
-  return { tools, flagged: new Map(), ...codePrompt(ctx, toolNames(tools), files), retake: !!ctx.freshStart };
+  const runCommand = runCommandTool(ctx.workspace, env);
+  const tools = [...fileTools(ctx.workspace, policyFor('code')), runCommand];
+  // A fresh start is another try at code already judged: the local model samples it, and the tests
+  // it is handed judge its finished.
+  const unfinished = ctx.freshStart ? failingAfterChange(ctx, runCommand, { advice: CODE_ADVICE }) : undefined;
+  return { tools, flagged: new Map(), ...codePrompt(ctx, toolNames(tools), files), retake: !!ctx.freshStart, ...(unfinished ? { unfinished } : {}) };
 }
 
 function testSession({ ctx, transcript, files, report }: SessionInput): Session {
@@ -90,7 +94,9 @@ function repairSession({ ctx, env, files, report }: SessionInput): Session {
   const runCommand = runCommandTool(ctx.workspace, env);
   const tools = [...fileTools(ctx.workspace, policyFor('repair', ctx.test.allowRepairToEditTests)), runCommand, flagTestTool(flagged, refuseFlag)];
   const rendered = report.report ? renderReport(report.report) : report.text;
-  const unfinished = failingAfterRepair(ctx, runCommand, flagged, latest);
+  // A change that makes the handed failure worse is undone (regression.ts).
+  const guard = report.report && { report: report.report, snapshot: snapshotCode(ctx.workspace, files) };
+  const unfinished = failingAfterChange(ctx, runCommand, { advice: REPAIR_ADVICE, flagged, latest, ...(guard ? { guard } : {}) });
   return {
     tools,
     flagged,

@@ -3,7 +3,8 @@
 // and 8, where the flags went through and the test revision then turned the goal's own example into
 // a wrong expectation).
 import { expect, test } from '@jest/globals';
-import { crashInCode, failingCheck, flagRefusal, sectionsOf } from '../../../../operator/src/agent/roles/flag-refusal.js';
+import { flagRefusal } from '../../../../operator/src/agent/roles/flag-refusal.js';
+import { crashInCode, failingCheck, sectionsOf } from '../../../../operator/src/agent/roles/pytest-trace.js';
 import { flagTestTool } from '../../../../operator/src/agent/tools/command-tools.js';
 import type { FailureReport } from '../../../../operator/src/agent/runner/report.js';
 

@@ -1,7 +1,8 @@
 // What the LLM role hands its engine and takes from it, against a real bare git remote: a fresh
 // start's code stage is a retake (the local model samples it instead of writing the first try's
-// code again), the first code stage and a retry are not; a repair's flag of a test the code crashed
-// on is refused in a final reply (Claude Code's FLAG_TEST lines) as in the flag_test tool.
+// code again) whose finished the tests judge; the first code stage and a retry are neither. A
+// repair's flag of a test the code crashed on is refused in a final reply (Claude Code's FLAG_TEST
+// lines) as in the flag_test tool.
 import { expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,9 +31,13 @@ async function codeStage(extra: Record<string, unknown>): Promise<EngineRequest>
   return seen as EngineRequest;
 }
 
-test('a fresh start is a retake; the first code stage and its retry are not', async () => {
-  expect((await codeStage({ iteration: 4, freshStart: true })).retake).toBe(true);
-  expect((await codeStage({ iteration: 1 })).retake ?? false).toBe(false);
+test('a fresh start is a retake, judged by the tests it is handed before it may finish; the first code stage and its retry are neither', async () => {
+  const fresh = await codeStage({ iteration: 4, freshStart: true });
+  expect(fresh.retake).toBe(true);
+  expect(typeof fresh.unfinished).toBe('function');
+  const first = await codeStage({ iteration: 1 });
+  expect(first.retake ?? false).toBe(false);
+  expect(first.unfinished).toBeUndefined();
   const retry = await codeStage({ iteration: 1, attempt: 1 });
   expect(retry.attempt).toBe(1);
   expect(retry.retake ?? false).toBe(false);
