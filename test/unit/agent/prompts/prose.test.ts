@@ -20,8 +20,9 @@ test('paragraphs leaves out the empty ones', () => {
 });
 
 test('the code prompt reads as one paragraph per part, the goal untouched', () => {
-  const ctx = { goal: 'Do X.\n  Then Y.', language: 'python', freshStart: true, guidance: ['use a dict'] } as unknown as AgentContext;
+  const ctx = { goal: 'Do X.\n  Then Y.', language: 'python', freshStart: true, guidance: ['use a dict'], model: { provider: 'anthropic' } } as unknown as AgentContext;
   const { system, prompt } = codePrompt(ctx, 'read_file, write_file');
+  expect(system).toMatch(/^You are the code agent of an automated coding loop\./);
   expect(system).not.toMatch(/\n| {2}/);
   expect(system).toContain('Use the tools (read_file, write_file) with paths relative to the workspace root.');
   expect(prompt.split('\n\n')).toEqual([
@@ -32,8 +33,16 @@ test('the code prompt reads as one paragraph per part, the goal untouched', () =
   ]);
 });
 
+test("a local model's fresh start is told who it is in one line, and asked the same", () => {
+  const ctx = { goal: 'Do X.', language: 'python', freshStart: true, model: { provider: 'local' } } as unknown as AgentContext;
+  const { system, prompt } = codePrompt(ctx, 'read_file, write_file');
+  expect(system).toBe('You are a careful python programmer. Use the tools (read_file, write_file) with paths relative to the workspace root; test files are not yours to change. Call finished when the code is written.');
+  expect(prompt).toBe(codePrompt({ ...ctx, model: { provider: 'anthropic' } } as unknown as AgentContext, 'read_file, write_file').prompt);
+  expect(codePrompt({ ...ctx, freshStart: false } as unknown as AgentContext, 'write_file').system).toMatch(/^You are the code agent/);
+});
+
 test('every role prompt lists the workspace files the stage starts with, and says so when there are none', () => {
-  const ctx = { goal: 'Do X.', language: 'python', test: { timeoutSeconds: 60 } } as unknown as AgentContext;
+  const ctx = { goal: 'Do X.', language: 'python', test: { timeoutSeconds: 60 }, model: { provider: 'anthropic' } } as unknown as AgentContext;
   expect(codePrompt(ctx, 'write_file', ['README.md', 'tests/test_x.py']).prompt).toContain('Files in the workspace now: README.md, tests/test_x.py.');
   expect(testPrompt(ctx, 'write_file', []).prompt).toContain('The workspace has no files yet.');
   const many = Array.from({ length: FILES_IN_PROMPT + 5 }, (_, i) => `f${i}.py`);
