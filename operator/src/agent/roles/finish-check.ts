@@ -62,6 +62,23 @@ function undone(worse: string, restored: string[], snapshot: CodeSnapshot, repor
   return `your change made it worse: ${worse}. It is undone: ${restored.join(', ')} ${restored.length === 1 ? 'is' : 'are'} back as you were handed ${restored.length === 1 ? 'it' : 'them'}:${shown}Still to fix: ${stillFailing(report)}. Make a different change, one that fixes that and keeps what passes.`;
 }
 
+type Guard = NonNullable<FinishCheck['guard']>;
+
+/** Runs the tests: undefined when they pass; else the run's first line and output. */
+async function runTests(ctx: Pick<AgentContext, 'test'>, command: string, runCommand: ToolSpec): Promise<{ head: string; output: string } | undefined> {
+  const out = await runCommand.run({ command, timeout_seconds: Math.min(ctx.test.timeoutSeconds, COMMAND_MAX_TIMEOUT_S) });
+  const [head = '', ...rest] = out.split('\n');
+  return /^exit code 0\b/.test(head) ? undefined : { head, output: rest.join('\n').trim() };
+}
+
+/** What made it worse, with the code put back; undefined when it is not worse or nothing was put back. */
+async function undoIfWorse(guard: Guard, output: string): Promise<{ worse: string; restored: string[] } | undefined> {
+  const worse = worseThanHanded(guard.report, output);
+  if (!worse) return undefined;
+  const restored = await guard.snapshot.restore();
+  return restored.length ? { worse, restored } : undefined;
+}
+
 /**
  * Why the session is not done yet: the tests fail after its change. Undefined when they pass, once a
  * test is flagged, and where there is no command to run (none is made).
@@ -73,21 +90,30 @@ export function failingAfterChange(ctx: Pick<AgentContext, 'language' | 'test'>,
   const { flagged, latest = {}, guard } = check;
   return async () => {
     if (flagged?.size) return undefined;
-    const out = await runCommand.run({ command, timeout_seconds: Math.min(ctx.test.timeoutSeconds, COMMAND_MAX_TIMEOUT_S) });
-    const [head = '', ...rest] = out.split('\n');
-    const output = rest.join('\n').trim();
-    latest.output = output;
-    if (/^exit code 0\b/.test(head)) return undefined;
-    const worse = guard && worseThanHanded(guard.report, output);
-    if (guard && worse) {
-      const restored = await guard.snapshot.restore();
-      if (restored.length) {
-        // The code is the handed code again: flags are judged by the handed report.
-        delete latest.output;
-        return undone(worse, restored, guard.snapshot, guard.report);
-      }
+    const failed = await runTests(ctx, command, runCommand);
+    latest.output = failed?.output ?? '';
+    if (!failed) return undefined;
+    const { head, output } = failed;
+    const undo = guard && (await undoIfWorse(guard, output));
+    if (guard && undo) {
+      // The code is the handed code again: flags are judged by the handed report.
+      delete latest.output;
+      return undone(undo.worse, undo.restored, guard.snapshot, guard.report);
     }
     const shown = output.length > OUTPUT_SHOWN ? `[…]\n${output.slice(-OUTPUT_SHOWN)}` : output;
     return `the tests fail after your change (\`${command}\`: ${head}):\n${shown}\n${check.advice}`;
   };
+}
+
+/**
+ * Once the model is done, however it ended (its finished is taken after three refusals): a change
+ * that leaves the handed failure worse is undone before it is committed. HumanEval/95's repair (run
+ * 11) wrote the edit that was undone once again, word for word, and its last finished was taken.
+ */
+export async function undoWorseAtEnd(ctx: Pick<AgentContext, 'language' | 'test'>, runCommand: ToolSpec, guard: Guard, flagged: ReadonlyMap<string, string>): Promise<string | undefined> {
+  const command = testCommandOf(ctx);
+  if (!command || flagged.size) return undefined;
+  const failed = await runTests(ctx, command, runCommand);
+  const undo = failed && (await undoIfWorse(guard, failed.output));
+  return undo && `undid the change that made it worse: ${undo.worse}`;
 }

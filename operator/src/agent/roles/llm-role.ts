@@ -113,7 +113,7 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   const result: StageResult = { role, outcome: res.outcome, summary: res.summary, usage: res.usage, ...(res.reason ? { reason: res.reason } : {}) };
   if (flagged.size) result.flaggedTests = [...flagged.keys()];
   if (res.outcome !== 'Succeeded') return result;
-  const note = session.afterModel?.();
+  const note = await session.afterModel?.();
   if (note) result.summary = `${result.summary} (${note})`;
   const notDone = session.notDone?.();
   if (notDone) return { ...result, outcome: 'Failed', reason: 'NoTests', summary: `the test agent's tests are not done: ${notDone}` };

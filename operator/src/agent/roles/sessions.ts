@@ -16,7 +16,7 @@ import type { ToolSpec } from '../tools/types.js';
 import type { Transcript } from '../transcript.js';
 import { flagRefusal } from './flag-refusal.js';
 import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
-import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange } from './finish-check.js';
+import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange, undoWorseAtEnd } from './finish-check.js';
 import { snapshotCode } from './snapshot.js';
 import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
 import { removeUnsupportedChecks } from './unsupported-checks.js';
@@ -40,7 +40,7 @@ export interface Session extends Prompt, Pick<EngineRequest, 'unfinished' | 'tex
   /** Why a flag is not taken (repair: the test failed by a crash in the code), for flags in a final reply too. */
   refuseFlag?: (name: string) => string | undefined;
   /** Work the role does itself once the model is done; what it returns is added to the summary. */
-  afterModel?: () => string | undefined;
+  afterModel?: () => string | undefined | Promise<string | undefined>;
   /** Why the work is not done although the model says it is, whatever the engine (Claude Code has no finished to refuse). */
   notDone?: () => string | undefined;
 }
@@ -103,6 +103,7 @@ function repairSession({ ctx, env, files, report }: SessionInput): Session {
     refuseFlag,
     ...repairPrompt(ctx, toolNames(tools), rendered, ctx.engine === 'claude-code', files, unstatedErrors(ctx.workspace, ctx.goal, ctx.language)),
     ...(unfinished ? { unfinished } : {}),
+    ...(guard ? { afterModel: () => undoWorseAtEnd(ctx, runCommand, guard, flagged) } : {}),
   };
 }
 

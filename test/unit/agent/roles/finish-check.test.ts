@@ -4,7 +4,7 @@
 import { expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange, testCommandOf } from '../../../../operator/src/agent/roles/finish-check.js';
+import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange, testCommandOf, undoWorseAtEnd } from '../../../../operator/src/agent/roles/finish-check.js';
 import { snapshotCode } from '../../../../operator/src/agent/roles/snapshot.js';
 import type { FailureReport } from '../../../../operator/src/agent/runner/report.js';
 import type { ToolSpec } from '../../../../operator/src/agent/tools/types.js';
@@ -102,5 +102,19 @@ test('a test that passed before and fails now makes it worse; without a guard (a
   expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(FILTERED);
   const repair = await failingAfterChange(python, runCommand(twoFail), { advice: REPAIR_ADVICE, guard: { report: handed(), snapshot } })!();
   expect(repair).toMatch(/^your change made it worse: tests\/test_solution.py::test_upper passed before your change and fails now\. It is undone/);
+  expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(HANDED_CODE);
+});
+
+test('at the end of the session, taken after its refusals ran out, a change that left it worse is undone before the commit; one that did not, or a flag, is kept', async () => {
+  const { ws, files } = workspace();
+  const snapshot = snapshotCode(ws, files);
+  writeFileSync(join(ws, 'solution.py'), FILTERED);
+  const guard = { report: handed(), snapshot };
+  expect(await undoWorseAtEnd(python, runCommand(brokeSecond), guard, new Map([['test_check_dict_case', 'wrong']]))).toBeUndefined();
+  expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(FILTERED);
+  expect(await undoWorseAtEnd(python, runCommand(run(section('test_check_dict_case', handedTrace), ['test_check_dict_case'])), guard, new Map())).toBeUndefined();
+  expect(await undoWorseAtEnd(python, runCommand('exit code 0\n1 passed\n'), guard, new Map())).toBeUndefined();
+  expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(FILTERED);
+  expect(await undoWorseAtEnd(python, runCommand(brokeSecond), guard, new Map())).toMatch(/^undid the change that made it worse: tests\/test_solution.py:7 /);
   expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(HANDED_CODE);
 });
