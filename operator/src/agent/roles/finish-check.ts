@@ -38,8 +38,11 @@ export interface FinishCheck {
   advice: string;
   /** Repair's flags: a flag answers the failing run, so nothing is run once there is one. */
   flagged?: ReadonlyMap<string, string>;
-  /** Keeps the latest run's output, which a flag that follows is judged by (flag-refusal.ts); cleared by an undo. */
-  latest?: { output?: string };
+  /**
+   * Keeps the latest run's output, which a flag that follows is judged by (flag-refusal.ts), cleared
+   * by an undo; failed says that a check has refused the session's finished.
+   */
+  latest?: FinishState;
   /** Repair: the failure it was handed and the code as handed, to undo a change that made it worse. */
   guard?: { report: FailureReport; snapshot: CodeSnapshot };
 }
@@ -60,6 +63,11 @@ function undone(worse: string, restored: string[], snapshot: CodeSnapshot, repor
   const code = restored.map((f) => `${f}:\n\`\`\`\n${snapshot.content(f) ?? ''}\n\`\`\``).join('\n');
   const shown = code.length <= CODE_SHOWN ? `\n${code}\n` : ' ';
   return `your change made it worse: ${worse}. It is undone: ${restored.join(', ')} ${restored.length === 1 ? 'is' : 'are'} back as you were handed ${restored.length === 1 ? 'it' : 'them'}:${shown}Still to fix: ${stillFailing(report)}. Make a different change, one that fixes that and keeps what passes.`;
+}
+
+export interface FinishState {
+  output?: string;
+  failed?: boolean;
 }
 
 type Guard = NonNullable<FinishCheck['guard']>;
@@ -93,6 +101,7 @@ export function failingAfterChange(ctx: Pick<AgentContext, 'language' | 'test'>,
     const failed = await runTests(ctx, command, runCommand);
     latest.output = failed?.output ?? '';
     if (!failed) return undefined;
+    latest.failed = true;
     const { head, output } = failed;
     const undo = guard && (await undoIfWorse(guard, output));
     if (guard && undo) {
@@ -106,13 +115,15 @@ export function failingAfterChange(ctx: Pick<AgentContext, 'language' | 'test'>,
 }
 
 /**
- * Once the model is done, however it ended (its finished is taken after three refusals): a change
- * that leaves the handed failure worse is undone before it is committed. HumanEval/95's repair (run
- * 11) wrote the edit that was undone once again, word for word, and its last finished was taken.
+ * Once the model is done, when a check refused its finished (it is taken after three refusals): a
+ * change that leaves the handed failure worse is undone before it is committed. HumanEval/95's
+ * repair (run 11) wrote the edit that was undone once again, word for word, and its last finished
+ * was taken. A session whose finished no check refused ran the tests green or never asked: nothing
+ * to run again.
  */
-export async function undoWorseAtEnd(ctx: Pick<AgentContext, 'language' | 'test'>, runCommand: ToolSpec, guard: Guard, flagged: ReadonlyMap<string, string>): Promise<string | undefined> {
+export async function undoWorseAtEnd(ctx: Pick<AgentContext, 'language' | 'test'>, runCommand: ToolSpec, guard: Guard, flagged: ReadonlyMap<string, string>, state: FinishState): Promise<string | undefined> {
   const command = testCommandOf(ctx);
-  if (!command || flagged.size) return undefined;
+  if (!command || flagged.size || !state.failed) return undefined;
   const failed = await runTests(ctx, command, runCommand);
   const undo = failed && (await undoIfWorse(guard, failed.output));
   return undo && `undid the change that made it worse: ${undo.worse}`;

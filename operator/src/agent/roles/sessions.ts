@@ -17,6 +17,7 @@ import type { Transcript } from '../transcript.js';
 import { flagRefusal } from './flag-refusal.js';
 import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
 import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange, undoWorseAtEnd } from './finish-check.js';
+import type { FinishState } from './finish-check.js';
 import { snapshotCode } from './snapshot.js';
 import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
 import { removeUnsupportedChecks } from './unsupported-checks.js';
@@ -89,7 +90,7 @@ function testSession({ ctx, transcript, files, report }: SessionInput): Session 
 function repairSession({ ctx, env, files, report }: SessionInput): Session {
   const flagged = new Map<string, string>();
   // The repair check's latest failing run, for a flag that follows it.
-  const latest: { output?: string } = {};
+  const latest: FinishState = {};
   const refuseFlag = flagRefusal(report.report, () => latest.output);
   const runCommand = runCommandTool(ctx.workspace, env);
   const tools = [...fileTools(ctx.workspace, policyFor('repair', ctx.test.allowRepairToEditTests)), runCommand, flagTestTool(flagged, refuseFlag)];
@@ -103,7 +104,7 @@ function repairSession({ ctx, env, files, report }: SessionInput): Session {
     refuseFlag,
     ...repairPrompt(ctx, toolNames(tools), rendered, ctx.engine === 'claude-code', files, unstatedErrors(ctx.workspace, ctx.goal, ctx.language)),
     ...(unfinished ? { unfinished } : {}),
-    ...(guard ? { afterModel: () => undoWorseAtEnd(ctx, runCommand, guard, flagged) } : {}),
+    ...(guard ? { afterModel: () => undoWorseAtEnd(ctx, runCommand, guard, flagged, latest) } : {}),
   };
 }
 

@@ -105,16 +105,19 @@ test('a test that passed before and fails now makes it worse; without a guard (a
   expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(HANDED_CODE);
 });
 
-test('at the end of the session, taken after its refusals ran out, a change that left it worse is undone before the commit; one that did not, or a flag, is kept', async () => {
+test('at the end of a session whose finished a check refused (taken once the refusals ran out), a change that left it worse is undone before the commit; one that did not, or a flag, is kept', async () => {
   const { ws, files } = workspace();
   const snapshot = snapshotCode(ws, files);
   writeFileSync(join(ws, 'solution.py'), FILTERED);
   const guard = { report: handed(), snapshot };
-  expect(await undoWorseAtEnd(python, runCommand(brokeSecond), guard, new Map([['test_check_dict_case', 'wrong']]))).toBeUndefined();
+  const refused = { failed: true };
+  // No check refused its finished: the tests were green when it asked, or it never asked.
+  expect(await undoWorseAtEnd(python, runCommand(brokeSecond), guard, new Map(), {})).toBeUndefined();
+  expect(await undoWorseAtEnd(python, runCommand(brokeSecond), guard, new Map([['test_check_dict_case', 'wrong']]), refused)).toBeUndefined();
   expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(FILTERED);
-  expect(await undoWorseAtEnd(python, runCommand(run(section('test_check_dict_case', handedTrace), ['test_check_dict_case'])), guard, new Map())).toBeUndefined();
-  expect(await undoWorseAtEnd(python, runCommand('exit code 0\n1 passed\n'), guard, new Map())).toBeUndefined();
+  expect(await undoWorseAtEnd(python, runCommand(run(section('test_check_dict_case', handedTrace), ['test_check_dict_case'])), guard, new Map(), refused)).toBeUndefined();
+  expect(await undoWorseAtEnd(python, runCommand('exit code 0\n1 passed\n'), guard, new Map(), refused)).toBeUndefined();
   expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(FILTERED);
-  expect(await undoWorseAtEnd(python, runCommand(brokeSecond), guard, new Map())).toMatch(/^undid the change that made it worse: tests\/test_solution.py:7 /);
+  expect(await undoWorseAtEnd(python, runCommand(brokeSecond), guard, new Map(), refused)).toMatch(/^undid the change that made it worse: tests\/test_solution.py:7 /);
   expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(HANDED_CODE);
 });
