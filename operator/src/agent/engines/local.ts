@@ -89,11 +89,12 @@ export function fencedBody(text: string): string {
  * retry, and a retake of work already judged (a fresh start), samples, seeded so that runs still
  * repeat: a greedy retry of a failed stage fails the same way.
  */
-export function sampling(attempt: number, retake = false): { temperature: number; seed: number } {
-  if (retake) return { temperature: RETAKE_TEMPERATURE, seed: attempt + RETAKE_SEED };
+export function sampling(attempt: number, retake = false, take = 0): { temperature: number; seed: number } {
+  if (retake) return { temperature: RETAKE_TEMPERATURE, seed: attempt + RETAKE_SEED + TAKE_SEED_STEP * take };
   return attempt > 0 ? { temperature: RETRY_TEMPERATURE, seed: attempt } : { temperature: 0, seed: 0 };
 }
 const RETAKE_SEED = 1000;
+const TAKE_SEED_STEP = 100;
 const RETRY_TEMPERATURE = 0.6;
 // Samples at 0.8 under the retake's own prompt passed HumanEval/68 and /95 where 0.6 repeated the greedy code.
 const RETAKE_TEMPERATURE = 0.8;
@@ -171,7 +172,7 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
       try {
         r = await chat.generateResponse(history, {
           functions: offered,
-          ...sampling(req.attempt ?? 0, req.retake),
+          ...sampling(req.attempt ?? 0, req.retake, req.take),
           maxTokens,
           lastEvaluationContextWindow: { history },
           signal: cutOff.signal,
@@ -218,7 +219,7 @@ async function session(req: EngineRequest, path: string, waitedMs: number): Prom
         const stop = new AbortController();
         try {
           const t = await chat.generateResponse(asked, {
-            ...sampling(req.attempt ?? 0, req.retake),
+            ...sampling(req.attempt ?? 0, req.retake, req.take),
             maxTokens,
             signal: stop.signal,
             stopOnAbortSignal: true,

@@ -92,7 +92,7 @@ export interface LoopOptions {
 export async function toolLoop(req: EngineRequest, adapter: ProviderAdapter, opts: LoopOptions = {}): Promise<EngineResult> {
   const { model, transcript } = req;
   const tools = opts.finishTool ? [...req.tools, finishedTool()] : req.tools;
-  let usage = emptyUsage();
+  let usage = req.spent ? { ...req.spent } : emptyUsage();
   let finalText = '';
   let toolCalls = 0;
   let lastTest: { command: string; exit: string } | undefined;

@@ -21,6 +21,13 @@ export interface EngineRequest {
   attempt?: number;
   /** The stage is another try at work already tried and judged (a fresh start): a greedy local model samples it, or it would write the first try's code again. */
   retake?: boolean;
+  /** Which of a stage's independent takes this session is (0 first): each is sampled with its own seed. */
+  take?: number;
+  /**
+   * What the stage spent in its earlier takes: the session's budget and reported spend start from
+   * it, and its result's usage includes it (the built-in tool loop; Claude Code gets no takes).
+   */
+  spent?: Usage;
   /** How a parameter the model writes as text begins, where the role knows (a test file's imports the goal states). */
   textStart?: (tool: string, input: Record<string, unknown>) => string | undefined;
   /**

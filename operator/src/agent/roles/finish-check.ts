@@ -8,9 +8,11 @@ import type { AgentContext } from '../context.js';
 import type { FailureReport } from '../runner/report.js';
 import { COMMAND_MAX_TIMEOUT_S } from '../tools/command-tools.js';
 import type { ToolSpec } from '../tools/types.js';
+import { parseTextSummary } from '../runner/text-summary.js';
 import { failingCheck } from './pytest-trace.js';
 import { worseThanHanded } from './regression.js';
 import type { CodeSnapshot } from './snapshot.js';
+import type { TakeScore } from './takes.js';
 
 /** The command a role runs the tests with when the task names none: what TEST_LAYOUT tells the agents. */
 const DEFAULT_TEST_COMMAND: Record<AgentContext['language'], string | undefined> = {
@@ -72,11 +74,38 @@ export interface FinishState {
 
 type Guard = NonNullable<FinishCheck['guard']>;
 
-/** Runs the tests: undefined when they pass; else the run's first line and output. */
-async function runTests(ctx: Pick<AgentContext, 'test'>, command: string, runCommand: ToolSpec): Promise<{ head: string; output: string } | undefined> {
+interface TestRun {
+  passed: boolean;
+  /** run_command's first line: the exit code. */
+  head: string;
+  output: string;
+}
+
+async function runTestCommand(ctx: Pick<AgentContext, 'test'>, command: string, runCommand: ToolSpec): Promise<TestRun> {
   const out = await runCommand.run({ command, timeout_seconds: Math.min(ctx.test.timeoutSeconds, COMMAND_MAX_TIMEOUT_S) });
   const [head = '', ...rest] = out.split('\n');
-  return /^exit code 0\b/.test(head) ? undefined : { head, output: rest.join('\n').trim() };
+  return { passed: /^exit code 0\b/.test(head), head, output: rest.join('\n').trim() };
+}
+
+/** Runs the tests: undefined when they pass; else the run's first line and output. */
+async function runTests(ctx: Pick<AgentContext, 'test'>, command: string, runCommand: ToolSpec): Promise<TestRun | undefined> {
+  const run = await runTestCommand(ctx, command, runCommand);
+  return run.passed ? undefined : run;
+}
+
+/**
+ * How the code in the workspace fares under the tests: a take's score (takes.ts). Counts come from
+ * the runner's closing line; a run that says none (an import error before any test ran) passed none.
+ */
+export function testScore(ctx: Pick<AgentContext, 'language' | 'test'>, runCommand: ToolSpec): (() => Promise<TakeScore>) | undefined {
+  const command = testCommandOf(ctx);
+  if (!command) return undefined;
+  return async () => {
+    const run = await runTestCommand(ctx, command, runCommand);
+    const counts = parseTextSummary(run.output)?.counts;
+    const passed = counts?.passed ?? 0;
+    return run.passed ? { green: true, passed, failed: 0 } : { green: false, passed, failed: Math.max(1, counts?.failed ?? 0) };
+  };
 }
 
 /** What made it worse, with the code put back; undefined when it is not worse or nothing was put back. */

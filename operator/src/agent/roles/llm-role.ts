@@ -11,7 +11,7 @@ import { localEngine } from '../engines/local.js';
 import { openAICompatibleEngine } from '../engines/openai-compatible.js';
 import { sdkEngine } from '../engines/sdk.js';
 import { withBudget } from '../engines/budget.js';
-import type { Engine, EngineResult } from '../engines/types.js';
+import type { Engine, EngineRequest, EngineResult } from '../engines/types.js';
 import { Git, GitError } from '../git.js';
 import { EXEC_SOCKET_ENV } from '../exec-container/protocol.js';
 import { GIT_DIR_ENV } from '../../api/agent-context.js';
@@ -20,6 +20,7 @@ import type { FailureReport } from '../runner/report.js';
 import { isProjectFile, isTestPath } from '../tools/paths.js';
 import type { Transcript } from '../transcript.js';
 import { SESSIONS, type LlmRoleName } from './sessions.js';
+import { runTakes } from './takes.js';
 
 export function pickEngine(ctx: AgentContext): Engine {
   // The local model runs inside the agent whatever the engine setting: Claude Code cannot drive it.
@@ -91,7 +92,7 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
 
   const session = SESSIONS[role]({ ctx, env, transcript, files, report: loadReport(ctx.failureReportPath) });
   const { flagged } = session;
-  const res: EngineResult = await engine({
+  const request: EngineRequest = {
     system: session.system,
     prompt: session.prompt,
     tools: session.tools,
@@ -104,7 +105,8 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
     ...(session.retake ? { retake: true } : {}),
     ...(session.unfinished ? { unfinished: session.unfinished } : {}),
     ...(session.textStart ? { textStart: session.textStart } : {}),
-  });
+  };
+  const res: EngineResult = session.takes && session.takes.count > 1 ? await runTakes(engine, request, session.takes, git, start, transcript) : await engine(request);
   for (const name of flagsFromText(res.finalText)) {
     const refused = session.refuseFlag?.(name);
     if (refused) transcript.log('flag-refused', { test: name, why: refused });

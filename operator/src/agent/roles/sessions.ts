@@ -16,9 +16,10 @@ import type { ToolSpec } from '../tools/types.js';
 import type { Transcript } from '../transcript.js';
 import { flagRefusal } from './flag-refusal.js';
 import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
-import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange, undoWorseAtEnd } from './finish-check.js';
+import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange, testScore, undoWorseAtEnd } from './finish-check.js';
 import type { FinishState } from './finish-check.js';
 import { snapshotCode } from './snapshot.js';
+import type { Takes } from './takes.js';
 import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
 import { removeUnsupportedChecks } from './unsupported-checks.js';
 
@@ -44,17 +45,30 @@ export interface Session extends Prompt, Pick<EngineRequest, 'unfinished' | 'tex
   afterModel?: () => string | undefined | Promise<string | undefined>;
   /** Why the work is not done although the model says it is, whatever the engine (Claude Code has no finished to refuse). */
   notDone?: () => string | undefined;
+  /** The session is done as independent takes, the best kept (takes.ts). */
+  takes?: Takes;
 }
+
+/**
+ * Takes of a local model's fresh start: each is a few minutes of CPU here, so three still fit a
+ * task's 30 minutes. Where 2 samples in 3 pass, as outside the loop on HumanEval/68 and /95, one of
+ * three does 26 times in 27, if the tests judge right.
+ */
+export const FRESH_START_TAKES = 3;
 
 const toolNames = (tools: ToolSpec[]): string => tools.map((t) => t.name).join(', ');
 
 function codeSession({ ctx, env, files }: SessionInput): Session {
   const runCommand = runCommandTool(ctx.workspace, env);
   const tools = [...fileTools(ctx.workspace, policyFor('code')), runCommand];
-  // A fresh start is another try at code already judged: the local model samples it, and the tests
-  // it is handed judge its finished.
-  const unfinished = ctx.freshStart ? failingAfterChange(ctx, runCommand, { advice: CODE_ADVICE }) : undefined;
-  return { tools, flagged: new Map(), ...codePrompt(ctx, toolNames(tools), files), retake: !!ctx.freshStart, ...(unfinished ? { unfinished } : {}) };
+  const base = { tools, flagged: new Map<string, string>(), ...codePrompt(ctx, toolNames(tools), files), retake: !!ctx.freshStart };
+  if (!ctx.freshStart) return base;
+  // A fresh start is another try at code already judged, and the tests it is handed judge it: a
+  // local model's takes are sampled and the best kept (takes.ts); elsewhere the tests judge finished.
+  const judge = ctx.model.provider === 'local' ? testScore(ctx, runCommand) : undefined;
+  if (judge) return { ...base, takes: { count: FRESH_START_TAKES, judge } };
+  const unfinished = failingAfterChange(ctx, runCommand, { advice: CODE_ADVICE });
+  return { ...base, ...(unfinished ? { unfinished } : {}) };
 }
 
 function testSession({ ctx, transcript, files, report }: SessionInput): Session {

@@ -182,6 +182,9 @@ test('a first attempt decodes greedily; a retry and a retake (fresh start) sampl
   expect(sampling(0, true)).toEqual(sampling(0, true));
   expect(sampling(0, true).seed).not.toBe(sampling(1, true).seed);
   expect(sampling(1, true).seed).not.toBe(sampling(1).seed);
+  // A fresh start's takes are sampled apart (roles/takes.ts).
+  expect(new Set([0, 1, 2].map((take) => sampling(0, true, take).seed)).size).toBe(3);
+  expect(sampling(0, true, 0)).toEqual(sampling(0, true));
 });
 
 test('the same write again is flagged and its tool left out of the next turn', async () => {

@@ -19,9 +19,11 @@ async function codeStage(extra: Record<string, unknown>): Promise<EngineRequest>
   const remote = makeRemote(dir, { 'README.md': '# fizzbuzz\n' });
   const tests = pushFiles(dir, remote, 'refs/autorun/fizzbuzz/tests', { 'tests/test_fizzbuzz.py': 'from fizzbuzz import fizzbuzz\n\ndef test_3():\n    assert fizzbuzz(3) == "Fizz"\n' });
   const workspace = join(dir, 'ws');
-  const ctx = completeContext({ task: 'fizzbuzz', role: 'code', goal: 'fizzbuzz(n) in fizzbuzz.py', repository: { url: remote, baseRef: 'main' }, testsRef: tests, workspace, model: model({ provider: 'local', name: 'stand-in' }), ...extra });
+  const ctx = completeContext({ task: 'fizzbuzz', role: 'code', goal: 'fizzbuzz(n) in fizzbuzz.py', repository: { url: remote, baseRef: 'main' }, testsRef: tests, workspace, model: model({ provider: 'local', name: 'stand-in' }), language: 'python', ...extra });
   let seen: EngineRequest | undefined;
   const engine: Engine = async (req) => {
+    // A second take would mean the first one's tests failed.
+    if (seen) throw new Error('the engine ran twice');
     seen = req;
     writeFileSync(join(req.workspace, 'fizzbuzz.py'), 'def fizzbuzz(n):\n    return "Fizz"\n');
     return { outcome: 'Succeeded', summary: 'wrote fizzbuzz.py', finalText: '', usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, costUSD: 0 }, turns: 1 };
@@ -31,10 +33,15 @@ async function codeStage(extra: Record<string, unknown>): Promise<EngineRequest>
   return seen as EngineRequest;
 }
 
-test('a fresh start is a retake, judged by the tests it is handed before it may finish; the first code stage and its retry are neither', async () => {
+test('a fresh start is a retake judged by the tests it is handed: a local model\'s as takes (the first green one kept), another\'s finished; the first code stage and its retry are neither', async () => {
   const fresh = await codeStage({ iteration: 4, freshStart: true });
   expect(fresh.retake).toBe(true);
-  expect(typeof fresh.unfinished).toBe('function');
+  // The stand-in's code passes the handed test, run by pytest in the sandbox: the first take is kept.
+  expect(fresh.take).toBe(0);
+  expect(fresh.unfinished).toBeUndefined();
+  const served = await codeStage({ iteration: 4, freshStart: true, model: model({ provider: 'openai-compatible', name: 'qwen' }) });
+  expect(served.take).toBeUndefined();
+  expect(typeof served.unfinished).toBe('function');
   const first = await codeStage({ iteration: 1 });
   expect(first.retake ?? false).toBe(false);
   expect(first.unfinished).toBeUndefined();

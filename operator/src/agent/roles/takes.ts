@@ -1,0 +1,67 @@
+// A stage done as independent takes, the best kept: each take starts from the same commit, is
+// sampled with its own seed, and is judged by the tests the stage was handed; the first whose tests
+// all pass ends it, else the one that passed most is kept. This is how a small local model's fresh
+// start uses the loop's own tests (sample-and-filter, as CodeT and AlphaCode do). Its samples differ
+// (bench notes in the README: 2 of 3 passed HumanEval/68 and /95 under the retake's prompt), but told
+// what failed inside one session, the 1.5B model wrote the same code again (bench runs 9 and 11).
+import type { Engine, EngineRequest, EngineResult } from '../engines/types.js';
+import type { Git } from '../git.js';
+import type { Transcript } from '../transcript.js';
+
+/** How one take's code fared under the handed tests. */
+export interface TakeScore {
+  passed: number;
+  failed: number;
+  /** The test command exited 0. */
+  green: boolean;
+}
+
+/** Whether take a did better than b: green first, then more tests passed, then fewer failed. */
+export function betterTake(a: TakeScore, b: TakeScore): boolean {
+  if (a.green !== b.green) return a.green;
+  if (a.passed !== b.passed) return a.passed > b.passed;
+  return a.failed < b.failed;
+}
+
+export interface Takes {
+  count: number;
+  /** Runs the handed tests on the workspace as the take left it. */
+  judge: () => Promise<TakeScore>;
+}
+
+interface Kept {
+  commit: string;
+  score: TakeScore;
+  result: EngineResult;
+}
+
+/**
+ * Runs the engine take by take from `start` (checked out) and leaves the workspace as the best take
+ * left it, uncommitted, as one session would. The result is the kept take's, with every take's usage;
+ * where no take finished, the last one's.
+ */
+export async function runTakes(engine: Engine, req: EngineRequest, takes: Takes, git: Git, start: string, transcript: Transcript): Promise<EngineResult> {
+  let best: Kept | undefined;
+  let res: EngineResult | undefined;
+  for (let take = 0; take < takes.count; take++) {
+    if (take > 0) await git.checkout(start);
+    res = await engine({ ...req, take, ...(res ? { spent: res.usage } : {}) });
+    // A failed session (the budget, the model's errors) ends the takes: an earlier take's code stands.
+    if (res.outcome !== 'Succeeded') break;
+    const score = await takes.judge();
+    const kept = !best || betterTake(score, best.score);
+    transcript.log('take', { take, of: takes.count, ...score, kept });
+    if (score.green) return res;
+    if (!kept) continue;
+    // Kept in the stage's own repository, which the model's commands cannot reach (git.ts).
+    const commit = await git.commit(await git.changedPaths(), `autorun: take ${take + 1}`);
+    best = commit ? { commit, score, result: res } : best;
+  }
+  if (!res) throw new Error('runTakes: no take ran');
+  if (!best) return res;
+  // The work tree as the best take left it, over the commit the stage started from.
+  await git.checkout(best.commit);
+  await git.run(['reset', '--quiet', start]);
+  transcript.log('take-kept', { commit: best.commit, ...best.score });
+  return { ...best.result, usage: res.usage };
+}
