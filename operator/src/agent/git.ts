@@ -214,6 +214,17 @@ export class Git {
     return paths;
   }
 
+  /** Tracked paths whose work-tree file differs from HEAD (changed, deleted or turned into a symlink). */
+  async trackedChanges(): Promise<string[]> {
+    return (await this.run(['diff', '--name-only', '--no-renames', '-z', 'HEAD', '--'], {}, true)).split('\0').filter(Boolean);
+  }
+
+  /** A file's content at a commit, or undefined where the commit has no such file. */
+  async show(commit: string, path: string): Promise<string | undefined> {
+    const r = await this.exec(['show', `${commit}:${path}`]);
+    return r.exitCode === 0 ? r.stdout : undefined;
+  }
+
   /** Undoes work-tree changes to these paths (restores tracked files, deletes new ones). */
   async discard(paths: string[]): Promise<void> {
     for (const p of paths) {

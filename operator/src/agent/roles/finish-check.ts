@@ -11,7 +11,7 @@ import type { ToolSpec } from '../tools/types.js';
 import { parseTextSummary } from '../runner/text-summary.js';
 import { failingCheck } from './pytest-trace.js';
 import { worseThanHanded } from './regression.js';
-import type { CodeSnapshot } from './snapshot.js';
+import type { HandedCode } from './handed-code.js';
 import type { TakeScore } from './takes.js';
 
 /** The command a role runs the tests with when the task names none: what TEST_LAYOUT tells the agents. */
@@ -46,7 +46,7 @@ export interface FinishCheck {
    */
   latest?: FinishState;
   /** Repair: the failure it was handed and the code as handed, to undo a change that made it worse. */
-  guard?: { report: FailureReport; snapshot: CodeSnapshot };
+  guard?: { report: FailureReport; handed: HandedCode };
 }
 
 /** The handed failures, each by where it failed: what an undo leaves to fix. */
@@ -61,8 +61,8 @@ function stillFailing(report: FailureReport): string {
     .join('; ');
 }
 
-function undone(worse: string, restored: string[], snapshot: CodeSnapshot, report: FailureReport): string {
-  const code = restored.map((f) => `${f}:\n\`\`\`\n${snapshot.content(f) ?? ''}\n\`\`\``).join('\n');
+async function undone(worse: string, restored: string[], handed: HandedCode, report: FailureReport): Promise<string> {
+  const code = (await Promise.all(restored.map(async (f) => `${f}:\n\`\`\`\n${(await handed.content(f)) ?? ''}\n\`\`\``))).join('\n');
   const shown = code.length <= CODE_SHOWN ? `\n${code}\n` : ' ';
   return `your change made it worse: ${worse}. It is undone: ${restored.join(', ')} ${restored.length === 1 ? 'is' : 'are'} back as you were handed ${restored.length === 1 ? 'it' : 'them'}:${shown}Still to fix: ${stillFailing(report)}. Make a different change, one that fixes that and keeps what passes.`;
 }
@@ -112,7 +112,7 @@ export function testScore(ctx: Pick<AgentContext, 'language' | 'test'>, runComma
 async function undoIfWorse(guard: Guard, output: string): Promise<{ worse: string; restored: string[] } | undefined> {
   const worse = worseThanHanded(guard.report, output);
   if (!worse) return undefined;
-  const restored = await guard.snapshot.restore();
+  const restored = await guard.handed.restore();
   return restored.length ? { worse, restored } : undefined;
 }
 
@@ -136,7 +136,7 @@ export function failingAfterChange(ctx: Pick<AgentContext, 'language' | 'test'>,
     if (guard && undo) {
       // The code is the handed code again: flags are judged by the handed report.
       delete latest.output;
-      return undone(undo.worse, undo.restored, guard.snapshot, guard.report);
+      return undone(undo.worse, undo.restored, guard.handed, guard.report);
     }
     const shown = output.length > OUTPUT_SHOWN ? `[…]\n${output.slice(-OUTPUT_SHOWN)}` : output;
     return `the tests fail after your change (\`${command}\`: ${head}):\n${shown}\n${check.advice}`;

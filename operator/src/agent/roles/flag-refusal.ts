@@ -11,9 +11,7 @@
 import type { FailureReport } from '../runner/report.js';
 import { crashInCode, sectionsOf } from './pytest-trace.js';
 import { brokenCheck } from './regression.js';
-import { sameTest } from './flagged-checks.js';
-
-const matches = (a: string, b: string): boolean => sameTest(a, b) || sameTest(b, a);
+import { sameTestEither as matches } from './flagged-checks.js';
 
 /**
  * Why flagging this test is refused; undefined to take the flag. Judged by the session's latest

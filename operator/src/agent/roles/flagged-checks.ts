@@ -15,6 +15,11 @@ export function sameTest(reported: string, flagged: string): boolean {
   return reported === flagged || reported.endsWith(`::${flagged}`) || reported.endsWith(`.${flagged}`) || reported.endsWith(`/${flagged}`);
 }
 
+/** Two names of one test, either the longer: a report's, a flag's, a pytest section title's. */
+export function sameTestEither(a: string, b: string): boolean {
+  return sameTest(a, b) || sameTest(b, a);
+}
+
 /** The failing line of each flagged test: pytest marks it with ">" in the trace. */
 export function flaggedChecks(report: FailureReport | undefined, flagged: readonly string[]): FlaggedCheck[] {
   if (!report) return [];

@@ -90,7 +90,7 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   }
   const files = (await git.run(['ls-files', '-z'])).split('\0').filter((f) => f && existsSync(join(ctx.workspace, f)));
 
-  const session = SESSIONS[role]({ ctx, env, transcript, files, report: loadReport(ctx.failureReportPath) });
+  const session = SESSIONS[role]({ ctx, env, transcript, files, git, start, report: loadReport(ctx.failureReportPath) });
   const { flagged } = session;
   const request: EngineRequest = {
     system: session.system,

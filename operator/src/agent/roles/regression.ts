@@ -6,9 +6,7 @@
 import type { FailureReport } from '../runner/report.js';
 import { failingCheck, sectionsOf } from './pytest-trace.js';
 import type { FailingCheck } from './pytest-trace.js';
-import { sameTest } from './flagged-checks.js';
-
-const matches = (a: string, b: string): boolean => sameTest(a, b) || sameTest(b, a);
+import { sameTestEither as matches } from './flagged-checks.js';
 
 /** The tests pytest's short summary names as failed ("FAILED path::name - why"). */
 export function failedTests(output: string): string[] {

@@ -2,6 +2,7 @@
 // before the loop takes `finished`), and what the agent program itself does once the model is done.
 // llm-role.ts runs every session the same way: check out, engine, ownership, commit, push.
 import type { AgentContext } from '../context.js';
+import type { Git } from '../git.js';
 import type { EngineRequest } from '../engines/types.js';
 import { codePrompt } from '../prompts/code.js';
 import type { Prompt } from '../prompts/common.js';
@@ -18,7 +19,7 @@ import { flagRefusal } from './flag-refusal.js';
 import { flaggedChecks, keptFlaggedCheck } from './flagged-checks.js';
 import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange, testScore, undoWorseAtEnd } from './finish-check.js';
 import type { FinishState } from './finish-check.js';
-import { snapshotCode } from './snapshot.js';
+import { handedCode } from './handed-code.js';
 import type { Takes } from './takes.js';
 import { testFileStart, testsUnfinished, unstatedErrors } from './test-definitions.js';
 import { removeUnsupportedChecks } from './unsupported-checks.js';
@@ -31,6 +32,10 @@ export interface SessionInput {
   transcript: Transcript;
   /** The files of the workspace the session starts with (tracked and on disk). */
   files: string[];
+  /** The stage's repository, checked out at start. */
+  git: Git;
+  /** The commit the session starts from. */
+  start: string;
   /** The failure report the stage was handed, read (runner/report.ts), or its raw text. */
   report: { report?: FailureReport; text?: string };
 }
@@ -101,7 +106,7 @@ function testSession({ ctx, transcript, files, report }: SessionInput): Session 
   };
 }
 
-function repairSession({ ctx, env, files, report }: SessionInput): Session {
+function repairSession({ ctx, env, files, report, git, start }: SessionInput): Session {
   const flagged = new Map<string, string>();
   // The repair check's latest failing run, for a flag that follows it.
   const latest: FinishState = {};
@@ -110,7 +115,7 @@ function repairSession({ ctx, env, files, report }: SessionInput): Session {
   const tools = [...fileTools(ctx.workspace, policyFor('repair', ctx.test.allowRepairToEditTests)), runCommand, flagTestTool(flagged, refuseFlag)];
   const rendered = report.report ? renderReport(report.report) : report.text;
   // A change that makes the handed failure worse is undone (regression.ts).
-  const guard = report.report && { report: report.report, snapshot: snapshotCode(ctx.workspace, files) };
+  const guard = report.report && { report: report.report, handed: handedCode(git, start) };
   const unfinished = failingAfterChange(ctx, runCommand, { advice: REPAIR_ADVICE, flagged, latest, ...(guard ? { guard } : {}) });
   return {
     tools,

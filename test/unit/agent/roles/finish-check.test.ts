@@ -5,9 +5,12 @@ import { expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CODE_ADVICE, REPAIR_ADVICE, failingAfterChange, testCommandOf, undoWorseAtEnd } from '../../../../operator/src/agent/roles/finish-check.js';
-import { snapshotCode } from '../../../../operator/src/agent/roles/snapshot.js';
+import { Git } from '../../../../operator/src/agent/git.js';
+import { handedCode } from '../../../../operator/src/agent/roles/handed-code.js';
+import type { HandedCode } from '../../../../operator/src/agent/roles/handed-code.js';
 import type { FailureReport } from '../../../../operator/src/agent/runner/report.js';
 import type { ToolSpec } from '../../../../operator/src/agent/tools/types.js';
+import { makeRemote } from '../../../e2e/agent/harness.js';
 import { tempDir } from '../helpers.js';
 
 /** A run_command that answers as the real one does ("exit code N" and the output) and records its calls. */
@@ -56,21 +59,27 @@ const run = (sections: string, failed: string[]): string =>
   `exit code 1\n${'F'.repeat(failed.length)}   [100%]\n=================================== FAILURES ===================================\n${sections}=========================== short test summary info ============================\n${failed.map((f) => `FAILED tests/test_solution.py::${f} - AssertionError: assert ...`).join('\n')}\n${failed.length} failed in 0.02s\n`;
 const brokeSecond = run(section('test_check_dict_case', '    def test_check_dict_case():\n        assert check_dict_case({"a":"apple", "b":"banana"}) == True\n>       assert check_dict_case({"a":"apple", "A":"banana", "B":"banana"}) == False\nE       AssertionError: assert True == False\n\ntests/test_solution.py:7: AssertionError'), ['test_check_dict_case']);
 
-function workspace(): { ws: string; files: string[] } {
-  const ws = tempDir();
-  writeFileSync(join(ws, 'solution.py'), HANDED_CODE);
-  writeFileSync(join(ws, 'test_solution.py'), 'the tests: never restored\n');
-  return { ws, files: ['solution.py', 'test_solution.py'] };
+const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
+
+/** A stage's clone of the handed code and tests, its repository outside the work tree as in a stage. */
+async function workspace(): Promise<{ ws: string; code: HandedCode }> {
+  const dir = tempDir();
+  const remote = makeRemote(dir, { 'solution.py': HANDED_CODE, 'test_solution.py': 'the tests: never restored\n' });
+  const ws = join(dir, 'ws');
+  const git = new Git(ws, GIT_ENV, join(dir, 'repo.git'));
+  await git.clone(remote);
+  const start = await git.base('main');
+  await git.checkout(start);
+  return { ws, code: handedCode(git, start) };
 }
 const FILTERED = HANDED_CODE.replace('all(key.islower() for key in dict)', 'all(key.islower() for key in dict if isinstance(key, str) and key.islower())');
 
 test('a repair change that breaks a check which passed before is undone, and the model is shown the code back and what is still to fix', async () => {
-  const { ws, files } = workspace();
-  const snapshot = snapshotCode(ws, files);
+  const { ws, code } = await workspace();
   writeFileSync(join(ws, 'solution.py'), FILTERED);
   writeFileSync(join(ws, 'test_solution.py'), 'changed by the model\n');
   const latest: { output?: string } = {};
-  const why = await failingAfterChange(python, runCommand(brokeSecond), { advice: REPAIR_ADVICE, flagged: new Map(), latest, guard: { report: handed(), snapshot } })!();
+  const why = await failingAfterChange(python, runCommand(brokeSecond), { advice: REPAIR_ADVICE, flagged: new Map(), latest, guard: { report: handed(), handed: code } })!();
   expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(HANDED_CODE);
   expect(readFileSync(join(ws, 'test_solution.py'), 'utf8')).toBe('changed by the model\n');
   expect(why).toContain('your change made it worse: tests/test_solution.py:7 (`assert check_dict_case({"a":"apple", "A":"banana", "B":"banana"}) == False`) passed before your change and fails now. It is undone: solution.py is back as you were handed it:\nsolution.py:\n```\n' + HANDED_CODE + '\n```\n');
@@ -80,12 +89,11 @@ test('a repair change that breaks a check which passed before is undone, and the
 });
 
 test('failing where it failed before, or fewer tests failing: not worse, nothing undone', async () => {
-  const { ws, files } = workspace();
+  const { ws, code } = await workspace();
   const sameLine = run(section('test_check_dict_case', handedTrace), ['test_check_dict_case']);
   for (const [report, output] of [[handed(), sameLine], [handed(2, [{ name: 'tests/test_solution.py::test_empty', message: '', trace: '>       assert check_dict_case({}) == False\n\ntests/test_solution.py:12: AssertionError' }]), brokeSecond]] as const) {
-    const snapshot = snapshotCode(ws, files);
     writeFileSync(join(ws, 'solution.py'), FILTERED);
-    const why = await failingAfterChange(python, runCommand(output), { advice: REPAIR_ADVICE, guard: { report, snapshot } })!();
+    const why = await failingAfterChange(python, runCommand(output), { advice: REPAIR_ADVICE, guard: { report, handed: code } })!();
     expect(why).toMatch(/^the tests fail after your change/);
     expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(FILTERED);
     writeFileSync(join(ws, 'solution.py'), HANDED_CODE);
@@ -93,23 +101,21 @@ test('failing where it failed before, or fewer tests failing: not worse, nothing
 });
 
 test('a test that passed before and fails now makes it worse; without a guard (a code stage) nothing is undone', async () => {
-  const { ws, files } = workspace();
-  const snapshot = snapshotCode(ws, files);
+  const { ws, code } = await workspace();
   writeFileSync(join(ws, 'solution.py'), FILTERED);
   const twoFail = run(section('test_check_dict_case', handedTrace) + section('test_upper', '>       assert check_dict_case({"A": 1}) == True\nE   assert False == True\n\ntests/test_solution.py:12: AssertionError'), ['test_check_dict_case', 'test_upper']);
-  const code = await failingAfterChange(python, runCommand(twoFail), { advice: CODE_ADVICE })!();
-  expect(code).toMatch(/\nFix the implementation: the tests are not yours to change\.$/);
+  const codeStage = await failingAfterChange(python, runCommand(twoFail), { advice: CODE_ADVICE })!();
+  expect(codeStage).toMatch(/\nFix the implementation: the tests are not yours to change\.$/);
   expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(FILTERED);
-  const repair = await failingAfterChange(python, runCommand(twoFail), { advice: REPAIR_ADVICE, guard: { report: handed(), snapshot } })!();
+  const repair = await failingAfterChange(python, runCommand(twoFail), { advice: REPAIR_ADVICE, guard: { report: handed(), handed: code } })!();
   expect(repair).toMatch(/^your change made it worse: tests\/test_solution.py::test_upper passed before your change and fails now\. It is undone/);
   expect(readFileSync(join(ws, 'solution.py'), 'utf8')).toBe(HANDED_CODE);
 });
 
 test('at the end of a session whose finished a check refused (taken once the refusals ran out), a change that left it worse is undone before the commit; one that did not, or a flag, is kept', async () => {
-  const { ws, files } = workspace();
-  const snapshot = snapshotCode(ws, files);
+  const { ws, code } = await workspace();
   writeFileSync(join(ws, 'solution.py'), FILTERED);
-  const guard = { report: handed(), snapshot };
+  const guard = { report: handed(), handed: code };
   const refused = { failed: true };
   // No check refused its finished: the tests were green when it asked, or it never asked.
   expect(await undoWorseAtEnd(python, runCommand(brokeSecond), guard, new Map(), {})).toBeUndefined();
