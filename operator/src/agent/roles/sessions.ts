@@ -55,9 +55,9 @@ export interface Session extends Prompt, Pick<EngineRequest, 'unfinished' | 'tex
 }
 
 /**
- * Takes of a local model's fresh start: each is a few minutes of CPU here, so three still fit a
- * task's 30 minutes. Where 2 samples in 3 pass, as outside the loop on HumanEval/68 and /95, one of
- * three does 26 times in 27, if the tests judge right.
+ * Takes of a local model's fresh start. Where 2 samples in 3 pass, as outside the loop on
+ * HumanEval/68 and /95, one of three does 26 times in 27, if the tests judge right (in the loop that
+ * is unmeasured). A take that writes and finishes took 90 s here (bench run 12, /95).
  */
 export const FRESH_START_TAKES = 3;
 

@@ -29,6 +29,8 @@ export interface Takes {
   judge: () => Promise<TakeScore>;
 }
 
+const judgedAfter = async (): Promise<undefined> => undefined;
+
 interface Kept {
   commit: string;
   score: TakeScore;
@@ -45,7 +47,10 @@ export async function runTakes(engine: Engine, req: EngineRequest, takes: Takes,
   let res: EngineResult | undefined;
   for (let take = 0; take < takes.count; take++) {
     if (take > 0) await git.checkout(start);
-    res = await engine({ ...req, take, ...(res ? { spent: res.usage } : {}) });
+    // The take is judged once it ends, so the loop does not also refuse its finished after the
+    // model's own failing test run: in bench run 12 HumanEval/95's second take was refused three
+    // times for that and spent 15 minutes (its first took 90 s) before the judge saw it.
+    res = await engine({ ...req, take, unfinished: req.unfinished ?? judgedAfter, ...(res ? { spent: res.usage } : {}) });
     // A failed session (the budget, the model's errors) ends the takes: an earlier take's code stands.
     if (res.outcome !== 'Succeeded') break;
     const score = await takes.judge();

@@ -38,7 +38,9 @@ test('a fresh start is a retake judged by the tests it is handed: a local model\
   expect(fresh.retake).toBe(true);
   // The stand-in's code passes the handed test, run by pytest in the sandbox: the first take is kept.
   expect(fresh.take).toBe(0);
-  expect(fresh.unfinished).toBeUndefined();
+  // A take is judged once it ends: its finished is never refused.
+  expect(typeof fresh.unfinished).toBe('function');
+  expect(await fresh.unfinished!()).toBeUndefined();
   const served = await codeStage({ iteration: 4, freshStart: true, model: model({ provider: 'openai-compatible', name: 'qwen' }) });
   expect(served.take).toBeUndefined();
   expect(typeof served.unfinished).toBe('function');

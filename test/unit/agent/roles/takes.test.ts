@@ -61,6 +61,9 @@ test('the first green take ends the takes: later ones never run', async () => {
   const { transcript, lines } = recordingTranscript();
   const res = await runTakes(takesOf(['v0\n', 'v1\n', 'v2\n'], seen), request(workspace), { count: 3, judge: judgeBy(workspace, scores) }, git, start, transcript);
   expect(seen.map((r) => r.take)).toEqual([0, 1]);
+  // Judged once it ends: the loop's refusal after the model's own failing test run is off.
+  for (const r of seen) expect(await r.unfinished?.()).toBeUndefined();
+  expect(seen.every((r) => typeof r.unfinished === 'function')).toBe(true);
   expect(seen[1]!.spent).toMatchObject({ inputTokens: 10, costUSD: 0.5 });
   expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'take 1', usage: { inputTokens: 20, costUSD: 1 } });
   expect(readFileSync(join(workspace, 'solution.py'), 'utf8')).toBe('v1\n');
