@@ -30,13 +30,37 @@ export function flaggedChecks(report: FailureReport | undefined, flagged: readon
   });
 }
 
-/** A flagged check still in a test file word for word: the revision has not touched it. */
+/**
+ * The same check turned into what the result is not: `==` to `!=`, `is` to `is not`, `assert x` to
+ * `assert not x`. Told HumanEval/68's `pluck([1, 3, 5, 7]) == []` was wrong, the 1.5B test agent
+ * wrote `!= []` (bench run 12): a check that passes almost any code, so wrong code passed it. The
+ * goal states results, not non-results; a negation is kept as the same claim, not a revision.
+ */
+export function negations(check: string): string[] {
+  const m = /^assert\s+(.+)$/.exec(check);
+  if (!m) return [];
+  const claim = m[1]!;
+  const swapped = [
+    [' == ', ' != '],
+    [' != ', ' == '],
+    [' is not ', ' is '],
+    [' is ', ' is not '],
+  ].flatMap(([from, to]) => (claim.includes(from!) ? [`assert ${claim.replace(from!, to!)}`] : []));
+  const negated = claim.startsWith('not ') ? `assert ${claim.slice(4).trim()}` : undefined;
+  return [...swapped, `assert not ${claim}`, `assert not (${claim})`, ...(negated ? [negated] : [])];
+}
+
+/** A flagged check still in a test file word for word, or only negated: the revision has not changed what it claims. */
 export function keptFlaggedCheck(workspace: string, checks: readonly FlaggedCheck[]): string | undefined {
   if (!checks.length) return undefined;
   for (const { file, text } of testTexts(workspace)) {
     const lines = new Set(text.split('\n').map((l) => l.trim()));
-    const kept = checks.find((c) => lines.has(c.check));
-    if (kept) return `${file} still has \`${kept.check}\`, the check in ${kept.test} that the repair agent found contradicts the goal: change it to what the goal states, or remove it.`;
+    for (const c of checks) {
+      if (lines.has(c.check)) return `${file} still has \`${c.check}\`, the check in ${c.test} that the repair agent found contradicts the goal: change it to what the goal states, or remove it.`;
+      const negated = negations(c.check).find((n) => lines.has(n));
+      if (negated)
+        return `${file} has \`${negated}\` for the flagged check \`${c.check}\` in ${c.test}: that only says what the result is not, and almost any code passes it. Write the result the goal states for that input, or remove the check.`;
+    }
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { flaggedChecks, keptFlaggedCheck } from '../../../../operator/src/agent/roles/flagged-checks.js';
+import { flaggedChecks, keptFlaggedCheck, negations } from '../../../../operator/src/agent/roles/flagged-checks.js';
 import type { FailureReport } from '../../../../operator/src/agent/runner/report.js';
 import { tempDir } from '../helpers.js';
 
@@ -45,4 +45,26 @@ test('a revision that keeps the flagged check word for word is not done; one tha
   writeFileSync(file, 'def test_move_one_ball():\n    assert move_one_ball([5, 4, 3, 2, 1]) == False\n');
   expect(keptFlaggedCheck(ws, checks)).toBeUndefined();
   expect(keptFlaggedCheck(ws, [])).toBeUndefined();
+});
+
+test('a revision that only negates the flagged check keeps its claim: HumanEval/68 went from == [] to != [] (bench run 12)', () => {
+  const checks = [{ test: 'test_pluck', check: 'assert pluck([1, 3, 5, 7]) == []' }];
+  const ws = tempDir();
+  mkdirSync(join(ws, 'tests'));
+  const file = join(ws, 'tests', 'test_solution.py');
+  writeFileSync(file, 'def test_pluck():\n    assert pluck([1, 3, 5, 7]) != []\n');
+  expect(keptFlaggedCheck(ws, checks)).toBe(
+    'tests/test_solution.py has `assert pluck([1, 3, 5, 7]) != []` for the flagged check `assert pluck([1, 3, 5, 7]) == []` in test_pluck: that only says what the result is not, and almost any code passes it. Write the result the goal states for that input, or remove the check.',
+  );
+  writeFileSync(file, 'def test_pluck():\n    assert not pluck([1, 3, 5, 7]) == []\n');
+  expect(keptFlaggedCheck(ws, checks)).toMatch(/only says what the result is not/);
+  writeFileSync(file, 'def test_pluck():\n    assert pluck([1, 3, 5, 7]) == [1, 0]\n');
+  expect(keptFlaggedCheck(ws, checks)).toBeUndefined();
+});
+
+test('the negations of a check: each operator turned, or the whole claim', () => {
+  expect(negations('assert f(1) == 2')).toEqual(['assert f(1) != 2', 'assert not f(1) == 2', 'assert not (f(1) == 2)']);
+  expect(negations('assert f(1) is None')).toEqual(['assert f(1) is not None', 'assert not f(1) is None', 'assert not (f(1) is None)']);
+  expect(negations('assert not f(1)')).toEqual(['assert not not f(1)', 'assert not (not f(1))', 'assert f(1)']);
+  expect(negations('self.assertEqual(f(1), 2)')).toEqual([]);
 });
