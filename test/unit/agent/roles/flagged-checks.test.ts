@@ -24,6 +24,13 @@ const report: FailureReport = {
   outputTail: '',
 };
 
+/** A workspace with one test file, rewritten by `write` as a revision would. */
+function testFile(): { ws: string; write: (text: string) => void } {
+  const ws = tempDir();
+  mkdirSync(join(ws, 'tests'));
+  return { ws, write: (text) => writeFileSync(join(ws, 'tests', 'test_solution.py'), text) };
+}
+
 test('a flagged test, by its full or its short name, failed at the line pytest marks; nothing of the assertion message', () => {
   const check = { test: 'test_move_one_ball', check: 'assert move_one_ball([5, 4, 3, 2, 1]) == True' };
   expect(flaggedChecks(report, ['test_move_one_ball'])).toEqual([check]);
@@ -35,30 +42,26 @@ test('a flagged test, by its full or its short name, failed at the line pytest m
 
 test('a revision that keeps the flagged check word for word is not done; one that changes it is', () => {
   const checks = flaggedChecks(report, ['test_move_one_ball']);
-  const ws = tempDir();
-  mkdirSync(join(ws, 'tests'));
-  const file = join(ws, 'tests', 'test_solution.py');
-  writeFileSync(file, 'def test_move_one_ball():\n    assert move_one_ball([5, 4, 3, 2, 1]) == True\n');
+  const { ws, write } = testFile();
+  write('def test_move_one_ball():\n    assert move_one_ball([5, 4, 3, 2, 1]) == True\n');
   expect(keptFlaggedCheck(ws, checks)).toBe(
     'tests/test_solution.py still has `assert move_one_ball([5, 4, 3, 2, 1]) == True`, the check in test_move_one_ball that the repair agent found contradicts the goal: change it to what the goal states, or remove it.',
   );
-  writeFileSync(file, 'def test_move_one_ball():\n    assert move_one_ball([5, 4, 3, 2, 1]) == False\n');
+  write('def test_move_one_ball():\n    assert move_one_ball([5, 4, 3, 2, 1]) == False\n');
   expect(keptFlaggedCheck(ws, checks)).toBeUndefined();
   expect(keptFlaggedCheck(ws, [])).toBeUndefined();
 });
 
 test('a revision that only negates the flagged check keeps its claim: HumanEval/68 went from == [] to != [] (bench run 12)', () => {
   const checks = [{ test: 'test_pluck', check: 'assert pluck([1, 3, 5, 7]) == []' }];
-  const ws = tempDir();
-  mkdirSync(join(ws, 'tests'));
-  const file = join(ws, 'tests', 'test_solution.py');
-  writeFileSync(file, 'def test_pluck():\n    assert pluck([1, 3, 5, 7]) != []\n');
+  const { ws, write } = testFile();
+  write('def test_pluck():\n    assert pluck([1, 3, 5, 7]) != []\n');
   expect(keptFlaggedCheck(ws, checks)).toBe(
     'tests/test_solution.py has `assert pluck([1, 3, 5, 7]) != []` for the flagged check `assert pluck([1, 3, 5, 7]) == []` in test_pluck: that only says what the result is not, and almost any code passes it. Write the result the goal states for that input, or remove the check.',
   );
-  writeFileSync(file, 'def test_pluck():\n    assert not pluck([1, 3, 5, 7]) == []\n');
+  write('def test_pluck():\n    assert not pluck([1, 3, 5, 7]) == []\n');
   expect(keptFlaggedCheck(ws, checks)).toMatch(/only says what the result is not/);
-  writeFileSync(file, 'def test_pluck():\n    assert pluck([1, 3, 5, 7]) == [1, 0]\n');
+  write('def test_pluck():\n    assert pluck([1, 3, 5, 7]) == [1, 0]\n');
   expect(keptFlaggedCheck(ws, checks)).toBeUndefined();
 });
 
