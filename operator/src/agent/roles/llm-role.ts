@@ -19,7 +19,8 @@ import { readFailureReport } from '../runner/report.js';
 import type { FailureReport } from '../runner/report.js';
 import { isProjectFile, isTestPath } from '../tools/paths.js';
 import type { Transcript } from '../transcript.js';
-import { SESSIONS, type LlmRoleName } from './sessions.js';
+import { SESSIONS, type LlmRoleName, type Session } from './sessions.js';
+import { flagTakesContext, judgeFlags } from './flag-takes.js';
 import { runTakes } from './takes.js';
 
 export function pickEngine(ctx: AgentContext): Engine {
@@ -60,6 +61,24 @@ function loadReport(path: string | undefined): { report?: FailureReport; text?: 
   return readFailureReport(content);
 }
 
+/** What the engine is handed for a session: its prompt and tools, the model, where it works. */
+function requestOf(session: Session, ctx: AgentContext, role: LlmRoleName, env: NodeJS.ProcessEnv, transcript: Transcript): EngineRequest {
+  return {
+    system: session.system,
+    prompt: session.prompt,
+    tools: session.tools,
+    claudeTools: CLAUDE_TOOLS[role],
+    model: ctx.model,
+    workspace: ctx.workspace,
+    env,
+    transcript,
+    attempt: ctx.attempt,
+    ...(session.retake ? { retake: true } : {}),
+    ...(session.unfinished ? { unfinished: session.unfinished } : {}),
+    ...(session.textStart ? { textStart: session.textStart } : {}),
+  };
+}
+
 export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.ProcessEnv, transcript: Transcript, engine: Engine = pickEngine(ctx)): Promise<StageResult> {
   // The model's commands can write the workspace (an LLM Pod's exec container, the local sandbox): the
   // repository stays where they cannot, the local stage directory or this container's private /tmp
@@ -92,20 +111,7 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
 
   const session = SESSIONS[role]({ ctx, env, transcript, files, git, start, report: loadReport(ctx.failureReportPath) });
   const { flagged } = session;
-  const request: EngineRequest = {
-    system: session.system,
-    prompt: session.prompt,
-    tools: session.tools,
-    claudeTools: CLAUDE_TOOLS[role],
-    model: ctx.model,
-    workspace: ctx.workspace,
-    env,
-    transcript,
-    attempt: ctx.attempt,
-    ...(session.retake ? { retake: true } : {}),
-    ...(session.unfinished ? { unfinished: session.unfinished } : {}),
-    ...(session.textStart ? { textStart: session.textStart } : {}),
-  };
+  const request = requestOf(session, ctx, role, env, transcript);
   const res: EngineResult = session.takes && session.takes.count > 1 ? await runTakes(engine, request, session.takes, git, start, transcript) : await engine(request);
   for (const name of flagsFromText(res.finalText)) {
     const refused = session.refuseFlag?.(name);
@@ -117,6 +123,16 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   if (res.outcome !== 'Succeeded') return result;
   const note = await session.afterModel?.();
   if (note) result.summary = `${result.summary} (${note})`;
+  if (role === 'repair' && flagged.size && ctx.model.provider === 'local') {
+    const code = SESSIONS.code({ ctx: flagTakesContext(ctx), env, transcript, files, git, start, report: {} });
+    const verdict = await judgeFlags(engine, { code, request: requestOf(code, ctx, 'code', env, transcript) }, res.usage, git, start, [...flagged.keys()], transcript);
+    result.usage = verdict.usage;
+    if (verdict.refuted) {
+      result.summary = `${result.summary}; a take written from the goal passes the flagged test(s) ${[...flagged.keys()].join(', ')}, so they stand and its code is kept`;
+      flagged.clear();
+      delete result.flaggedTests;
+    }
+  }
   const notDone = session.notDone?.();
   if (notDone) return { ...result, outcome: 'Failed', reason: 'NoTests', summary: `the test agent's tests are not done: ${notDone}` };
 

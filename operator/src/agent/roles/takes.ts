@@ -39,10 +39,10 @@ interface Kept {
 
 /**
  * Runs the engine take by take from `start` (checked out) and leaves the workspace as the best take
- * left it, uncommitted, as one session would. The result is the kept take's, with every take's usage;
- * where no take finished, the last one's.
+ * left it, uncommitted, as one session would. The result is the kept take's, with every take's usage
+ * and its score; where no take finished, the last one's, unscored.
  */
-export async function runTakes(engine: Engine, req: EngineRequest, takes: Takes, git: Git, start: string, transcript: Transcript): Promise<EngineResult> {
+export async function runTakes(engine: Engine, req: EngineRequest, takes: Takes, git: Git, start: string, transcript: Transcript): Promise<EngineResult & { score?: TakeScore }> {
   let best: Kept | undefined;
   let res: EngineResult | undefined;
   for (let take = 0; take < takes.count; take++) {
@@ -56,7 +56,7 @@ export async function runTakes(engine: Engine, req: EngineRequest, takes: Takes,
     const score = await takes.judge();
     const kept = !best || betterTake(score, best.score);
     transcript.log('take', { take, of: takes.count, ...score, kept });
-    if (score.green) return res;
+    if (score.green) return { ...res, score };
     if (!kept) continue;
     // Kept in the stage's own repository, which the model's commands cannot reach (git.ts).
     const commit = await git.commit(await git.changedPaths(), `autorun: take ${take + 1}`);
@@ -68,5 +68,5 @@ export async function runTakes(engine: Engine, req: EngineRequest, takes: Takes,
   await git.checkout(best.commit);
   await git.run(['reset', '--quiet', start]);
   transcript.log('take-kept', { commit: best.commit, ...best.score });
-  return { ...best.result, usage: res.usage };
+  return { ...best.result, usage: res.usage, score: best.score };
 }
