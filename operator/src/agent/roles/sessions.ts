@@ -71,7 +71,7 @@ function codeSession({ ctx, env, files }: SessionInput): Session {
   // A fresh start is another try at code already judged, and the tests it is handed judge it: a
   // local model's takes are sampled and the best kept (takes.ts); elsewhere the tests judge finished.
   const judge = ctx.model.provider === 'local' ? testScore(ctx, runCommand) : undefined;
-  if (judge) return { ...base, takes: { count: FRESH_START_TAKES, judge } };
+  if (judge) return { ...base, takes: { count: FRESH_START_TAKES, judge, owns: (path) => !isTestPath(path) } };
   const unfinished = failingAfterChange(ctx, runCommand, { advice: CODE_ADVICE });
   return { ...base, ...(unfinished ? { unfinished } : {}) };
 }

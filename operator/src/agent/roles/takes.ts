@@ -27,6 +27,8 @@ export interface Takes {
   count: number;
   /** Runs the handed tests on the workspace as the take left it. */
   judge: () => Promise<TakeScore>;
+  /** The paths a take may change; the rest are put back before it is judged, by the tests it was handed. */
+  owns: (path: string) => boolean;
 }
 
 const judgedAfter = async (): Promise<undefined> => undefined;
@@ -53,6 +55,13 @@ export async function runTakes(engine: Engine, req: EngineRequest, takes: Takes,
     res = await engine({ ...req, take, unfinished: req.unfinished ?? judgedAfter, ...(res ? { spent: res.usage } : {}) });
     // A failed session (the budget, the model's errors) ends the takes: an earlier take's code stands.
     if (res.outcome !== 'Succeeded') break;
+    // A shell reaches the test files the file tools refuse: HumanEval/68's first flag take (bench
+    // run 13) ran `rm tests/test_solution.py`. The handed tests judge, as the run stage will.
+    const foreign = (await git.changedPaths()).filter((p) => !takes.owns(p));
+    if (foreign.length) {
+      await git.discard(foreign);
+      transcript.log('take-put-back', { take, paths: foreign, why: 'not the take\'s to change' });
+    }
     const score = await takes.judge();
     const kept = !best || betterTake(score, best.score);
     transcript.log('take', { take, of: takes.count, ...score, kept });

@@ -44,6 +44,7 @@ function judgeBy(workspace: string, scores: Record<string, TakeScore>): () => Pr
   return async () => scores[readFileSync(join(workspace, 'solution.py'), 'utf8')]!;
 }
 
+const owns = (path: string): boolean => !path.startsWith('tests/');
 const request = (workspace: string): EngineRequest => ({ system: '', prompt: '', tools: [], claudeTools: [], model: { provider: 'local', name: 'm', maxTurns: 5 } as EngineRequest['model'], workspace, env: GIT_ENV, transcript: recordingTranscript().transcript });
 
 test('takes are ranked green first, then by tests passed, then by fewer failed', () => {
@@ -59,7 +60,7 @@ test('the first green take ends the takes: later ones never run', async () => {
   const seen: EngineRequest[] = [];
   const scores = { 'v0\n': { green: false, passed: 0, failed: 2 }, 'v1\n': { green: true, passed: 2, failed: 0 }, 'v2\n': { green: true, passed: 2, failed: 0 } };
   const { transcript, lines } = recordingTranscript();
-  const res = await runTakes(takesOf(['v0\n', 'v1\n', 'v2\n'], seen), request(workspace), { count: 3, judge: judgeBy(workspace, scores) }, git, start, transcript);
+  const res = await runTakes(takesOf(['v0\n', 'v1\n', 'v2\n'], seen), request(workspace), { count: 3, judge: judgeBy(workspace, scores), owns }, git, start, transcript);
   expect(seen.map((r) => r.take)).toEqual([0, 1]);
   // Judged once it ends: the loop's refusal after the model's own failing test run is off.
   for (const r of seen) expect(await r.unfinished?.()).toBeUndefined();
@@ -80,7 +81,7 @@ test('no take green: the one that passed most is left uncommitted over the start
   const { git, start, workspace } = await clone();
   const seen: EngineRequest[] = [];
   const scores = { 'v0\n': { green: false, passed: 1, failed: 3 }, 'v1\n': { green: false, passed: 3, failed: 1 }, 'v2\n': { green: false, passed: 0, failed: 1 } };
-  const res = await runTakes(takesOf(['v0\n', 'v1\n', 'v2\n'], seen), request(workspace), { count: 3, judge: judgeBy(workspace, scores) }, git, start, recordingTranscript().transcript);
+  const res = await runTakes(takesOf(['v0\n', 'v1\n', 'v2\n'], seen), request(workspace), { count: 3, judge: judgeBy(workspace, scores), owns }, git, start, recordingTranscript().transcript);
   expect(seen.map((r) => r.take)).toEqual([0, 1, 2]);
   expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'take 1', usage: { inputTokens: 30, outputTokens: 3, costUSD: 1.5 } });
   expect(readFileSync(join(workspace, 'solution.py'), 'utf8')).toBe('v1\n');
@@ -92,7 +93,27 @@ test('a take that fails (its budget spent) ends the takes, and the best earlier 
   const { git, start, workspace } = await clone();
   const good = takesOf(['v0\n'], []);
   const engine: Engine = async (req) => (req.take ? { outcome: 'Failed', reason: 'Budget', summary: 'stopped: the stage budget is spent', finalText: '', usage: { ...req.spent!, costUSD: req.spent!.costUSD + 2 }, turns: 1 } : good(req));
-  const res = await runTakes(engine, request(workspace), { count: 3, judge: async () => ({ green: false, passed: 1, failed: 1 }) }, git, start, recordingTranscript().transcript);
+  const res = await runTakes(engine, request(workspace), { count: 3, judge: async () => ({ green: false, passed: 1, failed: 1 }), owns }, git, start, recordingTranscript().transcript);
   expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'take 0', usage: { costUSD: 2.5 } });
   expect(readFileSync(join(workspace, 'solution.py'), 'utf8')).toBe('v0\n');
+});
+
+test('a take\'s change to what is not its own (a test file, through its shell) is put back before the handed tests judge it', async () => {
+  const { git, start, workspace } = await clone();
+  const engine: Engine = async (req) => {
+    writeFileSync(join(req.workspace, 'solution.py'), 'v0\n');
+    writeFileSync(join(req.workspace, 'tests', 'test_f.py'), 'def test_nothing():\n    pass\n');
+    writeFileSync(join(req.workspace, 'tests', 'test_new.py'), 'def test_nothing():\n    pass\n');
+    return { outcome: 'Succeeded', summary: 'take', finalText: '', usage: ONE, turns: 1 };
+  };
+  const judged: string[] = [];
+  const judge = async (): Promise<TakeScore> => {
+    judged.push(readFileSync(join(workspace, 'tests', 'test_f.py'), 'utf8'), String(existsSync(join(workspace, 'tests', 'test_new.py'))));
+    return { green: true, passed: 1, failed: 0 };
+  };
+  const { transcript, lines } = recordingTranscript();
+  await runTakes(engine, request(workspace), { count: 3, judge, owns }, git, start, transcript);
+  expect(judged).toEqual(['from solution import f\n', 'false']);
+  expect(readFileSync(join(workspace, 'solution.py'), 'utf8')).toBe('v0\n');
+  expect(lines.map((l) => JSON.parse(l) as { event: string; paths?: string[] }).find((l) => l.event === 'take-put-back')?.paths?.sort()).toEqual(['tests/test_f.py', 'tests/test_new.py']);
 });
