@@ -20,7 +20,7 @@ import type { FailureReport } from '../runner/report.js';
 import { isProjectFile, isTestPath } from '../tools/paths.js';
 import type { Transcript } from '../transcript.js';
 import { SESSIONS, type LlmRoleName, type Session } from './sessions.js';
-import { flagTakesContext, judgeFlags } from './flag-takes.js';
+import { flagTakesContext, judgeFlags, type FlagTakes } from './flag-takes.js';
 import { runTakes } from './takes.js';
 
 export function pickEngine(ctx: AgentContext): Engine {
@@ -88,10 +88,12 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   await git.clone(ctx.repository.url);
   const base = await git.base(ctx.repository.baseRef);
   let start = base;
+  let testsCommit: string | undefined;
   if (role === 'repair') {
     const code = await git.fetch(refs.code);
     const tests = await git.fetch(refs.tests);
     if (!code || !tests) throw new GitError(`repair needs both ${refs.code} and ${refs.tests}; ${!code ? refs.code : refs.tests} is missing`);
+    testsCommit = tests;
     start = await git.mergeCodeAndTests(code, tests);
   } else if (role === 'code' && ctx.freshStart) {
     const tests = await git.fetch(refs.tests);
@@ -124,8 +126,15 @@ export async function llmRole(ctx: AgentContext, role: LlmRoleName, env: NodeJS.
   const note = await session.afterModel?.();
   if (note) result.summary = `${result.summary} (${note})`;
   if (role === 'repair' && flagged.size && ctx.model.provider === 'local') {
-    const code = SESSIONS.code({ ctx: flagTakesContext(ctx), env, transcript, files, git, start, report: {} });
-    const verdict = await judgeFlags(engine, { code, request: requestOf(code, ctx, 'code', env, transcript) }, res.usage, git, start, [...flagged.keys()], transcript);
+    const fresh = flagTakesContext(ctx);
+    const takes: FlagTakes = {
+      freshStart: () => git.mergeCodeAndTests(base, testsCommit ?? base),
+      session: (takeFiles) => {
+        const code = SESSIONS.code({ ctx: fresh, env, transcript, files: takeFiles, git, start, report: {} });
+        return { code, request: requestOf(code, fresh, 'code', env, transcript) };
+      },
+    };
+    const verdict = await judgeFlags(engine, takes, res.usage, git, start, [...flagged.keys()], transcript);
     result.usage = verdict.usage;
     if (verdict.refuted) {
       result.summary = `${result.summary}; a take written from the goal passes the flagged test(s) ${[...flagged.keys()].join(', ')}, so they stand and its code is kept`;

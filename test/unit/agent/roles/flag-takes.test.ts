@@ -1,10 +1,10 @@
 // A local model's repair flags are judged by takes written from the goal, against a real bare git
 // remote and pytest in the sandbox: a take that passes the flagged test refutes the flag (its code
 // is the repair's, no test is handed to the test agent); where none passes, the flag and the
-// repair's own code stand.
+// repair's own code stand. Takes start where a fresh start does: the base and the tests, no code.
 import { expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { completeContext } from '../../../../operator/src/agent/context.js';
 import type { Engine, EngineRequest } from '../../../../operator/src/agent/engines/types.js';
@@ -37,6 +37,8 @@ async function repairThatFlags(takes: string[]): Promise<{ result: Awaited<Retur
       await flag.run({ name: 'test_pluck', reason: 'it should return None' });
       return { outcome: 'Succeeded', summary: 'flagged test_pluck', finalText: '', usage, turns: 2 };
     }
+    // Written from the goal alone, as a fresh start is: the wrong code is not there to be patched.
+    if (existsSync(join(req.workspace, 'solution.py'))) throw new Error('a take started beside the code');
     writeFileSync(join(req.workspace, 'solution.py'), takes[req.take ?? 0]!);
     const spent = req.spent ?? usage;
     return { outcome: 'Succeeded', summary: 'wrote solution.py', finalText: '', usage: { ...spent, inputTokens: spent.inputTokens + 1 }, turns: 2 };
