@@ -4,6 +4,8 @@
 // start uses the loop's own tests (sample-and-filter, as CodeT and AlphaCode do). Its samples differ
 // (bench notes in the README: 2 of 3 passed HumanEval/68 and /95 under the retake's prompt), but told
 // what failed inside one session, the 1.5B model wrote the same code again (bench runs 9 and 11).
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Engine, EngineRequest, EngineResult } from '../engines/types.js';
 import type { Git } from '../git.js';
 import type { Transcript } from '../transcript.js';
@@ -49,19 +51,21 @@ export async function runTakes(engine: Engine, req: EngineRequest, takes: Takes,
   let res: EngineResult | undefined;
   for (let take = 0; take < takes.count; take++) {
     if (take > 0) await git.checkout(start);
+    // Worked from the goal alone: what the take does not own (the tests) is off disk until it is judged.
+    const hidden = (await git.run(['ls-files', '-z'])).split('\0').filter((p) => p && !takes.owns(p));
+    for (const p of hidden) rmSync(join(req.workspace, p), { force: true });
     // The take is judged once it ends, so the loop does not also refuse its finished after the
     // model's own failing test run: in bench run 12 HumanEval/95's second take was refused three
     // times for that and spent 15 minutes (its first took 90 s) before the judge saw it.
     res = await engine({ ...req, take, unfinished: req.unfinished ?? judgedAfter, ...(res ? { spent: res.usage } : {}) });
     // A failed session (the budget, the model's errors) ends the takes: an earlier take's code stands.
     if (res.outcome !== 'Succeeded') break;
-    // A shell reaches the test files the file tools refuse: HumanEval/68's first flag take (bench
-    // run 13) ran `rm tests/test_solution.py`. The handed tests judge, as the run stage will.
+    // The handed tests judge, as the run stage will, whatever a take's shell did to them (HumanEval/68's
+    // first flag take in bench run 13 ran `rm tests/test_solution.py`).
     const foreign = (await git.changedPaths()).filter((p) => !takes.owns(p));
-    if (foreign.length) {
-      await git.discard(foreign);
-      transcript.log('take-put-back', { take, paths: foreign, why: 'not the take\'s to change' });
-    }
+    const touched = foreign.filter((p) => !hidden.includes(p) || existsSync(join(req.workspace, p)));
+    await git.discard(foreign);
+    if (touched.length) transcript.log('take-put-back', { take, paths: touched, why: 'not the take\'s to change' });
     const score = await takes.judge();
     const kept = !best || betterTake(score, best.score);
     transcript.log('take', { take, of: takes.count, ...score, kept });

@@ -33,11 +33,12 @@ test('the code prompt reads as one paragraph per part, the goal untouched', () =
   ]);
 });
 
-test("a local model's fresh start is told who it is in one line, and asked the same", () => {
+test("a local model's fresh start is told who it is in one line and given the goal alone, its tests not mentioned; another's is pointed at the tests", () => {
   const ctx = { goal: 'Do X.', language: 'python', freshStart: true, model: { provider: 'local' } } as unknown as AgentContext;
-  const { system, prompt } = codePrompt(ctx, 'read_file, write_file');
+  const { system, prompt } = codePrompt(ctx, 'read_file, write_file', ['README.md', 'tests/test_x.py']);
   expect(system).toBe('You are a careful python programmer. Use the tools (read_file, write_file) with paths relative to the workspace root; test files are not yours to change. Call finished when the code is written.');
-  expect(prompt).toBe(codePrompt({ ...ctx, model: { provider: 'anthropic' } } as unknown as AgentContext, 'read_file, write_file').prompt);
+  expect(prompt).toBe('Goal:\nDo X.\n\nEarlier attempts stalled, so you write the implementation afresh from the goal.\n\nFiles in the workspace now: README.md.\n\nImplement it now.');
+  expect(codePrompt({ ...ctx, model: { provider: 'anthropic' } } as unknown as AgentContext, 'read_file, write_file', ['tests/test_x.py']).prompt).toContain('The tests written for this goal are in the workspace: read them');
   expect(codePrompt({ ...ctx, freshStart: false } as unknown as AgentContext, 'write_file').system).toMatch(/^You are the code agent/);
 });
 

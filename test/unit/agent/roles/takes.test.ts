@@ -98,9 +98,11 @@ test('a take that fails (its budget spent) ends the takes, and the best earlier 
   expect(readFileSync(join(workspace, 'solution.py'), 'utf8')).toBe('v0\n');
 });
 
-test('a take\'s change to what is not its own (a test file, through its shell) is put back before the handed tests judge it', async () => {
+test('a take works without the files it does not own, and its change to them (through its shell) is put back before the handed tests judge it', async () => {
   const { git, start, workspace } = await clone();
+  let testsOnDisk: boolean | undefined;
   const engine: Engine = async (req) => {
+    testsOnDisk = existsSync(join(req.workspace, 'tests', 'test_f.py'));
     writeFileSync(join(req.workspace, 'solution.py'), 'v0\n');
     writeFileSync(join(req.workspace, 'tests', 'test_f.py'), 'def test_nothing():\n    pass\n');
     writeFileSync(join(req.workspace, 'tests', 'test_new.py'), 'def test_nothing():\n    pass\n');
@@ -113,6 +115,8 @@ test('a take\'s change to what is not its own (a test file, through its shell) i
   };
   const { transcript, lines } = recordingTranscript();
   await runTakes(engine, request(workspace), { count: 3, judge, owns }, git, start, transcript);
+  // The take works from the goal alone: the tests are off disk until it is judged.
+  expect(testsOnDisk).toBe(false);
   expect(judged).toEqual(['from solution import f\n', 'false']);
   expect(readFileSync(join(workspace, 'solution.py'), 'utf8')).toBe('v0\n');
   expect(lines.map((l) => JSON.parse(l) as { event: string; paths?: string[] }).find((l) => l.event === 'take-put-back')?.paths?.sort()).toEqual(['tests/test_f.py', 'tests/test_new.py']);
