@@ -35,6 +35,14 @@ export interface Takes {
 
 const judgedAfter = async (): Promise<undefined> => undefined;
 
+/**
+ * Turns a take gets at most. HumanEval/68's green take wrote and finished in 6 (bench run 13); a take
+ * of /95 in that run spent 10 turns, 5 minutes, running a solution.py it had not written and writing
+ * data files, and would have had the stage's 50. A take that wanders is judged as it stands and the
+ * next one sampled: sample-and-filter wants many short tries, not one long one.
+ */
+export const TAKE_MAX_TURNS = 12;
+
 interface Kept {
   commit: string;
   score: TakeScore;
@@ -57,7 +65,13 @@ export async function runTakes(engine: Engine, req: EngineRequest, takes: Takes,
     // The take is judged once it ends, so the loop does not also refuse its finished after the
     // model's own failing test run: in bench run 12 HumanEval/95's second take was refused three
     // times for that and spent 15 minutes (its first took 90 s) before the judge saw it.
-    res = await engine({ ...req, take, unfinished: req.unfinished ?? judgedAfter, ...(res ? { spent: res.usage } : {}) });
+    const model = { ...req.model, maxTurns: Math.min(req.model.maxTurns, TAKE_MAX_TURNS) };
+    res = await engine({ ...req, model, take, unfinished: req.unfinished ?? judgedAfter, ...(res ? { spent: res.usage } : {}) });
+    // Out of turns, a take is judged by what it wrote, as one that finished.
+    if (res.outcome !== 'Succeeded' && res.reason === 'TurnCap') {
+      const { reason: _capped, ...rest } = res;
+      res = { ...rest, outcome: 'Succeeded', summary: `take ${take + 1}: ${res.summary}` };
+    }
     // A failed session (the budget, the model's errors) ends the takes: an earlier take's code stands.
     if (res.outcome !== 'Succeeded') break;
     // The handed tests judge, as the run stage will, whatever a take's shell did to them (HumanEval/68's

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Usage } from '../../../../operator/src/api/types.js';
 import type { Engine, EngineRequest } from '../../../../operator/src/agent/engines/types.js';
 import { Git } from '../../../../operator/src/agent/git.js';
-import { betterTake, runTakes } from '../../../../operator/src/agent/roles/takes.js';
+import { TAKE_MAX_TURNS, betterTake, runTakes } from '../../../../operator/src/agent/roles/takes.js';
 import type { TakeScore } from '../../../../operator/src/agent/roles/takes.js';
 import { makeRemote } from '../../../e2e/agent/harness.js';
 import { recordingTranscript, tempDir } from '../helpers.js';
@@ -120,4 +120,30 @@ test('a take works without the files it does not own, and its change to them (th
   expect(judged).toEqual(['from solution import f\n', 'false']);
   expect(readFileSync(join(workspace, 'solution.py'), 'utf8')).toBe('v0\n');
   expect(lines.map((l) => JSON.parse(l) as { event: string; paths?: string[] }).find((l) => l.event === 'take-put-back')?.paths?.sort()).toEqual(['tests/test_f.py', 'tests/test_new.py']);
+});
+
+test('a take gets at most TAKE_MAX_TURNS turns, and one that runs out of them is judged by what it wrote, not the end of the takes', async () => {
+  const { git, start, workspace } = await clone();
+  const seen: EngineRequest[] = [];
+  const write = takesOf(['v0\n', 'v1\n'], seen);
+  const engine: Engine = async (req) => {
+    const done = await write(req);
+    return req.take === 0 ? { ...done, outcome: 'Failed', reason: 'TurnCap', summary: `the model did not finish within ${req.model.maxTurns} turns` } : done;
+  };
+  const scores = { 'v0\n': { green: false, passed: 1, failed: 1 }, 'v1\n': { green: true, passed: 2, failed: 0 } };
+  const { transcript, lines } = recordingTranscript();
+  const res = await runTakes(engine, { ...request(workspace), model: { ...request(workspace).model, maxTurns: 50 } }, { count: 3, judge: judgeBy(workspace, scores), owns }, git, start, transcript);
+  expect(seen.map((r) => r.model.maxTurns)).toEqual([TAKE_MAX_TURNS, TAKE_MAX_TURNS]);
+  expect(lines.map((l) => JSON.parse(l) as { event: string; take?: number; green?: boolean }).filter((l) => l.event === 'take').map((l) => [l.take, l.green])).toEqual([
+    [0, false],
+    [1, true],
+  ]);
+  expect(res).toMatchObject({ outcome: 'Succeeded', summary: 'take 1' });
+  // Every take's code with the first capped and none green: the best is kept, the stage succeeds.
+  const capped: Engine = async (req) => ({ ...(await write(req)), outcome: 'Failed', reason: 'TurnCap', summary: 'out of turns' });
+  const again = await clone();
+  const kept = await runTakes(capped, request(again.workspace), { count: 1, judge: async () => ({ green: false, passed: 1, failed: 1 }), owns }, again.git, again.start, recordingTranscript().transcript);
+  expect(kept.outcome).toBe('Succeeded');
+  expect(kept.reason).toBeUndefined();
+  expect(kept.summary).toBe('take 1: out of turns');
 });
